@@ -1,0 +1,237 @@
+"""The actor: a long-lived owner of private state that handles one mailbox of messages."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum
+from typing import ClassVar, Generic, TypeVar, cast
+
+import anyio
+from anyio import TASK_STATUS_IGNORED, CancelScope, EndOfStream, WouldBlock
+from anyio.abc import TaskGroup, TaskStatus
+
+from actors._context import Context
+from bus import Bus, Mailbox, Publisher
+from messages import ActorCrashed, DeadLetter, Envelope, FailureKind, Message, UsageError
+
+In = TypeVar("In", bound=Message)
+
+ON_STOP_TIMEOUT = 5.0
+
+
+class Lifecycle(Enum):
+    """Where an actor instance is in its one life. A restart makes a new instance."""
+
+    CREATED = "created"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class ActorStatistics:
+    """One actor at one moment."""
+
+    name: str
+    state: Lifecycle
+    concurrency: int
+    in_flight: int
+    handled: int
+    crashed: int
+
+
+class Actor(ABC, Generic[In]):
+    """Subclass this, declare ``handles``, and write ``handle``.
+
+    The runtime takes messages from the actor's mailbox and runs up to ``concurrency``
+    handlers at once, so one slow call never holds up another lead's message. A handler
+    that raises crashes the actor: its supervisor restarts a fresh instance, and the
+    message is tried again. A message whose handler crashes ``poison_after`` times goes
+    to the dead letters instead, and the actor carries on with the rest.
+    """
+
+    handles: ClassVar[tuple[type[Message], ...]] = ()
+    """The message types this actor handles; probabilistic ones arrive approved."""
+    validates: ClassVar[tuple[type[Message], ...]] = ()
+    """Probabilistic types this actor receives unvalidated: only for a validator."""
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        concurrency: int = 1,
+        mailbox_capacity: int | None = None,
+        poison_after: int = 2,
+    ) -> None:
+        if concurrency < 1:
+            raise UsageError(f"concurrency={concurrency!r} must be >= 1")
+        if poison_after < 1:
+            raise UsageError(f"poison_after={poison_after!r} must be >= 1")
+        self.name = name if name is not None else type(self).__name__.lower()
+        self.concurrency = concurrency
+        self.mailbox_capacity = mailbox_capacity
+        self.poison_after = poison_after
+        self._state = Lifecycle.CREATED
+        self._drain = False
+        self._stop_requested = False
+        self._intake: CancelScope | None = None
+        self._crash: ActorCrashed | None = None
+        self._in_flight = 0
+        self._handled = 0
+        self._crashed = 0
+
+    @abstractmethod
+    async def handle(self, ctx: Context[In]) -> None:
+        """Handle one message; publish results through ``ctx``."""
+
+    async def on_start(self) -> None:
+        """Called once, before the first message."""
+
+    async def on_stop(self) -> None:
+        """Called once when the actor stops, however it stops, if it started."""
+
+    @property
+    def state(self) -> Lifecycle:
+        return self._state
+
+    def accepts(self, envelope: Envelope[Message]) -> bool:
+        message_type = type(envelope.message)
+        if message_type.probabilistic and not envelope.approved:
+            return message_type in self.validates
+        return message_type in self.handles
+
+    async def dispatch(self, envelope: Envelope[Message], publisher: Publisher) -> None:
+        """Run the handler on one envelope; the runtime and the test bus both call this."""
+        # accepts() checked the type against handles, which mirror the In parameter.
+        await self.handle(Context(cast(Envelope[In], envelope), publisher, self.name))
+
+    def attach(self, bus: Bus) -> Mailbox:
+        """Open this actor's mailbox on ``bus`` and subscribe it; safe to repeat."""
+        mailbox = bus.open_mailbox(self.name, capacity=self.mailbox_capacity)
+        for message_type in self.handles:
+            bus.subscribe(self.name, message_type)
+        for message_type in self.validates:
+            bus.subscribe(self.name, message_type, unvalidated=True)
+        return mailbox
+
+    async def run(self, bus: Bus, *, task_status: TaskStatus[None] = TASK_STATUS_IGNORED) -> None:
+        """Serve the mailbox until stopped, cancelled, or a handler crashes."""
+        if self._state is not Lifecycle.CREATED:
+            raise UsageError(
+                f"Cannot run actor {self.name!r}, as it is {self._state.value}; "
+                "build a new instance to run it again"
+            )
+        mailbox = self.attach(bus)
+        self._state = Lifecycle.RUNNING
+        try:
+            await self.on_start()
+        except BaseException:
+            self._state = Lifecycle.STOPPED
+            raise
+        task_status.started()
+        try:
+            await self._serve(mailbox, bus)
+        finally:
+            self._state = Lifecycle.STOPPING
+            mailbox.requeue_in_flight()
+            with anyio.move_on_after(ON_STOP_TIMEOUT, shield=True):
+                await self.on_stop()
+            self._state = Lifecycle.STOPPED
+        if self._crash is not None:
+            raise self._crash
+
+    def stop(self, *, drain: bool = True) -> None:
+        """Ask the actor to stop taking messages and return once its handlers finish.
+
+        With ``drain``, it first handles what is already in its mailbox. Either way,
+        nothing is lost: what it does not handle stays in the mailbox. The caller
+        bounds the wait, and cancels the actor if it takes too long.
+        """
+        self._stop_requested = True
+        self._drain = drain
+        if self._state is Lifecycle.RUNNING:
+            self._state = Lifecycle.STOPPING
+        if self._intake is not None:
+            self._intake.cancel()
+
+    def statistics(self) -> ActorStatistics:
+        return ActorStatistics(
+            name=self.name,
+            state=self._state,
+            concurrency=self.concurrency,
+            in_flight=self._in_flight,
+            handled=self._handled,
+            crashed=self._crashed,
+        )
+
+    async def _serve(self, mailbox: Mailbox, bus: Bus) -> None:
+        slots = anyio.Semaphore(self.concurrency)
+        async with anyio.create_task_group() as handlers:
+            with CancelScope() as self._intake:
+                if self._stop_requested:
+                    self._intake.cancel()
+                while True:
+                    await slots.acquire()
+                    try:
+                        envelope = await mailbox.take()
+                    except EndOfStream:
+                        slots.release()
+                        return
+                    except BaseException:
+                        slots.release()
+                        raise
+                    handlers.start_soon(self._handle, envelope, mailbox, bus, slots, handlers)
+            while self._drain and self._crash is None:
+                await slots.acquire()
+                try:
+                    envelope = mailbox.take_nowait()
+                except (WouldBlock, EndOfStream):
+                    slots.release()
+                    break
+                handlers.start_soon(self._handle, envelope, mailbox, bus, slots, handlers)
+
+    async def _handle(
+        self,
+        envelope: Envelope[Message],
+        mailbox: Mailbox,
+        bus: Bus,
+        slots: anyio.Semaphore,
+        handlers: TaskGroup,
+    ) -> None:
+        self._in_flight += 1
+        try:
+            await self.dispatch(envelope, bus)
+        except Exception as exc:
+            self._crashed += 1
+            await self._on_crash(envelope, mailbox, bus, exc)
+            crash = ActorCrashed(self.name, envelope.message_id, envelope.kind)
+            crash.__cause__ = exc
+            self._crash = self._crash or crash
+            # Ending the whole incarnation, not just this handler, is what lets the
+            # supervisor restart the actor from a clean state.
+            handlers.cancel_scope.cancel()
+        else:
+            mailbox.ack(envelope)
+            self._handled += 1
+        finally:
+            self._in_flight -= 1
+            slots.release()
+
+    async def _on_crash(
+        self, envelope: Envelope[Message], mailbox: Mailbox, bus: Bus, exc: Exception
+    ) -> None:
+        crashes = mailbox.record_crash(envelope)
+        if crashes < self.poison_after:
+            return
+        letter = DeadLetter(
+            failure=FailureKind.ACTOR_CRASH,
+            reason=f"{type(exc).__name__}: {exc}"[:1000],
+            actor=self.name,
+            payload=envelope.to_json(),
+            attempts=crashes,
+        )
+        # Published before it is discarded: if publishing fails, the message is
+        # redelivered rather than lost.
+        await bus.publish(envelope.child(letter, producer=self.name))
+        mailbox.discard(envelope)

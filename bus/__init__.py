@@ -1,0 +1,27 @@
+"""The message bus: routing, bounded mailboxes, the test bus, and clocks.
+
+The bus knows messages and nothing about agents. Actors reach it through the
+``Publisher`` protocol, and the test bus implements the same protocol.
+"""
+
+from bus._clock import Clock, FakeClock, SystemClock
+from bus._in_process import InProcessBus
+from bus._mailbox import Mailbox
+from bus._protocol import Bus, Publisher, Recipient, Unrouted
+from bus._statistics import BusStatistics, MailboxStatistics
+from bus._testing import TestBus
+
+__all__ = [
+    "Bus",
+    "BusStatistics",
+    "Clock",
+    "FakeClock",
+    "InProcessBus",
+    "Mailbox",
+    "MailboxStatistics",
+    "Publisher",
+    "Recipient",
+    "SystemClock",
+    "TestBus",
+    "Unrouted",
+]

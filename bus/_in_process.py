@@ -1,0 +1,184 @@
+"""The in-process bus: typed routing into bounded mailboxes, validator first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import final
+
+from anyio import WouldBlock
+
+from bus._mailbox import Mailbox
+from bus._protocol import Unrouted
+from bus._statistics import BusStatistics
+from messages import (
+    ClosedResourceError,
+    DeadLetter,
+    Envelope,
+    FailureKind,
+    Message,
+    UnroutedMessage,
+    UsageError,
+)
+
+DEFAULT_CAPACITY = 64
+BUS_PRODUCER = "bus"
+
+
+@final
+class InProcessBus:
+    """Routes each envelope by its message type into subscribers' mailboxes.
+
+    A probabilistic message goes to its validator alone until the validator publishes
+    it again, approved; only then does it reach its consumers. The bus enforces this:
+    no other actor can subscribe to the unvalidated form, and no other actor can
+    publish the approved form.
+    """
+
+    def __init__(
+        self,
+        *,
+        validators: Mapping[type[Message], str] | None = None,
+        unrouted: Unrouted = Unrouted.RAISE,
+        default_capacity: int = DEFAULT_CAPACITY,
+    ) -> None:
+        if default_capacity < 1:
+            raise UsageError(f"default_capacity={default_capacity!r} must be >= 1")
+        validators = dict(validators or {})
+        for message_type in validators:
+            if not message_type.probabilistic:
+                raise UsageError(
+                    f"{message_type.__name__} is not probabilistic, so it needs no validator; "
+                    "set probabilistic = True on it or drop it from validators"
+                )
+        self.validators: Mapping[type[Message], str] = MappingProxyType(validators)
+        self.unrouted = unrouted
+        self.default_capacity = default_capacity
+        self._mailboxes: dict[str, Mailbox] = {}
+        self._routes: dict[type[Message], tuple[Mailbox, ...]] = {}
+        self._unvalidated_routes: dict[type[Message], Mailbox] = {}
+        self._open = True
+        self._published = 0
+        self._delivered = 0
+        self._unrouted = 0
+
+    def open_mailbox(self, owner: str, *, capacity: int | None = None) -> Mailbox:
+        self._check_open(f"open a mailbox for {owner!r}")
+        mailbox = self._mailboxes.get(owner)
+        if mailbox is None:
+            mailbox = Mailbox(owner, capacity or self.default_capacity)
+            self._mailboxes[owner] = mailbox
+        elif capacity is not None and capacity != mailbox.capacity:
+            raise UsageError(
+                f"Mailbox {owner!r} already has capacity={mailbox.capacity}, "
+                f"not {capacity}; open it once, with one capacity"
+            )
+        return mailbox
+
+    def subscribe(
+        self, subscriber: str, message_type: type[Message], *, unvalidated: bool = False
+    ) -> Mailbox:
+        self._check_open(f"subscribe {subscriber!r}")
+        mailbox = self.open_mailbox(subscriber)
+        name = message_type.__name__
+        if unvalidated:
+            if not message_type.probabilistic:
+                raise UsageError(
+                    f"{name} is not probabilistic, so it is never unvalidated; "
+                    f"subscribe {subscriber!r} to it without unvalidated=True"
+                )
+            validator = self.validators.get(message_type)
+            if validator != subscriber:
+                raise UsageError(
+                    f"Only the validator of {name} ({validator!r}) may receive it unvalidated; "
+                    f"subscribe {subscriber!r} without unvalidated=True to get approved {name}"
+                )
+            self._unvalidated_routes[message_type] = mailbox
+        else:
+            routes = self._routes.get(message_type, ())
+            if mailbox not in routes:
+                self._routes[message_type] = (*routes, mailbox)
+        return mailbox
+
+    async def publish(self, envelope: Envelope[Message]) -> None:
+        targets = self._targets(envelope)
+        self._published += 1
+        if not targets:
+            await self.publish(self._unroutable(envelope))
+            return
+        for mailbox in targets:
+            await mailbox.put(envelope)
+        self._delivered += len(targets)
+
+    def publish_nowait(self, envelope: Envelope[Message]) -> None:
+        targets = self._targets(envelope)
+        if not targets:
+            self.publish_nowait(self._unroutable(envelope))
+            self._published += 1
+            return
+        # All or nothing: a message half-delivered would be both lost and duplicated.
+        if not all(mailbox.has_room() for mailbox in targets):
+            raise WouldBlock
+        for mailbox in targets:
+            mailbox.put_nowait(envelope)
+        self._published += 1
+        self._delivered += len(targets)
+
+    def statistics(self) -> BusStatistics:
+        return BusStatistics(
+            open=self._open,
+            published=self._published,
+            delivered=self._delivered,
+            unrouted=self._unrouted,
+            mailboxes=tuple(mailbox.statistics() for mailbox in self._mailboxes.values()),
+        )
+
+    async def aclose(self) -> None:
+        self._open = False
+        for mailbox in self._mailboxes.values():
+            mailbox.close()
+
+    def _targets(self, envelope: Envelope[Message]) -> tuple[Mailbox, ...]:
+        message_type = type(envelope.message)
+        self._check_open(f"publish {message_type.__name__}")
+        if not message_type.probabilistic:
+            return self._routes.get(message_type, ())
+        name = message_type.__name__
+        validator = self.validators.get(message_type)
+        if validator is None:
+            raise UsageError(
+                f"{name} is probabilistic, but the bus has no validator for it; "
+                f"pass validators={{{name}: <validator actor name>}} to the bus"
+            )
+        if not envelope.approved:
+            mailbox = self._unvalidated_routes.get(message_type)
+            return (mailbox,) if mailbox is not None else ()
+        if envelope.producer != validator:
+            raise UsageError(
+                f"Only the validator of {name} ({validator!r}) may publish it approved, "
+                f"not {envelope.producer!r}"
+            )
+        return self._routes.get(message_type, ())
+
+    def _unroutable(self, envelope: Envelope[Message]) -> Envelope[Message]:
+        """The dead letter that stands in for an unroutable envelope, or raise."""
+        self._unrouted += 1
+        state = "unvalidated " if envelope.message.probabilistic and not envelope.approved else ""
+        problem = f"No subscriber for {state}{type(envelope.message).__name__}"
+        if self.unrouted is Unrouted.RAISE or isinstance(envelope.message, DeadLetter):
+            raise UnroutedMessage(
+                f"{problem} from {envelope.producer!r}; subscribe an actor to it, "
+                "or build the bus with unrouted=Unrouted.DEAD_LETTER and a dead-letter actor"
+            )
+        letter = DeadLetter(
+            failure=FailureKind.UNROUTED,
+            reason=problem,
+            actor=BUS_PRODUCER,
+            payload=envelope.to_json(),
+            attempts=envelope.attempt,
+        )
+        return envelope.child(letter, producer=BUS_PRODUCER)
+
+    def _check_open(self, action: str) -> None:
+        if not self._open:
+            raise ClosedResourceError(f"Cannot {action}, as the bus has been closed.")

@@ -1,0 +1,136 @@
+"""A subscriber's bounded mailbox, which outlives any one incarnation of its actor."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import final
+
+import anyio
+from anyio import WouldBlock, create_memory_object_stream
+from anyio.lowlevel import checkpoint
+
+from bus._statistics import MailboxStatistics
+from messages import ClosedResourceError, Envelope, Message, UsageError
+
+
+@final
+class Mailbox:
+    """A bounded queue of envelopes for one subscriber.
+
+    A full mailbox makes ``put`` wait, which is how backpressure reaches a publisher.
+    A message stays *in flight* from ``take`` until ``ack``; if its actor stops or
+    crashes first, ``requeue_in_flight`` hands it back, ahead of everything queued, so
+    that the next incarnation sees it again and in the original order.
+    """
+
+    def __init__(self, owner: str, capacity: int) -> None:
+        if capacity < 1:
+            raise UsageError(f"capacity={capacity!r} of mailbox {owner!r} must be >= 1")
+        self.owner = owner
+        self.capacity = capacity
+        self._send, self._receive = create_memory_object_stream[Envelope[Message]](capacity)
+        self._redelivery: deque[Envelope[Message]] = deque()
+        self._in_flight: dict[str, Envelope[Message]] = {}
+        self._crashes: dict[str, int] = {}
+        self._arrived = anyio.Event()
+        self._taken = 0
+        self._acked = 0
+
+    async def put(self, envelope: Envelope[Message]) -> None:
+        """Queue an envelope, waiting while the mailbox is full."""
+        try:
+            await self._send.send(envelope)
+        except anyio.ClosedResourceError:
+            raise self._closed_error(envelope) from None
+        self._arrived.set()
+
+    def put_nowait(self, envelope: Envelope[Message]) -> None:
+        """Queue an envelope now, or raise ``WouldBlock`` if the mailbox is full."""
+        try:
+            self._send.send_nowait(envelope)
+        except anyio.ClosedResourceError:
+            raise self._closed_error(envelope) from None
+        self._arrived.set()
+
+    def has_room(self) -> bool:
+        """Whether ``put_nowait`` would succeed now."""
+        stats = self._send.statistics()
+        return stats.current_buffer_used < stats.max_buffer_size
+
+    async def take(self) -> Envelope[Message]:
+        """The next envelope, waiting for one; raises ``EndOfStream`` once closed and empty.
+
+        Cancelling a ``take`` never loses a message: the wait is on an event, and the
+        message leaves the buffer only in a step that cannot be interrupted.
+        """
+        while True:
+            try:
+                envelope = self.take_nowait()
+            except WouldBlock:
+                self._arrived = anyio.Event()
+                await self._arrived.wait()
+            else:
+                await checkpoint()
+                return envelope
+
+    def take_nowait(self) -> Envelope[Message]:
+        """The next envelope now, or raise ``WouldBlock`` if there is none."""
+        if self._redelivery:
+            envelope = self._redelivery.popleft()
+        else:
+            try:
+                envelope = self._receive.receive_nowait()
+            except anyio.EndOfStream:
+                raise anyio.EndOfStream from None
+        self._in_flight[envelope.message_id] = envelope
+        self._taken += 1
+        return envelope
+
+    def ack(self, envelope: Envelope[Message]) -> None:
+        """Mark an envelope as handled, so that it is never redelivered."""
+        if self._in_flight.pop(envelope.message_id, None) is not None:
+            self._acked += 1
+        self._crashes.pop(envelope.message_id, None)
+
+    def record_crash(self, envelope: Envelope[Message]) -> int:
+        """Count a crash while handling ``envelope``; return its crashes so far."""
+        crashes = self._crashes.get(envelope.message_id, 0) + 1
+        self._crashes[envelope.message_id] = crashes
+        return crashes
+
+    def discard(self, envelope: Envelope[Message]) -> None:
+        """Give up on an in-flight envelope (it was dead-lettered); it is not redelivered."""
+        self._in_flight.pop(envelope.message_id, None)
+        self._crashes.pop(envelope.message_id, None)
+
+    def requeue_in_flight(self) -> int:
+        """Hand every unacknowledged envelope back, first in line; return how many."""
+        pending = list(self._in_flight.values())
+        self._redelivery.extendleft(reversed(pending))
+        self._in_flight.clear()
+        if pending:
+            self._arrived.set()
+        return len(pending)
+
+    def close(self) -> None:
+        """Refuse new envelopes; those already queued can still be taken."""
+        self._send.close()
+        self._arrived.set()
+
+    def statistics(self) -> MailboxStatistics:
+        stream = self._send.statistics()
+        return MailboxStatistics(
+            owner=self.owner,
+            capacity=self.capacity,
+            queued=stream.current_buffer_used,
+            redelivery=len(self._redelivery),
+            in_flight=len(self._in_flight),
+            waiting_senders=stream.tasks_waiting_send,
+            taken=self._taken,
+            acked=self._acked,
+        )
+
+    def _closed_error(self, envelope: Envelope[Message]) -> ClosedResourceError:
+        return ClosedResourceError(
+            f"Cannot deliver {envelope.kind} to {self.owner!r}, as its mailbox has been closed."
+        )

@@ -1,0 +1,73 @@
+"""The bus as actors see it: the protocols that every bus implements."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Protocol
+
+from bus._mailbox import Mailbox
+from bus._statistics import BusStatistics
+from messages import Envelope, Message
+
+
+class Unrouted(Enum):
+    """What the bus does with a message that no one subscribes to. Never: drop it."""
+
+    RAISE = "raise"
+    """Raise ``UnroutedMessage`` in the publisher: the right default while wiring."""
+    DEAD_LETTER = "dead_letter"
+    """Publish a ``DeadLetter`` for it; raise if no one subscribes to those either."""
+
+
+class Publisher(Protocol):
+    """Where an actor sends what it produces."""
+
+    async def publish(self, envelope: Envelope[Message]) -> None:
+        """Deliver ``envelope`` to its subscribers, waiting while a mailbox is full."""
+        ...
+
+    def publish_nowait(self, envelope: Envelope[Message]) -> None:
+        """Deliver ``envelope`` now, or raise ``WouldBlock`` and deliver it nowhere."""
+        ...
+
+
+class Bus(Publisher, Protocol):
+    """Routes envelopes into subscribers' mailboxes, validator first."""
+
+    def open_mailbox(self, owner: str, *, capacity: int | None = None) -> Mailbox:
+        """The mailbox of ``owner``, made on first use; the same one every later time."""
+        ...
+
+    def subscribe(
+        self, subscriber: str, message_type: type[Message], *, unvalidated: bool = False
+    ) -> Mailbox:
+        """Deliver ``message_type`` into the subscriber's mailbox from now on.
+
+        A probabilistic type reaches a subscriber only once its validator has approved
+        it. ``unvalidated=True`` asks for it before validation, which only the
+        validator registered for that type may do.
+        """
+        ...
+
+    def statistics(self) -> BusStatistics:
+        """A snapshot of the bus and every mailbox."""
+        ...
+
+    async def aclose(self) -> None:
+        """Refuse new messages; what is queued can still be taken."""
+        ...
+
+
+class Recipient(Protocol):
+    """Something a test bus can hand a message to directly: an actor, in practice."""
+
+    @property
+    def name(self) -> str: ...
+
+    def accepts(self, envelope: Envelope[Message]) -> bool:
+        """Whether this recipient declares the message's type (approved or not)."""
+        ...
+
+    async def dispatch(self, envelope: Envelope[Message], publisher: Publisher) -> None:
+        """Handle one envelope, publishing results through ``publisher``."""
+        ...

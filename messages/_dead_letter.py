@@ -1,0 +1,26 @@
+"""The dead letter: a structured error for a message that could not be handled."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from messages._base import Message
+from messages._failures import FailureKind
+
+
+class DeadLetter(Message):
+    """A message that failed for good, kept with everything needed to replay it."""
+
+    kind: Literal["dead_letter"] = "dead_letter"
+    failure: FailureKind
+    """Which row of the failure taxonomy this is."""
+    reason: str
+    """A one-line, human-readable account of what went wrong."""
+    actor: str
+    """The actor that was handling the message, or ``bus`` when it could not be routed."""
+    payload: str
+    """The failed envelope, as raw JSON, so that it can be replayed exactly."""
+    attempts: int = Field(ge=1)
+    """How many times the message was tried before it was given up."""

@@ -1,0 +1,134 @@
+"""The envelope: what travels on the bus around every message."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar, final
+
+from messages._base import Message, registry
+from messages._errors import UsageError
+
+M = TypeVar("M", bound=Message, covariant=True)
+N = TypeVar("N", bound=Message)
+
+
+def new_id() -> str:
+    """A fresh, random 128-bit identifier, as 32 hex digits."""
+    return os.urandom(16).hex()
+
+
+# A frozen, slotted dataclass rather than a pydantic model: an envelope is built on every
+# hop from values that are already valid, and validation would triple the cost of a hop.
+# Decoding from JSON validates everything, through the message's own model.
+@final
+@dataclass(frozen=True, slots=True)
+class Envelope(Generic[M]):
+    """A message with the facts the system needs to route, trace and replay it."""
+
+    message: M
+    """The payload."""
+    producer: str
+    """The name of the actor (or the operator) that published it."""
+    trace_id: str
+    """One per lead: every message about the same lead shares it."""
+    causation_id: str | None = None
+    """The message that caused this one, or ``None`` for a message from outside."""
+    attempt: int = 1
+    """Which attempt of the producing step this is; 1 for the first."""
+    approved: bool = False
+    """Whether the validator approved it; only meaningful for probabilistic messages."""
+    message_id: str = field(default_factory=new_id)
+    """Unique per envelope; the journal and acks key on it."""
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When it was published, in UTC."""
+
+    def __post_init__(self) -> None:
+        if self.attempt < 1:
+            raise UsageError(f"attempt={self.attempt!r} must be >= 1")
+
+    @staticmethod
+    def new(
+        message: N,
+        *,
+        producer: str,
+        trace_id: str | None = None,
+        attempt: int = 1,
+    ) -> Envelope[N]:
+        """Wrap a message that starts a new causal chain (one with no cause)."""
+        message_id = new_id()
+        return Envelope(
+            message=message,
+            producer=producer,
+            trace_id=trace_id if trace_id is not None else message_id,
+            attempt=attempt,
+            message_id=message_id,
+        )
+
+    def child(
+        self,
+        message: N,
+        *,
+        producer: str,
+        attempt: int = 1,
+        approved: bool = False,
+    ) -> Envelope[N]:
+        """Wrap a message caused by this one: same trace, and this message as its cause."""
+        return Envelope(
+            message=message,
+            producer=producer,
+            trace_id=self.trace_id,
+            causation_id=self.message_id,
+            attempt=attempt,
+            approved=approved,
+        )
+
+    @property
+    def kind(self) -> str:
+        """The kind of the message inside."""
+        return self.message.kind_name()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The envelope as plain JSON-compatible data."""
+        return {
+            "message_id": self.message_id,
+            "trace_id": self.trace_id,
+            "causation_id": self.causation_id,
+            "attempt": self.attempt,
+            "producer": self.producer,
+            "created_at": self.created_at.isoformat(),
+            "approved": self.approved,
+            "message": self.message.model_dump(mode="json"),
+        }
+
+    def to_json(self) -> str:
+        """The envelope as one line of JSON, for the journal and dead letters."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> Envelope[Message]:
+        """Rebuild an envelope from ``to_dict`` output, validating the message fully."""
+        try:
+            payload = data["message"]
+            message_type = registry[payload["kind"]]
+            message = message_type.model_validate(payload, strict=False)
+            return Envelope(
+                message=message,
+                producer=str(data["producer"]),
+                trace_id=str(data["trace_id"]),
+                causation_id=data["causation_id"],
+                attempt=int(data["attempt"]),
+                approved=bool(data["approved"]),
+                message_id=str(data["message_id"]),
+                created_at=datetime.fromisoformat(data["created_at"]),
+            )
+        except (KeyError, TypeError) as exc:
+            raise UsageError(f"Not an envelope: missing or mistyped field {exc}") from None
+
+    @staticmethod
+    def from_json(data: str | bytes) -> Envelope[Message]:
+        """Decode an envelope from ``to_json`` output, choosing the type by its kind."""
+        decoded: dict[str, Any] = json.loads(data)
+        return Envelope.from_dict(decoded)

@@ -1,0 +1,38 @@
+"""Supervision, as in OTP: child specs, strategies, restart intensity and backoff."""
+
+from supervision._backoff import Backoff
+from supervision._events import (
+    ChildExited,
+    ChildKilled,
+    ChildRestarted,
+    Escalated,
+    SupervisorEvent,
+    SupervisorHook,
+)
+from supervision._spec import ActorChild, Child, ChildSpec, Restart, Strategy, actor_child
+from supervision._supervisor import (
+    ChildStatistics,
+    Supervisor,
+    SupervisorState,
+    SupervisorStatistics,
+)
+
+__all__ = [
+    "ActorChild",
+    "Backoff",
+    "Child",
+    "ChildExited",
+    "ChildKilled",
+    "ChildRestarted",
+    "ChildSpec",
+    "ChildStatistics",
+    "Escalated",
+    "Restart",
+    "Strategy",
+    "Supervisor",
+    "SupervisorEvent",
+    "SupervisorHook",
+    "SupervisorState",
+    "SupervisorStatistics",
+    "actor_child",
+]
