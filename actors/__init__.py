@@ -1,6 +1,66 @@
-"""Actors: the base class and its runtime, and (in later modules) every concrete agent."""
+"""Actors: the base class and its runtime, and every agent of the SDR pipeline.
+
+Actors know the bus and the messages, and nothing above them.
+"""
 
 from actors._actor import Actor, ActorStatistics, Lifecycle
 from actors._context import Context
+from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
+from actors._dead_letters import DeadLetterItem, DeadLetters, DeadLetterStore, lineage_of
+from actors._evidence import EvidenceSource, KnowledgeBase
+from actors._icp import Icp, Sender
+from actors._ledger import LedgerStore, OutcomeLedger, ReportRow
+from actors._metrics import Metrics, MetricsBook
+from actors._research import Research
+from actors._review import ReviewItem, ReviewQueue, ReviewStore
+from actors._run_control import RunControl
+from actors._scoring import Scoring
+from actors._stage import LlmStage
+from actors._validator import Validator
+from actors._writer import Writer
+from actors.llm._caller import CallerStatistics, LlmCaller
+from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
+from actors.llm._rate_gate import RateGate
+from actors.validation import RuleContext
 
-__all__ = ["Actor", "ActorStatistics", "Context", "Lifecycle"]
+__all__ = [
+    "Actor",
+    "ActorStatistics",
+    "CallerStatistics",
+    "Context",
+    "Crm",
+    "CrmRow",
+    "CrmStore",
+    "CrmUnavailable",
+    "DeadLetterItem",
+    "DeadLetterStore",
+    "DeadLetters",
+    "EvidenceSource",
+    "FlakyCrm",
+    "Icp",
+    "KnowledgeBase",
+    "LedgerStore",
+    "Lifecycle",
+    "LlmCaller",
+    "LlmGateway",
+    "LlmReply",
+    "LlmRequest",
+    "LlmStage",
+    "Metrics",
+    "MetricsBook",
+    "OutcomeLedger",
+    "RateGate",
+    "ReportRow",
+    "Research",
+    "ReviewItem",
+    "ReviewQueue",
+    "ReviewStore",
+    "RuleContext",
+    "RunControl",
+    "Scoring",
+    "Sender",
+    "SqliteCrm",
+    "Validator",
+    "Writer",
+    "lineage_of",
+]

@@ -5,32 +5,92 @@ This package imports no other Leadwright package.
 """
 
 from messages._base import Message, MessageRegistry, registry
+from messages._control import RunHalted
 from messages._dead_letter import DeadLetter
 from messages._envelope import Envelope, new_id
 from messages._errors import (
     ActorCrashed,
+    AuthFailed,
     ClosedResourceError,
     LeadwrightError,
+    LlmError,
+    LlmTimeout,
+    MalformedReply,
+    ProviderError,
+    QuotaExhausted,
+    RateLimited,
     RestartIntensityExceeded,
     RuntimeFailure,
+    SchemaMismatch,
     UnroutedMessage,
     UsageError,
 )
 from messages._failures import FailureKind
+from messages._leads import Lead, LeadAccepted, LeadRejected, LeadSubmitted, RawValue
+from messages._lineage import record_of
+from messages._outcomes import CrmUpdated, HumanReviewRequested, LeadOutcome, Outcome
+from messages._outreach import OutreachDraft
+from messages._policy import POLICIES, STAGE_ATTEMPTS, FailurePolicy
+from messages._research import Claim, Evidence, ResearchResult
+from messages._scoring import Fit, LeadScore
+from messages._verdicts import (
+    LlmOutput,
+    RuleViolation,
+    Stage,
+    ValidationFailed,
+    ValidationPassed,
+    Verdict,
+    stage_of,
+)
 
 __all__ = [
+    "POLICIES",
+    "STAGE_ATTEMPTS",
     "ActorCrashed",
+    "AuthFailed",
+    "Claim",
     "ClosedResourceError",
+    "CrmUpdated",
     "DeadLetter",
     "Envelope",
+    "Evidence",
     "FailureKind",
+    "FailurePolicy",
+    "Fit",
+    "HumanReviewRequested",
+    "Lead",
+    "LeadAccepted",
+    "LeadOutcome",
+    "LeadRejected",
+    "LeadScore",
+    "LeadSubmitted",
     "LeadwrightError",
+    "LlmError",
+    "LlmOutput",
+    "LlmTimeout",
+    "MalformedReply",
     "Message",
     "MessageRegistry",
+    "Outcome",
+    "OutreachDraft",
+    "ProviderError",
+    "QuotaExhausted",
+    "RateLimited",
+    "RawValue",
+    "ResearchResult",
     "RestartIntensityExceeded",
+    "RuleViolation",
+    "RunHalted",
     "RuntimeFailure",
+    "SchemaMismatch",
+    "Stage",
     "UnroutedMessage",
     "UsageError",
+    "ValidationFailed",
+    "ValidationPassed",
+    "Verdict",
     "new_id",
+    "record_of",
     "registry",
+    "stage_of",
 ]

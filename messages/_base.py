@@ -98,8 +98,7 @@ def _check_kind_annotation(message_type: type[Message], kind: str) -> None:
         kind,
     ):
         raise UsageError(
-            f"{message_type.__name__}.kind must be annotated Literal[{kind!r}], "
-            f"not {annotation!r}"
+            f"{message_type.__name__}.kind must be annotated Literal[{kind!r}], not {annotation!r}"
         )
 
 

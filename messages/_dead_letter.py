@@ -24,3 +24,5 @@ class DeadLetter(Message):
     """The failed envelope, as raw JSON, so that it can be replayed exactly."""
     attempts: int = Field(ge=1)
     """How many times the message was tried before it was given up."""
+    raw_output: str | None = None
+    """The LLM's raw reply, when the failure was in it (malformed output)."""

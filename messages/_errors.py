@@ -6,7 +6,15 @@
     │   └── ClosedResourceError       a bus, mailbox or actor was used after it stopped
     └── RuntimeFailure                the code is right, but something failed while it ran
         ├── ActorCrashed              a handler raised while handling one message
-        └── RestartIntensityExceeded  a supervisor's children crashed too often; it gave up
+        ├── RestartIntensityExceeded  a supervisor's children crashed too often; it gave up
+        └── LlmError                  an LLM call failed; ``failure`` names its taxonomy row
+            ├── LlmTimeout            no reply within the per-call deadline
+            ├── RateLimited           HTTP 429 rate_limit_exceeded; ``retry_after`` advises a pause
+            ├── QuotaExhausted        HTTP 429 insufficient_quota: stop the run
+            ├── AuthFailed            HTTP 401 or 403: stop the run
+            ├── ProviderError         HTTP 5xx, or the connection failed
+            ├── MalformedReply        a reply that is no usable JSON: truncated, refused, prose
+            └── SchemaMismatch        JSON that does not fit the reply schema
 
 Misuse and failure are separate on purpose: a ``UsageError`` is a bug to fix and is never
 retried or restarted around, while a ``RuntimeFailure`` is what supervision exists for.
@@ -14,7 +22,9 @@ retried or restarted around, while a ``RuntimeFailure`` is what supervision exis
 
 from __future__ import annotations
 
-from typing import final
+from typing import ClassVar, final
+
+from messages._failures import FailureKind
 
 
 class LeadwrightError(Exception):
@@ -66,3 +76,71 @@ class RestartIntensityExceeded(RuntimeFailure):
         self.supervisor = supervisor
         self.restarts = restarts
         self.period = period
+
+
+class LlmError(RuntimeFailure):
+    """An LLM call failed. ``failure`` is the row of the taxonomy that handles it."""
+
+    failure: ClassVar[FailureKind]
+
+
+@final
+class LlmTimeout(LlmError):
+    """The call did not finish within its deadline."""
+
+    failure = FailureKind.LLM_TIMEOUT
+
+
+@final
+class RateLimited(LlmError):
+    """The provider asked us to slow down; it is not the lead's fault."""
+
+    failure = FailureKind.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@final
+class QuotaExhausted(LlmError):
+    """The account has no quota left: no retry can succeed."""
+
+    failure = FailureKind.QUOTA_EXHAUSTED
+
+
+@final
+class AuthFailed(LlmError):
+    """The provider refused our credentials: no retry can succeed."""
+
+    failure = FailureKind.AUTH_ERROR
+
+
+@final
+class ProviderError(LlmError):
+    """The provider failed (5xx) or could not be reached."""
+
+    failure = FailureKind.PROVIDER_ERROR
+
+
+@final
+class MalformedReply(LlmError):
+    """The reply cannot be used as JSON: cut short, refused, or prose. ``raw`` keeps it."""
+
+    failure = FailureKind.MALFORMED_OUTPUT
+
+    def __init__(self, message: str, *, raw: str) -> None:
+        super().__init__(message)
+        self.raw = raw
+
+
+@final
+class SchemaMismatch(LlmError):
+    """The reply is JSON but does not fit the stage's schema. ``errors`` say where."""
+
+    failure = FailureKind.SCHEMA_MISMATCH
+
+    def __init__(self, message: str, *, raw: str, errors: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.errors = errors

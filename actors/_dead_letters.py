@@ -1,0 +1,118 @@
+"""The dead letters: messages that failed for good, kept with everything needed to replay them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, final
+
+from actors._actor import Actor
+from actors._context import Context
+from actors._sqlite import SqliteFile
+from messages import DeadLetter, Envelope, LeadOutcome, Outcome, UsageError, record_of
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    record INTEGER,
+    lead_id TEXT,
+    failure TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    payload TEXT NOT NULL,
+    raw_output TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterItem:
+    id: int
+    record: int | None
+    lead_id: str | None
+    failure: str
+    reason: str
+    actor: str
+    attempts: int
+    payload: str
+    raw_output: str | None
+    status: str
+
+
+@final
+class DeadLetterStore:
+    """The dead letters, as ``dead_letters.sqlite`` in the run directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = SqliteFile(path, _SCHEMA)
+
+    async def add(self, letter: DeadLetter, lineage: tuple[int, str] | None) -> None:
+        record, lead_id = lineage if lineage is not None else (None, None)
+        values = (
+            record, lead_id, letter.failure.value, letter.reason, letter.actor, letter.attempts,
+            letter.payload, letter.raw_output, datetime.now(UTC).isoformat(),
+        )  # fmt: skip
+        await self.db.run(
+            lambda c: c.execute(
+                "INSERT INTO dead_letters (record, lead_id, failure, reason, actor, attempts, "
+                "payload, raw_output, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                values,
+            )
+        )
+
+    def items(self, *, status: str | None = None) -> list[DeadLetterItem]:
+        query = (
+            "SELECT id, record, lead_id, failure, reason, actor, attempts, payload, raw_output, "
+            "status FROM dead_letters"
+        )
+        params: tuple[Any, ...] = ()
+        if status is not None:
+            query += " WHERE status = ?"
+            params = (status,)
+        rows = self.db.run_sync(lambda c: c.execute(query + " ORDER BY id", params).fetchall())
+        return [DeadLetterItem(*row) for row in rows]
+
+    def mark(self, item_id: int, status: str) -> None:
+        self.db.run_sync(
+            lambda c: c.execute(
+                "UPDATE dead_letters SET status = ? WHERE id = ?", (status, item_id)
+            )
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def lineage_of(letter: DeadLetter) -> tuple[int, str] | None:
+    """The record and lead a dead letter's payload concerns, if it can be read."""
+    try:
+        return record_of(Envelope.from_json(letter.payload).message)
+    except (UsageError, ValueError):
+        return None
+
+
+@final
+class DeadLetters(Actor[DeadLetter]):
+    """Keeps every dead letter; a lead's dead letter makes its outcome ``failed``."""
+
+    handles = (DeadLetter,)
+
+    def __init__(self, store: DeadLetterStore, **options: Any) -> None:
+        super().__init__(**options)
+        self.store = store
+
+    async def handle(self, ctx: Context[DeadLetter]) -> None:
+        letter = ctx.message
+        lineage = lineage_of(letter)
+        await self.store.add(letter, lineage)
+        if lineage is None:
+            return
+        record, lead_id = lineage
+        reason = f"{letter.failure.value}: {letter.reason}"[:500]
+        await ctx.publish(
+            LeadOutcome(record=record, lead_id=lead_id, outcome=Outcome.FAILED, reason=reason)
+        )

@@ -1,0 +1,62 @@
+"""Scoring: the deterministic ICP score, and an LLM's judgement of fit beside it."""
+
+from __future__ import annotations
+
+from typing import Any, final
+
+from pydantic import BaseModel
+
+from actors._context import Context
+from actors._icp import Icp
+from actors._prompts import scoring_request
+from actors._stage import LlmStage
+from actors.llm._caller import LlmCaller
+from actors.llm._gateway import LlmRequest
+from actors.llm._replies import ScoreReply
+from messages import Fit, Lead, LeadScore, ResearchResult, Stage, ValidationFailed
+
+
+@final
+class Scoring(LlmStage[ResearchResult | ValidationFailed, ResearchResult]):
+    """Approved ResearchResult → LeadScore (to the validator)."""
+
+    handles = (ResearchResult, ValidationFailed)
+    stage = Stage.SCORING
+
+    def __init__(self, caller: LlmCaller, icp: Icp, **options: Any) -> None:
+        super().__init__(caller, **options)
+        self.icp = icp
+
+    async def handle(self, ctx: Context[ResearchResult | ValidationFailed]) -> None:
+        match ctx.message:
+            case ResearchResult() as research:
+                await self.produce(ctx, research)
+            case ValidationFailed() as failed:
+                await self.retry_rejected(ctx, failed)
+
+    def request(
+        self, basis: ResearchResult, *, attempt: int, feedback: tuple[str, ...]
+    ) -> LlmRequest:
+        return scoring_request(
+            basis, self.icp, attempt=attempt, feedback=feedback, timeout=self.timeout
+        )
+
+    def assemble(self, basis: ResearchResult, reply: BaseModel) -> LeadScore:
+        assert isinstance(reply, ScoreReply)
+        icp_score = self.icp.score(basis.lead)
+        return LeadScore(
+            research=basis,
+            icp_score=icp_score,
+            icp_fit=self.icp.fit_of(icp_score),
+            fit=Fit(reply.fit),
+            score=reply.score,
+            confidence=reply.confidence,
+            reasons=tuple(reply.reasons),
+        )
+
+    def lead_of(self, basis: ResearchResult) -> Lead:
+        return basis.lead
+
+    def basis_from_rejected(self, failed: ValidationFailed) -> ResearchResult:
+        assert isinstance(failed.rejected, LeadScore)
+        return failed.rejected.research

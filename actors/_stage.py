@@ -1,0 +1,138 @@
+"""The shared life of an LLM stage: ask, parse, re-ask with feedback, or hand the lead on."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from actors._actor import Actor
+from actors._context import Context
+from actors.llm._caller import LlmCaller
+from actors.llm._gateway import LlmRequest
+from actors.llm._parse import parse_reply
+from messages import (
+    POLICIES,
+    STAGE_ATTEMPTS,
+    AuthFailed,
+    DeadLetter,
+    FailureKind,
+    HumanReviewRequested,
+    Lead,
+    LlmTimeout,
+    MalformedReply,
+    Message,
+    ProviderError,
+    QuotaExhausted,
+    RunHalted,
+    SchemaMismatch,
+    Stage,
+    ValidationFailed,
+    Verdict,
+)
+
+In = TypeVar("In", bound=Message)
+Basis = TypeVar("Basis")
+
+_MALFORMED_ATTEMPTS = POLICIES[FailureKind.MALFORMED_OUTPUT].max_attempts or 1
+
+
+class LlmStage(Actor[In], Generic[In, Basis]):
+    """An actor that turns a *basis* (its validated input) into one probabilistic output.
+
+    Subclasses say how to build the request and assemble the output; this class owns
+    the failure paths of the taxonomy: a malformed reply is re-asked once and then
+    dead-lettered with its raw text; a schema mismatch is re-asked within the stage's
+    attempt budget and then reviewed; a timeout or provider error that outlived its
+    retries goes to review; quota and auth failures halt the run. A ``ValidationFailed``
+    with verdict ``retry`` for this stage starts the next attempt with the violations
+    as feedback.
+    """
+
+    stage: ClassVar[Stage]
+
+    def __init__(self, caller: LlmCaller, *, timeout: float = 30.0, **options: Any) -> None:
+        super().__init__(**options)
+        self.caller = caller
+        self.timeout = timeout
+
+    @abstractmethod
+    def request(self, basis: Basis, *, attempt: int, feedback: tuple[str, ...]) -> LlmRequest:
+        """The request for one attempt."""
+
+    @abstractmethod
+    def assemble(self, basis: Basis, reply: BaseModel) -> Message:
+        """The probabilistic output built from the basis and the parsed reply."""
+
+    @abstractmethod
+    def lead_of(self, basis: Basis) -> Lead: ...
+
+    @abstractmethod
+    def basis_from_rejected(self, failed: ValidationFailed) -> Basis:
+        """Rebuild the basis from an output the validator sent back."""
+
+    async def retry_rejected(self, ctx: Context[Any], failed: ValidationFailed) -> None:
+        """Handle a verdict: only this stage's retries concern this actor."""
+        if failed.stage is not self.stage or failed.verdict is not Verdict.RETRY:
+            return
+        feedback = tuple(f"[{v.rule}] {v.reason}" for v in failed.violations)
+        await self.produce(
+            ctx, self.basis_from_rejected(failed), attempt=failed.attempt + 1, feedback=feedback
+        )
+
+    async def produce(
+        self, ctx: Context[Any], basis: Basis, *, attempt: int = 1, feedback: tuple[str, ...] = ()
+    ) -> None:
+        """Ask until a well-formed output is published, or the lead takes a failure path."""
+        malformed = 0
+        while True:
+            try:
+                reply = await self.caller.call(
+                    self.request(basis, attempt=attempt, feedback=feedback)
+                )
+                parsed = parse_reply(self.stage, reply)
+            except MalformedReply as exc:
+                malformed += 1
+                if malformed >= _MALFORMED_ATTEMPTS:
+                    await self._dead_letter(ctx, exc, attempt)
+                    return
+                feedback = (f"Your reply was unusable: {exc} Reply with exactly one JSON object.",)
+            except SchemaMismatch as exc:
+                if attempt >= STAGE_ATTEMPTS:
+                    await self._review(ctx, basis, exc.failure, str(exc), attempt)
+                    return
+                feedback = exc.errors
+            except (LlmTimeout, ProviderError) as exc:
+                await self._review(ctx, basis, exc.failure, str(exc), attempt)
+                return
+            except (QuotaExhausted, AuthFailed) as exc:
+                await ctx.publish(RunHalted(failure=exc.failure, reason=str(exc)))
+                return
+            else:
+                await ctx.publish(self.assemble(basis, parsed), attempt=attempt)
+                return
+            attempt += 1
+
+    async def _review(
+        self, ctx: Context[Any], basis: Basis, failure: FailureKind, reason: str, attempt: int
+    ) -> None:
+        request = HumanReviewRequested(
+            lead=self.lead_of(basis),
+            stage=self.stage,
+            failure=failure,
+            reason=reason,
+            attempts=attempt,
+        )
+        await ctx.publish(request, attempt=attempt)
+
+    async def _dead_letter(self, ctx: Context[Any], exc: MalformedReply, attempt: int) -> None:
+        letter = DeadLetter(
+            failure=exc.failure,
+            reason=str(exc),
+            actor=self.name,
+            payload=ctx.envelope.to_json(),
+            attempts=attempt,
+            raw_output=exc.raw,
+        )
+        await ctx.publish(letter, attempt=attempt)

@@ -1,0 +1,144 @@
+"""One LLM call under the policy table: a deadline, retries with backoff, and the rate gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import final
+
+import anyio
+import stamina
+
+from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
+from actors.llm._rate_gate import RateGate
+from messages import POLICIES, FailureKind, LlmTimeout, ProviderError, RateLimited
+
+_TIMEOUT = POLICIES[FailureKind.LLM_TIMEOUT]
+_PROVIDER = POLICIES[FailureKind.PROVIDER_ERROR]
+
+
+@dataclass(frozen=True, slots=True)
+class CallerStatistics:
+    """One caller at one moment."""
+
+    calls: int
+    """Requests sent to the gateway, retries included."""
+    in_flight: int
+    retries: int
+    """Calls made again after a timeout or provider error."""
+    reasks: int
+    """Requests that asked again with feedback (attempt > 1)."""
+    rate_limited: int
+    prompt_tokens: int
+    completion_tokens: int
+    tokens_by_stage: dict[str, int]
+
+
+@dataclass(slots=True)
+class _Counters:
+    calls: int = 0
+    """Requests sent to the gateway, retries included."""
+    in_flight: int = 0
+    retries: int = 0
+    reasks: int = 0
+    rate_limited: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    tokens_by_stage: dict[str, int] = field(default_factory=dict)
+
+
+@final
+class LlmCaller:
+    """Calls a gateway the way the failure taxonomy says.
+
+    - Every request gets a deadline; missing it is an ``LlmTimeout``.
+    - Timeouts and provider errors are retried with exponential backoff and jitter
+      (stamina), up to the policy's attempts; the last error then propagates.
+    - A 429 pauses the shared rate gate for the advised time and the call is made
+      again; it never spends an attempt.
+    - With a fallback model, provider-error retries go to that model.
+    """
+
+    def __init__(
+        self,
+        gateway: LlmGateway,
+        *,
+        limit: int = 32,
+        gate: RateGate | None = None,
+        fallback_model: str | None = None,
+    ) -> None:
+        self.gateway = gateway
+        # A global cap on calls in flight: the provider's concurrency, not the actors'.
+        self.limiter = anyio.CapacityLimiter(limit)
+        self.gate = gate if gate is not None else RateGate()
+        self.fallback_model = fallback_model
+        self.stats = _Counters()
+
+    async def call(self, request: LlmRequest) -> LlmReply:
+        """The gateway's reply to ``request``, or the error that outlasted every retry."""
+        current = request
+        if request.attempt > 1:
+            self.stats.reasks += 1
+        async for attempt in stamina.retry_context(
+            on=(LlmTimeout, ProviderError),
+            attempts=max(_TIMEOUT.max_attempts or 1, _PROVIDER.max_attempts or 1),
+            timeout=None,
+            wait_initial=_TIMEOUT.backoff_initial,
+            wait_max=_TIMEOUT.backoff_max,
+        ):
+            with attempt:
+                if attempt.num > 1:
+                    self.stats.retries += 1
+                try:
+                    return await self._call_through_rate_limits(current)
+                except ProviderError:
+                    if self.fallback_model is not None:
+                        current = _with_model(current, self.fallback_model)
+                    raise
+        raise AssertionError("unreachable: stamina re-raises the last error")
+
+    async def _call_through_rate_limits(self, request: LlmRequest) -> LlmReply:
+        while True:
+            await self.gate.wait()
+            try:
+                async with self.limiter:
+                    self.stats.calls += 1
+                    self.stats.in_flight += 1
+                    try:
+                        with anyio.fail_after(request.timeout):
+                            reply = await self.gateway.complete(request)
+                    finally:
+                        self.stats.in_flight -= 1
+            except TimeoutError:
+                raise LlmTimeout(
+                    f"No reply within {request.timeout:g} s ({request.stage.value})."
+                ) from None
+            except RateLimited as limited:
+                self.stats.rate_limited += 1
+                self.gate.pause(limited.retry_after)
+                continue
+            self._count(request, reply)
+            return reply
+
+    def statistics(self) -> CallerStatistics:
+        stats = self.stats
+        return CallerStatistics(
+            calls=stats.calls,
+            in_flight=stats.in_flight,
+            retries=stats.retries,
+            reasks=stats.reasks,
+            rate_limited=stats.rate_limited,
+            prompt_tokens=stats.prompt_tokens,
+            completion_tokens=stats.completion_tokens,
+            tokens_by_stage=dict(stats.tokens_by_stage),
+        )
+
+    def _count(self, request: LlmRequest, reply: LlmReply) -> None:
+        self.stats.prompt_tokens += reply.prompt_tokens
+        self.stats.completion_tokens += reply.completion_tokens
+        stage = request.stage.value
+        tokens = reply.prompt_tokens + reply.completion_tokens
+        self.stats.tokens_by_stage[stage] = self.stats.tokens_by_stage.get(stage, 0) + tokens
+
+
+def _with_model(request: LlmRequest, model: str) -> LlmRequest:
+    return replace(request, model=model)

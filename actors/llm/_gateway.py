@@ -1,0 +1,57 @@
+"""The LLM gateway: one interface for structured output against a JSON Schema."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from messages import Stage
+
+
+@dataclass(frozen=True, slots=True)
+class LlmRequest:
+    """One call for structured output.
+
+    ``prompt`` is the rendered text a real model reads; ``inputs`` is the same material
+    as data, which the offline engine reads instead of parsing prose.
+    """
+
+    stage: Stage
+    schema_name: str
+    """A short name for the reply schema, such as ``research_reply``."""
+    json_schema: Mapping[str, Any]
+    """The JSON Schema the reply must satisfy."""
+    system: str
+    prompt: str
+    inputs: Mapping[str, Any]
+    trace_id: str
+    """One per lead; the offline engine seeds itself with it."""
+    attempt: int = 1
+    feedback: tuple[str, ...] = ()
+    """What was wrong with the previous attempt, to be fixed in this one."""
+    timeout: float = 30.0
+    """Seconds the call may take before it counts as timed out."""
+    model: str | None = None
+    """A model to use instead of the gateway's default (the fallback model, say)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LlmReply:
+    """The raw reply: text that still has to be parsed and validated."""
+
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+    finish_reason: str = "stop"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+class LlmGateway(Protocol):
+    """Anything that answers an ``LlmRequest``: the offline engine, OpenAI, chaos."""
+
+    async def complete(self, request: LlmRequest) -> LlmReply:
+        """Return the raw reply, or raise an ``LlmError`` subclass."""
+        ...

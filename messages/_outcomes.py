@@ -1,0 +1,64 @@
+"""Where leads end: review requests, CRM updates, and the one outcome per record."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from messages._base import Message
+from messages._failures import FailureKind
+from messages._leads import Lead
+from messages._scoring import Fit
+from messages._verdicts import LlmOutput, RuleViolation, Stage
+
+
+class Outcome(StrEnum):
+    """How an input record ended. Every record ends in exactly one."""
+
+    COMPLETED = "completed"
+    """A CRM row with a score and an approved draft."""
+    DISQUALIFIED = "disqualified"
+    """A CRM row with a score and no draft: the fit was too low."""
+    NEEDS_REVIEW = "needs_review"
+    """In the human review queue, with the reason and the last outputs."""
+    FAILED = "failed"
+    """In the dead letters, with a structured error and the raw payload."""
+    REJECTED = "rejected"
+    """Invalid or duplicate input."""
+
+
+class HumanReviewRequested(Message):
+    """A lead needs a person: its stage ran out of attempts, or the output was doubtful."""
+
+    kind: Literal["human_review_requested"] = "human_review_requested"
+    lead: Lead
+    stage: Stage
+    failure: FailureKind
+    reason: str
+    attempts: int = Field(ge=1)
+    violations: tuple[RuleViolation, ...] = ()
+    last_output: LlmOutput | None = None
+    """The last output the stage produced, if it produced one."""
+
+
+class CrmUpdated(Message):
+    """The CRM holds the lead's row."""
+
+    kind: Literal["crm_updated"] = "crm_updated"
+    lead_id: str
+    outcome: Outcome
+    """``completed`` or ``disqualified``."""
+    fit: Fit
+    score: int = Field(ge=0, le=100)
+
+
+class LeadOutcome(Message):
+    """The final outcome of one input record."""
+
+    kind: Literal["lead_outcome"] = "lead_outcome"
+    record: int = Field(ge=1)
+    lead_id: str
+    outcome: Outcome
+    reason: str

@@ -1,0 +1,27 @@
+"""Outreach: the personalised first email to a lead."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from messages._base import Message
+from messages._leads import Lead
+from messages._scoring import LeadScore
+
+
+class OutreachDraft(Message):
+    """A draft email, written from the lead and its approved research. Produced by an LLM."""
+
+    probabilistic = True
+
+    kind: Literal["outreach_draft"] = "outreach_draft"
+    score: LeadScore
+    """The approved score, which carries the approved research and the lead."""
+    subject: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+
+    @property
+    def lead(self) -> Lead:
+        return self.score.research.lead

@@ -1,0 +1,44 @@
+"""Research: evidence about a company, and the claims an LLM drew from it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from messages._base import Message
+from messages._leads import Lead
+
+
+class Evidence(Message):
+    """One item an evidence source returned: the only material research may use."""
+
+    kind: Literal["evidence"] = "evidence"
+    evidence_id: str = Field(min_length=1)
+    source: str
+    """Where it came from: a URL, or ``kb:<domain>`` for the knowledge base."""
+    text: str
+
+
+class Claim(Message):
+    """One statement about the lead's company, grounded in evidence."""
+
+    kind: Literal["claim"] = "claim"
+    text: str = Field(min_length=1)
+    evidence_ids: tuple[str, ...] = Field(min_length=1)
+    """The evidence items the claim rests on."""
+    quote: str = Field(min_length=1)
+    """A span, copied verbatim from one of the cited items, that supports the claim."""
+
+
+class ResearchResult(Message):
+    """What research found about a lead's company. Produced by an LLM."""
+
+    probabilistic = True
+
+    kind: Literal["research_result"] = "research_result"
+    lead: Lead
+    evidence: tuple[Evidence, ...]
+    """Everything the LLM was shown; grounding is checked against it."""
+    summary: str
+    claims: tuple[Claim, ...]

@@ -1,0 +1,45 @@
+"""Scoring: how well a lead fits the ideal customer profile."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from messages._base import Message
+from messages._leads import Lead
+from messages._research import ResearchResult
+
+
+class Fit(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class LeadScore(Message):
+    """An LLM's judgement of fit, beside the deterministic ICP score. Produced by an LLM."""
+
+    probabilistic = True
+
+    kind: Literal["lead_score"] = "lead_score"
+    research: ResearchResult
+    """The approved research the score was based on."""
+    icp_score: int = Field(ge=0, le=100)
+    """The deterministic score from the lead's firmographics; the LLM's is checked against it."""
+    icp_fit: Fit
+    """The fit band of ``icp_score``."""
+    fit: Fit
+    score: int = Field(ge=0, le=100)
+    confidence: float = Field(ge=0.0, le=1.0)
+    reasons: tuple[str, ...]
+
+    @property
+    def lead(self) -> Lead:
+        return self.research.lead
+
+    @property
+    def disqualified(self) -> bool:
+        """Whether the lead fits too poorly to draft outreach for."""
+        return self.fit is Fit.LOW
