@@ -127,7 +127,8 @@ class LedgerStore:
         """Every known record in input order, with its outcome or ``pending``."""
         rows = self.db.run_sync(
             lambda c: c.execute(
-                "SELECT r.record, r.lead_id, COALESCE(o.outcome, 'pending'), COALESCE(o.reason, '') "
+                "SELECT r.record, r.lead_id, COALESCE(o.outcome, 'pending'), "
+                "COALESCE(o.reason, '') "
                 "FROM records r LEFT JOIN outcomes o ON o.record = r.record ORDER BY r.record"
             ).fetchall()
         )

@@ -9,6 +9,7 @@ from supervision._events import (
     SupervisorEvent,
     SupervisorHook,
 )
+from supervision._pipeline import PipelineConfig, Progress, RunSummary, run_pipeline
 from supervision._spec import ActorChild, Child, ChildSpec, Restart, Strategy, actor_child
 from supervision._supervisor import (
     ChildStatistics,
@@ -26,6 +27,9 @@ __all__ = [
     "ChildRestarted",
     "ChildSpec",
     "ChildStatistics",
+    "PipelineConfig",
+    "Progress",
+    "RunSummary",
     "Escalated",
     "Restart",
     "Strategy",
@@ -35,4 +39,5 @@ __all__ = [
     "SupervisorState",
     "SupervisorStatistics",
     "actor_child",
+    "run_pipeline",
 ]

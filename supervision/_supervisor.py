@@ -125,9 +125,9 @@ class Supervisor:
         self._state = SupervisorState.CREATED
         self._recent: deque[float] = deque()
         self._restarts = 0
-        self._inbox_send, self._inbox = anyio.create_memory_object_stream[
-            _Exited | _StopRequested
-        ](math.inf)
+        self._inbox_send, self._inbox = anyio.create_memory_object_stream[_Exited | _StopRequested](
+            math.inf
+        )
         self._task_group: TaskGroup | None = None
         self._backoff_scope: CancelScope | None = None
 
@@ -171,11 +171,10 @@ class Supervisor:
             name=self.name,
             state=self._state,
             children=tuple(
-                ChildStatistics(slot.spec.name, slot.running, slot.restarts)
-                for slot in self._slots
+                ChildStatistics(slot.spec.name, slot.running, slot.restarts) for slot in self._slots
             ),
             restarts=self._restarts,
-            recent_restarts=len(self._recent),
+            recent_restarts=sum(1 for t in self._recent if t > self.clock.now() - self.period),
         )
 
     async def _supervise(self) -> RestartIntensityExceeded | None:
@@ -216,9 +215,12 @@ class Supervisor:
                 await self._stop_child(sibling, drain=False)
         delay = self._next_delay(slot, now)
         self._restarts += 1
-        with CancelScope() as self._backoff_scope:
+        with CancelScope() as backoff:
+            self._backoff_scope = backoff
             await self.clock.sleep(delay)
         self._backoff_scope = None
+        if backoff.cancel_called:
+            return None  # stop() cut the backoff short: start nothing, only to stop it
         for child in affected:
             if child is slot or child.spec.restart is not Restart.TEMPORARY:
                 child.restarts += 1
@@ -317,7 +319,7 @@ def _should_restart(restart: Restart, error: BaseException | None) -> bool:
         case Restart.PERMANENT:
             return True
         case Restart.TRANSIENT:
-            return error is not None
+            return True
         case Restart.TEMPORARY:
             return False
 

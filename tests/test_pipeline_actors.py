@@ -1,0 +1,367 @@
+"""Each pipeline agent alone on the TestBus, with a scripted LLM."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import stamina
+from _validation_fixtures import CTX, EVIDENCE, draft, lead, research, score
+
+from actors import (
+    Crm,
+    CrmRow,
+    CrmUnavailable,
+    DeadLetters,
+    DeadLetterStore,
+    Icp,
+    KnowledgeBase,
+    LedgerStore,
+    LlmCaller,
+    OutcomeLedger,
+    Research,
+    ReviewQueue,
+    ReviewStore,
+    Scoring,
+    SqliteCrm,
+    Validator,
+    Writer,
+)
+from actors.llm._function import FunctionLlm
+from actors.llm._gateway import LlmRequest
+from bus import TestBus
+from messages import (
+    CrmUpdated,
+    DeadLetter,
+    Envelope,
+    FailureKind,
+    Fit,
+    HumanReviewRequested,
+    LeadAccepted,
+    LeadOutcome,
+    LeadScore,
+    LlmTimeout,
+    Outcome,
+    OutreachDraft,
+    QuotaExhausted,
+    ResearchResult,
+    RuleViolation,
+    RunHalted,
+    Stage,
+    ValidationFailed,
+    ValidationPassed,
+    Verdict,
+)
+
+pytestmark = pytest.mark.anyio
+
+ICP = Icp.load(Path(__file__).resolve().parent.parent / "examples" / "icp.toml")
+KB = KnowledgeBase(
+    {
+        "arclight-academy.com": {
+            "name": "Arclight Academy",
+            "description": EVIDENCE[0].text,
+            "facts": [e.text for e in EVIDENCE[1:]],
+        }
+    }
+)
+
+RESEARCH_REPLY = json.dumps(
+    {
+        "summary": "An LMS for universities.",
+        "claims": [
+            {"text": "Raised money.", "evidence_ids": ["e2"], "quote": "Raised a €12M Series A"}
+        ],
+    }
+)
+SCORE_REPLY = json.dumps({"fit": "high", "score": 80, "confidence": 0.9, "reasons": ["fits"]})
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_waits() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=10, cap=True):
+        yield
+
+
+def replies(*answers: str | Exception) -> FunctionLlm:
+    """A gateway that gives ``answers`` in order, raising the exceptions among them."""
+    queue = list(answers)
+
+    def script(request: LlmRequest) -> str:
+        answer = queue.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return FunctionLlm(script)
+
+
+async def test_research_cites_the_knowledge_base() -> None:
+    """LeadAccepted becomes one unapproved ResearchResult carrying the KB's evidence."""
+    bus = TestBus()
+    published = await bus.deliver(
+        Research(LlmCaller(replies(RESEARCH_REPLY)), KB), LeadAccepted(lead=lead())
+    )
+    [envelope] = published
+    assert isinstance(envelope.message, ResearchResult)
+    assert not envelope.approved and envelope.attempt == 1
+    assert envelope.message.evidence == EVIDENCE
+    assert envelope.message.claims[0].quote == "Raised a €12M Series A"
+
+
+async def test_malformed_reply_is_reasked_once_then_dead_lettered() -> None:
+    """Two unparseable replies give one DeadLetter with the raw text, and nothing else."""
+    gateway = replies("Sure! Here is the research you asked for.", '{"summary": "cut sh')
+    published = await TestBus().deliver(Research(LlmCaller(gateway), KB), LeadAccepted(lead=lead()))
+    [envelope] = published
+    letter = envelope.message
+    assert isinstance(letter, DeadLetter)
+    assert letter.failure is FailureKind.MALFORMED_OUTPUT
+    assert letter.raw_output == '{"summary": "cut sh'
+    assert isinstance(Envelope.from_json(letter.payload).message, LeadAccepted)
+    assert "unusable" in gateway.requests[1].feedback[0]
+
+
+async def test_one_malformed_reply_then_a_good_one_is_attempt_two() -> None:
+    """A re-ask after a malformed reply publishes the good output as attempt 2."""
+    gateway = replies("not json", RESEARCH_REPLY)
+    [envelope] = await TestBus().deliver(
+        Research(LlmCaller(gateway), KB), LeadAccepted(lead=lead())
+    )
+    assert isinstance(envelope.message, ResearchResult) and envelope.attempt == 2
+
+
+async def test_schema_mismatch_goes_to_review_after_the_attempt_budget() -> None:
+    """Three schema-violating replies end in HumanReviewRequested(schema_mismatch)."""
+    bad = json.dumps({"fit": "excellent", "score": 80, "confidence": 0.9, "reasons": []})
+    gateway = replies(bad, bad, bad)
+    [envelope] = await TestBus().deliver(
+        Scoring(LlmCaller(gateway), ICP), research(), approved=True, producer="validator"
+    )
+    review = envelope.message
+    assert isinstance(review, HumanReviewRequested)
+    assert (review.failure, review.attempts, review.stage) == (
+        FailureKind.SCHEMA_MISMATCH,
+        3,
+        Stage.SCORING,
+    )
+    assert any("fit" in item for item in gateway.requests[1].feedback)
+
+
+async def test_scoring_attaches_the_deterministic_icp_score() -> None:
+    """The LeadScore carries the ICP score of the lead beside the LLM's score."""
+    [envelope] = await TestBus().deliver(
+        Scoring(LlmCaller(replies(SCORE_REPLY)), ICP),
+        research(),
+        approved=True,
+        producer="validator",
+    )
+    output = envelope.message
+    assert isinstance(output, LeadScore)
+    assert output.icp_score == ICP.score(lead()) and output.score == 80
+
+
+async def test_a_retry_verdict_asks_again_with_the_violations() -> None:
+    """ValidationFailed(retry) for scoring yields attempt n+1, and the LLM sees the rule ids."""
+    gateway = replies(SCORE_REPLY)
+    failed = ValidationFailed(
+        stage=Stage.SCORING,
+        lead_id="L0001",
+        attempt=1,
+        violations=(RuleViolation(rule="score.consistency", reason="fit high but score 20"),),
+        verdict=Verdict.RETRY,
+        rejected=score(),
+    )
+    [envelope] = await TestBus().deliver(Scoring(LlmCaller(gateway), ICP), failed)
+    assert isinstance(envelope.message, LeadScore) and envelope.attempt == 2
+    assert gateway.requests[0].feedback == ("[score.consistency] fit high but score 20",)
+
+
+async def test_verdicts_for_other_stages_are_ignored() -> None:
+    """A research retry verdict does nothing in the writer."""
+    failed = ValidationFailed(
+        stage=Stage.RESEARCH, lead_id="L0001", attempt=1,
+        violations=(RuleViolation(rule="r", reason="x"),), verdict=Verdict.RETRY,
+        rejected=research(),
+    )  # fmt: skip
+    gateway = replies()
+    assert await TestBus().deliver(Writer(LlmCaller(gateway), ICP), failed) == []
+    assert gateway.requests == []
+
+
+async def test_writer_skips_disqualified_leads() -> None:
+    """A low-fit score gets no draft and no LLM call."""
+    gateway = replies()
+    low = score(fit=Fit.LOW, score=20, icp_score=20, icp_fit=Fit.LOW)
+    assert (
+        await TestBus().deliver(
+            Writer(LlmCaller(gateway), ICP), low, approved=True, producer="validator"
+        )
+        == []
+    )
+    assert gateway.requests == []
+
+
+async def test_timeouts_past_their_retries_go_to_review() -> None:
+    """Three timeouts in a row send the lead to review as llm_timeout."""
+    gateway = replies(LlmTimeout("t"), LlmTimeout("t"), LlmTimeout("t"))
+    [envelope] = await TestBus().deliver(
+        Writer(LlmCaller(gateway), ICP), score(), approved=True, producer="validator"
+    )
+    assert isinstance(envelope.message, HumanReviewRequested)
+    assert envelope.message.failure is FailureKind.LLM_TIMEOUT
+
+
+async def test_quota_exhaustion_halts_the_run() -> None:
+    """An exhausted quota publishes RunHalted and no outcome for the lead."""
+    gateway = replies(QuotaExhausted("You exceeded your current quota."))
+    [envelope] = await TestBus().deliver(
+        Research(LlmCaller(gateway), KB), LeadAccepted(lead=lead())
+    )
+    assert isinstance(envelope.message, RunHalted)
+    assert envelope.message.failure is FailureKind.QUOTA_EXHAUSTED
+    assert len(gateway.requests) == 1
+
+
+async def test_validator_approves_a_clean_output() -> None:
+    """A draft that passes every rule yields ValidationPassed, then the draft approved."""
+    bus = TestBus()
+    passed, approved = await bus.deliver(Validator(CTX), draft(), producer="writer")
+    assert isinstance(passed.message, ValidationPassed)
+    assert isinstance(approved.message, OutreachDraft) and approved.approved
+    assert approved.producer == "validator"
+
+
+async def test_validator_sends_rule_violations_back_while_attempts_remain() -> None:
+    """A draft with a placeholder on attempt 1 gets a retry verdict, and no review."""
+    bad = draft(body=draft().body.replace("Hi Zoë,", "Hi [First Name],"))
+    [verdict] = await TestBus().deliver(Validator(CTX), bad, attempt=1)
+    assert isinstance(verdict.message, ValidationFailed)
+    assert verdict.message.verdict is Verdict.RETRY
+
+
+async def test_validator_sends_the_last_attempt_to_review() -> None:
+    """The same violation on attempt 3 goes to review as a rule violation, with the output."""
+    bad = draft(body=draft().body.replace("Hi Zoë,", "Hi [First Name],"))
+    verdict, review = await TestBus().deliver(Validator(CTX), bad, attempt=3)
+    assert (
+        isinstance(verdict.message, ValidationFailed) and verdict.message.verdict is Verdict.REVIEW
+    )
+    assert isinstance(review.message, HumanReviewRequested)
+    assert review.message.failure is FailureKind.RULE_VIOLATION
+    assert review.message.last_output == bad
+
+
+async def test_low_confidence_goes_to_review_without_a_reask() -> None:
+    """A confident-enough-looking score below the threshold goes straight to review."""
+    doubtful = score(confidence=0.2)
+    verdict, review = await TestBus().deliver(Validator(CTX), doubtful, attempt=1)
+    assert (
+        isinstance(verdict.message, ValidationFailed) and verdict.message.verdict is Verdict.REVIEW
+    )
+    assert isinstance(review.message, HumanReviewRequested)
+    assert review.message.failure is FailureKind.LOW_CONFIDENCE
+
+
+async def test_crm_writes_completed_and_disqualified_rows(tmp_path: Path) -> None:
+    """An approved draft and a disqualified score each become one CRM row and one outcome."""
+    store = SqliteCrm(tmp_path / "crm.sqlite")
+    bus = TestBus()
+    crm = Crm(store)
+    await bus.deliver(crm, draft(), approved=True, producer="validator")
+    other = lead(lead_id="L0002", record=2, email="b@arclight-academy.com")
+    low = score(research=research(lead=other), fit=Fit.LOW, score=20, icp_score=20, icp_fit=Fit.LOW)
+    await bus.deliver(crm, low, approved=True, producer="validator")
+    await bus.deliver(crm, score(), approved=True, producer="validator")  # drafted later, not here
+    rows = store.rows()
+    store.close()
+    assert [(r["lead_id"], r["outcome"]) for r in rows] == [
+        ("L0001", "completed"),
+        ("L0002", "disqualified"),
+    ]
+    assert rows[0]["draft_body"] == draft().body and rows[1]["draft_body"] is None
+    outcomes = bus.messages(LeadOutcome)
+    assert [(o.record, o.outcome) for o in outcomes] == [
+        (1, Outcome.COMPLETED),
+        (2, Outcome.DISQUALIFIED),
+    ]
+    assert len(bus.messages(CrmUpdated)) == 2
+
+
+async def test_crm_retries_an_unavailable_store_until_it_succeeds() -> None:
+    """Writes that fail are retried until the store takes them; the lead is not dropped."""
+
+    class Flaky:
+        def __init__(self) -> None:
+            self.failures_left = 3
+            self.rows: list[CrmRow] = []
+
+        async def upsert(self, row: CrmRow) -> None:
+            if self.failures_left:
+                self.failures_left -= 1
+                raise CrmUnavailable("down")
+            self.rows.append(row)
+
+    store = Flaky()
+    bus = TestBus()
+    await bus.deliver(Crm(store), draft(), approved=True, producer="validator")
+    assert [r.lead_id for r in store.rows] == ["L0001"]
+    assert [o.outcome for o in bus.messages(LeadOutcome)] == [Outcome.COMPLETED]
+
+
+async def test_review_queue_files_the_request(tmp_path: Path) -> None:
+    """A review request is stored with its reason and the lead's outcome is needs_review."""
+    store = ReviewStore(tmp_path / "review.sqlite")
+    request = HumanReviewRequested(
+        lead=lead(),
+        stage=Stage.SCORING,
+        failure=FailureKind.LOW_CONFIDENCE,
+        reason="unsure",
+        attempts=1,
+        last_output=score(),
+    )
+    bus = TestBus()
+    await bus.deliver(ReviewQueue(store), request)
+    [item] = store.items()
+    store.close()
+    assert (item.lead_id, item.status, item.request) == ("L0001", "open", request)
+    [outcome] = bus.messages(LeadOutcome)
+    assert outcome.outcome is Outcome.NEEDS_REVIEW and outcome.record == 1
+
+
+async def test_dead_letters_fail_the_lead_they_concern(tmp_path: Path) -> None:
+    """A dead letter about a lead is kept, and fails that lead's record."""
+    store = DeadLetterStore(tmp_path / "dead.sqlite")
+    payload = Envelope.new(LeadAccepted(lead=lead(record=7)), producer="intake").to_json()
+    letter = DeadLetter(
+        failure=FailureKind.ACTOR_CRASH,
+        reason="boom",
+        actor="research",
+        payload=payload,
+        attempts=2,
+    )
+    bus = TestBus()
+    await bus.deliver(DeadLetters(store), letter)
+    await bus.deliver(DeadLetters(store), letter.model_copy(update={"payload": "not json"}))
+    items = store.items()
+    store.close()
+    assert [(i.record, i.failure) for i in items] == [(7, "actor_crash"), (None, "actor_crash")]
+    assert [(o.record, o.outcome) for o in bus.messages(LeadOutcome)] == [(7, Outcome.FAILED)]
+
+
+async def test_ledger_keeps_the_first_outcome_and_logs_a_conflict(tmp_path: Path) -> None:
+    """A second outcome for a record is refused, recorded as a conflict, and not reported."""
+    store = LedgerStore(tmp_path / "journal.sqlite")
+    store.add_records([(1, "L0001", {"email": "a@b.co"})])
+    heard: list[LeadOutcome] = []
+    ledger = OutcomeLedger(store, heard.append)
+    bus = TestBus()
+    first = LeadOutcome(record=1, lead_id="L0001", outcome=Outcome.COMPLETED, reason="ok")
+    await bus.deliver(ledger, first)
+    await bus.deliver(ledger, first.model_copy(update={"outcome": Outcome.FAILED}))
+    assert heard == [first]
+    assert store.conflicts() == 1
+    assert [(r.record, r.outcome) for r in store.report()] == [(1, "completed")]
+    store.close()
