@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -13,9 +14,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from stamina.instrumentation import set_on_retry_hooks
 
 from actors import Icp, KnowledgeBase, LedgerStore, LlmGateway
-from actors.intake import InputError, read_records
+from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm
 from messages import LeadwrightError, Outcome, registry
 from supervision import PipelineConfig, RunSummary, run_pipeline
@@ -88,6 +90,8 @@ def run(
     ] = False,
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
+    # Retries are counted in the summary and shown in the progress line, not printed.
+    set_on_retry_hooks([])
     try:
         profile = Icp.load(icp)
         source = KnowledgeBase.load(kb)
@@ -181,7 +185,7 @@ def _count_records(leads: Path) -> int | None:
 
 
 def _run_with_progress(
-    config: PipelineConfig, records: object, total: int | None, *, show: bool
+    config: PipelineConfig, records: Iterable[RawRecord], total: int | None, *, show: bool
 ) -> RunSummary:
     bar = Progress(
         TextColumn("[bold]leads"),
@@ -204,7 +208,7 @@ def _run_with_progress(
         bar.update(task, completed=progress.done, detail=detail)
 
     async def main() -> RunSummary:
-        return await run_pipeline(config, records, total=total, on_progress=update)  # type: ignore[arg-type]
+        return await run_pipeline(config, records, total=total, on_progress=update)
 
     with bar:
         return anyio.run(main, backend="asyncio")

@@ -120,7 +120,7 @@ class LedgerStore:
             seen.setdefault(lead_id, record)
             email = json.loads(fields).get("email")
             if isinstance(email, str) and email.strip():
-                seen.setdefault(email.strip().casefold(), record)
+                seen.setdefault(email.strip().lower(), record)
         return seen
 
     def report(self) -> list[ReportRow]:

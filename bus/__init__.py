@@ -7,7 +7,7 @@ The bus knows messages and nothing about agents. Actors reach it through the
 from bus._clock import Clock, FakeClock, SystemClock
 from bus._in_process import InProcessBus
 from bus._mailbox import Mailbox
-from bus._protocol import Bus, Publisher, Recipient, Unrouted
+from bus._protocol import Bus, Publisher, PublishHook, Recipient, Unrouted
 from bus._statistics import BusStatistics, MailboxStatistics
 from bus._testing import TestBus
 
@@ -19,6 +19,7 @@ __all__ = [
     "InProcessBus",
     "Mailbox",
     "MailboxStatistics",
+    "PublishHook",
     "Publisher",
     "Recipient",
     "SystemClock",

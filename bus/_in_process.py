@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import final
 
 from anyio import WouldBlock
 
 from bus._mailbox import Mailbox
-from bus._protocol import Unrouted
+from bus._protocol import PublishHook, Unrouted
 from bus._statistics import BusStatistics
 from messages import (
     ClosedResourceError,
@@ -41,6 +41,7 @@ class InProcessBus:
         validators: Mapping[type[Message], str] | None = None,
         unrouted: Unrouted = Unrouted.RAISE,
         default_capacity: int = DEFAULT_CAPACITY,
+        hooks: Sequence[PublishHook] = (),
     ) -> None:
         if default_capacity < 1:
             raise UsageError(f"default_capacity={default_capacity!r} must be >= 1")
@@ -54,6 +55,7 @@ class InProcessBus:
         self.validators: Mapping[type[Message], str] = MappingProxyType(validators)
         self.unrouted = unrouted
         self.default_capacity = default_capacity
+        self.hooks = tuple(hooks)
         self._mailboxes: dict[str, Mailbox] = {}
         self._routes: dict[type[Message], tuple[Mailbox, ...]] = {}
         self._unvalidated_routes: dict[type[Message], Mailbox] = {}
@@ -66,7 +68,7 @@ class InProcessBus:
         self._check_open(f"open a mailbox for {owner!r}")
         mailbox = self._mailboxes.get(owner)
         if mailbox is None:
-            mailbox = Mailbox(owner, capacity or self.default_capacity)
+            mailbox = Mailbox(owner, self.default_capacity if capacity is None else capacity)
             self._mailboxes[owner] = mailbox
         elif capacity is not None and capacity != mailbox.capacity:
             raise UsageError(
@@ -102,12 +104,15 @@ class InProcessBus:
 
     async def publish(self, envelope: Envelope[Message]) -> None:
         targets = self._targets(envelope)
-        self._published += 1
         if not targets:
             await self.publish(self._unroutable(envelope))
+            self._published += 1
             return
+        for hook in self.hooks:
+            hook(envelope)
         for mailbox in targets:
             await mailbox.put(envelope)
+        self._published += 1
         self._delivered += len(targets)
 
     def publish_nowait(self, envelope: Envelope[Message]) -> None:
@@ -119,6 +124,8 @@ class InProcessBus:
         # All or nothing: a message half-delivered would be both lost and duplicated.
         if not all(mailbox.has_room() for mailbox in targets):
             raise WouldBlock
+        for hook in self.hooks:
+            hook(envelope)
         for mailbox in targets:
             mailbox.put_nowait(envelope)
         self._published += 1

@@ -19,6 +19,12 @@ class Unrouted(Enum):
     """Publish a ``DeadLetter`` for it; raise if no one subscribes to those either."""
 
 
+class PublishHook(Protocol):
+    """Sees every envelope the bus accepts, before any subscriber does (journal, taps)."""
+
+    def __call__(self, envelope: Envelope[Message], /) -> None: ...
+
+
 class Publisher(Protocol):
     """Where an actor sends what it produces."""
 

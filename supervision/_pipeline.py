@@ -35,7 +35,7 @@ from actors import (
     Writer,
 )
 from actors.intake import Intake, RawRecord, lead_id_for
-from bus import InProcessBus, Unrouted
+from bus import InProcessBus, PublishHook, Unrouted
 from messages import (
     Envelope,
     LeadOutcome,
@@ -69,6 +69,8 @@ class PipelineConfig:
     fallback_model: str | None = None
     crm: CrmStore | None = None
     """A CRM to use instead of ``crm.sqlite`` (tests inject failing ones)."""
+    hooks: tuple[PublishHook, ...] = ()
+    """Called with every envelope the bus accepts, before delivery."""
 
     @property
     def window(self) -> int:
@@ -220,6 +222,7 @@ async def _run(
         validators={ResearchResult: VALIDATOR, LeadScore: VALIDATOR, OutreachDraft: VALIDATOR},
         unrouted=Unrouted.DEAD_LETTER,
         default_capacity=config.mailbox_capacity,
+        hooks=config.hooks,
     )
     io = {"concurrency": config.window}
     rules = RuleContext(
@@ -243,32 +246,35 @@ async def _run(
     supervisor = Supervisor("pipeline", children, max_restarts=10, period=5.0)
 
     leads = 0
+
+    async def feed(feeding: anyio.CancelScope) -> None:
+        nonlocal leads
+        for raw in records:
+            leads += 1
+            lead_id = lead_id_for(raw.fields, raw.record)
+            ledger.add_records([(raw.record, lead_id, raw.fields)])
+            if raw.record in done_before:
+                continue
+            await admission.admit(raw.record)
+            submitted = LeadSubmitted(record=raw.record, lead_id=lead_id, fields=raw.fields)
+            await bus.publish(Envelope.new(submitted, producer=OPERATOR, trace_id=lead_id))
+        await admission.wait_idle()
+        feeding.cancel()
+
+    async def halt_when_told(feeding: anyio.CancelScope) -> None:
+        await stop_feeding.wait()
+        feeding.cancel()
+
     started = time.perf_counter()
-    async with anyio.create_task_group() as task_group:
-        await task_group.start(supervisor.run)
-        async with anyio.create_task_group() as feeding:
-
-            async def feed() -> None:
-                nonlocal leads
-                for raw in records:
-                    leads += 1
-                    lead_id = lead_id_for(raw.fields, raw.record)
-                    ledger.add_records([(raw.record, lead_id, raw.fields)])
-                    if raw.record in done_before:
-                        continue
-                    await admission.admit(raw.record)
-                    submitted = LeadSubmitted(record=raw.record, lead_id=lead_id, fields=raw.fields)
-                    await bus.publish(Envelope.new(submitted, producer=OPERATOR, trace_id=lead_id))
-                await admission.wait_idle()
-                feeding.cancel_scope.cancel()
-
-            async def halt_when_told() -> None:
-                await stop_feeding.wait()
-                feeding.cancel_scope.cancel()
-
-            feeding.start_soon(feed)
-            feeding.start_soon(halt_when_told)
-        supervisor.stop(drain=not halted)
+    try:
+        async with anyio.create_task_group() as system:
+            await system.start(supervisor.run)
+            async with anyio.create_task_group() as feeding:
+                feeding.start_soon(feed, feeding.cancel_scope)
+                feeding.start_soon(halt_when_told, feeding.cancel_scope)
+            supervisor.stop(drain=not halted)
+    finally:
+        await bus.aclose()
     makespan = time.perf_counter() - started
 
     report = ledger.report()

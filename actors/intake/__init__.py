@@ -1,0 +1,30 @@
+"""Intake: reading leads from CSV or JSONL, checking them, and the actor that admits them.
+
+The composer reads records with ``read_records``, names each with ``lead_id_for`` and
+publishes it as ``LeadSubmitted``; ``Intake`` answers with ``LeadAccepted``, or with
+``LeadRejected`` and a ``rejected`` ``LeadOutcome``. ``InputError`` is the operator
+error: the input as a whole cannot be read.
+"""
+
+from actors.intake._checks import FIELD_LIMIT, MAX_EMPLOYEES, NOTES_LIMIT, CleanFields, check_record
+from actors.intake._ids import lead_id_for
+from actors.intake._intake import Intake
+from actors.intake._reader import read_records
+from actors.intake._record import COLUMNS, ERROR_FIELD, REQUIRED_COLUMNS, RawRecord
+from actors.intake._source import InputError
+
+__all__ = [
+    "COLUMNS",
+    "ERROR_FIELD",
+    "FIELD_LIMIT",
+    "MAX_EMPLOYEES",
+    "NOTES_LIMIT",
+    "REQUIRED_COLUMNS",
+    "CleanFields",
+    "InputError",
+    "Intake",
+    "RawRecord",
+    "check_record",
+    "lead_id_for",
+    "read_records",
+]

@@ -1,0 +1,85 @@
+"""The intake actor: every submitted record becomes an accepted lead or a rejection."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import final
+
+from actors._actor import Actor
+from actors._context import Context
+from actors.intake._checks import check_record
+from messages import Lead, LeadAccepted, LeadOutcome, LeadRejected, LeadSubmitted, Outcome
+
+
+@final
+class Intake(Actor[LeadSubmitted]):
+    """Checks each ``LeadSubmitted``: publishes ``LeadAccepted``, or ``LeadRejected`` and
+    the record's final ``LeadOutcome`` (``rejected``) with every reason found.
+
+    A record with the id or the email of a lead accepted earlier in the run is rejected
+    as ``duplicate of record N``, N being the record first accepted. The ids and emails
+    seen are this actor's own state, lost with it: when the actor restarts, or a run
+    resumes, the composer rebuilds them from the journal's ``LeadAccepted`` messages
+    and passes them as ``seen``, mapping each lead id and each ``Lead.email`` to its
+    record. Only accepted leads count: a rejected record does not claim its id or
+    email, so a corrected copy of it later in the file is accepted.
+
+    Records are handled one at a time, in the order they arrive (input order), so the
+    first of two duplicates is the one accepted. A record delivered twice is not a
+    duplicate of itself: it is accepted again, with the same lead.
+    """
+
+    handles = (LeadSubmitted,)
+
+    def __init__(
+        self,
+        *,
+        seen: Mapping[str, int] | None = None,
+        name: str | None = None,
+        mailbox_capacity: int | None = None,
+        poison_after: int = 2,
+    ) -> None:
+        super().__init__(
+            name=name, concurrency=1, mailbox_capacity=mailbox_capacity, poison_after=poison_after
+        )
+        self._seen: dict[str, int] = dict(seen) if seen is not None else {}
+
+    async def handle(self, ctx: Context[LeadSubmitted]) -> None:
+        submitted = ctx.message
+        checked = check_record(submitted.fields)
+        if isinstance(checked, list):
+            duplicate = self._duplicate(submitted.record, submitted.lead_id)
+            await _reject(ctx, [*checked, *duplicate])
+            return
+        keys = (submitted.lead_id, checked["email"])
+        duplicate = self._duplicate(submitted.record, *keys)
+        if duplicate:
+            await _reject(ctx, duplicate)
+            return
+        for key in keys:
+            self._seen[key] = submitted.record
+        lead = Lead(lead_id=submitted.lead_id, record=submitted.record, **checked)
+        await ctx.publish(LeadAccepted(lead=lead))
+
+    def _duplicate(self, record: int, *keys: str) -> list[str]:
+        """The duplicate reason, if one of ``keys`` belongs to another record."""
+        for key in keys:
+            first = self._seen.get(key, record)
+            if first != record:
+                return [f"duplicate of record {first}"]
+        return []
+
+
+async def _reject(ctx: Context[LeadSubmitted], reasons: list[str]) -> None:
+    submitted = ctx.message
+    await ctx.publish(
+        LeadRejected(record=submitted.record, lead_id=submitted.lead_id, reasons=tuple(reasons))
+    )
+    await ctx.publish(
+        LeadOutcome(
+            record=submitted.record,
+            lead_id=submitted.lead_id,
+            outcome=Outcome.REJECTED,
+            reason="; ".join(reasons),
+        )
+    )

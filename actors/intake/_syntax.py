@@ -1,0 +1,66 @@
+"""Syntax of the values intake checks: email addresses, web domains, characters.
+
+Deliberately simple and robust rather than RFC-complete: an address that passes can be
+written to, and a domain that passes can be looked up.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A label is letters and digits (any script, for IDNs) with inner hyphens, up to 63.
+_LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?")
+_LOCAL_FORBIDDEN = re.compile(r'[\s"(),:;<>@\[\\\]]')
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*://")
+_END_OF_HOST = re.compile(r"[/?#]")
+# Control characters (Unicode category Cc) and lone surrogates, which no UTF-8 file can
+# hold but a JSON escape can; free text may still hold tabs and line breaks.
+_BAD_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_BAD_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def is_email(address: str) -> bool:
+    """One ``@``; a local part without spaces or stray dots; a valid domain."""
+    local, _, domain = address.rpartition("@")
+    return (
+        address.count("@") == 1
+        and 0 < len(local) <= 64
+        and not _LOCAL_FORBIDDEN.search(local)
+        and not local.startswith(".")
+        and not local.endswith(".")
+        and ".." not in local
+        and is_domain(domain)
+    )
+
+
+def is_domain(domain: str) -> bool:
+    """Two or more valid labels, the last one not all digits (so no IP address)."""
+    labels = domain.split(".")
+    return (
+        len(domain) <= 253
+        and len(labels) >= 2
+        and all(_LABEL.fullmatch(label) for label in labels)
+        and not labels[-1].isdigit()
+    )
+
+
+def normalise_domain(value: str) -> str:
+    """Lower case, without scheme, user, port, path, trailing dot or ``www.``."""
+    host = value.strip().lower()
+    if match := _SCHEME.match(host):
+        host = host[match.end() :]
+    host = _END_OF_HOST.split(host, maxsplit=1)[0]
+    host = host.rpartition("@")[2].partition(":")[0].rstrip(".")
+    if host.startswith("www.") and "." in host[4:]:
+        host = host[4:]
+    return host
+
+
+def bad_character(text: str, *, multiline: bool) -> str | None:
+    """The first character ``text`` must not hold, described, or ``None``."""
+    match = (_BAD_IN_TEXT if multiline else _BAD_IN_LINE).search(text)
+    if match is None:
+        return None
+    code = ord(match.group())
+    kind = "an unpaired surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+    return f"{kind} U+{code:04X}"

@@ -1,0 +1,71 @@
+"""Lead ids: the explicit id, else a stable digest of the normalised email, else the position."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from actors.intake import lead_id_for
+
+
+def test_the_derived_id_is_a_digest_of_the_email() -> None:
+    """Without an id, the lead id is ``L-`` and 16 hex digits of the email's SHA-256."""
+    digest = hashlib.sha256(b"ana@acme.io").hexdigest()[:16]
+
+    assert lead_id_for({"email": "ana@acme.io"}, 3) == f"L-{digest}"
+    assert lead_id_for({"email": "ana@acme.io"}, 3) == "L-8142f7db8ac5e0de"
+
+
+def test_the_derived_id_ignores_case_and_surrounding_whitespace() -> None:
+    """The same address in another case or with padding gets the same id."""
+    assert lead_id_for({"email": "  Ana@ACME.io\t"}, 1) == lead_id_for({"email": "ana@acme.io"}, 9)
+
+
+def test_different_emails_get_different_ids() -> None:
+    """Two addresses get two ids."""
+    assert lead_id_for({"email": "ana@acme.io"}, 1) != lead_id_for({"email": "bo@acme.io"}, 1)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("  L0042 ", "L0042"), (42, "42")])
+def test_an_explicit_id_wins_over_the_email(value: object, expected: str) -> None:
+    """A non-empty ``id`` (stripped, or a whole number) is the lead id, whatever the email."""
+    assert lead_id_for({"id": value, "email": "ana@acme.io"}, 1) == expected
+
+
+@pytest.mark.parametrize("value", ["", "   ", None, True, 4.5, 10**300])
+def test_a_blank_or_unusable_id_falls_back_to_the_email(value: object) -> None:
+    """An empty, non-text or absurd ``id`` is ignored in favour of the email."""
+    assert lead_id_for({"id": value, "email": "ana@acme.io"}, 1) == lead_id_for(
+        {"email": "ana@acme.io"}, 1
+    )
+
+
+@pytest.mark.parametrize("fields", [{}, {"email": "  "}, {"email": 7}, {"id": "", "email": None}])
+def test_without_id_or_email_the_id_is_the_position(fields: dict[str, object]) -> None:
+    """With neither id nor email, the lead id is ``record-N``."""
+    assert lead_id_for(fields, 12) == "record-12"
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["id", "email", "other"]),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(st.characters(exclude_categories=())),
+            st.binary(),
+        ),
+    ),
+    st.integers(min_value=1),
+)
+def test_lead_id_for_never_raises_and_is_stable(fields: dict[str, object], record: int) -> None:
+    """Any fields give a non-empty id, the same every time."""
+    lead_id = lead_id_for(fields, record)
+
+    assert lead_id
+    assert lead_id == lead_id_for(dict(fields), record)
