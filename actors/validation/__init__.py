@@ -1,0 +1,23 @@
+"""The validator's rule library: pure checks of every LLM output, grouped by stage.
+
+``check(output, ctx)`` runs the rule set of the output's stage and returns a ``Report``
+whose ``reask`` violations go back to the LLM and whose ``review`` violations go to a
+human. A rule is a plain function ``(output, ctx) -> list[RuleViolation]``; ``@rule``
+makes one from a function that yields reasons, and gives it its stable, dotted id.
+"""
+
+from actors.validation._check import RESEARCH_RULES, SCORING_RULES, WRITING_RULES, check
+from actors.validation._context import RuleContext
+from actors.validation._rule import Report, Rule, RuleSet, rule
+
+__all__ = [
+    "RESEARCH_RULES",
+    "SCORING_RULES",
+    "WRITING_RULES",
+    "Report",
+    "Rule",
+    "RuleContext",
+    "RuleSet",
+    "check",
+    "rule",
+]
