@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import anyio
 import typer
@@ -16,11 +16,35 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from stamina.instrumentation import set_on_retry_hooks
 
-from actors import Icp, KnowledgeBase, LedgerStore, LlmGateway
+from actors import (
+    DeadLetterStore,
+    Icp,
+    KnowledgeBase,
+    LedgerStore,
+    LlmGateway,
+    ReviewItem,
+    ReviewStore,
+)
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm
-from messages import LeadwrightError, Outcome, registry
-from supervision import PipelineConfig, RunSummary, run_pipeline
+from messages import (
+    POLICIES,
+    DeadLetter,
+    Envelope,
+    LeadwrightError,
+    Outcome,
+    UsageError,
+    registry,
+)
+from supervision import (
+    Injection,
+    PipelineConfig,
+    RunSettings,
+    RunSummary,
+    approval_envelope,
+    replay_envelope,
+    run_pipeline,
+)
 from supervision import Progress as RunProgress
 
 HERE = Path(__file__).resolve().parent
@@ -32,8 +56,17 @@ app = typer.Typer(
     help="Leadwright: an autonomous sales-research pipeline built as a supervised actor system.",
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-stderr = Console(stderr=True)
+review_app = typer.Typer(help="The human review queue: list, show, approve, reject.")
+dead_app = typer.Typer(help="Dead letters: list them, and replay them.")
+app.add_typer(review_app, name="review")
+app.add_typer(dead_app, name="dead-letters")
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+Out = Annotated[Path, typer.Option("--out", help="The run directory.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 class LlmBackend(StrEnum):
@@ -41,9 +74,14 @@ class LlmBackend(StrEnum):
     openai = "openai"
 
 
+class Source(StrEnum):
+    kb = "kb"
+    web = "web"
+
+
 def fail(message: str) -> NoReturn:
     """Stop with one line for the operator and exit code 1."""
-    stderr.print(f"[bold red]error:[/] {message}", highlight=False)
+    stderr.print(f"error: {message}", markup=False)
     raise typer.Exit(1)
 
 
@@ -56,68 +94,67 @@ def default(ctx: typer.Context) -> None:
 
 @app.command()
 def run(
-    leads: Annotated[
-        Path, typer.Argument(help="A CSV or JSONL file of leads, or - for JSONL on stdin.")
-    ],
-    out: Annotated[
-        Path, typer.Option(help="The run directory; running again resumes.")
-    ] = DEFAULT_OUT,
+    leads: Annotated[Path, typer.Argument(help="CSV or JSONL leads, or - for JSONL on stdin.")],
+    out: Annotated[Path, typer.Option(help="The run directory; running again resumes.")] = (
+        DEFAULT_OUT
+    ),
     llm: Annotated[LlmBackend, typer.Option(help="The LLM backend.")] = LlmBackend.offline,
-    model: Annotated[str | None, typer.Option(help="The model name for the backend.")] = None,
-    concurrency: Annotated[
-        int, typer.Option(min=1, max=1024, help="LLM calls in flight at most.")
-    ] = 16,
-    timeout: Annotated[
-        float, typer.Option(min=0.01, help="Seconds per LLM call before it times out.")
-    ] = 30.0,
-    latency_ms: Annotated[
-        float, typer.Option(min=0.0, help="Simulated offline LLM latency per call.")
-    ] = 0.0,
-    chaos: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of LLM calls with an injected fault.")
-    ] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed for the offline engine and fault injection.")] = 0,
-    kb: Annotated[
-        Path, typer.Option(help="The company knowledge base (JSON keyed by domain).")
-    ] = EXAMPLES / "companies.json",
-    icp: Annotated[Path, typer.Option(help="The ideal customer profile (TOML).")] = EXAMPLES
-    / "icp.toml",
+    model: Annotated[str | None, typer.Option(help="The model for the backend.")] = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=1024, help="LLM calls in flight.")] = 16,
+    rpm: Annotated[int | None, typer.Option(min=1, help="Requests per minute (openai).")] = None,
+    tpm: Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai).")] = None,
+    timeout: Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")] = 30.0,
+    latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
+    chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
+    kb: Annotated[Path, typer.Option(help="Company knowledge base (JSON).")] = (
+        EXAMPLES / "companies.json"
+    ),
+    icp: Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")] = (
+        EXAMPLES / "icp.toml"
+    ),
+    sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
+    fallback_model: Annotated[
+        str | None, typer.Option(help="Model to use after provider errors.")
+    ] = None,
     crm_fault_rate: Annotated[
         float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
     ] = 0.0,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print the summary as one JSON object.")
-    ] = False,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Drift baseline: a run directory or profile.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
+        False
+    ),
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
-    # Retries are counted in the summary and shown in the progress line, not printed.
-    set_on_retry_hooks([])
+    settings = RunSettings(
+        llm=llm.value,
+        model=model,
+        fallback_model=fallback_model,
+        concurrency=concurrency,
+        timeout=timeout,
+        latency_ms=latency_ms,
+        chaos=chaos,
+        seed=seed,
+        rpm=rpm,
+        tpm=tpm,
+        kb=str(kb),
+        icp=str(icp),
+        sources=sources.value,
+        crm_fault_rate=crm_fault_rate,
+        baseline=str(baseline) if baseline is not None else None,
+    )
     try:
-        profile = Icp.load(icp)
-        source = KnowledgeBase.load(kb)
-        gateway = _gateway(llm, model=model, seed=seed, latency_ms=latency_ms, chaos=chaos)
-        records = read_records(leads if str(leads) != "-" else "-", stdin=sys.stdin)
-        total = _count_records(leads)
-        config = PipelineConfig(
-            out=out,
-            gateway=gateway,
-            icp=profile,
-            source=source,
-            concurrency=concurrency,
-            timeout=timeout,
-            crm_fault_rate=crm_fault_rate,
-            seed=seed,
-        )
-        summary = _run_with_progress(
-            config, records, total, show=not json_output or sys.stderr.isatty()
-        )
+        config = _config(settings, out)
+        records = read_records("-" if str(leads) == "-" else leads, stdin=sys.stdin)
+        total = None if str(leads) == "-" else sum(1 for _ in read_records(leads))
+        settings.save(out)
+        summary = _run(config, records, total, show=not json_output or sys.stderr.isatty())
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
-        fail(
-            f"run stopped: {summary.halted} Unfinished leads stay pending; "
-            f"fix it and run again with --out {out}."
-        )
+        fail(f"run stopped: {summary.halted} Unfinished leads stay pending; rerun with --out {out}")
     if json_output:
         typer.echo(json.dumps(summary.contract()))
     else:
@@ -125,115 +162,340 @@ def run(
 
 
 @app.command()
-def report(
-    out: Annotated[Path, typer.Option(help="The run directory.")] = DEFAULT_OUT,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="One JSON line per input record.")
-    ] = False,
-) -> None:
-    """Show every input record and its outcome, in input order."""
-    journal = out / "journal.sqlite"
-    if not journal.is_file():
-        fail(f"{out}: no run here (no journal.sqlite); pass the --out of a run")
-    ledger = LedgerStore(journal)
-    try:
-        rows = ledger.report()
-    finally:
-        ledger.close()
+def report(out: Out = DEFAULT_OUT, json_output: Json = False) -> None:
+    """Every input record and its outcome, in input order."""
+    rows = _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.report())
     if json_output:
         for row in rows:
-            typer.echo(
-                json.dumps(
-                    {
-                        "record": row.record,
-                        "lead_id": row.lead_id,
-                        "outcome": row.outcome,
-                        "reason": row.reason,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            line = {"record": row.record, "lead_id": row.lead_id, "outcome": row.outcome}
+            typer.echo(json.dumps(line | {"reason": row.reason}, ensure_ascii=False))
         return
-    table = Table("record", "lead_id", "outcome", "reason")
-    for row in rows:
-        table.add_row(str(row.record), row.lead_id, row.outcome, row.reason)
-    Console().print(table)
+    _table(
+        ["record", "lead_id", "outcome", "reason"],
+        [[str(r.record), r.lead_id, r.outcome, r.reason] for r in rows],
+    )
+
+
+@review_app.command("list")
+def review_list(
+    out: Out = DEFAULT_OUT,
+    everything: Annotated[bool, typer.Option("--all", help="Include decided items.")] = False,
+    json_output: Json = False,
+) -> None:
+    """Items waiting for a person (all items with --all)."""
+    status = None if everything else "open"
+    items = _with(ReviewStore, out, "review.sqlite", lambda store: store.items(status=status))
+    rows = [[str(i.id), str(i.record), i.lead_id, i.stage, i.failure, i.status, i.reason[:80]]
+            for i in items]  # fmt: skip
+    if json_output:
+        keys = ["id", "record", "lead_id", "stage", "failure", "status", "reason"]
+        for item in items:
+            typer.echo(json.dumps({k: getattr(item, k) for k in keys}, ensure_ascii=False))
+        return
+    _table(["id", "record", "lead_id", "stage", "failure", "status", "reason"], rows)
+
+
+@review_app.command("show")
+def review_show(item_id: Annotated[int, typer.Argument(help="The review item id.")],
+                out: Out = DEFAULT_OUT) -> None:  # fmt: skip
+    """The lead, its outputs, the rules it failed, and what was done about it."""
+    store = _open(ReviewStore, out, "review.sqlite")
+    try:
+        item = _review_item(store, item_id)
+        actions = store.actions(item_id)
+    finally:
+        store.close()
+    request = item.request
+    stdout.print(
+        f"review item {item.id} ({item.status}): record {item.record}, lead {item.lead_id}"
+    )
+    stdout.print(
+        f"stage {request.stage.value}, {request.failure.value} after {request.attempts} attempt(s)"
+    )
+    stdout.print(f"reason: {request.reason}", markup=False)
+    stdout.print("lead: " + request.lead.model_dump_json(indent=2), markup=False)
+    for violation in request.violations:
+        stdout.print(f"failed rule {violation.rule}: {violation.reason}", markup=False)
+    if request.last_output is not None:
+        stdout.print("last output: " + request.last_output.model_dump_json(indent=2), markup=False)
+    for at, action, note in actions:
+        stdout.print(f"history: {at} {action} {note}", markup=False)
+
+
+@review_app.command("approve")
+def review_approve(
+    item_id: Annotated[int, typer.Argument(help="The review item id.")],
+    out: Out = DEFAULT_OUT,
+    note: Annotated[str, typer.Option(help="Why it is approved.")] = "",
+) -> None:
+    """Approve the item: the lead resumes where it stopped."""
+    store = _open(ReviewStore, out, "review.sqlite")
+    try:
+        item = _open_review_item(store, item_id)
+        injection = Injection(item.record, approval_envelope(item.request))
+        outcome = _resume(out, [injection], item.record)
+        store.decide(item_id, "approved", note)
+    finally:
+        store.close()
+    stdout.print(f"approved review item {item_id}: record {item.record} is now {outcome}")
+
+
+@review_app.command("reject")
+def review_reject(
+    item_id: Annotated[int, typer.Argument(help="The review item id.")],
+    reason: Annotated[str, typer.Option(help="Why it is rejected (required).")],
+    out: Out = DEFAULT_OUT,
+) -> None:
+    """Reject the item: the lead ends as failed, with the reason."""
+    if not reason.strip():
+        fail("--reason must say why the lead is rejected")
+    store = _open(ReviewStore, out, "review.sqlite")
+    try:
+        item = _open_review_item(store, item_id)
+        request = item.request
+        envelope = Envelope.new(request, producer="reviewer", trace_id=item.lead_id)
+        letter = DeadLetter(
+            failure=request.failure,
+            reason=f"rejected by reviewer: {reason}",
+            actor="reviewer",
+            payload=envelope.to_json(),
+            attempts=request.attempts,
+        )
+        _with(DeadLetterStore, out, "dead_letters.sqlite",
+              lambda dead: dead.add_sync(letter, (item.record, item.lead_id)))  # fmt: skip
+        _with(LedgerStore, out, "journal.sqlite",
+              lambda ledger: ledger.replace_outcome(item.record, Outcome.FAILED,
+                                                    letter.reason))  # fmt: skip
+        store.decide(item_id, "rejected", reason)
+    finally:
+        store.close()
+    stdout.print(f"rejected review item {item_id}: record {item.record} is now failed")
+
+
+@dead_app.command("list")
+def dead_letters_list(
+    out: Out = DEFAULT_OUT,
+    everything: Annotated[bool, typer.Option("--all", help="Include replayed ones.")] = False,
+    json_output: Json = False,
+) -> None:
+    """Dead letters not yet replayed (all of them with --all)."""
+    status = None if everything else "open"
+    items = _with(DeadLetterStore, out, "dead_letters.sqlite", lambda s: s.items(status=status))
+    if json_output:
+        keys = ["id", "record", "lead_id", "failure", "reason", "actor", "attempts", "status"]
+        for item in items:
+            typer.echo(json.dumps({k: getattr(item, k) for k in keys}, ensure_ascii=False))
+        return
+    rows = [[str(i.id), str(i.record or ""), i.lead_id or "", i.failure, i.actor, i.status,
+             i.reason[:80]] for i in items]  # fmt: skip
+    _table(["id", "record", "lead_id", "failure", "actor", "status", "reason"], rows)
+
+
+@dead_app.command("replay")
+def dead_letters_replay(
+    item_id: Annotated[int | None, typer.Argument(help="One dead letter; all open if omitted.")] = (
+        None
+    ),
+    out: Out = DEFAULT_OUT,
+) -> None:
+    """Run dead-lettered leads again from the message that failed."""
+    store = _open(DeadLetterStore, out, "dead_letters.sqlite")
+    try:
+        if item_id is not None:
+            item = store.item(item_id)
+            if item is None:
+                fail(f"no dead letter {item_id} in {out}; see run.py dead-letters list")
+            items = [item]
+        else:
+            items = store.items(status="open")
+        for item in items:
+            if item.status != "open" or item.record is None:
+                stderr.print(f"skipped dead letter {item.id}: {item.status}, no lead to replay")
+                continue
+            try:
+                injection = Injection(item.record, replay_envelope(item.payload))
+            except (UsageError, ValueError):
+                stderr.print(f"skipped dead letter {item.id}: its payload cannot be replayed")
+                continue
+            outcome = _resume(out, [injection], item.record)
+            store.mark(item.id, "replayed")
+            stdout.print(f"replayed dead letter {item.id}: record {item.record} is now {outcome}")
+    finally:
+        store.close()
 
 
 @app.command()
-def contracts() -> None:
-    """Print the JSON Schema of every message type."""
-    typer.echo(json.dumps(registry.json_schemas(), indent=2, sort_keys=True))
+def contracts(
+    out: Annotated[Path | None, typer.Option(help="Write one file per type here.")] = None,
+) -> None:
+    """The JSON Schema of every message type."""
+    schemas = registry.json_schemas()
+    if out is None:
+        typer.echo(json.dumps(schemas, indent=2, sort_keys=True))
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for kind, schema in schemas.items():
+            (out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+    except OSError as exc:
+        fail(f"{out}: cannot write the schemas ({exc.strerror}); pass a writable --out")
+    stdout.print(f"wrote {len(schemas)} schemas to {out}")
 
 
-def _gateway(
-    backend: LlmBackend, *, model: str | None, seed: int, latency_ms: float, chaos: float
-) -> LlmGateway:
-    if backend is LlmBackend.openai:
-        fail("--llm openai is not available in this version; use --llm offline")
-    gateway: LlmGateway = OfflineLlm(seed=seed, latency_ms=latency_ms, model=model or "offline-1")
-    if chaos > 0:
-        gateway = ChaosLlm(gateway, rate=chaos, seed=seed)
-    return gateway
-
-
-def _count_records(leads: Path) -> int | None:
-    """How many records the file holds, for the progress bar; ``None`` for stdin."""
-    if str(leads) == "-":
-        return None
-    return sum(1 for _ in read_records(leads))
-
-
-def _run_with_progress(
-    config: PipelineConfig, records: Iterable[RawRecord], total: int | None, *, show: bool
-) -> RunSummary:
-    bar = Progress(
-        TextColumn("[bold]leads"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=not show,
-        transient=False,
-    )
-    task = bar.add_task("leads", total=total, detail="")
-
-    def update(progress: RunProgress) -> None:
-        detail = " ".join(f"{k}={v}" for k, v in sorted(progress.outcomes.items()))
-        detail += (
-            f" | llm calls={progress.llm_calls} retries={progress.retries}"
-            f" in flight={progress.in_flight_calls}"
+@app.command()
+def failures(json_output: Json = False) -> None:
+    """The failure taxonomy: how each failure is detected, and the path it takes."""
+    rows = []
+    for policy in POLICIES.values():
+        attempts = "until it succeeds" if policy.max_attempts is None else str(policy.max_attempts)
+        backoff = (
+            f"{policy.backoff_initial:g}-{policy.backoff_max:g} s" if policy.backoff_max else "-"
         )
-        bar.update(task, completed=progress.done, detail=detail)
+        ends = (
+            policy.exhausted.value
+            if policy.exhausted
+            else ("run stops" if policy.stops_run else "-")
+        )
+        rows.append(
+            [policy.failure.value, policy.detected_by, policy.path, attempts, backoff, ends]
+        )
+    if json_output:
+        keys = ["failure", "detected_by", "path", "attempts", "backoff", "ends_as"]
+        for row in rows:
+            typer.echo(json.dumps(dict(zip(keys, row, strict=True))))
+        return
+    _table(["failure", "detected by", "path", "attempts", "backoff", "ends as"], rows)
 
-    async def main() -> RunSummary:
-        return await run_pipeline(config, records, total=total, on_progress=update)
 
-    with bar:
+def _config(settings: RunSettings, out: Path) -> PipelineConfig:
+    if settings.llm == "openai":
+        fail("--llm openai is not available in this version; use --llm offline")
+    if settings.sources == "web":
+        fail("--sources web is not available in this version; use --sources kb")
+    gateway: LlmGateway = OfflineLlm(
+        seed=settings.seed, latency_ms=settings.latency_ms, model=settings.model or "offline-1"
+    )
+    if settings.chaos > 0:
+        gateway = ChaosLlm(gateway, rate=settings.chaos, seed=settings.seed)
+    return PipelineConfig(
+        out=out,
+        gateway=gateway,
+        icp=Icp.load(Path(settings.icp)),
+        source=KnowledgeBase.load(Path(settings.kb)),
+        concurrency=settings.concurrency,
+        timeout=settings.timeout,
+        crm_fault_rate=settings.crm_fault_rate,
+        seed=settings.seed,
+        fallback_model=settings.fallback_model,
+    )
+
+
+def _resume(out: Path, injections: Sequence[Injection], record: int) -> str:
+    """Clear a record's outcome, run its injection, and return its new outcome."""
+    try:
+        config = _config(RunSettings.load(out), out)
+        _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.clear_outcome(record))
+        summary = _run(config, injections, None, show=False)
+    except LeadwrightError as exc:
+        fail(str(exc))
+    if summary.halted is not None:
+        fail(f"stopped: {summary.halted} The lead stays pending; try again later")
+    rows = _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.report())
+    return next((row.outcome for row in rows if row.record == record), "pending")
+
+
+def _run(
+    config: PipelineConfig,
+    records: Iterable[RawRecord | Injection],
+    total: int | None,
+    *,
+    show: bool,
+) -> RunSummary:
+    # Retries are counted in the summary and the progress line, not printed one by one.
+    set_on_retry_hooks([])
+    columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[detail]}"), TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=stderr, disable=not show) as bar:
+        task = bar.add_task("leads", total=total, detail="")
+
+        def update(progress: RunProgress) -> None:
+            outcomes = " ".join(f"{k}={v}" for k, v in sorted(progress.outcomes.items()))
+            calls = f"llm calls={progress.llm_calls} retries={progress.retries}"
+            detail = f"{outcomes} | {calls} in flight={progress.in_flight_calls}"
+            bar.update(task, completed=progress.done, detail=detail)
+
+        async def main() -> RunSummary:
+            return await run_pipeline(config, records, total=total, on_progress=update)
+
         return anyio.run(main, backend="asyncio")
 
 
 def _print_summary(summary: RunSummary, out: Path) -> None:
-    table = Table(title=f"Leadwright run: {out}")
-    table.add_column("outcome")
-    table.add_column("leads", justify="right")
-    for outcome in Outcome:
-        table.add_row(outcome.value, str(summary.outcomes.get(outcome.value, 0)))
+    rows = [[o.value, str(summary.outcomes.get(o.value, 0))] for o in Outcome]
     if summary.pending:
-        table.add_row("pending", str(summary.pending))
-    Console().print(table)
-    Console().print(
+        rows.append(["pending", str(summary.pending)])
+    _table(["outcome", "leads"], rows, title=f"Leadwright run: {out}")
+    stdout.print(
         f"{summary.leads} leads in {summary.makespan_s:.2f} s ({summary.leads_per_s:.1f}/s); "
         f"{summary.llm_calls} LLM calls, {summary.retries} retries, "
-        f"{summary.validation_failures} validation failures. Details: run.py report --out {out}"
+        f"{summary.validation_failures} validation failures. Details: run.py report --out {out}",
+        markup=False,
     )
 
 
-def main() -> None:
-    """The console-script entry point."""
-    app()
+def _table(headers: list[str], rows: list[list[str]], *, title: str | None = None) -> None:
+    table = Table(*headers, title=title)
+    for row in rows:
+        table.add_row(*row)
+    stdout.print(table)
+
+
+Store = TypeVar("Store", LedgerStore, ReviewStore, DeadLetterStore)
+T = TypeVar("T")
+
+
+def _open(store: type[Store], out: Path, filename: str) -> Store:
+    path = out / filename
+    if not path.is_file():
+        fail(f"{out}: no run here (no {filename}); pass the --out of a run")
+    return store(path)
+
+
+def _with(store: type[Store], out: Path, filename: str, work: Callable[[Store], T]) -> T:
+    opened = _open(store, out, filename)
+    try:
+        return work(opened)
+    finally:
+        opened.close()
+
+
+def _review_item(store: ReviewStore, item_id: int) -> ReviewItem:
+    item = store.item(item_id)
+    if item is None:
+        fail(f"no review item {item_id}; see run.py review list")
+    return item
+
+
+def _open_review_item(store: ReviewStore, item_id: int) -> ReviewItem:
+    item = _review_item(store, item_id)
+    if item.status != "open":
+        fail(f"review item {item_id} is already {item.status}")
+    return item
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console-script entry point: operator mistakes are one line and exit code 1."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except typer.TyperException as exc:  # bad arguments or options
+        stderr.print(f"error: {exc.format_message()} (see --help)", markup=False)
+        return 1
+    except typer.Abort:
+        return 130
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

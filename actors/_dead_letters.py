@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,18 +52,26 @@ class DeadLetterStore:
     def __init__(self, path: Path) -> None:
         self.db = SqliteFile(path, _SCHEMA)
 
+    def add_sync(self, letter: DeadLetter, lineage: tuple[int, str] | None) -> None:
+        """Keep a dead letter now, from a command rather than from the running system."""
+        self.db.run_sync(self._insert(letter, lineage))
+
     async def add(self, letter: DeadLetter, lineage: tuple[int, str] | None) -> None:
+        await self.db.run(self._insert(letter, lineage))
+
+    @staticmethod
+    def _insert(
+        letter: DeadLetter, lineage: tuple[int, str] | None
+    ) -> Callable[[sqlite3.Connection], object]:
         record, lead_id = lineage if lineage is not None else (None, None)
         values = (
             record, lead_id, letter.failure.value, letter.reason, letter.actor, letter.attempts,
             letter.payload, letter.raw_output, datetime.now(UTC).isoformat(),
         )  # fmt: skip
-        await self.db.run(
-            lambda c: c.execute(
-                "INSERT INTO dead_letters (record, lead_id, failure, reason, actor, attempts, "
-                "payload, raw_output, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
+        return lambda c: c.execute(
+            "INSERT INTO dead_letters (record, lead_id, failure, reason, actor, attempts, "
+            "payload, raw_output, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
         )
 
     def items(self, *, status: str | None = None) -> list[DeadLetterItem]:
@@ -75,6 +85,9 @@ class DeadLetterStore:
             params = (status,)
         rows = self.db.run_sync(lambda c: c.execute(query + " ORDER BY id", params).fetchall())
         return [DeadLetterItem(*row) for row in rows]
+
+    def item(self, item_id: int) -> DeadLetterItem | None:
+        return next((item for item in self.items() if item.id == item_id), None)
 
     def mark(self, item_id: int, status: str) -> None:
         self.db.run_sync(

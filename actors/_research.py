@@ -57,6 +57,9 @@ class Research(LlmStage[LeadAccepted | ValidationFailed, ResearchBasis]):
     def lead_of(self, basis: ResearchBasis) -> Lead:
         return basis[0]
 
+    def stage_input(self, basis: ResearchBasis) -> None:
+        return None
+
     def basis_from_rejected(self, failed: ValidationFailed) -> ResearchBasis:
         assert isinstance(failed.rejected, ResearchResult)
         return failed.rejected.lead, failed.rejected.evidence

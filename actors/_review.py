@@ -26,6 +26,12 @@ CREATE TABLE IF NOT EXISTS review (
     decided_at TEXT,
     note TEXT
 );
+CREATE TABLE IF NOT EXISTS review_actions (
+    item_id INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    note TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 
@@ -82,7 +88,30 @@ class ReviewStore:
             for row in rows
         ]
 
+    def item(self, item_id: int) -> ReviewItem | None:
+        return next((item for item in self.items() if item.id == item_id), None)
+
+    def record_action(self, item_id: int, action: str, note: str) -> None:
+        """Log what an operator did to an item, whether or not it settled it."""
+        at = datetime.now(UTC).isoformat()
+        self.db.run_sync(
+            lambda c: c.execute(
+                "INSERT INTO review_actions VALUES (?, ?, ?, ?)", (item_id, action, note, at)
+            )
+        )
+
+    def actions(self, item_id: int) -> list[tuple[str, str, str]]:
+        """``(at, action, note)`` for every action taken on an item, oldest first."""
+        rows = self.db.run_sync(
+            lambda c: c.execute(
+                "SELECT at, action, note FROM review_actions WHERE item_id = ? ORDER BY rowid",
+                (item_id,),
+            ).fetchall()
+        )
+        return [(str(at), str(action), str(note)) for at, action, note in rows]
+
     def decide(self, item_id: int, status: str, note: str) -> None:
+        """Settle an item (``approved`` or ``rejected``) and log the decision."""
         at = datetime.now(UTC).isoformat()
         self.db.run_sync(
             lambda c: c.execute(
@@ -90,6 +119,7 @@ class ReviewStore:
                 (status, at, note, item_id),
             )
         )
+        self.record_action(item_id, status, note)
 
     def close(self) -> None:
         self.db.close()

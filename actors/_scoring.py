@@ -57,6 +57,9 @@ class Scoring(LlmStage[ResearchResult | ValidationFailed, ResearchResult]):
     def lead_of(self, basis: ResearchResult) -> Lead:
         return basis.lead
 
+    def stage_input(self, basis: ResearchResult) -> ResearchResult:
+        return basis
+
     def basis_from_rejected(self, failed: ValidationFailed) -> ResearchResult:
         assert isinstance(failed.rejected, LeadScore)
         return failed.rejected.research

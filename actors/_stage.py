@@ -20,11 +20,13 @@ from messages import (
     FailureKind,
     HumanReviewRequested,
     Lead,
+    LeadScore,
     LlmTimeout,
     MalformedReply,
     Message,
     ProviderError,
     QuotaExhausted,
+    ResearchResult,
     RunHalted,
     SchemaMismatch,
     Stage,
@@ -67,6 +69,10 @@ class LlmStage(Actor[In], Generic[In, Basis]):
 
     @abstractmethod
     def lead_of(self, basis: Basis) -> Lead: ...
+
+    @abstractmethod
+    def stage_input(self, basis: Basis) -> ResearchResult | LeadScore | None:
+        """The approved output the basis came from, kept with a review for resuming."""
 
     @abstractmethod
     def basis_from_rejected(self, failed: ValidationFailed) -> Basis:
@@ -123,6 +129,7 @@ class LlmStage(Actor[In], Generic[In, Basis]):
             failure=failure,
             reason=reason,
             attempts=attempt,
+            stage_input=self.stage_input(basis),
         )
         await ctx.publish(request, attempt=attempt)
 

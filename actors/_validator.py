@@ -17,6 +17,7 @@ from messages import (
     ValidationFailed,
     ValidationPassed,
     Verdict,
+    input_of,
     stage_of,
 )
 
@@ -80,5 +81,6 @@ class Validator(Actor[Output]):
             attempts=attempt,
             violations=violations,
             last_output=output,
+            stage_input=input_of(output),
         )
         await ctx.publish(review, attempt=attempt)

@@ -48,6 +48,9 @@ class Writer(LlmStage[LeadScore | ValidationFailed, LeadScore]):
     def lead_of(self, basis: LeadScore) -> Lead:
         return basis.lead
 
+    def stage_input(self, basis: LeadScore) -> LeadScore:
+        return basis
+
     def basis_from_rejected(self, failed: ValidationFailed) -> LeadScore:
         assert isinstance(failed.rejected, OutreachDraft)
         return failed.rejected.score

@@ -40,6 +40,7 @@ from messages._verdicts import (
     ValidationFailed,
     ValidationPassed,
     Verdict,
+    input_of,
     stage_of,
 )
 
@@ -89,6 +90,7 @@ __all__ = [
     "ValidationFailed",
     "ValidationPassed",
     "Verdict",
+    "input_of",
     "new_id",
     "record_of",
     "registry",

@@ -41,6 +41,9 @@ class HumanReviewRequested(Message):
     violations: tuple[RuleViolation, ...] = ()
     last_output: LlmOutput | None = None
     """The last output the stage produced, if it produced one."""
+    stage_input: LlmOutput | None = None
+    """The approved output the stage started from; ``None`` for research, which starts
+    from the lead. Approving a review without an output runs the stage again from it."""
 
 
 class CrmUpdated(Message):

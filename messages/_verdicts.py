@@ -36,6 +36,19 @@ def stage_of(output: ResearchResult | LeadScore | OutreachDraft) -> Stage:
             return Stage.WRITING
 
 
+def input_of(
+    output: ResearchResult | LeadScore | OutreachDraft,
+) -> ResearchResult | LeadScore | None:
+    """The approved output that ``output`` was produced from (``None`` for research)."""
+    match output:
+        case ResearchResult():
+            return None
+        case LeadScore():
+            return output.research
+        case OutreachDraft():
+            return output.score
+
+
 class RuleViolation(Message):
     """One validator rule that an output broke."""
 

@@ -9,7 +9,15 @@ from supervision._events import (
     SupervisorEvent,
     SupervisorHook,
 )
-from supervision._pipeline import PipelineConfig, Progress, RunSummary, run_pipeline
+from supervision._pipeline import (
+    Injection,
+    PipelineConfig,
+    Progress,
+    RunSummary,
+    run_pipeline,
+)
+from supervision._resumption import approval_envelope, replay_envelope
+from supervision._settings import RunSettings
 from supervision._spec import ActorChild, Child, ChildSpec, Restart, Strategy, actor_child
 from supervision._supervisor import (
     ChildStatistics,
@@ -28,9 +36,11 @@ __all__ = [
     "ChildSpec",
     "ChildStatistics",
     "Escalated",
+    "Injection",
     "PipelineConfig",
     "Progress",
     "Restart",
+    "RunSettings",
     "RunSummary",
     "Strategy",
     "Supervisor",
@@ -39,5 +49,7 @@ __all__ = [
     "SupervisorState",
     "SupervisorStatistics",
     "actor_child",
+    "approval_envelope",
+    "replay_envelope",
     "run_pipeline",
 ]

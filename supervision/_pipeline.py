@@ -41,6 +41,7 @@ from messages import (
     LeadOutcome,
     LeadScore,
     LeadSubmitted,
+    Message,
     Outcome,
     OutreachDraft,
     ResearchResult,
@@ -82,6 +83,18 @@ class PipelineConfig:
         # Each admitted lead has at most two messages queued anywhere at once (an
         # output and its verdict), so the feedback cycle can never fill a mailbox.
         return 2 * self.window + 8
+
+
+@dataclass(frozen=True, slots=True)
+class Injection:
+    """An envelope to publish for a record that already went through intake.
+
+    This is how a reviewer's approval resumes a lead, and how a dead letter is replayed:
+    the record's outcome is cleared first, and the run waits for its new one.
+    """
+
+    record: int
+    envelope: Envelope[Message]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,12 +167,15 @@ class _Admission:
 
 async def run_pipeline(
     config: PipelineConfig,
-    records: Iterable[RawRecord],
+    records: Iterable[RawRecord | Injection],
     *,
     total: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> RunSummary:
-    """Run every record not already finished in ``config.out`` through the pipeline."""
+    """Run every record not already finished in ``config.out`` through the pipeline.
+
+    An ``Injection`` is published as it is, for a record whose outcome was cleared.
+    """
     config.out.mkdir(parents=True, exist_ok=True)
     ledger = LedgerStore(config.out / "journal.sqlite")
     sqlite_crm = SqliteCrm(config.out / "crm.sqlite")
@@ -174,7 +190,7 @@ async def run_pipeline(
 
 async def _run(
     config: PipelineConfig,
-    records: Iterable[RawRecord],
+    records: Iterable[RawRecord | Injection],
     total: int | None,
     on_progress: Callable[[Progress], None] | None,
     ledger: LedgerStore,
@@ -250,6 +266,10 @@ async def _run(
     async def feed(feeding: anyio.CancelScope) -> None:
         nonlocal leads
         for raw in records:
+            if isinstance(raw, Injection):
+                await admission.admit(raw.record)
+                await bus.publish(raw.envelope)
+                continue
             leads += 1
             lead_id = lead_id_for(raw.fields, raw.record)
             ledger.add_records([(raw.record, lead_id, raw.fields)])

@@ -319,7 +319,7 @@ def _should_restart(restart: Restart, error: BaseException | None) -> bool:
         case Restart.PERMANENT:
             return True
         case Restart.TRANSIENT:
-            return True
+            return error is not None
         case Restart.TEMPORARY:
             return False
 

@@ -1,0 +1,52 @@
+"""The settings a run was started with, kept in its run directory for later commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from messages import UsageError
+
+SETTINGS_FILE = "settings.json"
+
+
+class RunSettings(BaseModel):
+    """What ``run`` was told; ``review approve`` and ``dead-letters replay`` reuse it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    llm: Literal["offline", "openai"] = "offline"
+    model: str | None = None
+    fallback_model: str | None = None
+    concurrency: int = Field(default=16, ge=1)
+    timeout: float = Field(default=30.0, gt=0)
+    latency_ms: float = Field(default=0.0, ge=0)
+    chaos: float = Field(default=0.0, ge=0, le=1)
+    seed: int = 0
+    rpm: int | None = None
+    tpm: int | None = None
+    kb: str
+    icp: str
+    sources: Literal["kb", "web"] = "kb"
+    crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
+    baseline: str | None = None
+
+    def save(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / SETTINGS_FILE).write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+    @staticmethod
+    def load(out: Path) -> RunSettings:
+        path = out / SETTINGS_FILE
+        try:
+            return RunSettings.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            raise UsageError(
+                f"{out}: no run here (no {SETTINGS_FILE}); pass the --out of a run"
+            ) from None
+        except (OSError, ValidationError) as exc:
+            raise UsageError(
+                f"{path}: unreadable run settings ({type(exc).__name__}); run again to rewrite it"
+            ) from None

@@ -1,0 +1,329 @@
+"""The operator's command line, driven as an operator drives it: arguments in, text and codes out."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+import stamina
+
+import run as cli
+from actors import Icp, KnowledgeBase, LedgerStore, ReviewStore, SqliteCrm
+from actors.intake import read_records
+from actors.llm import ChaosLlm, Fault, OfflineLlm
+from supervision import PipelineConfig, RunSettings, run_pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+LEADS = ROOT / "examples" / "leads.csv"
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_waits() -> Iterator[None]:
+    with stamina.set_testing(True, attempts=10, cap=True):
+        yield
+
+
+def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def first_rows(tmp_path: Path, count: int) -> Path:
+    """The header and the first ``count`` records of the sample leads, as a new CSV."""
+    lines = LEADS.read_text(encoding="utf-8").splitlines(keepends=True)
+    path = tmp_path / "leads.csv"
+    path.write_text("".join(lines[: count + 1]), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One chaotic run of 60 sample leads, shared by the read-only tests."""
+    out = tmp_path_factory.mktemp("run")
+    with stamina.set_testing(True, attempts=10, cap=True):
+        code = cli.main(
+            ["run", str(LEADS), "--out", str(out), "--chaos", "0.3", "--seed", "2", "--json"]
+        )
+    assert code == 0
+    return out
+
+
+def test_run_json_summary_follows_the_contract(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--json prints one JSON object with the contract's keys; progress stays off stdout."""
+    code, out, _ = invoke(
+        capsys, "run", str(first_rows(tmp_path, 20)), "--out", str(tmp_path / "o"), "--json"
+    )
+    assert code == 0
+    summary = json.loads(out)
+    assert set(summary) == {
+        "leads",
+        "outcomes",
+        "llm_calls",
+        "retries",
+        "validation_failures",
+        "makespan_s",
+        "leads_per_s",
+    }
+    assert set(summary["outcomes"]) == {
+        "completed",
+        "disqualified",
+        "needs_review",
+        "failed",
+        "rejected",
+    }
+    assert summary["leads"] == 20 and sum(summary["outcomes"].values()) == 20
+
+
+def test_report_lists_every_record_in_input_order(
+    capsys: pytest.CaptureFixture[str], finished_run: Path
+) -> None:
+    """report --json has one line per input record, in order, each with an outcome and a reason."""
+    code, out, _ = invoke(capsys, "report", "--out", str(finished_run), "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [row["record"] for row in rows] == list(range(1, 241))
+    assert all(set(row) == {"record", "lead_id", "outcome", "reason"} for row in rows)
+    assert {row["outcome"] for row in rows} <= {
+        "completed",
+        "disqualified",
+        "needs_review",
+        "failed",
+        "rejected",
+    }
+
+
+def test_report_without_json_is_a_table(
+    capsys: pytest.CaptureFixture[str], finished_run: Path
+) -> None:
+    """Without --json, report prints a table headed by its columns."""
+    code, out, _ = invoke(capsys, "report", "--out", str(finished_run))
+    assert code == 0
+    assert "record" in out and "outcome" in out and "L0001" in out
+
+
+def test_review_approve_resumes_the_lead(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
+) -> None:
+    """Approving a review item runs the lead on from where it stopped, and records the action."""
+    out = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(finished_run), str(out)], check=True)
+    store = ReviewStore(out / "review.sqlite")
+    item = store.items(status="open")[0]
+    store.close()
+    code, text, _ = invoke(
+        capsys, "review", "approve", str(item.id), "--out", str(out), "--note", "looks fine"
+    )
+    assert code == 0
+    assert f"record {item.record} is now" in text
+    ledger = LedgerStore(out / "journal.sqlite")
+    outcome = {r.record: r.outcome for r in ledger.report()}[item.record]
+    ledger.close()
+    store = ReviewStore(out / "review.sqlite")
+    newer = [i for i in store.items(status="open") if i.record == item.record and i.id > item.id]
+    # The lead moved on: it settled, or a later step asked a person again.
+    assert outcome in {"completed", "disqualified", "failed"} or (
+        outcome == "needs_review" and newer
+    )
+    assert store.item(item.id) is not None and store.item(item.id).status == "approved"  # type: ignore[union-attr]
+    assert [a[1:] for a in store.actions(item.id)] == [("approved", "looks fine")]
+    store.close()
+    code, _, err = invoke(capsys, "review", "approve", str(item.id), "--out", str(out))
+    assert (code, err.strip()) == (1, f"error: review item {item.id} is already approved")
+
+
+def test_an_approved_draft_goes_to_the_crm(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A writing-stage review approved by a person writes its draft to the CRM as completed."""
+    out = tmp_path / "o"
+    always_placeholders = ChaosLlm(OfflineLlm(seed=1), rate=1.0, seed=1, faults=[Fault.PLACEHOLDER])
+    config = PipelineConfig(
+        out=out,
+        gateway=always_placeholders,
+        icp=Icp.load(ROOT / "examples" / "icp.toml"),
+        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+    )
+    records = itertools.islice(read_records(LEADS), 5)
+    anyio.run(run_pipeline, config, records)
+    RunSettings(
+        kb=str(ROOT / "examples" / "companies.json"), icp=str(ROOT / "examples" / "icp.toml")
+    ).save(out)
+    store = ReviewStore(out / "review.sqlite")
+    item = next(i for i in store.items(status="open") if i.stage == "writing")
+    store.close()
+    assert item.request.last_output is not None
+    code, text, _ = invoke(capsys, "review", "approve", str(item.id), "--out", str(out))
+    assert code == 0
+    assert f"record {item.record} is now completed" in text
+    crm = SqliteCrm(out / "crm.sqlite")
+    row = next(r for r in crm.rows() if r["record"] == item.record)
+    crm.close()
+    assert row["draft_body"] == item.request.last_output.body  # type: ignore[union-attr]
+
+
+def test_review_reject_fails_the_lead_with_the_reason(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
+) -> None:
+    """Rejecting a review item fails its lead with the reviewer's reason, in the dead letters."""
+    out = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(finished_run), str(out)], check=True)
+    store = ReviewStore(out / "review.sqlite")
+    item = store.items(status="open")[0]
+    store.close()
+    code, _, _ = invoke(
+        capsys, "review", "reject", str(item.id), "--out", str(out), "--reason", "wrong company"
+    )
+    assert code == 0
+    code, report, _ = invoke(capsys, "report", "--out", str(out), "--json")
+    row = next(
+        json.loads(line)
+        for line in report.splitlines()
+        if json.loads(line)["record"] == item.record
+    )
+    assert (row["outcome"], row["reason"]) == ("failed", "rejected by reviewer: wrong company")
+    code, letters, _ = invoke(capsys, "dead-letters", "list", "--out", str(out), "--json")
+    assert any(
+        json.loads(line)["reason"] == "rejected by reviewer: wrong company"
+        for line in letters.splitlines()
+    )
+
+
+def test_review_show_gives_lead_rules_and_outputs(
+    capsys: pytest.CaptureFixture[str], finished_run: Path
+) -> None:
+    """review show prints the lead, the failed rules, and the stage."""
+    store = ReviewStore(finished_run / "review.sqlite")
+    item = store.items()[0]
+    store.close()
+    code, out, _ = invoke(capsys, "review", "show", str(item.id), "--out", str(finished_run))
+    assert code == 0
+    assert f"record {item.record}" in out and item.request.lead.email in out
+    assert all(f"failed rule {v.rule}" in out for v in item.request.violations)
+
+
+def test_dead_letters_replay_runs_the_lead_again(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
+) -> None:
+    """Replaying every open dead letter runs each lead again and marks the letter replayed."""
+    out = tmp_path / "copy"
+    subprocess.run(["cp", "-r", str(finished_run), str(out)], check=True)
+    code, listed, _ = invoke(capsys, "dead-letters", "list", "--out", str(out), "--json")
+    letters = [json.loads(line) for line in listed.splitlines()]
+    assert code == 0 and letters, "the chaotic run left no dead letter to replay"
+    code, text, _ = invoke(capsys, "dead-letters", "replay", "--out", str(out))
+    assert code == 0
+    assert text.count("replayed dead letter") == len(letters)
+    code, listed, _ = invoke(capsys, "dead-letters", "list", "--out", str(out), "--json")
+    ids = {letter["id"] for letter in letters}
+    assert not [line for line in listed.splitlines() if json.loads(line)["id"] in ids]
+    ledger = LedgerStore(out / "journal.sqlite")
+    assert all(r.outcome != "pending" for r in ledger.report()) and ledger.conflicts() == 0
+    ledger.close()
+
+
+def test_contracts_writes_one_schema_per_message_type(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """contracts --out writes a JSON Schema file for every registered message kind."""
+    code, _, _ = invoke(capsys, "contracts", "--out", str(tmp_path))
+    assert code == 0
+    from messages import registry
+
+    written = {p.name for p in tmp_path.glob("*.schema.json")}
+    assert written == {f"{t.kind_name()}.schema.json" for t in registry}
+    schema = json.loads((tmp_path / "lead_score.schema.json").read_text())
+    assert schema["x-probabilistic"] is True and "score" in schema["properties"]
+
+
+def test_failures_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
+    """failures --json prints one row per failure kind, with its path and retry parameters."""
+    from messages import FailureKind
+
+    code, out, _ = invoke(capsys, "failures", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [row["failure"] for row in rows] == [kind.value for kind in FailureKind]
+    assert {"detected_by", "path", "attempts", "backoff", "ends_as"} <= set(rows[0])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "missing.csv"], "error: missing.csv: no such file; check the path"),
+        (["run", "{leads}", "--concurrency", "0"], "error: Invalid value for '--concurrency'"),
+        (["run", "{leads}", "--llm", "gpt"], "error: Invalid value for '--llm'"),
+        (
+            ["run", "{bad_columns}"],
+            "error: {bad_columns}: the header names none of the lead columns",
+        ),
+        (["run", "{garbage}"], "error: {garbage}: not a CSV or JSONL text file"),
+        (["run", "{leads}", "--icp", "nope.toml"], "error: nope.toml: cannot read the ICP file"),
+        (["report", "--out", "{empty}"], "error: {empty}: no run here (no journal.sqlite)"),
+        (
+            ["review", "approve", "9", "--out", "{empty}"],
+            "error: {empty}: no run here (no review.sqlite)",
+        ),
+        (["frobnicate"], "error: No such command 'frobnicate'"),
+    ],
+)
+def test_operator_errors_are_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], message: str
+) -> None:
+    """Bad files and bad options exit 1 with one line that names the problem, never a traceback."""
+    names = {
+        "leads": str(first_rows(tmp_path, 3)),
+        "bad_columns": str(tmp_path / "cols.csv"),
+        "garbage": str(tmp_path / "junk.csv"),
+        "empty": str(tmp_path / "nothing"),
+    }
+    (tmp_path / "cols.csv").write_text("name,mail\nann,a@b.co\n")
+    (tmp_path / "junk.csv").write_bytes(b"id,email\n\x00\x01\x02\xff\xfe")
+    code, out, err = invoke(capsys, *[a.format(**names) for a in argv])
+    assert code == 1
+    assert err.startswith(message.format(**names)), err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert out == ""
+
+
+def test_bad_record_never_stops_the_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A JSONL file with one broken line still runs; that record alone is rejected."""
+    leads = tmp_path / "leads.jsonl"
+    good = {
+        "first_name": "Ana", "last_name": "Ruiz", "email": "ana@ember-labs.ai",
+        "company": "Ember Labs", "domain": "ember-labs.ai", "industry": "Software",
+        "employees": 300, "country": "US", "title": "CTO", "notes": "",
+    }  # fmt: skip
+    leads.write_text(json.dumps(good) + "\n{not json\n")
+    code, out, _ = invoke(capsys, "run", str(leads), "--out", str(tmp_path / "o"), "--json")
+    assert code == 0
+    assert json.loads(out)["outcomes"]["rejected"] == 1
+
+
+def test_bare_command_runs_the_samples(tmp_path: Path) -> None:
+    """`python run.py` alone runs the sample leads offline into runs/latest and exits 0."""
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, str(ROOT / "run.py")], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "completed" in result.stdout and "Details: run.py report" in result.stdout
+    assert (tmp_path / "runs" / "latest" / "crm.sqlite").is_file()
+
+
+def test_a_bad_option_exits_1_in_a_real_process(tmp_path: Path) -> None:
+    """A real process given a bad option value exits 1 with one line and no traceback."""
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, str(ROOT / "run.py"), "run", str(LEADS), "--chaos", "2"]
+    result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: Invalid value for '--chaos'")
+    assert len(result.stderr.strip().splitlines()) == 1
