@@ -1,4 +1,4 @@
-"""The operator's command line, driven as an operator drives it: arguments in, text and codes out."""
+"""The operator's command line, driven as an operator drives it: arguments in, text out."""
 
 from __future__ import annotations
 
