@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
@@ -25,6 +26,7 @@ from actors import (
     ReviewItem,
     ReviewStore,
 )
+from actors.drift import Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm
 from messages import (
@@ -147,6 +149,8 @@ def run(
     )
     try:
         config = _config(settings, out)
+        if baseline is not None:
+            config = replace(config, baseline=Profile.load(baseline), baseline_name=str(baseline))
         records = read_records("-" if str(leads) == "-" else leads, stdin=sys.stdin)
         total = None if str(leads) == "-" else sum(1 for _ in read_records(leads))
         settings.save(out)
@@ -325,6 +329,36 @@ def dead_letters_replay(
 
 
 @app.command()
+def drift(
+    baseline: Annotated[Path, typer.Option(help="A run directory or profile.json.")],
+    current: Annotated[Path, typer.Option(help="The run directory (or profile) to check.")],
+    report_dir: Annotated[
+        Path | None, typer.Option("--report", help="Write a report with plots here.")
+    ] = None,
+    json_output: Json = False,
+) -> None:
+    """Compare a run's input and output distributions with a baseline."""
+    try:
+        reference, profile = Profile.load(baseline), Profile.load(current)
+        result = compare(reference, profile)
+        written = write_report(result, reference, profile, report_dir) if report_dir else None
+    except (LeadwrightError, OSError) as exc:
+        fail(str(exc))
+    if json_output:
+        typer.echo(result.to_json())
+        return
+    rows = [
+        [c.name, c.role, c.test, f"{c.statistic:.3g}",
+         "" if c.p_value is None else f"{c.p_value:.3g}", c.psi_band, "DRIFT" if c.drift else ""]
+        for c in result.columns
+    ]  # fmt: skip
+    _table(["column", "kind", "test", "statistic", "p-value", "PSI", "drift"], rows)
+    stdout.print("dataset drift" if result.drift else "no dataset drift")
+    if written is not None:
+        stdout.print(f"report: {written}")
+
+
+@app.command()
 def contracts(
     out: Annotated[Path | None, typer.Option(help="Write one file per type here.")] = None,
 ) -> None:
@@ -441,6 +475,9 @@ def _print_summary(summary: RunSummary, out: Path) -> None:
         f"{summary.validation_failures} validation failures. Details: run.py report --out {out}",
         markup=False,
     )
+    if summary.drifted:
+        drifted = ", ".join(summary.drifted)
+        stdout.print(f"drift from the baseline in: {drifted} (run.py drift for the report)")
 
 
 def _table(headers: list[str], rows: list[list[str]], *, title: str | None = None) -> None:

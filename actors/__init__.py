@@ -13,7 +13,7 @@ from actors._ledger import LedgerStore, OutcomeLedger, ReportRow
 from actors._metrics import Metrics, MetricsBook
 from actors._research import Research
 from actors._review import ReviewItem, ReviewQueue, ReviewStore
-from actors._run_control import RunControl
+from actors._run_control import RunControl, RunNotice
 from actors._scoring import Scoring
 from actors._stage import LlmStage
 from actors._validator import Validator
@@ -57,6 +57,7 @@ __all__ = [
     "ReviewStore",
     "RuleContext",
     "RunControl",
+    "RunNotice",
     "Scoring",
     "Sender",
     "SqliteCrm",

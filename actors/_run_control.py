@@ -1,4 +1,4 @@
-"""Run control: hears that the run must stop, and tells whoever runs it."""
+"""Run control: hears what the system says about the run itself, and tells its owner."""
 
 from __future__ import annotations
 
@@ -7,18 +7,24 @@ from typing import Any, final
 
 from actors._actor import Actor
 from actors._context import Context
-from messages import RunHalted
+from messages import DriftDetected, ProfileSaved, RunHalted
+
+RunNotice = RunHalted | DriftDetected | ProfileSaved
 
 
 @final
-class RunControl(Actor[RunHalted]):
-    """Passes ``RunHalted`` to the run's owner, which stops admitting leads and shuts down."""
+class RunControl(Actor[RunNotice]):
+    """Passes run-level notices to the run's owner.
 
-    handles = (RunHalted,)
+    ``RunHalted`` makes the owner stop admitting leads and shut down; ``DriftDetected``
+    and ``ProfileSaved`` end the drift check at the end of a run.
+    """
 
-    def __init__(self, on_halt: Callable[[RunHalted], None], **options: Any) -> None:
+    handles = (RunHalted, DriftDetected, ProfileSaved)
+
+    def __init__(self, on_notice: Callable[[RunNotice], None], **options: Any) -> None:
         super().__init__(**options)
-        self.on_halt = on_halt
+        self.on_notice = on_notice
 
-    async def handle(self, ctx: Context[RunHalted]) -> None:
-        self.on_halt(ctx.message)
+    async def handle(self, ctx: Context[RunNotice]) -> None:
+        self.on_notice(ctx.message)

@@ -7,6 +7,7 @@ This package imports no other Leadwright package.
 from messages._base import Message, MessageRegistry, registry
 from messages._control import RunHalted
 from messages._dead_letter import DeadLetter
+from messages._drift import DriftColumn, DriftDetected, ProfileFlush, ProfileSaved
 from messages._envelope import Envelope, new_id
 from messages._errors import (
     ActorCrashed,
@@ -53,6 +54,8 @@ __all__ = [
     "ClosedResourceError",
     "CrmUpdated",
     "DeadLetter",
+    "DriftColumn",
+    "DriftDetected",
     "Envelope",
     "Evidence",
     "FailureKind",
@@ -74,6 +77,8 @@ __all__ = [
     "MessageRegistry",
     "Outcome",
     "OutreachDraft",
+    "ProfileFlush",
+    "ProfileSaved",
     "ProviderError",
     "QuotaExhausted",
     "RateLimited",

@@ -1,19 +1,19 @@
-"""The SDR pipeline as one supervised actor system, and a run of it over input records."""
+"""A run: records in, one outcome each, through the supervised actor system."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import final
 
 import anyio
 
 from actors import (
-    Crm,
     CrmStore,
-    DeadLetters,
     DeadLetterStore,
     EvidenceSource,
     FlakyCrm,
@@ -21,37 +21,30 @@ from actors import (
     LedgerStore,
     LlmCaller,
     LlmGateway,
-    Metrics,
     MetricsBook,
-    OutcomeLedger,
-    Research,
-    ReviewQueue,
     ReviewStore,
-    RuleContext,
-    RunControl,
-    Scoring,
+    RunNotice,
     SqliteCrm,
-    Validator,
-    Writer,
 )
-from actors.intake import Intake, RawRecord, lead_id_for
-from bus import InProcessBus, PublishHook, Unrouted
+from actors.drift import PROFILE_FILE, Profile, ProfileBuilder
+from actors.intake import RawRecord, lead_id_for
+from bus import PublishHook
 from messages import (
+    DriftDetected,
     Envelope,
     LeadOutcome,
-    LeadScore,
     LeadSubmitted,
     Message,
     Outcome,
-    OutreachDraft,
-    ResearchResult,
+    ProfileFlush,
+    ProfileSaved,
     RunHalted,
+    UsageError,
 )
-from supervision._spec import actor_child
-from supervision._supervisor import Supervisor
+from supervision._system import SystemParts, build_bus, build_supervisor
 
-VALIDATOR = "validator"
 OPERATOR = "operator"
+SUMMARY_FILE = "summary.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +65,9 @@ class PipelineConfig:
     """A CRM to use instead of ``crm.sqlite`` (tests inject failing ones)."""
     hooks: tuple[PublishHook, ...] = ()
     """Called with every envelope the bus accepts, before delivery."""
+    baseline: Profile | None = None
+    """A drift baseline to compare this run's profile with."""
+    baseline_name: str = ""
 
     @property
     def window(self) -> int:
@@ -123,6 +119,11 @@ class RunSummary:
     failures_by_rule: dict[str, int] = field(default_factory=dict)
     halted: str | None = None
     """Why the run stopped early, for the operator; ``None`` when it finished."""
+    drifted: tuple[str, ...] = ()
+    """Columns whose distribution drifted from the baseline."""
+    latency_p50_s: dict[str, float] = field(default_factory=dict)
+    latency_p95_s: dict[str, float] = field(default_factory=dict)
+    cost_usd_by_stage: dict[str, float] = field(default_factory=dict)
 
     def contract(self) -> dict[str, object]:
         """The ``--json`` summary, exactly as DESIGN.md specifies it."""
@@ -201,7 +202,9 @@ async def _run(
     done_before = ledger.done_records()
     admission = _Admission(config.window)
     halted: list[RunHalted] = []
+    drifted: list[str] = []
     stop_feeding = anyio.Event()
+    profile_saved = anyio.Event()
     counts: dict[str, int] = {}
     book = MetricsBook()
     caller = LlmCaller(
@@ -230,37 +233,41 @@ async def _run(
             counts[outcome.outcome.value] = counts.get(outcome.outcome.value, 0) + 1
             progress()
 
-    def on_halt(message: RunHalted) -> None:
-        halted.append(message)
-        stop_feeding.set()
+    def on_notice(notice: RunNotice) -> None:
+        match notice:
+            case RunHalted():
+                halted.append(notice)
+                stop_feeding.set()
+            case DriftDetected(columns=columns):
+                drifted.extend(column.name for column in columns)
+            case ProfileSaved():
+                profile_saved.set()
 
-    bus = InProcessBus(
-        validators={ResearchResult: VALIDATOR, LeadScore: VALIDATOR, OutreachDraft: VALIDATOR},
-        unrouted=Unrouted.DEAD_LETTER,
-        default_capacity=config.mailbox_capacity,
-        hooks=config.hooks,
+    bus = build_bus(config.mailbox_capacity, config.hooks)
+    profile = ProfileBuilder(seed=config.seed)
+    # A resumed run adds to the profile of the leads done before, rather than replacing it.
+    if (config.out / PROFILE_FILE).is_file():
+        with contextlib.suppress(UsageError):
+            profile.profile = Profile.load(config.out / PROFILE_FILE)
+    parts = SystemParts(
+        out=config.out,
+        caller=caller,
+        icp=config.icp,
+        source=config.source,
+        crm=crm,
+        ledger=ledger,
+        review=review,
+        dead=dead,
+        book=book,
+        profile=profile,
+        baseline=config.baseline,
+        baseline_name=config.baseline_name,
+        on_outcome=on_outcome,
+        on_notice=on_notice,
+        handlers=config.window,
+        timeout=config.timeout,
     )
-    io = {"concurrency": config.window}
-    rules = RuleContext(
-        sender_domain=config.icp.sender.domain,
-        fit_high=config.icp.fit_high,
-        fit_medium=config.icp.fit_medium,
-    )
-    children = [
-        actor_child(bus, lambda: RunControl(on_halt)),
-        actor_child(bus, lambda: OutcomeLedger(ledger, on_outcome)),
-        actor_child(bus, lambda: Metrics(book)),
-        actor_child(bus, lambda: DeadLetters(dead)),
-        actor_child(bus, lambda: ReviewQueue(review)),
-        actor_child(bus, lambda: Crm(crm, **io)),
-        actor_child(bus, lambda: Validator(rules, name=VALIDATOR)),
-        actor_child(bus, lambda: Writer(caller, config.icp, timeout=config.timeout, **io)),
-        actor_child(bus, lambda: Scoring(caller, config.icp, timeout=config.timeout, **io)),
-        actor_child(bus, lambda: Research(caller, config.source, timeout=config.timeout, **io)),
-        actor_child(bus, lambda: Intake(seen=ledger.seen_keys())),
-    ]
-    supervisor = Supervisor("pipeline", children, max_restarts=10, period=5.0)
-
+    supervisor = build_supervisor(bus, parts)
     leads = 0
 
     async def feed(feeding: anyio.CancelScope) -> None:
@@ -279,6 +286,8 @@ async def _run(
             submitted = LeadSubmitted(record=raw.record, lead_id=lead_id, fields=raw.fields)
             await bus.publish(Envelope.new(submitted, producer=OPERATOR, trace_id=lead_id))
         await admission.wait_idle()
+        await bus.publish(Envelope.new(ProfileFlush(), producer=OPERATOR))
+        await profile_saved.wait()
         feeding.cancel()
 
     async def halt_when_told(feeding: anyio.CancelScope) -> None:
@@ -297,16 +306,15 @@ async def _run(
         await bus.aclose()
     makespan = time.perf_counter() - started
 
-    report = ledger.report()
     outcomes = {o.value: 0 for o in Outcome}
     pending = 0
-    for row in report:
+    for row in ledger.report():
         if row.outcome == "pending":
             pending += 1
         else:
             outcomes[row.outcome] += 1
     stats = caller.statistics()
-    return RunSummary(
+    summary = RunSummary(
         leads=leads,
         outcomes=outcomes,
         pending=pending,
@@ -318,4 +326,10 @@ async def _run(
         tokens_by_stage=stats.tokens_by_stage,
         failures_by_rule=dict(book.failures_by_rule),
         halted=halted[0].reason if halted else None,
+        drifted=tuple(drifted),
+        latency_p50_s=stats.latency_p50_by_stage,
+        latency_p95_s=stats.latency_p95_by_stage,
+        cost_usd_by_stage=stats.cost_by_stage,
     )
+    (config.out / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=2) + "\n")
+    return summary

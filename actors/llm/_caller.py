@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field, replace
 from typing import final
 
@@ -31,6 +32,10 @@ class CallerStatistics:
     prompt_tokens: int
     completion_tokens: int
     tokens_by_stage: dict[str, int]
+    cost_by_stage: dict[str, float]
+    """US dollars, for backends that price their calls."""
+    latency_p50_by_stage: dict[str, float]
+    latency_p95_by_stage: dict[str, float]
 
 
 @dataclass(slots=True)
@@ -44,6 +49,30 @@ class _Counters:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     tokens_by_stage: dict[str, int] = field(default_factory=dict)
+    cost_by_stage: dict[str, float] = field(default_factory=dict)
+    latencies: dict[str, _Sample] = field(default_factory=dict)
+
+
+@final
+class _Sample:
+    """A bounded, uniform sample of a stream of numbers (reservoir sampling)."""
+
+    def __init__(self, size: int = 5000, seed: int = 0) -> None:
+        self.size = size
+        self.seen = 0
+        self.values: list[float] = []
+        self._rng = random.Random(seed)
+
+    def add(self, value: float) -> None:
+        self.seen += 1
+        if len(self.values) < self.size:
+            self.values.append(value)
+        elif (slot := self._rng.randrange(self.seen)) < self.size:
+            self.values[slot] = value
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 @final
@@ -103,11 +132,15 @@ class LlmCaller:
                 async with self.limiter:
                     self.stats.calls += 1
                     self.stats.in_flight += 1
+                    started = anyio.current_time()
                     try:
                         with anyio.fail_after(request.timeout):
                             reply = await self.gateway.complete(request)
                     finally:
                         self.stats.in_flight -= 1
+                        stage = request.stage.value
+                        sample = self.stats.latencies.setdefault(stage, _Sample())
+                        sample.add(anyio.current_time() - started)
             except TimeoutError:
                 raise LlmTimeout(
                     f"No reply within {request.timeout:g} s ({request.stage.value})."
@@ -130,6 +163,9 @@ class LlmCaller:
             prompt_tokens=stats.prompt_tokens,
             completion_tokens=stats.completion_tokens,
             tokens_by_stage=dict(stats.tokens_by_stage),
+            cost_by_stage=dict(stats.cost_by_stage),
+            latency_p50_by_stage={k: v.quantile(0.5) for k, v in stats.latencies.items()},
+            latency_p95_by_stage={k: v.quantile(0.95) for k, v in stats.latencies.items()},
         )
 
     def _count(self, request: LlmRequest, reply: LlmReply) -> None:
@@ -138,6 +174,9 @@ class LlmCaller:
         stage = request.stage.value
         tokens = reply.prompt_tokens + reply.completion_tokens
         self.stats.tokens_by_stage[stage] = self.stats.tokens_by_stage.get(stage, 0) + tokens
+        cost = reply.extra.get("cost_usd")
+        if isinstance(cost, int | float):
+            self.stats.cost_by_stage[stage] = self.stats.cost_by_stage.get(stage, 0.0) + cost
 
 
 def _with_model(request: LlmRequest, model: str) -> LlmRequest:

@@ -1,0 +1,105 @@
+"""The pipeline's actors, wired onto one bus under one supervisor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from actors import (
+    Crm,
+    CrmStore,
+    DeadLetters,
+    DeadLetterStore,
+    EvidenceSource,
+    Icp,
+    LedgerStore,
+    LlmCaller,
+    Metrics,
+    MetricsBook,
+    OutcomeLedger,
+    Research,
+    ReviewQueue,
+    ReviewStore,
+    RuleContext,
+    RunControl,
+    RunNotice,
+    Scoring,
+    Validator,
+    Writer,
+)
+from actors.drift import DriftMonitor, Profile, ProfileBuilder
+from actors.intake import Intake
+from bus import InProcessBus, PublishHook, Unrouted
+from messages import LeadOutcome, LeadScore, OutreachDraft, ResearchResult
+from supervision._spec import actor_child
+from supervision._supervisor import Supervisor
+
+VALIDATOR = "validator"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemParts:
+    """What the actors are built from: stores, the LLM caller, and the run's listeners.
+
+    State that must outlive an actor's restart (counters, the drift profile, the stores)
+    lives here, outside the actors, and each new incarnation is handed the same object.
+    """
+
+    out: Path
+    caller: LlmCaller
+    icp: Icp
+    source: EvidenceSource
+    crm: CrmStore
+    ledger: LedgerStore
+    review: ReviewStore
+    dead: DeadLetterStore
+    book: MetricsBook
+    profile: ProfileBuilder
+    baseline: Profile | None
+    baseline_name: str
+    on_outcome: Callable[[LeadOutcome], None]
+    on_notice: Callable[[RunNotice], None]
+    handlers: int
+    """Handlers each I/O-bound actor runs at once: the admission window."""
+    timeout: float
+
+
+def build_bus(capacity: int, hooks: tuple[PublishHook, ...]) -> InProcessBus:
+    """The bus, with the validator registered for every probabilistic output."""
+    return InProcessBus(
+        validators={ResearchResult: VALIDATOR, LeadScore: VALIDATOR, OutreachDraft: VALIDATOR},
+        unrouted=Unrouted.DEAD_LETTER,
+        default_capacity=capacity,
+        hooks=hooks,
+    )
+
+
+def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
+    """Every actor as a permanent child, consumers first, so that a stop drains intake first."""
+    p = parts
+    io = {"concurrency": p.handlers}
+    llm = {"timeout": p.timeout, **io}
+    rules = RuleContext(
+        sender_domain=p.icp.sender.domain, fit_high=p.icp.fit_high, fit_medium=p.icp.fit_medium
+    )
+    children = [
+        actor_child(bus, lambda: RunControl(p.on_notice)),
+        actor_child(bus, lambda: OutcomeLedger(p.ledger, p.on_outcome)),
+        actor_child(bus, lambda: Metrics(p.book)),
+        actor_child(
+            bus,
+            lambda: DriftMonitor(
+                p.out, p.profile, baseline=p.baseline, baseline_name=p.baseline_name
+            ),
+        ),
+        actor_child(bus, lambda: DeadLetters(p.dead)),
+        actor_child(bus, lambda: ReviewQueue(p.review)),
+        actor_child(bus, lambda: Crm(p.crm, **io)),
+        actor_child(bus, lambda: Validator(rules, name=VALIDATOR)),
+        actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
+        actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
+        actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
+        actor_child(bus, lambda: Intake(seen=p.ledger.seen_keys())),
+    ]
+    return Supervisor("pipeline", children, max_restarts=10, period=5.0)
