@@ -12,7 +12,8 @@ from anyio import TASK_STATUS_IGNORED, CancelScope, EndOfStream, WouldBlock
 from anyio.abc import TaskGroup, TaskStatus
 
 from actors._context import Context
-from bus import Bus, Mailbox, Publisher
+from actors._outbox import Outbox
+from bus import Ack, Bus, Mailbox, Publisher
 from messages import ActorCrashed, DeadLetter, Envelope, FailureKind, Message, UsageError
 
 In = TypeVar("In", bound=Message)
@@ -200,8 +201,9 @@ class Actor(ABC, Generic[In]):
         handlers: TaskGroup,
     ) -> None:
         self._in_flight += 1
+        outbox = Outbox()
         try:
-            await self.dispatch(envelope, bus)
+            await self.dispatch(envelope, outbox)
         except Exception as exc:
             self._crashed += 1
             await self._on_crash(envelope, mailbox, bus, exc)
@@ -212,6 +214,7 @@ class Actor(ABC, Generic[In]):
             # supervisor restart the actor from a clean state.
             handlers.cancel_scope.cancel()
         else:
+            await bus.commit(outbox.envelopes, ack=Ack(envelope.message_id, self.name))
             mailbox.ack(envelope)
             self._handled += 1
         finally:
@@ -231,7 +234,8 @@ class Actor(ABC, Generic[In]):
             payload=envelope.to_json(),
             attempts=crashes,
         )
-        # Published before it is discarded: if publishing fails, the message is
+        # Committed (with the ack) before it is discarded: if that fails, the message is
         # redelivered rather than lost.
-        await bus.publish(envelope.child(letter, producer=self.name))
+        letter_envelope = envelope.child(letter, producer=self.name)
+        await bus.commit([letter_envelope], ack=Ack(envelope.message_id, self.name))
         mailbox.discard(envelope)

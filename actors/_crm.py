@@ -12,7 +12,7 @@ import stamina
 
 from actors._actor import Actor
 from actors._context import Context
-from actors._sqlite import SqliteFile
+from bus import SqliteFile
 from messages import (
     POLICIES,
     CrmUpdated,

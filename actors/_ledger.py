@@ -11,7 +11,7 @@ from typing import Any, final
 
 from actors._actor import Actor
 from actors._context import Context
-from actors._sqlite import SqliteFile
+from bus import SqliteFile
 from messages import LeadOutcome, Outcome, RawValue
 
 _SCHEMA = """

@@ -9,7 +9,7 @@ from typing import Any, final
 
 from actors._actor import Actor
 from actors._context import Context
-from actors._sqlite import SqliteFile
+from bus import SqliteFile
 from messages import HumanReviewRequested, LeadOutcome, Outcome
 
 _SCHEMA = """

@@ -6,22 +6,29 @@ The bus knows messages and nothing about agents. Actors reach it through the
 
 from bus._clock import Clock, FakeClock, SystemClock
 from bus._in_process import InProcessBus
+from bus._journal import Ack, Journal, JournalEntry, SqliteJournal
 from bus._mailbox import Mailbox
 from bus._protocol import Bus, Publisher, PublishHook, Recipient, Unrouted
+from bus._sqlite import SqliteFile
 from bus._statistics import BusStatistics, MailboxStatistics
 from bus._testing import TestBus
 
 __all__ = [
+    "Ack",
     "Bus",
     "BusStatistics",
     "Clock",
     "FakeClock",
     "InProcessBus",
+    "Journal",
+    "JournalEntry",
     "Mailbox",
     "MailboxStatistics",
     "PublishHook",
     "Publisher",
     "Recipient",
+    "SqliteFile",
+    "SqliteJournal",
     "SystemClock",
     "TestBus",
     "Unrouted",

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import final
 
-from anyio import WouldBlock
+from anyio import CancelScope, WouldBlock
 
+from bus._journal import Ack, Journal
 from bus._mailbox import Mailbox
 from bus._protocol import PublishHook, Unrouted
 from bus._statistics import BusStatistics
@@ -42,6 +43,7 @@ class InProcessBus:
         unrouted: Unrouted = Unrouted.RAISE,
         default_capacity: int = DEFAULT_CAPACITY,
         hooks: Sequence[PublishHook] = (),
+        journal: Journal | None = None,
     ) -> None:
         if default_capacity < 1:
             raise UsageError(f"default_capacity={default_capacity!r} must be >= 1")
@@ -56,6 +58,7 @@ class InProcessBus:
         self.unrouted = unrouted
         self.default_capacity = default_capacity
         self.hooks = tuple(hooks)
+        self.journal = journal
         self._mailboxes: dict[str, Mailbox] = {}
         self._routes: dict[type[Message], tuple[Mailbox, ...]] = {}
         self._unvalidated_routes: dict[type[Message], Mailbox] = {}
@@ -103,17 +106,40 @@ class InProcessBus:
         return mailbox
 
     async def publish(self, envelope: Envelope[Message]) -> None:
-        targets = self._targets(envelope)
-        if not targets:
-            await self.publish(self._unroutable(envelope))
-            self._published += 1
-            return
-        for hook in self.hooks:
-            hook(envelope)
-        for mailbox in targets:
-            await mailbox.put(envelope)
-        self._published += 1
-        self._delivered += len(targets)
+        await self.commit([envelope], ack=None)
+
+    async def commit(self, effects: Sequence[Envelope[Message]], *, ack: Ack | None) -> None:
+        """Journal ``effects`` with ``ack`` in one step, then deliver every effect.
+
+        Once the journal has them, the delivery is shielded from cancellation: an effect
+        that is on disk but delivered nowhere would be lost to this process.
+        """
+        routed = [self._route(envelope) for envelope in effects]
+        for envelope, _ in routed:
+            for hook in self.hooks:
+                hook(envelope)
+        with CancelScope(shield=True):
+            if self.journal is not None:
+                await self.journal.commit(
+                    [(envelope, tuple(m.owner for m in targets)) for envelope, targets in routed],
+                    ack,
+                )
+            for envelope, targets in routed:
+                for mailbox in targets:
+                    await mailbox.put(envelope)
+                self._published += 1
+                self._delivered += len(targets)
+
+    async def redeliver(self, envelope: Envelope[Message], subscriber: str) -> None:
+        """Put a journaled envelope back in one subscriber's mailbox (when resuming)."""
+        self._check_open(f"redeliver {envelope.kind}")
+        mailbox = self._mailboxes.get(subscriber)
+        if mailbox is None:
+            raise UsageError(
+                f"Cannot redeliver {envelope.kind} to {subscriber!r}, which has no mailbox; "
+                "start the same actors as the run that journaled it"
+            )
+        await mailbox.put(envelope)
 
     def publish_nowait(self, envelope: Envelope[Message]) -> None:
         targets = self._targets(envelope)
@@ -144,6 +170,18 @@ class InProcessBus:
         self._open = False
         for mailbox in self._mailboxes.values():
             mailbox.close()
+
+    def _route(self, envelope: Envelope[Message]) -> tuple[Envelope[Message], tuple[Mailbox, ...]]:
+        """The envelope to deliver and its mailboxes: a dead letter if it has none."""
+        targets = self._targets(envelope)
+        if targets:
+            return envelope, targets
+        letter = self._unroutable(envelope)
+        targets = self._targets(letter)
+        if not targets:
+            self._unroutable(letter)  # a dead letter that no one takes: this raises
+        self._published += 1  # the original was published too, though it reached no one
+        return letter, targets
 
     def _targets(self, envelope: Envelope[Message]) -> tuple[Mailbox, ...]:
         message_type = type(envelope.message)

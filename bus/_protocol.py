@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import Protocol
 
+from bus._journal import Ack
 from bus._mailbox import Mailbox
 from bus._statistics import BusStatistics
 from messages import Envelope, Message
@@ -53,6 +55,10 @@ class Bus(Publisher, Protocol):
         it. ``unvalidated=True`` asks for it before validation, which only the
         validator registered for that type may do.
         """
+        ...
+
+    async def commit(self, effects: Sequence[Envelope[Message]], *, ack: Ack | None) -> None:
+        """Record a handler's effects with the ack of its input in one step, then deliver them."""
         ...
 
     def statistics(self) -> BusStatistics:

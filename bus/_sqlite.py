@@ -25,6 +25,8 @@ class SqliteFile:
         self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._connection.execute("PRAGMA journal_mode=WAL")
         self._connection.execute("PRAGMA synchronous=NORMAL")
+        # Two stores may share a file (the ledger and the journal): wait for the lock.
+        self._connection.execute("PRAGMA busy_timeout=10000")
         self._connection.executescript(schema)
         self._limiter = anyio.CapacityLimiter(1)
 
