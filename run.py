@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -15,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
 from stamina.instrumentation import set_on_retry_hooks
 
 from actors import (
@@ -29,6 +32,7 @@ from actors import (
 from actors.drift import Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm
+from bus import SqliteJournal
 from messages import (
     POLICIES,
     DeadLetter,
@@ -43,7 +47,9 @@ from supervision import (
     PipelineConfig,
     RunSettings,
     RunSummary,
+    TraceNode,
     approval_envelope,
+    build_trace,
     replay_envelope,
     run_pipeline,
 )
@@ -52,6 +58,8 @@ from supervision import Progress as RunProgress
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
 DEFAULT_OUT = Path("runs/latest")
+PROGRESS_EVERY = 10
+"""Leads between progress lines when stderr is not a terminal."""
 
 app = typer.Typer(
     name="leadwright",
@@ -154,7 +162,8 @@ def run(
         records = read_records("-" if str(leads) == "-" else leads, stdin=sys.stdin)
         total = None if str(leads) == "-" else sum(1 for _ in read_records(leads))
         settings.save(out)
-        summary = _run(config, records, total, show=not json_output or sys.stderr.isatty())
+        config = replace(config, handle_signals=True)
+        summary = _run(config, records, total, show=True)
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -163,6 +172,10 @@ def run(
         typer.echo(json.dumps(summary.contract()))
     else:
         _print_summary(summary, out)
+    if summary.interrupted is not None:
+        name = signal.Signals(summary.interrupted).name
+        stderr.print(f"stopped by {name}: {summary.pending} leads pending; rerun with --out {out}")
+        raise typer.Exit(128 + summary.interrupted)
 
 
 @app.command()
@@ -329,6 +342,38 @@ def dead_letters_replay(
 
 
 @app.command()
+def trace(
+    lead_id: Annotated[str, typer.Argument(help="The lead id, as report shows it.")],
+    out: Out = DEFAULT_OUT,
+    json_output: Json = False,
+) -> None:
+    """The causal chain of messages for one lead: who sent what, why, and when."""
+    entries = _with(SqliteJournal, out, "journal.sqlite", lambda journal: journal.trace(lead_id))
+    if not entries:
+        fail(f"no messages for lead {lead_id!r} in {out}; see run.py report --out {out}")
+    roots = build_trace(entries)
+    if json_output:
+        typer.echo(json.dumps([root.to_dict() for root in roots], ensure_ascii=False))
+        return
+    tree = Tree(f"lead {lead_id}")
+    _grow(tree, roots)
+    stdout.print(tree)
+
+
+def _grow(branch: Tree, nodes: list[TraceNode]) -> None:
+    for node in nodes:
+        envelope = node.entry.envelope
+        after = "" if node.after_s is None else f" +{node.after_s * 1000:.0f} ms"
+        approved = " approved" if envelope.approved else ""
+        to = ", ".join(f"{s}{'' if acked else ' (pending)'}" for s, acked in node.entry.deliveries)
+        label = Text(f"{envelope.kind}{approved} #{envelope.attempt} from {envelope.producer}")
+        label.append(f"{after} -> {to or 'no one'}", style="dim")
+        if node.detail:
+            label.append(f"  {node.detail}", style="cyan")
+        _grow(branch.add(label), node.children)
+
+
+@app.command()
 def drift(
     baseline: Annotated[Path, typer.Option(help="A run directory or profile.json.")],
     current: Annotated[Path, typer.Option(help="The run directory (or profile) to check.")],
@@ -429,7 +474,7 @@ def _resume(out: Path, injections: Sequence[Injection], record: int) -> str:
     try:
         config = _config(RunSettings.load(out), out)
         _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.clear_outcome(record))
-        summary = _run(config, injections, None, show=False)
+        summary = _run(config, (), None, show=False, injections=injections)
     except LeadwrightError as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -440,16 +485,19 @@ def _resume(out: Path, injections: Sequence[Injection], record: int) -> str:
 
 def _run(
     config: PipelineConfig,
-    records: Iterable[RawRecord | Injection],
+    records: Iterable[RawRecord],
     total: int | None,
     *,
     show: bool,
+    injections: Sequence[Injection] = (),
 ) -> RunSummary:
     # Retries are counted in the summary and the progress line, not printed one by one.
     set_on_retry_hooks([])
     columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[detail]}"), TimeElapsedColumn())  # fmt: skip
-    with Progress(*columns, console=stderr, disable=not show) as bar:
+    # A terminal gets a live bar; a log file or a pipe gets a plain line every few leads.
+    live = show and stderr.is_terminal
+    with Progress(*columns, console=stderr, disable=not live) as bar:
         task = bar.add_task("leads", total=total, detail="")
 
         def update(progress: RunProgress) -> None:
@@ -457,9 +505,14 @@ def _run(
             calls = f"llm calls={progress.llm_calls} retries={progress.retries}"
             detail = f"{outcomes} | {calls} in flight={progress.in_flight_calls}"
             bar.update(task, completed=progress.done, detail=detail)
+            if show and not live and progress.done % PROGRESS_EVERY == 0:
+                of = f"/{progress.total}" if progress.total is not None else ""
+                stderr.print(f"progress: {progress.done}{of} leads done; {detail}", markup=False)
 
         async def main() -> RunSummary:
-            return await run_pipeline(config, records, total=total, on_progress=update)
+            return await run_pipeline(
+                config, records, injections=injections, total=total, on_progress=update
+            )
 
         return anyio.run(main, backend="asyncio")
 
@@ -487,7 +540,7 @@ def _table(headers: list[str], rows: list[list[str]], *, title: str | None = Non
     stdout.print(table)
 
 
-Store = TypeVar("Store", LedgerStore, ReviewStore, DeadLetterStore)
+Store = TypeVar("Store", LedgerStore, ReviewStore, DeadLetterStore, SqliteJournal)
 T = TypeVar("T")
 
 

@@ -4,6 +4,7 @@ Actors know the bus and the messages, and nothing above them.
 """
 
 from actors._actor import Actor, ActorStatistics, Lifecycle
+from actors._breaker import BreakerState, BreakerStatistics, CircuitBreaker
 from actors._context import Context
 from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
 from actors._dead_letters import DeadLetterItem, DeadLetters, DeadLetterStore, lineage_of
@@ -26,7 +27,10 @@ from actors.validation import RuleContext
 __all__ = [
     "Actor",
     "ActorStatistics",
+    "BreakerState",
+    "BreakerStatistics",
     "CallerStatistics",
+    "CircuitBreaker",
     "Context",
     "Crm",
     "CrmRow",

@@ -11,6 +11,7 @@ from typing import Any, Protocol, final
 import stamina
 
 from actors._actor import Actor
+from actors._breaker import CircuitBreaker
 from actors._context import Context
 from bus import SqliteFile
 from messages import (
@@ -160,9 +161,13 @@ class Crm(Actor[LeadScore | OutreachDraft]):
 
     handles = (LeadScore, OutreachDraft)
 
-    def __init__(self, store: CrmStore, **options: Any) -> None:
+    def __init__(
+        self, store: CrmStore, *, breaker: CircuitBreaker | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.store = store
+        # Shared by every handler and every incarnation: it describes the CRM, not us.
+        self.breaker = breaker if breaker is not None else CircuitBreaker()
 
     async def handle(self, ctx: Context[LeadScore | OutreachDraft]) -> None:
         match ctx.message:
@@ -180,7 +185,13 @@ class Crm(Actor[LeadScore | OutreachDraft]):
             wait_max=_DOWNSTREAM.backoff_max,
         ):
             with attempt:
-                await self.store.upsert(row)
+                await self.breaker.ready()
+                try:
+                    await self.store.upsert(row)
+                except CrmUnavailable:
+                    self.breaker.failed()
+                    raise
+                self.breaker.succeeded()
         await ctx.publish(
             CrmUpdated(lead_id=row.lead_id, outcome=row.outcome, fit=row.fit, score=row.score)
         )

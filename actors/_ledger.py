@@ -67,7 +67,11 @@ class LedgerStore:
         )
 
     async def set_outcome(self, outcome: LeadOutcome) -> bool:
-        """Record an outcome; ``False`` (and a logged conflict) if the record had one already."""
+        """Record an outcome; ``False`` if the record had one already.
+
+        The same outcome again is a redelivery and changes nothing; a different one is a
+        conflict, kept in ``outcome_conflicts`` so that it can never pass unnoticed.
+        """
         at = datetime.now(UTC).isoformat()
 
         def write(c: Any) -> bool:
@@ -77,6 +81,11 @@ class LedgerStore:
             )
             if cursor.rowcount == 1:
                 return True
+            (settled,) = c.execute(
+                "SELECT outcome FROM outcomes WHERE record = ?", (outcome.record,)
+            ).fetchone()
+            if settled == outcome.outcome.value:
+                return False
             c.execute(
                 "INSERT INTO outcome_conflicts VALUES (?, ?, ?, ?)",
                 (outcome.record, outcome.outcome.value, outcome.reason, at),

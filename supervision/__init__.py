@@ -25,6 +25,7 @@ from supervision._supervisor import (
     SupervisorState,
     SupervisorStatistics,
 )
+from supervision._trace import TraceNode, build_trace, describe
 
 __all__ = [
     "ActorChild",
@@ -48,8 +49,11 @@ __all__ = [
     "SupervisorHook",
     "SupervisorState",
     "SupervisorStatistics",
+    "TraceNode",
     "actor_child",
     "approval_envelope",
+    "build_trace",
+    "describe",
     "replay_envelope",
     "run_pipeline",
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import final
@@ -13,6 +14,7 @@ from typing import final
 import anyio
 
 from actors import (
+    CircuitBreaker,
     CrmStore,
     DeadLetterStore,
     EvidenceSource,
@@ -28,7 +30,7 @@ from actors import (
 )
 from actors.drift import PROFILE_FILE, Profile, ProfileBuilder
 from actors.intake import RawRecord, lead_id_for
-from bus import PublishHook
+from bus import PublishHook, SqliteJournal
 from messages import (
     DriftDetected,
     Envelope,
@@ -41,9 +43,13 @@ from messages import (
     RunHalted,
     UsageError,
 )
+from supervision._resume import Resumption, plan_resumption
 from supervision._system import SystemParts, build_bus, build_supervisor
 
 OPERATOR = "operator"
+JOURNAL_FILE = "journal.sqlite"
+DRAIN_S = 10.0
+"""How long in-flight leads may take to finish after SIGINT or SIGTERM."""
 SUMMARY_FILE = "summary.json"
 
 
@@ -68,6 +74,10 @@ class PipelineConfig:
     baseline: Profile | None = None
     """A drift baseline to compare this run's profile with."""
     baseline_name: str = ""
+    journal: bool = True
+    """Journal every message, so that a stopped or crashed run resumes where it was."""
+    handle_signals: bool = False
+    """Drain and stop on SIGINT or SIGTERM (the command line sets this)."""
 
     @property
     def window(self) -> int:
@@ -124,6 +134,8 @@ class RunSummary:
     latency_p50_s: dict[str, float] = field(default_factory=dict)
     latency_p95_s: dict[str, float] = field(default_factory=dict)
     cost_usd_by_stage: dict[str, float] = field(default_factory=dict)
+    interrupted: int | None = None
+    """The signal that stopped the run, if one did."""
 
     def contract(self) -> dict[str, object]:
         """The ``--json`` summary, exactly as DESIGN.md specifies it."""
@@ -168,42 +180,59 @@ class _Admission:
 
 async def run_pipeline(
     config: PipelineConfig,
-    records: Iterable[RawRecord | Injection],
+    records: Iterable[RawRecord],
     *,
+    injections: Sequence[Injection] = (),
     total: int | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> RunSummary:
     """Run every record not already finished in ``config.out`` through the pipeline.
 
-    An ``Injection`` is published as it is, for a record whose outcome was cleared.
+    Each ``Injection`` is published as it is, for a record whose outcome was cleared: it,
+    and not the journal, says where that record's lead picks up.
     """
     config.out.mkdir(parents=True, exist_ok=True)
-    ledger = LedgerStore(config.out / "journal.sqlite")
+    ledger = LedgerStore(config.out / JOURNAL_FILE)
+    journal = SqliteJournal(config.out / JOURNAL_FILE) if config.journal else None
     sqlite_crm = SqliteCrm(config.out / "crm.sqlite")
     review = ReviewStore(config.out / "review.sqlite")
     dead = DeadLetterStore(config.out / "dead_letters.sqlite")
     try:
-        return await _run(config, records, total, on_progress, ledger, sqlite_crm, review, dead)
+        return await _run(
+            config, records, injections, total, on_progress, ledger, journal, sqlite_crm,
+            review, dead,
+        )  # fmt: skip
     finally:
-        for store in (ledger, sqlite_crm, review, dead):
-            store.close()
+        for store in (ledger, journal, sqlite_crm, review, dead):
+            if store is not None:
+                store.close()
 
 
 async def _run(
     config: PipelineConfig,
-    records: Iterable[RawRecord | Injection],
+    records: Iterable[RawRecord],
+    injections: Sequence[Injection],
     total: int | None,
     on_progress: Callable[[Progress], None] | None,
     ledger: LedgerStore,
+    journal: SqliteJournal | None,
     sqlite_crm: SqliteCrm,
     review: ReviewStore,
     dead: DeadLetterStore,
 ) -> RunSummary:
     done_before = ledger.done_records()
+    injected = {injection.record for injection in injections}
+    resumption = (
+        plan_resumption(journal, done_before | injected)
+        if journal is not None
+        else Resumption({}, [], {}, ledger.seen_keys())
+    )
     admission = _Admission(config.window)
     halted: list[RunHalted] = []
     drifted: list[str] = []
     stop_feeding = anyio.Event()
+    interrupted: list[int] = []
+    admitting = anyio.CancelScope()
     profile_saved = anyio.Event()
     counts: dict[str, int] = {}
     book = MetricsBook()
@@ -243,7 +272,7 @@ async def _run(
             case ProfileSaved():
                 profile_saved.set()
 
-    bus = build_bus(config.mailbox_capacity, config.hooks)
+    bus = build_bus(config.mailbox_capacity, config.hooks, journal)
     profile = ProfileBuilder(seed=config.seed)
     # A resumed run adds to the profile of the leads done before, rather than replacing it.
     if (config.out / PROFILE_FILE).is_file():
@@ -264,35 +293,66 @@ async def _run(
         baseline_name=config.baseline_name,
         on_outcome=on_outcome,
         on_notice=on_notice,
+        seen=resumption.seen,
+        breaker=CircuitBreaker(),
         handlers=config.window,
         timeout=config.timeout,
     )
     supervisor = build_supervisor(bus, parts)
     leads = 0
 
+    async def resume() -> None:
+        # Handlers are idempotent for work already done, so the loose ends are simply
+        # delivered again; only unfinished leads take places in the admission window.
+        for envelope, subscriber in resumption.loose:
+            await bus.redeliver(envelope, subscriber)
+        for injection in injections:
+            await admission.admit(injection.record)
+            await bus.publish(injection.envelope)
+        for record in sorted(resumption.records):
+            await admission.admit(record)
+            for envelope, subscriber in resumption.redeliveries.get(record, ()):
+                await bus.redeliver(envelope, subscriber)
+            if record in resumption.restarts:
+                await bus.publish(resumption.restarts[record])
+
     async def feed(feeding: anyio.CancelScope) -> None:
+        with admitting:
+            await resume()
+            await feed_records()
+        await admission.wait_idle()
+        if not interrupted:
+            await bus.publish(Envelope.new(ProfileFlush(), producer=OPERATOR))
+            await profile_saved.wait()
+        feeding.cancel()
+
+    async def feed_records() -> None:
         nonlocal leads
         for raw in records:
-            if isinstance(raw, Injection):
-                await admission.admit(raw.record)
-                await bus.publish(raw.envelope)
-                continue
             leads += 1
             lead_id = lead_id_for(raw.fields, raw.record)
             ledger.add_records([(raw.record, lead_id, raw.fields)])
-            if raw.record in done_before:
+            if raw.record in done_before or raw.record in resumption.records:
                 continue
             await admission.admit(raw.record)
             submitted = LeadSubmitted(record=raw.record, lead_id=lead_id, fields=raw.fields)
             await bus.publish(Envelope.new(submitted, producer=OPERATOR, trace_id=lead_id))
-        await admission.wait_idle()
-        await bus.publish(Envelope.new(ProfileFlush(), producer=OPERATOR))
-        await profile_saved.wait()
-        feeding.cancel()
 
     async def halt_when_told(feeding: anyio.CancelScope) -> None:
         await stop_feeding.wait()
         feeding.cancel()
+
+    async def stop_on_signal(feeding: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                interrupted.append(signum)
+                admitting.cancel()
+                # Leads already admitted get a bounded time to finish; the rest stay
+                # pending in the journal, and the next run picks them up.
+                with anyio.move_on_after(DRAIN_S):
+                    await admission.wait_idle()
+                feeding.cancel()
+                return
 
     started = time.perf_counter()
     try:
@@ -301,7 +361,9 @@ async def _run(
             async with anyio.create_task_group() as feeding:
                 feeding.start_soon(feed, feeding.cancel_scope)
                 feeding.start_soon(halt_when_told, feeding.cancel_scope)
-            supervisor.stop(drain=not halted)
+                if config.handle_signals:
+                    feeding.start_soon(stop_on_signal, feeding.cancel_scope)
+            supervisor.stop(drain=not (halted or interrupted))
     finally:
         await bus.aclose()
     makespan = time.perf_counter() - started
@@ -330,6 +392,7 @@ async def _run(
         latency_p50_s=stats.latency_p50_by_stage,
         latency_p95_s=stats.latency_p95_by_stage,
         cost_usd_by_stage=stats.cost_by_stage,
+        interrupted=interrupted[0] if interrupted else None,
     )
     (config.out / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=2) + "\n")
     return summary

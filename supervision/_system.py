@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actors import (
+    CircuitBreaker,
     Crm,
     CrmStore,
     DeadLetters,
@@ -30,7 +31,7 @@ from actors import (
 )
 from actors.drift import DriftMonitor, Profile, ProfileBuilder
 from actors.intake import Intake
-from bus import InProcessBus, PublishHook, Unrouted
+from bus import InProcessBus, Journal, PublishHook, Unrouted
 from messages import LeadOutcome, LeadScore, OutreachDraft, ResearchResult
 from supervision._spec import actor_child
 from supervision._supervisor import Supervisor
@@ -60,18 +61,24 @@ class SystemParts:
     baseline_name: str
     on_outcome: Callable[[LeadOutcome], None]
     on_notice: Callable[[RunNotice], None]
+    seen: dict[str, int]
+    """Leads accepted before (by id and email), for intake's duplicate checks."""
+    breaker: CircuitBreaker
     handlers: int
     """Handlers each I/O-bound actor runs at once: the admission window."""
     timeout: float
 
 
-def build_bus(capacity: int, hooks: tuple[PublishHook, ...]) -> InProcessBus:
+def build_bus(
+    capacity: int, hooks: tuple[PublishHook, ...], journal: Journal | None
+) -> InProcessBus:
     """The bus, with the validator registered for every probabilistic output."""
     return InProcessBus(
         validators={ResearchResult: VALIDATOR, LeadScore: VALIDATOR, OutreachDraft: VALIDATOR},
         unrouted=Unrouted.DEAD_LETTER,
         default_capacity=capacity,
         hooks=hooks,
+        journal=journal,
     )
 
 
@@ -95,11 +102,11 @@ def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
         ),
         actor_child(bus, lambda: DeadLetters(p.dead)),
         actor_child(bus, lambda: ReviewQueue(p.review)),
-        actor_child(bus, lambda: Crm(p.crm, **io)),
+        actor_child(bus, lambda: Crm(p.crm, breaker=p.breaker, **io)),
         actor_child(bus, lambda: Validator(rules, name=VALIDATOR)),
         actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
         actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
         actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
-        actor_child(bus, lambda: Intake(seen=p.ledger.seen_keys())),
+        actor_child(bus, lambda: Intake(seen=p.seen)),
     ]
     return Supervisor("pipeline", children, max_restarts=10, period=5.0)

@@ -1,0 +1,93 @@
+"""A lead's story, rebuilt from the journal: each message, who sent it and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bus import JournalEntry
+from messages import (
+    DeadLetter,
+    HumanReviewRequested,
+    LeadOutcome,
+    LeadRejected,
+    LeadScore,
+    Message,
+    OutreachDraft,
+    ResearchResult,
+    ValidationFailed,
+    ValidationPassed,
+)
+
+
+@dataclass(slots=True)
+class TraceNode:
+    """One message in a lead's causal tree."""
+
+    entry: JournalEntry
+    children: list[TraceNode] = field(default_factory=list)
+    after_s: float | None = None
+    """Seconds since its cause was published."""
+
+    @property
+    def detail(self) -> str:
+        return describe(self.entry.envelope.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        envelope = self.entry.envelope
+        return {
+            "seq": self.entry.seq,
+            "message_id": envelope.message_id,
+            "causation_id": envelope.causation_id,
+            "kind": envelope.kind,
+            "producer": envelope.producer,
+            "attempt": envelope.attempt,
+            "approved": envelope.approved,
+            "created_at": envelope.created_at.isoformat(),
+            "after_s": self.after_s,
+            "detail": self.detail,
+            "delivered_to": [{"subscriber": s, "acked": a} for s, a in self.entry.deliveries],
+            "children": [child.to_dict() for child in self.children],
+        }
+
+
+def build_trace(entries: list[JournalEntry]) -> list[TraceNode]:
+    """The causal forest of a trace: roots are messages whose cause is not in it."""
+    nodes = {entry.envelope.message_id: TraceNode(entry) for entry in entries}
+    roots: list[TraceNode] = []
+    for node in nodes.values():
+        cause = node.entry.envelope.causation_id
+        parent = nodes.get(cause) if cause is not None else None
+        if parent is None:
+            roots.append(node)
+            continue
+        parent.children.append(node)
+        delta = node.entry.envelope.created_at - parent.entry.envelope.created_at
+        node.after_s = delta.total_seconds()
+    return roots
+
+
+def describe(message: Message) -> str:
+    """One line on what a message says, for the kinds whose content tells the story."""
+    match message:
+        case ValidationFailed():
+            rules = ", ".join(v.rule for v in message.violations)
+            return f"verdict {message.verdict.value}: {rules}"
+        case ValidationPassed():
+            return f"passed ({message.stage.value})"
+        case LeadScore():
+            return f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
+        case ResearchResult():
+            return f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+        case OutreachDraft():
+            return f"subject {message.subject!r}"
+        case HumanReviewRequested():
+            return f"review: {message.failure.value}: {message.reason}"[:200]
+        case DeadLetter():
+            return f"dead letter: {message.failure.value}: {message.reason}"[:200]
+        case LeadOutcome():
+            return f"outcome {message.outcome.value}: {message.reason}"[:200]
+        case LeadRejected():
+            return "rejected: " + "; ".join(message.reasons)
+        case _:
+            return ""
