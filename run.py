@@ -31,7 +31,7 @@ from actors import (
 )
 from actors.drift import Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
-from actors.llm import ChaosLlm, OfflineLlm
+from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
 from bus import SqliteJournal
 from messages import (
     POLICIES,
@@ -447,13 +447,17 @@ def failures(json_output: Json = False) -> None:
 
 
 def _config(settings: RunSettings, out: Path) -> PipelineConfig:
-    if settings.llm == "openai":
-        fail("--llm openai is not available in this version; use --llm offline")
     if settings.sources == "web":
         fail("--sources web is not available in this version; use --sources kb")
-    gateway: LlmGateway = OfflineLlm(
-        seed=settings.seed, latency_ms=settings.latency_ms, model=settings.model or "offline-1"
-    )
+    gateway: LlmGateway
+    if settings.llm == "openai":
+        if settings.model is None:
+            fail("--llm openai needs --model, such as --model gpt-4o-mini")
+        gateway = OpenAiLlm(model=settings.model, rpm=settings.rpm, tpm=settings.tpm)
+    else:
+        gateway = OfflineLlm(
+            seed=settings.seed, latency_ms=settings.latency_ms, model=settings.model or "offline-1"
+        )
     if settings.chaos > 0:
         gateway = ChaosLlm(gateway, rate=settings.chaos, seed=settings.seed)
     return PipelineConfig(
@@ -510,9 +514,13 @@ def _run(
                 stderr.print(f"progress: {progress.done}{of} leads done; {detail}", markup=False)
 
         async def main() -> RunSummary:
-            return await run_pipeline(
-                config, records, injections=injections, total=total, on_progress=update
-            )
+            try:
+                return await run_pipeline(
+                    config, records, injections=injections, total=total, on_progress=update
+                )
+            finally:
+                if isinstance(config.gateway, OpenAiLlm):
+                    await config.gateway.aclose()
 
         return anyio.run(main, backend="asyncio")
 
