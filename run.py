@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -50,6 +51,7 @@ from supervision import (
     TraceNode,
     approval_envelope,
     build_trace,
+    event_log,
     replay_envelope,
     run_pipeline,
 )
@@ -162,8 +164,10 @@ def run(
         records = read_records("-" if str(leads) == "-" else leads, stdin=sys.stdin)
         total = None if str(leads) == "-" else sum(1 for _ in read_records(leads))
         settings.save(out)
-        config = replace(config, handle_signals=True)
-        summary = _run(config, records, total, show=True)
+        secrets = [os.environ.get("OPENAI_API_KEY", "")]
+        with event_log(out, secrets=secrets, console=stderr.is_terminal) as log:
+            config = replace(config, handle_signals=True, log=log)
+            summary = _run(config, records, total, show=True)
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:

@@ -11,6 +11,7 @@ from actors._dead_letters import DeadLetterItem, DeadLetters, DeadLetterStore, l
 from actors._evidence import EvidenceSource, KnowledgeBase
 from actors._icp import Icp, Sender
 from actors._ledger import LedgerStore, OutcomeLedger, ReportRow
+from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
 from actors._research import Research
 from actors._review import ReviewItem, ReviewQueue, ReviewStore
@@ -39,6 +40,7 @@ __all__ = [
     "DeadLetterItem",
     "DeadLetterStore",
     "DeadLetters",
+    "EventLog",
     "EvidenceSource",
     "FlakyCrm",
     "Icp",
@@ -68,4 +70,5 @@ __all__ = [
     "Validator",
     "Writer",
     "lineage_of",
+    "null_log",
 ]

@@ -12,6 +12,7 @@ from anyio import TASK_STATUS_IGNORED, CancelScope, EndOfStream, WouldBlock
 from anyio.abc import TaskGroup, TaskStatus
 
 from actors._context import Context
+from actors._log import EventLog, null_log
 from actors._outbox import Outbox
 from bus import Ack, Bus, Mailbox, Publisher
 from messages import ActorCrashed, DeadLetter, Envelope, FailureKind, Message, UsageError
@@ -64,6 +65,7 @@ class Actor(ABC, Generic[In]):
         concurrency: int = 1,
         mailbox_capacity: int | None = None,
         poison_after: int = 2,
+        log: EventLog | None = None,
     ) -> None:
         if concurrency < 1:
             raise UsageError(f"concurrency={concurrency!r} must be >= 1")
@@ -73,6 +75,7 @@ class Actor(ABC, Generic[In]):
         self.concurrency = concurrency
         self.mailbox_capacity = mailbox_capacity
         self.poison_after = poison_after
+        self.log = log if log is not None else null_log()
         self._state = Lifecycle.CREATED
         self._drain = False
         self._stop_requested = False
@@ -105,7 +108,7 @@ class Actor(ABC, Generic[In]):
     async def dispatch(self, envelope: Envelope[Message], publisher: Publisher) -> None:
         """Run the handler on one envelope; the runtime and the test bus both call this."""
         # accepts() checked the type against handles, which mirror the In parameter.
-        await self.handle(Context(cast(Envelope[In], envelope), publisher, self.name))
+        await self.handle(Context(cast(Envelope[In], envelope), publisher, self.name, self.log))
 
     def attach(self, bus: Bus) -> Mailbox:
         """Open this actor's mailbox on ``bus`` and subscribe it; safe to repeat."""
@@ -225,8 +228,13 @@ class Actor(ABC, Generic[In]):
         self, envelope: Envelope[Message], mailbox: Mailbox, bus: Bus, exc: Exception
     ) -> None:
         crashes = mailbox.record_crash(envelope)
+        log = self.log.bind(
+            actor=self.name, trace_id=envelope.trace_id, message_id=envelope.message_id
+        )
+        log.warning("actor_crashed", kind=envelope.kind, crashes=crashes, error=repr(exc)[:500])
         if crashes < self.poison_after:
             return
+        log.error("poison_message", kind=envelope.kind, crashes=crashes)
         letter = DeadLetter(
             failure=FailureKind.ACTOR_CRASH,
             reason=f"{type(exc).__name__}: {exc}"[:1000],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar, final
 
+from actors._log import EventLog, null_log
 from bus import Publisher
 from messages import Envelope, Message
 
@@ -19,12 +20,33 @@ class Context(Generic[In]):
     and names it as the cause.
     """
 
-    __slots__ = ("actor", "envelope", "publisher")
+    __slots__ = ("_actor_log", "_log", "actor", "envelope", "publisher")
 
-    def __init__(self, envelope: Envelope[In], publisher: Publisher, actor: str) -> None:
+    def __init__(
+        self,
+        envelope: Envelope[In],
+        publisher: Publisher,
+        actor: str,
+        log: EventLog | None = None,
+    ) -> None:
         self.envelope = envelope
         self.publisher = publisher
         self.actor = actor
+        self._actor_log = log
+        self._log: EventLog | None = None
+
+    @property
+    def log(self) -> EventLog:
+        """The event log, bound to this actor, this lead's trace and this message."""
+        # Bound on first use: most messages are handled without logging anything.
+        if self._log is None:
+            base = self._actor_log if self._actor_log is not None else null_log()
+            self._log = base.bind(
+                actor=self.actor,
+                trace_id=self.envelope.trace_id,
+                message_id=self.envelope.message_id,
+            )
+        return self._log
 
     @property
     def message(self) -> In:

@@ -168,5 +168,13 @@ class OutcomeLedger(Actor[LeadOutcome]):
         self.on_outcome = on_outcome
 
     async def handle(self, ctx: Context[LeadOutcome]) -> None:
-        if await self.store.set_outcome(ctx.message):
-            self.on_outcome(ctx.message)
+        outcome = ctx.message
+        if await self.store.set_outcome(outcome):
+            ctx.log.info(
+                "lead_outcome",
+                record=outcome.record,
+                lead_id=outcome.lead_id,
+                outcome=outcome.outcome.value,
+                reason=outcome.reason,
+            )
+            self.on_outcome(outcome)

@@ -94,17 +94,23 @@ class LlmStage(Actor[In], Generic[In, Basis]):
         malformed = 0
         while True:
             try:
-                reply = await self.caller.call(
-                    self.request(basis, attempt=attempt, feedback=feedback)
-                )
+                request = self.request(basis, attempt=attempt, feedback=feedback)
+                reply = await self.caller.call(request, log=ctx.log)
                 parsed = parse_reply(self.stage, reply)
             except MalformedReply as exc:
                 malformed += 1
+                # The raw text is kept: it is what an operator needs to see what went wrong.
+                ctx.log.warning(
+                    "malformed_output", stage=self.stage.value, attempt=attempt, raw=exc.raw[:2000]
+                )
                 if malformed >= _MALFORMED_ATTEMPTS:
                     await self._dead_letter(ctx, exc, attempt)
                     return
                 feedback = (f"Your reply was unusable: {exc} Reply with exactly one JSON object.",)
             except SchemaMismatch as exc:
+                ctx.log.warning(
+                    "schema_mismatch", stage=self.stage.value, attempt=attempt, errors=exc.errors
+                )
                 if attempt >= STAGE_ATTEMPTS:
                     await self._review(ctx, basis, exc.failure, str(exc), attempt)
                     return
@@ -113,6 +119,7 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                 await self._review(ctx, basis, exc.failure, str(exc), attempt)
                 return
             except (QuotaExhausted, AuthFailed) as exc:
+                ctx.log.error("run_halted", failure=exc.failure.value, reason=str(exc))
                 await ctx.publish(RunHalted(failure=exc.failure, reason=str(exc)))
                 return
             else:

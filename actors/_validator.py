@@ -60,6 +60,13 @@ class Validator(Actor[Output]):
             return
         retry = bool(report.reask) and attempt < STAGE_ATTEMPTS
         violations = report.reask or report.review
+        ctx.log.info(
+            "validation_failed",
+            stage=stage.value,
+            attempt=attempt,
+            verdict="retry" if retry else "review",
+            rules=[v.rule for v in violations],
+        )
         verdict = ValidationFailed(
             stage=stage,
             lead_id=lead.lead_id,

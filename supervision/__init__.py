@@ -1,6 +1,7 @@
 """Supervision, as in OTP: child specs, strategies, restart intensity and backoff."""
 
 from supervision._backoff import Backoff
+from supervision._event_log import EVENTS_FILE, Redact, event_log
 from supervision._events import (
     ChildExited,
     ChildKilled,
@@ -28,6 +29,7 @@ from supervision._supervisor import (
 from supervision._trace import TraceNode, build_trace, describe
 
 __all__ = [
+    "EVENTS_FILE",
     "ActorChild",
     "Backoff",
     "Child",
@@ -40,6 +42,7 @@ __all__ = [
     "Injection",
     "PipelineConfig",
     "Progress",
+    "Redact",
     "Restart",
     "RunSettings",
     "RunSummary",
@@ -54,6 +57,7 @@ __all__ = [
     "approval_envelope",
     "build_trace",
     "describe",
+    "event_log",
     "replay_envelope",
     "run_pipeline",
 ]

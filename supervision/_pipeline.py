@@ -17,6 +17,7 @@ from actors import (
     CircuitBreaker,
     CrmStore,
     DeadLetterStore,
+    EventLog,
     EvidenceSource,
     FlakyCrm,
     Icp,
@@ -27,6 +28,7 @@ from actors import (
     ReviewStore,
     RunNotice,
     SqliteCrm,
+    null_log,
 )
 from actors.drift import PROFILE_FILE, Profile, ProfileBuilder
 from actors.intake import RawRecord, lead_id_for
@@ -78,6 +80,8 @@ class PipelineConfig:
     """Journal every message, so that a stopped or crashed run resumes where it was."""
     handle_signals: bool = False
     """Drain and stop on SIGINT or SIGTERM (the command line sets this)."""
+    log: EventLog | None = None
+    """Where events go (``events.jsonl`` from the command line); nowhere if ``None``."""
 
     @property
     def window(self) -> int:
@@ -273,6 +277,14 @@ async def _run(
                 profile_saved.set()
 
     bus = build_bus(config.mailbox_capacity, config.hooks, journal)
+    log = config.log if config.log is not None else null_log()
+    log.info(
+        "run_started",
+        out=str(config.out),
+        done_before=len(done_before),
+        resuming=len(resumption.records),
+        concurrency=config.concurrency,
+    )
     profile = ProfileBuilder(seed=config.seed)
     # A resumed run adds to the profile of the leads done before, rather than replacing it.
     if (config.out / PROFILE_FILE).is_file():
@@ -297,6 +309,7 @@ async def _run(
         breaker=CircuitBreaker(),
         handlers=config.window,
         timeout=config.timeout,
+        log=log,
     )
     supervisor = build_supervisor(bus, parts)
     leads = 0
@@ -395,4 +408,11 @@ async def _run(
         interrupted=interrupted[0] if interrupted else None,
     )
     (config.out / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=2) + "\n")
+    log.info("run_finished", **summary.contract(), pending=pending)
+    if summary.halted is not None:
+        log.error("run_halted", reason=summary.halted)
+    if summary.interrupted is not None:
+        log.warning("run_interrupted", signal=summary.interrupted, pending=pending)
+    if summary.drifted:
+        log.warning("drift_detected", columns=list(summary.drifted))
     return summary

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from actors import (
@@ -12,6 +12,7 @@ from actors import (
     CrmStore,
     DeadLetters,
     DeadLetterStore,
+    EventLog,
     EvidenceSource,
     Icp,
     LedgerStore,
@@ -33,6 +34,7 @@ from actors.drift import DriftMonitor, Profile, ProfileBuilder
 from actors.intake import Intake
 from bus import InProcessBus, Journal, PublishHook, Unrouted
 from messages import LeadOutcome, LeadScore, OutreachDraft, ResearchResult
+from supervision._events import SupervisorEvent
 from supervision._spec import actor_child
 from supervision._supervisor import Supervisor
 
@@ -66,6 +68,7 @@ class SystemParts:
     breaker: CircuitBreaker
     handlers: int
     """Handlers each I/O-bound actor runs at once: the admission window."""
+    log: EventLog
     timeout: float
 
 
@@ -85,28 +88,33 @@ def build_bus(
 def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
     """Every actor as a permanent child, consumers first, so that a stop drains intake first."""
     p = parts
-    io = {"concurrency": p.handlers}
+    logged = {"log": p.log}
+    io = {"concurrency": p.handlers, **logged}
     llm = {"timeout": p.timeout, **io}
     rules = RuleContext(
         sender_domain=p.icp.sender.domain, fit_high=p.icp.fit_high, fit_medium=p.icp.fit_medium
     )
     children = [
-        actor_child(bus, lambda: RunControl(p.on_notice)),
-        actor_child(bus, lambda: OutcomeLedger(p.ledger, p.on_outcome)),
-        actor_child(bus, lambda: Metrics(p.book)),
+        actor_child(bus, lambda: RunControl(p.on_notice, **logged)),
+        actor_child(bus, lambda: OutcomeLedger(p.ledger, p.on_outcome, **logged)),
+        actor_child(bus, lambda: Metrics(p.book, **logged)),
         actor_child(
             bus,
             lambda: DriftMonitor(
-                p.out, p.profile, baseline=p.baseline, baseline_name=p.baseline_name
+                p.out, p.profile, baseline=p.baseline, baseline_name=p.baseline_name, **logged
             ),
         ),
-        actor_child(bus, lambda: DeadLetters(p.dead)),
-        actor_child(bus, lambda: ReviewQueue(p.review)),
+        actor_child(bus, lambda: DeadLetters(p.dead, **logged)),
+        actor_child(bus, lambda: ReviewQueue(p.review, **logged)),
         actor_child(bus, lambda: Crm(p.crm, breaker=p.breaker, **io)),
-        actor_child(bus, lambda: Validator(rules, name=VALIDATOR)),
+        actor_child(bus, lambda: Validator(rules, name=VALIDATOR, **logged)),
         actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
         actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
         actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
-        actor_child(bus, lambda: Intake(seen=p.seen)),
+        actor_child(bus, lambda: Intake(seen=p.seen, log=p.log)),
     ]
-    return Supervisor("pipeline", children, max_restarts=10, period=5.0)
+
+    def log_event(event: SupervisorEvent, /) -> None:
+        p.log.warning(type(event).__name__.lower(), **asdict(event))
+
+    return Supervisor("pipeline", children, max_restarts=10, period=5.0, hooks=[log_event])

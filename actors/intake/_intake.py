@@ -7,6 +7,7 @@ from typing import final
 
 from actors._actor import Actor
 from actors._context import Context
+from actors._log import EventLog
 from actors.intake._checks import check_record
 from messages import Lead, LeadAccepted, LeadOutcome, LeadRejected, LeadSubmitted, Outcome
 
@@ -38,9 +39,14 @@ class Intake(Actor[LeadSubmitted]):
         name: str | None = None,
         mailbox_capacity: int | None = None,
         poison_after: int = 2,
+        log: EventLog | None = None,
     ) -> None:
         super().__init__(
-            name=name, concurrency=1, mailbox_capacity=mailbox_capacity, poison_after=poison_after
+            name=name,
+            concurrency=1,
+            mailbox_capacity=mailbox_capacity,
+            poison_after=poison_after,
+            log=log,
         )
         self._seen: dict[str, int] = dict(seen) if seen is not None else {}
 

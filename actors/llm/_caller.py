@@ -9,9 +9,17 @@ from typing import final
 import anyio
 import stamina
 
+from actors._log import EventLog, null_log
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
 from actors.llm._rate_gate import RateGate
-from messages import POLICIES, FailureKind, LlmTimeout, ProviderError, RateLimited
+from messages import (
+    POLICIES,
+    FailureKind,
+    LlmError,
+    LlmTimeout,
+    ProviderError,
+    RateLimited,
+)
 
 _TIMEOUT = POLICIES[FailureKind.LLM_TIMEOUT]
 _PROVIDER = POLICIES[FailureKind.PROVIDER_ERROR]
@@ -102,8 +110,12 @@ class LlmCaller:
         self.fallback_model = fallback_model
         self.stats = _Counters()
 
-    async def call(self, request: LlmRequest) -> LlmReply:
-        """The gateway's reply to ``request``, or the error that outlasted every retry."""
+    async def call(self, request: LlmRequest, *, log: EventLog | None = None) -> LlmReply:
+        """The gateway's reply to ``request``, or the error that outlasted every retry.
+
+        Every try is logged as ``llm_call`` with its model, latency, tokens and outcome.
+        """
+        log = log if log is not None else null_log()
         current = request
         if request.attempt > 1:
             self.stats.reasks += 1
@@ -118,14 +130,14 @@ class LlmCaller:
                 if attempt.num > 1:
                     self.stats.retries += 1
                 try:
-                    return await self._call_through_rate_limits(current)
+                    return await self._call_through_rate_limits(current, log)
                 except ProviderError:
                     if self.fallback_model is not None:
                         current = _with_model(current, self.fallback_model)
                     raise
         raise AssertionError("unreachable: stamina re-raises the last error")
 
-    async def _call_through_rate_limits(self, request: LlmRequest) -> LlmReply:
+    async def _call_through_rate_limits(self, request: LlmRequest, log: EventLog) -> LlmReply:
         while True:
             await self.gate.wait()
             try:
@@ -133,14 +145,20 @@ class LlmCaller:
                     self.stats.calls += 1
                     self.stats.in_flight += 1
                     started = anyio.current_time()
+                    outcome = "ok"
+                    reply: LlmReply | None = None
                     try:
                         with anyio.fail_after(request.timeout):
                             reply = await self.gateway.complete(request)
+                    except TimeoutError:
+                        outcome = FailureKind.LLM_TIMEOUT.value
+                        raise
+                    except LlmError as error:
+                        outcome = error.failure.value
+                        raise
                     finally:
                         self.stats.in_flight -= 1
-                        stage = request.stage.value
-                        sample = self.stats.latencies.setdefault(stage, _Sample())
-                        sample.add(anyio.current_time() - started)
+                        self._record(request, reply, anyio.current_time() - started, outcome, log)
             except TimeoutError:
                 raise LlmTimeout(
                     f"No reply within {request.timeout:g} s ({request.stage.value})."
@@ -148,8 +166,8 @@ class LlmCaller:
             except RateLimited as limited:
                 self.stats.rate_limited += 1
                 self.gate.pause(limited.retry_after)
+                log.warning("rate_limited", retry_after=limited.retry_after)
                 continue
-            self._count(request, reply)
             return reply
 
     def statistics(self) -> CallerStatistics:
@@ -166,6 +184,30 @@ class LlmCaller:
             cost_by_stage=dict(stats.cost_by_stage),
             latency_p50_by_stage={k: v.quantile(0.5) for k, v in stats.latencies.items()},
             latency_p95_by_stage={k: v.quantile(0.95) for k, v in stats.latencies.items()},
+        )
+
+    def _record(
+        self,
+        request: LlmRequest,
+        reply: LlmReply | None,
+        latency: float,
+        outcome: str,
+        log: EventLog,
+    ) -> None:
+        stage = request.stage.value
+        self.stats.latencies.setdefault(stage, _Sample()).add(latency)
+        if reply is not None:
+            self._count(request, reply)
+        log.info(
+            "llm_call",
+            stage=stage,
+            model=reply.model if reply is not None else request.model,
+            attempt=request.attempt,
+            latency_s=round(latency, 4),
+            prompt_tokens=reply.prompt_tokens if reply is not None else None,
+            completion_tokens=reply.completion_tokens if reply is not None else None,
+            finish_reason=reply.finish_reason if reply is not None else None,
+            outcome=outcome,
         )
 
     def _count(self, request: LlmRequest, reply: LlmReply) -> None:
