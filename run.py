@@ -29,6 +29,7 @@ from actors import (
     LlmGateway,
     ReviewItem,
     ReviewStore,
+    WebSource,
 )
 from actors.drift import Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
@@ -451,8 +452,6 @@ def failures(json_output: Json = False) -> None:
 
 
 def _config(settings: RunSettings, out: Path) -> PipelineConfig:
-    if settings.sources == "web":
-        fail("--sources web is not available in this version; use --sources kb")
     gateway: LlmGateway
     if settings.llm == "openai":
         if settings.model is None:
@@ -468,7 +467,7 @@ def _config(settings: RunSettings, out: Path) -> PipelineConfig:
         out=out,
         gateway=gateway,
         icp=Icp.load(Path(settings.icp)),
-        source=KnowledgeBase.load(Path(settings.kb)),
+        source=WebSource() if settings.sources == "web" else KnowledgeBase.load(Path(settings.kb)),
         concurrency=settings.concurrency,
         timeout=settings.timeout,
         crm_fault_rate=settings.crm_fault_rate,
@@ -525,6 +524,8 @@ def _run(
             finally:
                 if isinstance(config.gateway, OpenAiLlm):
                     await config.gateway.aclose()
+                if isinstance(config.source, WebSource):
+                    await config.source.aclose()
 
         return anyio.run(main, backend="asyncio")
 

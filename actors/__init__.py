@@ -19,6 +19,7 @@ from actors._run_control import RunControl, RunNotice
 from actors._scoring import Scoring
 from actors._stage import LlmStage
 from actors._validator import Validator
+from actors._web_source import WebSource, WebSourceStatistics, public_host
 from actors._writer import Writer
 from actors.llm._caller import CallerStatistics, LlmCaller
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
@@ -68,7 +69,10 @@ __all__ = [
     "Sender",
     "SqliteCrm",
     "Validator",
+    "WebSource",
+    "WebSourceStatistics",
     "Writer",
     "lineage_of",
     "null_log",
+    "public_host",
 ]
