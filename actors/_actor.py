@@ -217,8 +217,16 @@ class Actor(ABC, Generic[In]):
             # supervisor restart the actor from a clean state.
             handlers.cancel_scope.cancel()
         else:
-            await bus.commit(outbox.envelopes, ack=Ack(envelope.message_id, self.name))
-            mailbox.ack(envelope)
+            ack = Ack(envelope.message_id, self.name)
+            if outbox.envelopes:
+                # Acked in memory as soon as it is durable, before delivery, so that a
+                # stalled delivery can never make the message run (and publish) twice.
+                await bus.commit(
+                    outbox.envelopes, ack=ack, on_durable=lambda: mailbox.ack(envelope)
+                )
+            else:
+                bus.ack(ack)
+                mailbox.ack(envelope)
             self._handled += 1
         finally:
             self._in_flight -= 1

@@ -97,7 +97,7 @@ def _request(
     feedback: tuple[str, ...],
     timeout: float,
 ) -> LlmRequest:
-    prompt = f"<data>\n{json.dumps(inputs, ensure_ascii=False, indent=1)}\n</data>"
+    prompt = f"<data>\n{json.dumps(inputs, ensure_ascii=False)}\n</data>"
     if feedback:
         fixes = "\n".join(f"- {item}" for item in feedback)
         prompt += f"\n\nYour previous answer was rejected. Fix exactly these problems:\n{fixes}"

@@ -11,6 +11,8 @@ from typing import Protocol, final
 import anyio
 from anyio.lowlevel import checkpoint
 
+from messages import UsageError
+
 
 class Clock(Protocol):
     """A source of time that code waits on, so that tests can replace it."""
@@ -85,7 +87,7 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         """Move time forward and wake every sleeper whose deadline has come."""
         if seconds < 0:
-            raise ValueError(f"seconds={seconds!r} must be >= 0; time only moves forward")
+            raise UsageError(f"seconds={seconds!r} must be >= 0; time only moves forward")
         self._now += seconds
         while self._sleepers and self._sleepers[0].deadline <= self._now:
             heapq.heappop(self._sleepers).wake.set()

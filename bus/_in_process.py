@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import final
 
+import anyio
 from anyio import CancelScope, WouldBlock
 
 from bus._journal import Ack, Journal
@@ -15,6 +16,7 @@ from bus._statistics import BusStatistics
 from messages import (
     ClosedResourceError,
     DeadLetter,
+    DeliveryStalled,
     Envelope,
     FailureKind,
     Message,
@@ -23,6 +25,8 @@ from messages import (
 )
 
 DEFAULT_CAPACITY = 64
+DELIVERY_DEADLINE_S = 30.0
+"""How long a journaled message may wait for room in a mailbox before it counts as stalled."""
 BUS_PRODUCER = "bus"
 
 
@@ -108,11 +112,19 @@ class InProcessBus:
     async def publish(self, envelope: Envelope[Message]) -> None:
         await self.commit([envelope], ack=None)
 
-    async def commit(self, effects: Sequence[Envelope[Message]], *, ack: Ack | None) -> None:
+    async def commit(
+        self,
+        effects: Sequence[Envelope[Message]],
+        *,
+        ack: Ack | None,
+        on_durable: Callable[[], None] | None = None,
+    ) -> None:
         """Journal ``effects`` with ``ack`` in one step, then deliver every effect.
 
-        Once the journal has them, the delivery is shielded from cancellation: an effect
-        that is on disk but delivered nowhere would be lost to this process.
+        ``on_durable`` runs once the journal has them, before any is delivered. From then
+        on, delivery is shielded from cancellation, because an effect that is on disk but
+        delivered nowhere would be lost to this process; the shield has a deadline, so a
+        consumer that is gone for good cannot hold a shutdown forever.
         """
         routed = [self._route(envelope) for envelope in effects]
         for envelope, _ in routed:
@@ -124,11 +136,24 @@ class InProcessBus:
                     [(envelope, tuple(m.owner for m in targets)) for envelope, targets in routed],
                     ack,
                 )
+            if on_durable is not None:
+                on_durable()
+        with anyio.move_on_after(DELIVERY_DEADLINE_S, shield=True) as delivery:
             for envelope, targets in routed:
                 for mailbox in targets:
                     await mailbox.put(envelope)
                 self._published += 1
                 self._delivered += len(targets)
+        if delivery.cancelled_caught:
+            raise DeliveryStalled(
+                f"Delivery of {len(routed)} message(s) stalled for {DELIVERY_DEADLINE_S:g} s: "
+                "a consumer stopped taking messages. The journal keeps them for the next run."
+            )
+
+    def ack(self, ack: Ack) -> None:
+        """Note that a handler that published nothing is done with its message."""
+        if self.journal is not None:
+            self.journal.defer_ack(ack)
 
     async def redeliver(self, envelope: Envelope[Message], subscriber: str) -> None:
         """Put a journaled envelope back in one subscriber's mailbox (when resuming)."""

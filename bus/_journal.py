@@ -63,6 +63,14 @@ class Journal(Protocol):
         """Record ``routed`` and ``ack`` in one durable step; return once it is on disk."""
         ...
 
+    def defer_ack(self, ack: Ack) -> None:
+        """Record an ack with the next write, without waiting for it.
+
+        For a handler that published nothing: if the ack is lost in a crash, the message
+        is delivered again, and handling it again changes nothing.
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class JournalEntry:
@@ -116,6 +124,9 @@ class SqliteJournal:
                 await self._writing.wait()
         if item.error is not None:
             raise item.error
+
+    def defer_ack(self, ack: Ack) -> None:
+        self._queue.append(_Commit((), ack))
 
     def _write(self, batch: list[_Commit]) -> None:
         messages: list[tuple[object, ...]] = []
@@ -182,6 +193,10 @@ class SqliteJournal:
         return [_envelope(body) for (body,) in rows]
 
     def close(self) -> None:
+        """Write what is still queued (deferred acks), then close the file."""
+        if self._queue:
+            batch, self._queue = self._queue, []
+            self._write(batch)
         self.db.close()
 
 

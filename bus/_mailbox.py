@@ -30,6 +30,9 @@ class Mailbox:
         self.capacity = capacity
         self._send, self._receive = create_memory_object_stream[Envelope[Message]](capacity)
         self._redelivery: deque[Envelope[Message]] = deque()
+        self._backlog: deque[Envelope[Message]] = deque()
+        """What was queued when the mailbox closed, moved out of the released stream."""
+        self._closed = False
         self._in_flight: dict[str, Envelope[Message]] = {}
         self._crashes: dict[str, int] = {}
         self._arrived = anyio.Event()
@@ -63,25 +66,28 @@ class Mailbox:
         Cancelling a ``take`` never loses a message: the wait is on an event, and the
         message leaves the buffer only in a step that cannot be interrupted.
         """
+        # The checkpoint comes first: once an envelope is taken, nothing may interrupt
+        # its way back to the caller, or it would sit in flight with no one handling it.
+        await checkpoint()
         while True:
             try:
-                envelope = self.take_nowait()
+                return self.take_nowait()
             except WouldBlock:
-                self._arrived = anyio.Event()
+                # Only a spent event is replaced, so that concurrent takers share one.
+                if self._arrived.is_set():
+                    self._arrived = anyio.Event()
                 await self._arrived.wait()
-            else:
-                await checkpoint()
-                return envelope
 
     def take_nowait(self) -> Envelope[Message]:
         """The next envelope now, or raise ``WouldBlock`` if there is none."""
         if self._redelivery:
             envelope = self._redelivery.popleft()
+        elif self._closed:
+            if not self._backlog:
+                raise anyio.EndOfStream
+            envelope = self._backlog.popleft()
         else:
-            try:
-                envelope = self._receive.receive_nowait()
-            except anyio.EndOfStream:
-                raise anyio.EndOfStream from None
+            envelope = self._receive.receive_nowait()
         self._in_flight[envelope.message_id] = envelope
         self._taken += 1
         return envelope
@@ -114,7 +120,18 @@ class Mailbox:
 
     def close(self) -> None:
         """Refuse new envelopes; those already queued can still be taken."""
+        if self._closed:
+            return
+        self._closed = True
         self._send.close()
+        # Move what is queued (and what blocked senders hold) out of the stream, then
+        # release it: anyio warns about a stream that is collected while still open.
+        while True:
+            try:
+                self._backlog.append(self._receive.receive_nowait())
+            except (WouldBlock, anyio.EndOfStream):
+                break
+        self._receive.close()
         self._arrived.set()
 
     def statistics(self) -> MailboxStatistics:
@@ -122,7 +139,7 @@ class Mailbox:
         return MailboxStatistics(
             owner=self.owner,
             capacity=self.capacity,
-            queued=stream.current_buffer_used,
+            queued=stream.current_buffer_used + len(self._backlog),
             redelivery=len(self._redelivery),
             in_flight=len(self._in_flight),
             waiting_senders=stream.tasks_waiting_send,

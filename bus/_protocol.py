@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Protocol
 
@@ -57,8 +57,21 @@ class Bus(Publisher, Protocol):
         """
         ...
 
-    async def commit(self, effects: Sequence[Envelope[Message]], *, ack: Ack | None) -> None:
-        """Record a handler's effects with the ack of its input in one step, then deliver them."""
+    async def commit(
+        self,
+        effects: Sequence[Envelope[Message]],
+        *,
+        ack: Ack | None,
+        on_durable: Callable[[], None] | None = None,
+    ) -> None:
+        """Record a handler's effects with the ack of its input in one step, then deliver them.
+
+        ``on_durable`` runs once they are recorded and before any is delivered.
+        """
+        ...
+
+    def ack(self, ack: Ack) -> None:
+        """Record, without waiting, that a handler which published nothing is done."""
         ...
 
     def statistics(self) -> BusStatistics:

@@ -7,6 +7,7 @@
     └── RuntimeFailure                the code is right, but something failed while it ran
         ├── ActorCrashed              a handler raised while handling one message
         ├── RestartIntensityExceeded  a supervisor's children crashed too often; it gave up
+        ├── DeliveryStalled           a journaled message found no room in a mailbox in time
         └── LlmError                  an LLM call failed; ``failure`` names its taxonomy row
             ├── LlmTimeout            no reply within the per-call deadline
             ├── RateLimited           HTTP 429 rate_limit_exceeded; ``retry_after`` advises a pause
@@ -76,6 +77,11 @@ class RestartIntensityExceeded(RuntimeFailure):
         self.supervisor = supervisor
         self.restarts = restarts
         self.period = period
+
+
+@final
+class DeliveryStalled(RuntimeFailure):
+    """A consumer stopped taking messages; what was journaled waits for the next run."""
 
 
 class LlmError(RuntimeFailure):

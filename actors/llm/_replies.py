@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +51,12 @@ REPLY_TYPES: dict[Stage, type[_Reply]] = {
 }
 
 
-def reply_schema(stage: Stage) -> dict[str, Any]:
-    """The JSON Schema of a stage's reply."""
-    return REPLY_TYPES[stage].model_json_schema()
+def reply_schema(stage: Stage) -> Mapping[str, Any]:
+    """The JSON Schema of a stage's reply (read-only, built once per stage)."""
+    return _SCHEMAS[stage]
+
+
+# Building a schema takes pydantic about a millisecond: far too much to pay per request.
+_SCHEMAS: dict[Stage, Mapping[str, Any]] = {
+    stage: MappingProxyType(reply.model_json_schema()) for stage, reply in REPLY_TYPES.items()
+}
