@@ -1,0 +1,227 @@
+"""The mailbox: bounded queueing, in-flight tracking, redelivery, closing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anyio
+import pytest
+from _children import settle
+from _messages import Ping
+from anyio import CancelScope, EndOfStream, WouldBlock
+
+from bus import Mailbox
+from messages import ClosedResourceError, Envelope, Message, UsageError
+
+pytestmark = pytest.mark.anyio
+
+
+def ping(n: int) -> Envelope[Message]:
+    return Envelope.new(Ping(n=n), producer="producer")
+
+
+def n_of(envelope: Envelope[Message]) -> int:
+    assert isinstance(envelope.message, Ping)
+    return envelope.message.n
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A mailbox of four, closed when the test ends."""
+    mailbox = Mailbox("owner", 4)
+    yield mailbox
+    mailbox.close()
+
+
+async def test_take_returns_envelopes_in_order(mailbox: Mailbox) -> None:
+    """Envelopes come out in the order they went in."""
+    for n in range(3):
+        await mailbox.put(ping(n))
+    assert [n_of(await mailbox.take()) for _ in range(3)] == [0, 1, 2]
+
+
+async def test_take_waits_for_a_put(mailbox: Mailbox) -> None:
+    """A take on an empty mailbox waits until something is put."""
+    taken: list[int] = []
+
+    async def take() -> None:
+        taken.append(n_of(await mailbox.take()))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take)
+        await settle()
+        assert taken == []
+        mailbox.put_nowait(ping(7))
+    assert taken == [7]
+
+
+async def test_concurrent_takers_each_get_one(mailbox: Mailbox) -> None:
+    """Two tasks waiting to take both wake, one envelope each."""
+    taken: list[int] = []
+
+    async def take() -> None:
+        taken.append(n_of(await mailbox.take()))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take)
+        tg.start_soon(take)
+        await settle()
+        mailbox.put_nowait(ping(1))
+        await settle()
+        mailbox.put_nowait(ping(2))
+        await settle()
+        assert sorted(taken) == [1, 2]
+        tg.cancel_scope.cancel()
+
+
+async def test_put_nowait_into_a_full_mailbox_raises(mailbox: Mailbox) -> None:
+    """A full mailbox has no room, and ``put_nowait`` raises ``WouldBlock``."""
+    for n in range(4):
+        assert mailbox.has_room()
+        mailbox.put_nowait(ping(n))
+    assert not mailbox.has_room()
+    with pytest.raises(WouldBlock):
+        mailbox.put_nowait(ping(4))
+    assert mailbox.statistics().queued == 4
+
+
+async def test_requeue_puts_unacked_first_in_original_order(mailbox: Mailbox) -> None:
+    """Unacked envelopes go back ahead of everything queued, in the order they were taken."""
+    for n in range(4):
+        await mailbox.put(ping(n))
+    taken = [mailbox.take_nowait() for _ in range(3)]
+    mailbox.ack(taken[1])
+    assert mailbox.requeue_in_flight() == 2
+    assert [n_of(mailbox.take_nowait()) for _ in range(3)] == [0, 2, 3]
+
+
+async def test_requeue_again_keeps_the_order(mailbox: Mailbox) -> None:
+    """A redelivered envelope that is requeued again still comes before later ones."""
+    for n in range(3):
+        await mailbox.put(ping(n))
+    mailbox.take_nowait()
+    mailbox.take_nowait()
+    mailbox.requeue_in_flight()
+    mailbox.take_nowait()
+    assert mailbox.requeue_in_flight() == 1
+    assert [n_of(mailbox.take_nowait()) for _ in range(3)] == [0, 1, 2]
+
+
+async def test_requeue_wakes_a_waiting_taker(mailbox: Mailbox) -> None:
+    """Handing an envelope back wakes a task waiting to take."""
+    await mailbox.put(ping(1))
+    mailbox.take_nowait()
+    taken: list[int] = []
+
+    async def take() -> None:
+        taken.append(n_of(await mailbox.take()))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take)
+        await settle()
+        assert taken == []
+        mailbox.requeue_in_flight()
+    assert taken == [1]
+
+
+async def test_cancelling_a_waiting_take_loses_nothing(mailbox: Mailbox) -> None:
+    """A take cancelled while waiting leaves the next envelope for the next take."""
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(mailbox.take)
+        await settle()
+        tg.cancel_scope.cancel()
+    await mailbox.put(ping(1))
+    assert n_of(mailbox.take_nowait()) == 1
+
+
+async def test_cancelling_a_take_as_it_wakes_loses_nothing(mailbox: Mailbox) -> None:
+    """A take cancelled just as its envelope arrives either returns it or leaves it queued."""
+    taken: list[Envelope[Message]] = []
+    scope = CancelScope()
+
+    async def take() -> None:
+        with scope:
+            taken.append(await mailbox.take())
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take)
+        await settle()
+        envelope = ping(1)
+        mailbox.put_nowait(envelope)
+        scope.cancel()
+    try:
+        left = [mailbox.take_nowait()]
+    except WouldBlock:
+        left = []
+    assert taken + left == [envelope]
+    assert mailbox.statistics().in_flight == 1
+
+
+async def test_ack_and_discard_forget_an_envelope(mailbox: Mailbox) -> None:
+    """An acked or discarded envelope is never redelivered, and its crash count is dropped."""
+    for n in range(2):
+        await mailbox.put(ping(n))
+    first, second = mailbox.take_nowait(), mailbox.take_nowait()
+    assert mailbox.record_crash(first) == 1
+    assert mailbox.record_crash(first) == 2
+    mailbox.ack(first)
+    assert mailbox.record_crash(first) == 1
+    mailbox.discard(second)
+    assert mailbox.requeue_in_flight() == 0
+    stats = mailbox.statistics()
+    assert (stats.taken, stats.acked, stats.in_flight) == (2, 1, 0)
+
+
+async def test_close_then_drain_then_end_of_stream(mailbox: Mailbox) -> None:
+    """A closed mailbox refuses puts, hands out what it holds, then ends."""
+    await mailbox.put(ping(0))
+    await mailbox.put(ping(1))
+    mailbox.close()
+    with pytest.raises(ClosedResourceError) as caught:
+        await mailbox.put(ping(2))
+    assert str(caught.value) == (
+        "Cannot deliver test_ping to 'owner', as its mailbox has been closed."
+    )
+    with pytest.raises(ClosedResourceError):
+        mailbox.put_nowait(ping(2))
+    assert mailbox.statistics().queued == 2
+    assert [n_of(await mailbox.take()) for _ in range(2)] == [0, 1]
+    with pytest.raises(EndOfStream):
+        await mailbox.take()
+    with pytest.raises(EndOfStream):
+        mailbox.take_nowait()
+
+
+async def test_a_closed_mailbox_still_redelivers(mailbox: Mailbox) -> None:
+    """Envelopes handed back after closing come out before the end of the stream."""
+    await mailbox.put(ping(0))
+    await mailbox.put(ping(1))
+    mailbox.take_nowait()
+    mailbox.close()
+    mailbox.requeue_in_flight()
+    assert [n_of(mailbox.take_nowait()) for _ in range(2)] == [0, 1]
+    with pytest.raises(EndOfStream):
+        mailbox.take_nowait()
+
+
+async def test_closing_wakes_a_waiting_taker(mailbox: Mailbox) -> None:
+    """A take waiting on an empty mailbox ends with ``EndOfStream`` when it closes."""
+    ended: list[bool] = []
+
+    async def take() -> None:
+        with pytest.raises(EndOfStream):
+            await mailbox.take()
+        ended.append(True)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(take)
+        await settle()
+        mailbox.close()
+    assert ended == [True]
+
+
+def test_capacity_must_be_positive() -> None:
+    """A mailbox of no capacity is refused, naming its owner."""
+    with pytest.raises(UsageError) as caught:
+        Mailbox("owner", 0)
+    assert str(caught.value) == "capacity=0 of mailbox 'owner' must be >= 1"
