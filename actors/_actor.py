@@ -172,28 +172,31 @@ class Actor(ABC, Generic[In]):
     async def _serve(self, mailbox: Mailbox, bus: Bus) -> None:
         slots = anyio.Semaphore(self.concurrency)
         async with anyio.create_task_group() as handlers:
-            with CancelScope() as self._intake:
-                if self._stop_requested:
-                    self._intake.cancel()
-                while True:
-                    await slots.acquire()
-                    try:
-                        envelope = await mailbox.take()
-                    except EndOfStream:
-                        slots.release()
-                        return
-                    except BaseException:
-                        slots.release()
-                        raise
+            while (envelope := await self._next(mailbox, slots)) is not None:
+                if self.concurrency == 1:
+                    # One at a time anyway: handling in place spares a task per message.
+                    await self._handle(envelope, mailbox, bus, slots, handlers)
+                else:
                     handlers.start_soon(self._handle, envelope, mailbox, bus, slots, handlers)
-            while self._drain and self._crash is None:
-                await slots.acquire()
+
+    async def _next(self, mailbox: Mailbox, slots: anyio.Semaphore) -> Envelope[Message] | None:
+        """The next envelope, once a handler is free; ``None`` once stopping or closed."""
+        await slots.acquire()
+        if not self._stop_requested:
+            with CancelScope() as self._intake:
                 try:
-                    envelope = mailbox.take_nowait()
-                except (WouldBlock, EndOfStream):
+                    return await mailbox.take()
+                except EndOfStream:
                     slots.release()
-                    break
-                handlers.start_soon(self._handle, envelope, mailbox, bus, slots, handlers)
+                    return None
+            # stop() cancelled the wait: from here on, only what is already queued.
+        if self._drain and self._crash is None:
+            try:
+                return mailbox.take_nowait()
+            except (WouldBlock, EndOfStream):
+                pass
+        slots.release()
+        return None
 
     async def _handle(
         self,

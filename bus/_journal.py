@@ -84,7 +84,8 @@ class JournalEntry:
 
 @dataclass(eq=False, slots=True)
 class _Commit:
-    routed: Sequence[Routed]
+    messages: list[tuple[object, ...]]
+    deliveries: list[tuple[str, str]]
     ack: Ack | None
     written: bool = False
     error: BaseException | None = None
@@ -107,7 +108,13 @@ class SqliteJournal:
         self.transactions = 0
 
     async def commit(self, routed: Sequence[Routed], ack: Ack | None) -> None:
-        item = _Commit(routed, ack)
+        # Rows are encoded here, on the event loop: the worker thread then only runs SQL,
+        # which releases the GIL, instead of competing with the loop for it.
+        item = _Commit(
+            [_row(envelope) for envelope, _ in routed],
+            [(envelope.message_id, target) for envelope, targets in routed for target in targets],
+            ack,
+        )
         self._queue.append(item)
         while not item.written:
             if self._writing is None:
@@ -126,16 +133,15 @@ class SqliteJournal:
             raise item.error
 
     def defer_ack(self, ack: Ack) -> None:
-        self._queue.append(_Commit((), ack))
+        self._queue.append(_Commit([], [], ack))
 
     def _write(self, batch: list[_Commit]) -> None:
         messages: list[tuple[object, ...]] = []
         deliveries: list[tuple[str, str]] = []
         acks: list[tuple[str, str]] = []
         for item in batch:
-            for envelope, targets in item.routed:
-                messages.append(_row(envelope))
-                deliveries.extend((envelope.message_id, target) for target in targets)
+            messages.extend(item.messages)
+            deliveries.extend(item.deliveries)
             if item.ack is not None:
                 acks.append((item.ack.message_id, item.ack.subscriber))
         try:

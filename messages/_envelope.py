@@ -105,7 +105,19 @@ class Envelope(Generic[M]):
 
     def to_json(self) -> str:
         """The envelope as one line of JSON, for the journal and dead letters."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        # The message is the bulk of it: pydantic's own serialiser is many times faster
+        # than dumping it to Python objects and encoding those again.
+        head = {
+            "message_id": self.message_id,
+            "trace_id": self.trace_id,
+            "causation_id": self.causation_id,
+            "attempt": self.attempt,
+            "producer": self.producer,
+            "created_at": self.created_at.isoformat(),
+            "approved": self.approved,
+        }
+        envelope = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
+        return f'{envelope[:-1]},"message":{self.message.model_dump_json()}}}'
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Envelope[Message]:
