@@ -110,7 +110,17 @@ class InProcessBus:
         return mailbox
 
     async def publish(self, envelope: Envelope[Message]) -> None:
-        await self.commit([envelope], ack=None)
+        if self.journal is not None:
+            await self.commit([envelope], ack=None)
+            return
+        # Nothing to make durable first, so nothing to shield: route and deliver.
+        envelope, targets = self._route(envelope)
+        for hook in self.hooks:
+            hook(envelope)
+        for mailbox in targets:
+            await mailbox.put(envelope)
+        self._published += 1
+        self._delivered += len(targets)
 
     async def commit(
         self,

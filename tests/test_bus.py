@@ -78,11 +78,6 @@ async def test_a_full_mailbox_blocks_publish_and_loses_nothing(make_bus: BusFact
     assert numbers([first, *drain(mailbox)]) == [0, 1, 2]
 
 
-@pytest.mark.xfail(
-    reason="InProcessBus.commit delivers inside CancelScope(shield=True), so a publisher "
-    "blocked by backpressure cannot be cancelled (nor killed by a shutdown timeout)",
-    strict=True,
-)
 async def test_a_publish_blocked_on_a_full_mailbox_can_be_cancelled(make_bus: BusFactory) -> None:
     """Cancelling a publisher that waits on a full mailbox ends it, and delivers nothing."""
     bus = make_bus(default_capacity=1)
