@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
 import pytest
+import stamina
 from hypothesis import settings
 
 from bus import FakeClock, InProcessBus, Unrouted
@@ -18,6 +19,13 @@ settings.load_profile("leadwright")
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_waits() -> Iterator[None]:
+    """Keep every retry the policy table allows, without stamina's real backoff sleeps."""
+    with stamina.set_testing(True, attempts=10, cap=True):
+        yield
 
 
 BusFactory = Callable[..., InProcessBus]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -15,19 +15,13 @@ import pytest
 import stamina
 
 import run as cli
-from actors import Icp, KnowledgeBase, LedgerStore, ReviewStore, SqliteCrm
+from actors import Icp, KnowledgeBase, LedgerStore, ReviewItem, ReviewStore, SqliteCrm
 from actors.intake import read_records
 from actors.llm import ChaosLlm, Fault, OfflineLlm
 from supervision import PipelineConfig, RunSettings, run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_waits() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -42,6 +36,15 @@ def first_rows(tmp_path: Path, count: int) -> Path:
     path = tmp_path / "leads.csv"
     path.write_text("".join(lines[: count + 1]), encoding="utf-8")
     return path
+
+
+def copy_with_open_review(run: Path, tmp_path: Path) -> tuple[Path, ReviewItem]:
+    """A copy of a finished run directory, and its first open review item."""
+    out = shutil.copytree(run, tmp_path / "copy")
+    store = ReviewStore(out / "review.sqlite")
+    item = store.items(status="open")[0]
+    store.close()
+    return out, item
 
 
 @pytest.fixture(scope="module")
@@ -115,11 +118,7 @@ def test_review_approve_resumes_the_lead(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
 ) -> None:
     """Approving a review item runs the lead on from where it stopped, and records the action."""
-    out = tmp_path / "copy"
-    subprocess.run(["cp", "-r", str(finished_run), str(out)], check=True)
-    store = ReviewStore(out / "review.sqlite")
-    item = store.items(status="open")[0]
-    store.close()
+    out, item = copy_with_open_review(finished_run, tmp_path)
     code, text, _ = invoke(
         capsys, "review", "approve", str(item.id), "--out", str(out), "--note", "looks fine"
     )
@@ -175,11 +174,7 @@ def test_review_reject_fails_the_lead_with_the_reason(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
 ) -> None:
     """Rejecting a review item fails its lead with the reviewer's reason, in the dead letters."""
-    out = tmp_path / "copy"
-    subprocess.run(["cp", "-r", str(finished_run), str(out)], check=True)
-    store = ReviewStore(out / "review.sqlite")
-    item = store.items(status="open")[0]
-    store.close()
+    out, item = copy_with_open_review(finished_run, tmp_path)
     code, _, _ = invoke(
         capsys, "review", "reject", str(item.id), "--out", str(out), "--reason", "wrong company"
     )
@@ -215,8 +210,7 @@ def test_dead_letters_replay_runs_the_lead_again(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
 ) -> None:
     """Replaying every open dead letter runs each lead again and marks the letter replayed."""
-    out = tmp_path / "copy"
-    subprocess.run(["cp", "-r", str(finished_run), str(out)], check=True)
+    out = shutil.copytree(finished_run, tmp_path / "copy")
     code, listed, _ = invoke(capsys, "dead-letters", "list", "--out", str(out), "--json")
     letters = [json.loads(line) for line in listed.splitlines()]
     assert code == 0 and letters, "the chaotic run left no dead letter to replay"

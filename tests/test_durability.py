@@ -9,12 +9,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
 import pytest
-import stamina
 
 from actors import CrmRow, CrmUnavailable, Icp, KnowledgeBase, LedgerStore, SqliteCrm
 from actors.intake import read_records
@@ -26,12 +24,6 @@ from supervision import PipelineConfig, run_pipeline
 ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 RECORDS = 240
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_waits() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 def start(out: Path, *extra: str) -> subprocess.Popen[str]:

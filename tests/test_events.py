@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,6 @@ from supervision import EVENTS_FILE, Redact, event_log
 
 LEADS = Path(__file__).resolve().parent.parent / "examples" / "leads.csv"
 SECRET = "sk-live-0123456789abcdef"
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_waits() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 @pytest.fixture(scope="module")

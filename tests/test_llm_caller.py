@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import anyio
 import pytest
-import stamina
 
 from actors.llm._caller import LlmCaller
 from actors.llm._function import FunctionLlm
@@ -16,13 +13,6 @@ from bus import FakeClock
 from messages import LlmTimeout, ProviderError, RateLimited, Stage
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_waits() -> Iterator[None]:
-    """Keep the policy's attempt counts but skip stamina's real backoff sleeps."""
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 def request(*, attempt: int = 1, timeout: float = 30.0) -> LlmRequest:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 from _validation_fixtures import CTX, EVIDENCE, draft, lead, research, score
 
 from actors import (
@@ -77,12 +75,6 @@ RESEARCH_REPLY = json.dumps(
     }
 )
 SCORE_REPLY = json.dumps({"fit": "high", "score": 80, "confidence": 0.9, "reasons": ["fits"]})
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_waits() -> Iterator[None]:
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 def replies(*answers: str | Exception) -> FunctionLlm:

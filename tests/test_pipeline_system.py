@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import anyio
 import pytest
-import stamina
 
 from actors import Icp, KnowledgeBase, LedgerStore, LlmGateway, RuleContext, SqliteCrm
 from actors.intake import RawRecord, read_records
@@ -29,13 +28,6 @@ RULES = RuleContext(
 )
 # A safety net so that a deadlock fails the test instead of hanging CI; not a timing claim.
 DEADLOCK_GUARD_S = 120
-
-
-@pytest.fixture(autouse=True)
-def no_backoff_waits() -> Iterator[None]:
-    """Keep every retry the policy allows, without its real sleeps."""
-    with stamina.set_testing(True, attempts=10, cap=True):
-        yield
 
 
 class Tap:
