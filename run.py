@@ -52,6 +52,7 @@ from supervision import (
     TraceNode,
     approval_envelope,
     build_trace,
+    describe,
     event_log,
     replay_envelope,
     run_pipeline,
@@ -240,6 +241,15 @@ def review_show(item_id: Annotated[int, typer.Argument(help="The review item id.
         stdout.print(f"failed rule {violation.rule}: {violation.reason}", markup=False)
     if request.last_output is not None:
         stdout.print("last output: " + request.last_output.model_dump_json(indent=2), markup=False)
+    trail = _with(SqliteJournal, out, "journal.sqlite", lambda j: j.trace(item.lead_id))
+    for entry in trail:
+        envelope = entry.envelope
+        detail = describe(envelope.message)
+        stdout.print(
+            f"history: {envelope.created_at:%H:%M:%S.%f} {envelope.kind} #{envelope.attempt} "
+            f"from {envelope.producer}{'  ' + detail if detail else ''}",
+            markup=False,
+        )
     for at, action, note in actions:
         stdout.print(f"history: {at} {action} {note}", markup=False)
 

@@ -43,6 +43,7 @@ from messages import (
     LlmTimeout,
     Outcome,
     OutreachDraft,
+    ProviderError,
     QuotaExhausted,
     ResearchResult,
     RuleViolation,
@@ -204,6 +205,19 @@ async def test_timeouts_past_their_retries_go_to_review() -> None:
     )
     assert isinstance(envelope.message, HumanReviewRequested)
     assert envelope.message.failure is FailureKind.LLM_TIMEOUT
+
+
+async def test_provider_errors_past_their_retries_go_to_review() -> None:
+    """Three 5xx replies in a row send the lead to review as provider_error, with its input."""
+    gateway = replies(ProviderError("502"), ProviderError("503"), ProviderError("500"))
+    [envelope] = await TestBus().deliver(
+        Scoring(LlmCaller(gateway), ICP), research(), approved=True, producer="validator"
+    )
+    review = envelope.message
+    assert isinstance(review, HumanReviewRequested)
+    assert review.failure is FailureKind.PROVIDER_ERROR
+    assert review.stage_input == research()
+    assert len(gateway.requests) == 3
 
 
 async def test_quota_exhaustion_halts_the_run() -> None:
