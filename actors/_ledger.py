@@ -56,15 +56,11 @@ class LedgerStore:
 
     def add_records(self, rows: list[tuple[int, str, dict[str, RawValue]]]) -> None:
         """Remember input records (idempotent: a resumed run adds them again)."""
-        self.db.run_sync(
-            lambda c: c.executemany(
-                "INSERT OR IGNORE INTO records VALUES (?, ?, ?)",
-                [
-                    (record, lead_id, json.dumps(fields, ensure_ascii=False))
-                    for record, lead_id, fields in rows
-                ],
-            )
-        )
+        self.db.run_sync(lambda c: _insert_records(c, rows))
+
+    async def save_records(self, rows: list[tuple[int, str, dict[str, RawValue]]]) -> None:
+        """``add_records`` in a worker thread: one transaction for the whole chunk."""
+        await self.db.run(lambda c: _insert_records(c, rows))
 
     async def set_outcome(self, outcome: LeadOutcome) -> bool:
         """Record an outcome; ``False`` if the record had one already.
@@ -152,6 +148,16 @@ class LedgerStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _insert_records(c: Any, rows: list[tuple[int, str, dict[str, RawValue]]]) -> None:
+    c.executemany(
+        "INSERT OR IGNORE INTO records VALUES (?, ?, ?)",
+        [
+            (record, lead_id, json.dumps(fields, ensure_ascii=False))
+            for record, lead_id, fields in rows
+        ],
+    )
 
 
 @final

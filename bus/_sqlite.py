@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar, final
@@ -29,11 +30,30 @@ class SqliteFile:
         self._connection.execute("PRAGMA busy_timeout=10000")
         self._connection.executescript(schema)
         self._limiter = anyio.CapacityLimiter(1)
+        # run_sync may be called on the event loop while a worker thread is inside run:
+        # one transaction at a time on the shared connection.
+        self._lock = threading.Lock()
 
     def run_sync(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` now, in this thread, inside a transaction (for start-up and tools)."""
-        with self._connection:
-            return work(self._connection)
+        with self._lock:
+            return self._transaction(work)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        connection = self._connection
+        # The connection autocommits (isolation_level=None), and there ``with connection``
+        # opens no transaction: every row of an executemany would be its own commit,
+        # which is slow and would split a handler's effects from its ack. A deferred
+        # BEGIN keeps readers off the write lock; every writer here writes first, so it
+        # takes the lock under the busy timeout, as a single statement did before.
+        connection.execute("BEGIN")
+        try:
+            result = work(connection)
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+        return result
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in a worker thread, inside a transaction."""

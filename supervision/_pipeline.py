@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import signal
 import time
@@ -341,15 +342,22 @@ async def _run(
 
     async def feed_records() -> None:
         nonlocal leads
-        for raw in records:
-            leads += 1
-            lead_id = lead_id_for(raw.fields, raw.record)
-            ledger.add_records([(raw.record, lead_id, raw.fields)])
-            if raw.record in done_before or raw.record in resumption.records:
-                continue
-            await admission.admit(raw.record)
-            submitted = LeadSubmitted(record=raw.record, lead_id=lead_id, fields=raw.fields)
-            await bus.publish(Envelope.new(submitted, producer=OPERATOR, trace_id=lead_id))
+        iterator = iter(records)
+        # Records rows go in a window's worth at a time, in one transaction off the
+        # event loop, and before any lead of the chunk is published: a lead's outcome
+        # never lands without its record (resume's duplicate checks join the two).
+        while chunk := list(itertools.islice(iterator, config.window)):
+            ids = [lead_id_for(raw.fields, raw.record) for raw in chunk]
+            await ledger.save_records(
+                [(raw.record, lead_id, raw.fields) for raw, lead_id in zip(chunk, ids, strict=True)]
+            )
+            for raw, lead_id in zip(chunk, ids, strict=True):
+                leads += 1
+                if raw.record in done_before or raw.record in resumption.records:
+                    continue
+                await admission.admit(raw.record)
+                submitted = LeadSubmitted(record=raw.record, lead_id=lead_id, fields=raw.fields)
+                await bus.publish(Envelope.new(submitted, producer=OPERATOR, trace_id=lead_id))
 
     async def halt_when_told(feeding: anyio.CancelScope) -> None:
         await stop_feeding.wait()
