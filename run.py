@@ -265,7 +265,7 @@ def review_approve(
     try:
         item = _open_review_item(store, item_id)
         injection = Injection(item.record, approval_envelope(item.request))
-        outcome = _resume(out, [injection], item.record)
+        outcome = _resume(out, injection)
         store.decide(item_id, "approved", note)
     finally:
         store.close()
@@ -349,7 +349,7 @@ def dead_letters_replay(
             except (UsageError, ValueError):
                 stderr.print(f"skipped dead letter {item.id}: its payload cannot be replayed")
                 continue
-            outcome = _resume(out, [injection], item.record)
+            outcome = _resume(out, injection)
             store.mark(item.id, "replayed")
             stdout.print(f"replayed dead letter {item.id}: record {item.record} is now {outcome}")
     finally:
@@ -486,12 +486,13 @@ def _config(settings: RunSettings, out: Path) -> PipelineConfig:
     )
 
 
-def _resume(out: Path, injections: Sequence[Injection], record: int) -> str:
+def _resume(out: Path, injection: Injection) -> str:
     """Clear a record's outcome, run its injection, and return its new outcome."""
+    record = injection.record
     try:
         config = _config(RunSettings.load(out), out)
         _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.clear_outcome(record))
-        summary = _run(config, (), None, show=False, injections=injections)
+        summary = _run(config, (), None, show=False, injections=[injection])
     except LeadwrightError as exc:
         fail(str(exc))
     if summary.halted is not None:

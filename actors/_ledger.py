@@ -54,12 +54,9 @@ class LedgerStore:
     def __init__(self, path: Path) -> None:
         self.db = SqliteFile(path, _SCHEMA)
 
-    def add_records(self, rows: list[tuple[int, str, dict[str, RawValue]]]) -> None:
-        """Remember input records (idempotent: a resumed run adds them again)."""
-        self.db.run_sync(lambda c: _insert_records(c, rows))
-
     async def save_records(self, rows: list[tuple[int, str, dict[str, RawValue]]]) -> None:
-        """``add_records`` in a worker thread: one transaction for the whole chunk."""
+        """Remember input records, in one transaction (idempotent: a resumed run adds them
+        again)."""
         await self.db.run(lambda c: _insert_records(c, rows))
 
     async def set_outcome(self, outcome: LeadOutcome) -> bool:

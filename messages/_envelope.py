@@ -85,6 +85,16 @@ class Envelope(Generic[M]):
             approved=approved,
         )
 
+    def resent(self) -> Envelope[M]:
+        """The same message sent again: same producer, trace, attempt and approval, new id."""
+        return Envelope(
+            message=self.message,
+            producer=self.producer,
+            trace_id=self.trace_id,
+            attempt=self.attempt,
+            approved=self.approved,
+        )
+
     @property
     def kind(self) -> str:
         """The kind of the message inside."""

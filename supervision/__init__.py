@@ -17,7 +17,7 @@ from supervision._pipeline import (
     RunSummary,
     run_pipeline,
 )
-from supervision._resumption import approval_envelope, replay_envelope
+from supervision._resume import approval_envelope, replay_envelope
 from supervision._settings import RunSettings
 from supervision._spec import ActorChild, Child, ChildSpec, Restart, Strategy, actor_child
 from supervision._supervisor import (

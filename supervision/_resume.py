@@ -1,4 +1,5 @@
-"""Resuming a run from its journal: what was in flight, and where each lead picks up."""
+"""Where a stopped lead picks up again: from the journal after a crash or a halt, after a
+reviewer's approval, or from a dead letter."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bus import SqliteJournal
 from messages import (
     DeadLetter,
     Envelope,
+    HumanReviewRequested,
     LeadAccepted,
     LeadScore,
     LeadSubmitted,
@@ -18,8 +20,9 @@ from messages import (
     ResearchResult,
     record_of,
 )
+from supervision._system import VALIDATOR
 
-VALIDATOR = "validator"
+REVIEWER = "reviewer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +72,7 @@ def plan_resumption(journal: SqliteJournal, done: set[int]) -> Resumption:
             continue
         if _rank(envelope) >= _rank(latest.get(record)):
             latest[record] = envelope
-    restarts = {record: _restart(envelope) for record, envelope in latest.items()}
+    restarts = {record: envelope.resent() for record, envelope in latest.items()}
     return Resumption(dict(redeliveries), loose, restarts, seen)
 
 
@@ -100,12 +103,26 @@ def _rank(envelope: Envelope[Message] | None) -> int:
             return -1
 
 
-def _restart(envelope: Envelope[Message]) -> Envelope[Message]:
-    """A fresh envelope with the same message, approval and trace."""
-    return Envelope(
-        message=envelope.message,
-        producer=envelope.producer,
-        trace_id=envelope.trace_id,
-        attempt=envelope.attempt,
-        approved=envelope.approved,
-    )
+def approval_envelope(request: HumanReviewRequested) -> Envelope[Message]:
+    """The envelope that resumes a reviewed lead where it stopped.
+
+    The reviewer stands in for the validator: an output they approve is published as
+    approved, so it goes on exactly as if it had passed (a draft to the CRM, a score to
+    drafting, research to scoring). With no output to approve, the stage runs again from
+    its approved input, or from the lead itself for research.
+    """
+    trace_id = request.lead.lead_id
+    if request.last_output is not None:
+        return Envelope(
+            message=request.last_output, producer=VALIDATOR, trace_id=trace_id, approved=True
+        )
+    if request.stage_input is not None:
+        return Envelope(
+            message=request.stage_input, producer=VALIDATOR, trace_id=trace_id, approved=True
+        )
+    return Envelope(message=LeadAccepted(lead=request.lead), producer=REVIEWER, trace_id=trace_id)
+
+
+def replay_envelope(payload: str) -> Envelope[Message]:
+    """A fresh copy of a dead letter's envelope: same message, producer and approval."""
+    return Envelope.from_json(payload).resent()

@@ -360,7 +360,7 @@ async def test_dead_letters_fail_the_lead_they_concern(tmp_path: Path) -> None:
 async def test_ledger_keeps_the_first_outcome_and_logs_a_conflict(tmp_path: Path) -> None:
     """A second outcome for a record is refused, recorded as a conflict, and not reported."""
     store = LedgerStore(tmp_path / "journal.sqlite")
-    store.add_records([(1, "L0001", {"email": "a@b.co"})])
+    await store.save_records([(1, "L0001", {"email": "a@b.co"})])
     heard: list[LeadOutcome] = []
     ledger = OutcomeLedger(store, heard.append)
     bus = TestBus()
