@@ -170,18 +170,23 @@ class Actor(ABC, Generic[In]):
         )
 
     async def _serve(self, mailbox: Mailbox, bus: Bus) -> None:
+        # One actor, one task group: handlers (when concurrency > 1) and the commits of
+        # finished handlers. A crash cancels the group, and with it the incarnation.
         slots = anyio.Semaphore(self.concurrency)
-        async with anyio.create_task_group() as handlers:
+        async with anyio.create_task_group() as tasks:
             while (envelope := await self._next(mailbox, slots)) is not None:
                 if self.concurrency == 1:
                     # One at a time anyway: handling in place spares a task per message.
-                    await self._handle(envelope, mailbox, bus, slots, handlers)
+                    await self._handle(envelope, mailbox, bus, slots, tasks)
                 else:
-                    handlers.start_soon(self._handle, envelope, mailbox, bus, slots, handlers)
+                    tasks.start_soon(self._handle, envelope, mailbox, bus, slots, tasks)
 
     async def _next(self, mailbox: Mailbox, slots: anyio.Semaphore) -> Envelope[Message] | None:
         """The next envelope, once a handler is free; ``None`` once stopping or closed."""
-        await slots.acquire()
+        try:
+            slots.acquire_nowait()
+        except WouldBlock:
+            await slots.acquire()
         if not self._stop_requested:
             with CancelScope() as self._intake:
                 try:
@@ -204,7 +209,7 @@ class Actor(ABC, Generic[In]):
         mailbox: Mailbox,
         bus: Bus,
         slots: anyio.Semaphore,
-        handlers: TaskGroup,
+        tasks: TaskGroup,
     ) -> None:
         self._in_flight += 1
         outbox = Outbox()
@@ -218,22 +223,38 @@ class Actor(ABC, Generic[In]):
             self._crash = self._crash or crash
             # Ending the whole incarnation, not just this handler, is what lets the
             # supervisor restart the actor from a clean state.
-            handlers.cancel_scope.cancel()
+            tasks.cancel_scope.cancel()
         else:
             ack = Ack(envelope.message_id, self.name)
             if outbox.envelopes:
-                # Acked in memory as soon as it is durable, before delivery, so that a
-                # stalled delivery can never make the message run (and publish) twice.
-                await bus.commit(
-                    outbox.envelopes, ack=ack, on_durable=lambda: mailbox.ack(envelope)
-                )
+                # The handler is done, so its slot is free: the next message need not
+                # wait for this one's effects to reach the disk, and concurrent commits
+                # share one journal transaction. Each still delivers only once durable.
+                tasks.start_soon(self._commit, envelope, outbox.envelopes, mailbox, bus)
             else:
                 bus.ack(ack)
                 mailbox.ack(envelope)
-            self._handled += 1
+                self._handled += 1
         finally:
             self._in_flight -= 1
             slots.release()
+
+    async def _commit(
+        self,
+        envelope: Envelope[Message],
+        effects: list[Envelope[Message]],
+        mailbox: Mailbox,
+        bus: Bus,
+    ) -> None:
+        # Acked in memory as soon as it is durable, before delivery, so that a stalled
+        # delivery can never make the message run (and publish) twice. Until then the
+        # envelope stays in flight, so a crash hands it back to the next incarnation.
+        await bus.commit(
+            effects,
+            ack=Ack(envelope.message_id, self.name),
+            on_durable=lambda: mailbox.ack(envelope),
+        )
+        self._handled += 1
 
     async def _on_crash(
         self, envelope: Envelope[Message], mailbox: Mailbox, bus: Bus, exc: Exception
