@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+import unicodedata
 
 from _validation_fixtures import (
     BODY,
@@ -21,8 +22,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from actors.validation import RuleContext, check
-from actors.validation._links import COMMON_TLDS, within
-from actors.validation._text import fold
+from actors.validation._links import COMMON_TLDS, find_links, scan_links, within
+from actors.validation._text import fold, plain
 from messages import Claim, Evidence, Fit, Lead, LeadScore, OutreachDraft, ResearchResult
 
 FRAGMENTS = (
@@ -183,3 +184,18 @@ def test_harmless_changes_pass(first_name: str, greeting: str, company: str) -> 
     subject = SUBJECT.replace("Arclight Academy", company)
     output = draft_for(lead(first_name=first_name, company=company), subject=subject, body=body)
     assert fired(output) == set()
+
+
+@given(texts)
+def test_find_links_shortcut_finds_what_the_full_scan_finds(text: str) -> None:
+    """Skipping texts with neither ``://`` nor a dot inside a name never misses a link."""
+    assert find_links(text) == scan_links(text)
+
+
+@given(texts)
+def test_plain_straightens_quotes_and_collapses_whitespace(text: str) -> None:
+    straightened = unicodedata.normalize("NFC", text)
+    for curly, straight in (("‘", "'"), ("’", "'"), ("“", '"'), ("”", '"')):
+        straightened = straightened.replace(curly, straight)
+    assert plain(text) == " ".join(straightened.split())
+    assert not {"‘", "’", "“", "”"} & set(plain(text))

@@ -22,6 +22,7 @@ OPT_OUT_PHRASES: tuple[str, ...] = (
 )
 """A body must contain one of these, compared folded (case, whitespace, curly quotes)."""
 
+_FOLDED_OPT_OUT_PHRASES = tuple(fold(phrase) for phrase in OPT_OUT_PHRASES)
 _PLACEHOLDER = re.compile(
     r"""
     \{\{[^{}\n]{0,60}\}\} | \{\{ | \}\}          # template slots: {{ name }}, or half of one
@@ -116,7 +117,7 @@ def subject_length(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
 def has_opt_out(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
     """The body contains one of ``OPT_OUT_PHRASES``."""
     body = fold(draft.body)
-    if not any(fold(phrase) in body for phrase in OPT_OUT_PHRASES):
+    if not any(phrase in body for phrase in _FOLDED_OPT_OUT_PHRASES):
         yield (
             "The body has no opt-out line; end it with one such as "
             '"Not interested? Just reply and I will not write again."'

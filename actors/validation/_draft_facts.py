@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from actors.validation._context import RuleContext
 from actors.validation._links import find_links, within, without_links
@@ -22,9 +23,18 @@ _NUMBER = re.compile(
 )
 
 
-def _numbers(text: str) -> dict[str, str]:
-    """Every number in ``text`` outside links and email addresses: canonical -> as written."""
+_DIGIT = re.compile(r"\d")
+
+
+@functools.lru_cache(maxsize=4096)
+def _numbers(text: str) -> Mapping[str, str]:
+    """Every number in ``text`` outside links and email addresses: canonical -> as written.
+
+    Cached: the same evidence texts come back for every lead at one company.
+    """
     found: dict[str, str] = {}
+    if not _DIGIT.search(text):
+        return found
     for match in _NUMBER.finditer(without_links(text)):
         found.setdefault(_canonical(match.group("value")), match.group().strip())
     return found
@@ -55,7 +65,7 @@ def numbers_from_research(draft: OutreachDraft, ctx: RuleContext) -> Iterator[st
     sources += [text for claim in research.claims for text in (claim.text, claim.quote)]
     sources += [lead.first_name, lead.last_name, lead.title, lead.company, lead.domain]
     sources += [lead.industry, str(lead.employees), lead.country]
-    known = _numbers("\n".join(sources))
+    known = {value for source in sources for value in _numbers(source)}
     for field, text in (("subject", draft.subject), ("body", draft.body)):
         for value, written in _numbers(text).items():
             if value not in known:

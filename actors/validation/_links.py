@@ -29,6 +29,12 @@ _LINK = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
+_DOT_IN_NAME = re.compile(r"\.(?<=[^\W_]\.)[^\W\d_]")
+"""A letter or digit, a dot and a letter (``a.io``), which every link without a scheme has.
+
+Most texts have no link, and this, with a search for ``://``, finds that out far faster
+than ``_LINK`` can. It starts with the dot so that the search can skip ahead to dots.
+"""
 _TRAILING = ".,;:!?)]}'\""
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
@@ -55,6 +61,13 @@ class Link:
 
 def find_links(text: str) -> list[Link]:
     """Every link in ``text``, in order; email addresses are not links."""
+    if "://" not in text and not _DOT_IN_NAME.search(text):
+        return []
+    return scan_links(text)
+
+
+def scan_links(text: str) -> list[Link]:
+    """What ``find_links`` finds, without its shortcut for texts with no link."""
     links: list[Link] = []
     for match in _LINK.finditer(text):
         written = match.group().rstrip(_TRAILING)

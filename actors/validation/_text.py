@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_STRAIGHT_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"'})
+_STRAIGHT_QUOTES = (("‘", "'"), ("’", "'"), ("“", '"'), ("”", '"'))
 _WORD = re.compile(r"\w+")
 
 
@@ -16,7 +16,11 @@ def nfc(text: str) -> str:
 
 def plain(text: str) -> str:
     """``text`` in NFC, with straight quotes and its whitespace collapsed to single spaces."""
-    return " ".join(nfc(text).translate(_STRAIGHT_QUOTES).split())
+    text = nfc(text)
+    # str.replace per quote, not str.translate with a mapping, which is ~20 times slower.
+    for curly, straight in _STRAIGHT_QUOTES:
+        text = text.replace(curly, straight)
+    return " ".join(text.split())
 
 
 def fold(text: str) -> str:
