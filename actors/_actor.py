@@ -9,8 +9,10 @@ from typing import ClassVar, Generic, TypeVar, cast
 
 import anyio
 from anyio import TASK_STATUS_IGNORED, CancelScope, EndOfStream, WouldBlock
-from anyio.abc import TaskGroup, TaskStatus
+from anyio.abc import TaskStatus
+from anyio.lowlevel import checkpoint
 
+from actors._committer import Committer
 from actors._context import Context
 from actors._log import EventLog, null_log
 from actors._outbox import Outbox
@@ -79,7 +81,8 @@ class Actor(ABC, Generic[In]):
         self._state = Lifecycle.CREATED
         self._drain = False
         self._stop_requested = False
-        self._intake: CancelScope | None = None
+        self._waits: set[CancelScope] = set()
+        """The workers' waits for a message, which ``stop`` cancels."""
         self._crash: ActorCrashed | None = None
         self._in_flight = 0
         self._handled = 0
@@ -156,8 +159,8 @@ class Actor(ABC, Generic[In]):
         self._drain = drain
         if self._state is Lifecycle.RUNNING:
             self._state = Lifecycle.STOPPING
-        if self._intake is not None:
-            self._intake.cancel()
+        for wait in self._waits:
+            wait.cancel()
 
     def statistics(self) -> ActorStatistics:
         return ActorStatistics(
@@ -170,37 +173,54 @@ class Actor(ABC, Generic[In]):
         )
 
     async def _serve(self, mailbox: Mailbox, bus: Bus) -> None:
-        # One actor, one task group: handlers (when concurrency > 1) and the commits of
-        # finished handlers. A crash cancels the group, and with it the incarnation.
-        slots = anyio.Semaphore(self.concurrency)
-        async with anyio.create_task_group() as tasks:
-            while (envelope := await self._next(mailbox, slots)) is not None:
-                if self.concurrency == 1:
-                    # One at a time anyway: handling in place spares a task per message.
-                    await self._handle(envelope, mailbox, bus, slots, tasks)
-                else:
-                    tasks.start_soon(self._handle, envelope, mailbox, bus, slots, tasks)
+        def durable(envelope: Envelope[Message]) -> None:
+            mailbox.ack(envelope)
+            self._handled += 1
 
-    async def _next(self, mailbox: Mailbox, slots: anyio.Semaphore) -> Envelope[Message] | None:
-        """The next envelope, once a handler is free; ``None`` once stopping or closed."""
-        try:
-            slots.acquire_nowait()
-        except WouldBlock:
-            await slots.acquire()
-        if not self._stop_requested:
-            with CancelScope() as self._intake:
+        committer = Committer(bus, subscriber=self.name, on_durable=durable, limit=mailbox.capacity)
+        # One task group is the incarnation: a crash cancels it, workers and committer.
+        async with anyio.create_task_group() as incarnation:
+            incarnation.start_soon(committer.run)
+            async with anyio.create_task_group() as workers:
+                for _ in range(self.concurrency):
+                    workers.start_soon(
+                        self._work, mailbox, bus, committer, incarnation.cancel_scope
+                    )
+            committer.close()
+
+    async def _work(
+        self, mailbox: Mailbox, bus: Bus, committer: Committer, incarnation: CancelScope
+    ) -> None:
+        """One of ``concurrency`` workers: handle message after message until stopped."""
+        while (envelope := await self._next(mailbox)) is not None:
+            await self._handle(envelope, mailbox, bus, committer, incarnation)
+
+    async def _next(self, mailbox: Mailbox) -> Envelope[Message] | None:
+        """The next envelope; ``None`` once stopping or closed."""
+        # One yield per message, so that a busy actor shares the loop (and notices a
+        # cancellation) even when its handlers never wait for anything.
+        await checkpoint()
+        if not self._stop_requested and self._crash is None:
+            try:
+                return mailbox.take_nowait()
+            except WouldBlock:
+                pass
+            except EndOfStream:
+                return None
+            with CancelScope() as wait:
+                self._waits.add(wait)
                 try:
                     return await mailbox.take()
                 except EndOfStream:
-                    slots.release()
                     return None
+                finally:
+                    self._waits.discard(wait)
             # stop() cancelled the wait: from here on, only what is already queued.
         if self._drain and self._crash is None:
             try:
                 return mailbox.take_nowait()
             except (WouldBlock, EndOfStream):
                 pass
-        slots.release()
         return None
 
     async def _handle(
@@ -208,8 +228,8 @@ class Actor(ABC, Generic[In]):
         envelope: Envelope[Message],
         mailbox: Mailbox,
         bus: Bus,
-        slots: anyio.Semaphore,
-        tasks: TaskGroup,
+        committer: Committer,
+        incarnation: CancelScope,
     ) -> None:
         self._in_flight += 1
         outbox = Outbox()
@@ -223,38 +243,18 @@ class Actor(ABC, Generic[In]):
             self._crash = self._crash or crash
             # Ending the whole incarnation, not just this handler, is what lets the
             # supervisor restart the actor from a clean state.
-            tasks.cancel_scope.cancel()
+            incarnation.cancel()
         else:
-            ack = Ack(envelope.message_id, self.name)
             if outbox.envelopes:
-                # The handler is done, so its slot is free: the next message need not
-                # wait for this one's effects to reach the disk, and concurrent commits
-                # share one journal transaction. Each still delivers only once durable.
-                tasks.start_soon(self._commit, envelope, outbox.envelopes, mailbox, bus)
+                # Its effects are the committer's now: the worker need not wait for the
+                # disk before its next message.
+                await committer.hand_over(envelope, outbox.envelopes)
             else:
-                bus.ack(ack)
+                bus.ack(Ack(envelope.message_id, self.name))
                 mailbox.ack(envelope)
                 self._handled += 1
         finally:
             self._in_flight -= 1
-            slots.release()
-
-    async def _commit(
-        self,
-        envelope: Envelope[Message],
-        effects: list[Envelope[Message]],
-        mailbox: Mailbox,
-        bus: Bus,
-    ) -> None:
-        # Acked in memory as soon as it is durable, before delivery, so that a stalled
-        # delivery can never make the message run (and publish) twice. Until then the
-        # envelope stays in flight, so a crash hands it back to the next incarnation.
-        await bus.commit(
-            effects,
-            ack=Ack(envelope.message_id, self.name),
-            on_durable=lambda: mailbox.ack(envelope),
-        )
-        self._handled += 1
 
     async def _on_crash(
         self, envelope: Envelope[Message], mailbox: Mailbox, bus: Bus, exc: Exception
@@ -277,5 +277,5 @@ class Actor(ABC, Generic[In]):
         # Committed (with the ack) before it is discarded: if that fails, the message is
         # redelivered rather than lost.
         letter_envelope = envelope.child(letter, producer=self.name)
-        await bus.commit([letter_envelope], ack=Ack(envelope.message_id, self.name))
+        await bus.commit([letter_envelope], acks=[Ack(envelope.message_id, self.name)])
         mailbox.discard(envelope)

@@ -111,7 +111,7 @@ class InProcessBus:
 
     async def publish(self, envelope: Envelope[Message]) -> None:
         if self.journal is not None:
-            await self.commit([envelope], ack=None)
+            await self.commit([envelope])
             return
         # Nothing to make durable first, so nothing to shield: route and deliver.
         envelope, targets = self._route(envelope)
@@ -126,10 +126,10 @@ class InProcessBus:
         self,
         effects: Sequence[Envelope[Message]],
         *,
-        ack: Ack | None,
+        acks: Sequence[Ack] = (),
         on_durable: Callable[[], None] | None = None,
     ) -> None:
-        """Journal ``effects`` with ``ack`` in one step, then deliver every effect.
+        """Journal ``effects`` with ``acks`` in one step, then deliver every effect.
 
         ``on_durable`` runs once the journal has them, before any is delivered. From then
         on, delivery is shielded from cancellation, because an effect that is on disk but
@@ -144,7 +144,7 @@ class InProcessBus:
             with CancelScope(shield=True):
                 await self.journal.commit(
                     [(envelope, tuple(m.owner for m in targets)) for envelope, targets in routed],
-                    ack,
+                    acks,
                 )
                 if on_durable is not None:
                     on_durable()

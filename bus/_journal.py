@@ -59,8 +59,8 @@ Routed = tuple[Envelope[Message], tuple[str, ...]]
 class Journal(Protocol):
     """Where the bus records messages before it delivers them."""
 
-    async def commit(self, routed: Sequence[Routed], ack: Ack | None) -> None:
-        """Record ``routed`` and ``ack`` in one durable step; return once it is on disk."""
+    async def commit(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
+        """Record ``routed`` and ``acks`` in one durable step; return once it is on disk."""
         ...
 
     def defer_ack(self, ack: Ack) -> None:
@@ -86,7 +86,7 @@ class JournalEntry:
 class _Commit:
     messages: list[tuple[object, ...]]
     deliveries: list[tuple[str, str]]
-    ack: Ack | None
+    acks: list[tuple[str, str]]
     written: bool = False
     error: BaseException | None = None
 
@@ -107,13 +107,13 @@ class SqliteJournal:
         self.commits = 0
         self.transactions = 0
 
-    async def commit(self, routed: Sequence[Routed], ack: Ack | None) -> None:
+    async def commit(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
         # Rows are encoded here, on the event loop: the worker thread then only runs SQL,
         # which releases the GIL, instead of competing with the loop for it.
         item = _Commit(
             [_row(envelope) for envelope, _ in routed],
             [(envelope.message_id, target) for envelope, targets in routed for target in targets],
-            ack,
+            [(ack.message_id, ack.subscriber) for ack in acks],
         )
         self._queue.append(item)
         while not item.written:
@@ -133,7 +133,7 @@ class SqliteJournal:
             raise item.error
 
     def defer_ack(self, ack: Ack) -> None:
-        self._queue.append(_Commit([], [], ack))
+        self._queue.append(_Commit([], [], [(ack.message_id, ack.subscriber)]))
 
     def _write(self, batch: list[_Commit]) -> None:
         messages: list[tuple[object, ...]] = []
@@ -142,8 +142,7 @@ class SqliteJournal:
         for item in batch:
             messages.extend(item.messages)
             deliveries.extend(item.deliveries)
-            if item.ack is not None:
-                acks.append((item.ack.message_id, item.ack.subscriber))
+            acks.extend(item.acks)
         try:
             self.db.run_sync(lambda c: _insert(c, messages, deliveries, acks))
         except sqlite3.Error as exc:

@@ -35,7 +35,8 @@ class Mailbox:
         self._closed = False
         self._in_flight: dict[str, Envelope[Message]] = {}
         self._crashes: dict[str, int] = {}
-        self._arrived = anyio.Event()
+        self._takers: deque[anyio.Event] = deque()
+        """One event per task waiting in ``take``, first come first served."""
         self._taken = 0
         self._acked = 0
 
@@ -45,7 +46,7 @@ class Mailbox:
             await self._send.send(envelope)
         except anyio.ClosedResourceError:
             raise self._closed_error(envelope) from None
-        self._arrived.set()
+        self._wake(1)
 
     def put_nowait(self, envelope: Envelope[Message]) -> None:
         """Queue an envelope now, or raise ``WouldBlock`` if the mailbox is full."""
@@ -53,7 +54,7 @@ class Mailbox:
             self._send.send_nowait(envelope)
         except anyio.ClosedResourceError:
             raise self._closed_error(envelope) from None
-        self._arrived.set()
+        self._wake(1)
 
     def has_room(self) -> bool:
         """Whether ``put_nowait`` would succeed now."""
@@ -64,7 +65,8 @@ class Mailbox:
         """The next envelope, waiting for one; raises ``EndOfStream`` once closed and empty.
 
         Cancelling a ``take`` never loses a message: the wait is on an event, and the
-        message leaves the buffer only in a step that cannot be interrupted.
+        message leaves the buffer only in a step that cannot be interrupted. Each arrival
+        wakes one waiting taker, the longest waiting, rather than all of them.
         """
         # The checkpoint comes first: once an envelope is taken, nothing may interrupt
         # its way back to the caller, or it would sit in flight with no one handling it.
@@ -73,10 +75,17 @@ class Mailbox:
             try:
                 return self.take_nowait()
             except WouldBlock:
-                # Only a spent event is replaced, so that concurrent takers share one.
-                if self._arrived.is_set():
-                    self._arrived = anyio.Event()
-                await self._arrived.wait()
+                pass
+            woken = anyio.Event()
+            self._takers.append(woken)
+            try:
+                await woken.wait()
+            except BaseException:
+                if woken.is_set():
+                    self._wake(1)  # the arrival it was woken for is another taker's now
+                else:
+                    self._takers.remove(woken)
+                raise
 
     def take_nowait(self) -> Envelope[Message]:
         """The next envelope now, or raise ``WouldBlock`` if there is none."""
@@ -114,8 +123,7 @@ class Mailbox:
         pending = list(self._in_flight.values())
         self._redelivery.extendleft(reversed(pending))
         self._in_flight.clear()
-        if pending:
-            self._arrived.set()
+        self._wake(len(pending))
         return len(pending)
 
     def close(self) -> None:
@@ -132,7 +140,7 @@ class Mailbox:
             except (WouldBlock, anyio.EndOfStream):
                 break
         self._receive.close()
-        self._arrived.set()
+        self._wake(len(self._takers))  # each finds the backlog, or the end of the stream
 
     def statistics(self) -> MailboxStatistics:
         stream = self._send.statistics()
@@ -146,6 +154,11 @@ class Mailbox:
             taken=self._taken,
             acked=self._acked,
         )
+
+    def _wake(self, count: int) -> None:
+        """Wake up to ``count`` waiting takers, longest waiting first."""
+        for _ in range(min(count, len(self._takers))):
+            self._takers.popleft().set()
 
     def _closed_error(self, envelope: Envelope[Message]) -> ClosedResourceError:
         return ClosedResourceError(

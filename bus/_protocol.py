@@ -61,10 +61,10 @@ class Bus(Publisher, Protocol):
         self,
         effects: Sequence[Envelope[Message]],
         *,
-        ack: Ack | None,
+        acks: Sequence[Ack] = (),
         on_durable: Callable[[], None] | None = None,
     ) -> None:
-        """Record a handler's effects with the ack of its input in one step, then deliver them.
+        """Record handlers' effects with the acks of their inputs in one step, then deliver them.
 
         ``on_durable`` runs once they are recorded and before any is delivered.
         """

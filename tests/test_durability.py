@@ -188,12 +188,12 @@ async def test_journal_commits_effects_with_the_ack(tmp_path: Path) -> None:
     first = Envelope.new(LeadOutcome(record=1, lead_id="L1", outcome=Outcome.FAILED, reason="x"),
                          producer="a", trace_id="L1")  # fmt: skip
     second = first.child(first.message, producer="b")
-    await journal.commit([(first, ("ledger", "metrics"))], ack=None)
+    await journal.commit([(first, ("ledger", "metrics"))], acks=[])
     assert {(e.message_id, s) for e, s in journal.pending()} == {
         (first.message_id, "ledger"),
         (first.message_id, "metrics"),
     }
-    await journal.commit([(second, ("ledger",))], ack=Ack(first.message_id, "ledger"))
+    await journal.commit([(second, ("ledger",))], acks=[Ack(first.message_id, "ledger")])
     pending = {(e.message_id, s) for e, s in journal.pending()}
     assert pending == {(first.message_id, "metrics"), (second.message_id, "ledger")}
     [entry, _] = journal.trace("L1")
@@ -208,7 +208,7 @@ async def test_concurrent_commits_share_transactions(tmp_path: Path) -> None:
     outcome = LeadOutcome(record=1, lead_id="L1", outcome=Outcome.FAILED, reason="x")
     async with anyio.create_task_group() as tg:
         for _ in range(50):
-            tg.start_soon(journal.commit, [(Envelope.new(outcome, producer="p"), ("s",))], None)
+            tg.start_soon(journal.commit, [(Envelope.new(outcome, producer="p"), ("s",))], [])
     assert journal.commits == 50
     assert journal.transactions < 50
     assert len(journal.pending()) == 50

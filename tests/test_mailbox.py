@@ -74,6 +74,53 @@ async def test_concurrent_takers_each_get_one(mailbox: Mailbox) -> None:
         tg.cancel_scope.cancel()
 
 
+async def test_an_arrival_wakes_one_taker_the_longest_waiting(mailbox: Mailbox) -> None:
+    """Of three waiting takers, one envelope wakes only the first; the others wait on."""
+    woke: list[tuple[str, int]] = []
+
+    async def take(name: str) -> None:
+        woke.append((name, n_of(await mailbox.take())))
+
+    async with anyio.create_task_group() as tg:
+        for name in ("first", "second", "third"):
+            tg.start_soon(take, name)
+            await settle()
+        mailbox.put_nowait(ping(1))
+        await settle()
+        assert woke == [("first", 1)]
+        mailbox.put_nowait(ping(2))
+        await settle()
+        assert woke == [("first", 1), ("second", 2)]
+        tg.cancel_scope.cancel()
+
+
+async def test_a_taker_cancelled_as_it_wakes_leaves_no_envelope_stranded(
+    mailbox: Mailbox,
+) -> None:
+    """Cancelled just as it is woken, a taker either takes the envelope or wakes the next."""
+    first_scope = CancelScope()
+    taken: list[tuple[str, int]] = []
+
+    async def first() -> None:
+        with first_scope:
+            taken.append(("first", n_of(await mailbox.take())))
+
+    async def second() -> None:
+        taken.append(("second", n_of(await mailbox.take())))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first)
+        await settle()
+        tg.start_soon(second)
+        await settle()
+        mailbox.put_nowait(ping(1))  # wakes the first taker...
+        first_scope.cancel()  # ...which is cancelled before it runs again
+        await settle()
+        assert [n for _, n in taken] == [1]
+        assert mailbox.statistics().queued == 0
+        tg.cancel_scope.cancel()
+
+
 async def test_put_nowait_into_a_full_mailbox_raises(mailbox: Mailbox) -> None:
     """A full mailbox has no room, and ``put_nowait`` raises ``WouldBlock``."""
     for n in range(4):
