@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, final
 
+from pydantic_core import to_json
+
 from messages._base import Message, registry
 from messages._errors import UsageError
 
@@ -44,6 +46,9 @@ class Envelope(Generic[M]):
     """Unique per envelope; the journal and acks key on it."""
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     """When it was published, in UTC."""
+    _message_json: str | None = field(default=None, init=False, compare=False, repr=False)
+    """The message as JSON, once ``to_json`` has made it: messages are immutable, so an
+    envelope around the same message (an approval, a resend) reuses it."""
 
     def __post_init__(self) -> None:
         if self.attempt < 1:
@@ -76,7 +81,7 @@ class Envelope(Generic[M]):
         approved: bool = False,
     ) -> Envelope[N]:
         """Wrap a message caused by this one: same trace, and this message as its cause."""
-        return Envelope(
+        child = Envelope(
             message=message,
             producer=producer,
             trace_id=self.trace_id,
@@ -84,16 +89,24 @@ class Envelope(Generic[M]):
             attempt=attempt,
             approved=approved,
         )
+        return self._lend_json(child)
 
     def resent(self) -> Envelope[M]:
         """The same message sent again: same producer, trace, attempt and approval, new id."""
-        return Envelope(
+        again = Envelope(
             message=self.message,
             producer=self.producer,
             trace_id=self.trace_id,
             attempt=self.attempt,
             approved=self.approved,
         )
+        return self._lend_json(again)
+
+    def _lend_json(self, other: Envelope[N]) -> Envelope[N]:
+        """``other``, reusing this envelope's message JSON if it holds the same message."""
+        if other.message is self.message and self._message_json is not None:
+            object.__setattr__(other, "_message_json", self._message_json)
+        return other
 
     @property
     def kind(self) -> str:
@@ -117,6 +130,10 @@ class Envelope(Generic[M]):
         """The envelope as one line of JSON, for the journal and dead letters."""
         # The message is the bulk of it: pydantic's own serialiser is many times faster
         # than dumping it to Python objects and encoding those again.
+        message = self._message_json
+        if message is None:
+            message = self.message.model_dump_json()
+            object.__setattr__(self, "_message_json", message)  # a cache, not a change
         head = {
             "message_id": self.message_id,
             "trace_id": self.trace_id,
@@ -126,8 +143,8 @@ class Envelope(Generic[M]):
             "created_at": self.created_at.isoformat(),
             "approved": self.approved,
         }
-        envelope = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
-        return f'{envelope[:-1]},"message":{self.message.model_dump_json()}}}'
+        envelope = to_json(head).decode("utf-8")
+        return f'{envelope[:-1]},"message":{message}}}'
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Envelope[Message]:

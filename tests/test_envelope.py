@@ -137,3 +137,18 @@ def test_from_json_refuses_an_invalid_message() -> None:
     assert [(e["type"], e["loc"]) for e in caught.value.errors()] == [
         ("extra_forbidden", ("unexpected",))
     ]
+
+
+def test_an_envelope_around_the_same_message_reuses_its_json() -> None:
+    """An approval or a resend of a serialised message reuses its JSON; a new message does not."""
+    first = Envelope.new(Ping(n=1), producer="a")
+    encoded = first.to_json()
+    approved = first.child(first.message, producer="validator", approved=True)
+    other = first.child(Ping(n=2), producer="validator")
+    assert approved._message_json is first._message_json is not None
+    assert other._message_json is None
+    assert first.resent()._message_json is first._message_json
+    for envelope in (approved, other, first.resent()):
+        decoded = Envelope.from_json(envelope.to_json())
+        assert decoded == envelope
+    assert Envelope.from_json(encoded) == first
