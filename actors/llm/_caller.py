@@ -116,9 +116,18 @@ class LlmCaller:
         Every try is logged as ``llm_call`` with its model, latency, tokens and outcome.
         """
         log = log if log is not None else null_log()
-        current = request
         if request.attempt > 1:
             self.stats.reasks += 1
+        try:
+            return await self._call_through_rate_limits(request, log)
+        except (LlmTimeout, ProviderError) as error:
+            failure: LlmTimeout | ProviderError = error
+        current = self._after(failure, request)
+        # Most calls succeed at once, and setting up stamina's retry context costs more
+        # than an offline call; so it is entered only after a failure, which it is handed
+        # as its first attempt's. From there it counts, logs, backs off and retries just
+        # as if it had made that first call itself.
+        replayed = False
         async for attempt in stamina.retry_context(
             on=(LlmTimeout, ProviderError),
             attempts=max(_TIMEOUT.max_attempts or 1, _PROVIDER.max_attempts or 1),
@@ -127,15 +136,22 @@ class LlmCaller:
             wait_max=_TIMEOUT.backoff_max,
         ):
             with attempt:
-                if attempt.num > 1:
-                    self.stats.retries += 1
+                if not replayed:
+                    replayed = True
+                    raise failure
+                self.stats.retries += 1
                 try:
                     return await self._call_through_rate_limits(current, log)
-                except ProviderError:
-                    if self.fallback_model is not None:
-                        current = _with_model(current, self.fallback_model)
+                except (LlmTimeout, ProviderError) as error:
+                    current = self._after(error, current)
                     raise
         raise AssertionError("unreachable: stamina re-raises the last error")
+
+    def _after(self, failure: LlmTimeout | ProviderError, request: LlmRequest) -> LlmRequest:
+        """The request to retry with: on a provider error, the fallback model if any."""
+        if isinstance(failure, ProviderError) and self.fallback_model is not None:
+            return _with_model(request, self.fallback_model)
+        return request
 
     async def _call_through_rate_limits(self, request: LlmRequest, log: EventLog) -> LlmReply:
         while True:
