@@ -152,3 +152,12 @@ def test_an_envelope_around_the_same_message_reuses_its_json() -> None:
         decoded = Envelope.from_json(envelope.to_json())
         assert decoded == envelope
     assert Envelope.from_json(encoded) == first
+
+
+def test_message_ids_start_with_the_time_so_the_journal_appends_them() -> None:
+    """Ids begin with the time in ns: later ids sort after earlier ones, in the journal too."""
+    ids = [Envelope.new(Ping(n=n), producer="a").message_id for n in range(100)]
+    stamps = [message_id[:16] for message_id in ids]
+    assert stamps == sorted(stamps)
+    assert len(set(ids)) == len(ids)
+    assert all(len(message_id) == 32 and int(message_id, 16) >= 0 for message_id in ids)
