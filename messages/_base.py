@@ -37,13 +37,21 @@ class Message(BaseModel):
     @classmethod
     def kind_name(cls) -> str:
         """The discriminator value of this message type."""
+        kind = _KINDS.get(cls)
+        if kind is not None:
+            return kind
         field = cls.model_fields.get("kind")
         if field is None or not isinstance(field.default, str):
             raise UsageError(
                 f"{cls.__name__} has no kind; declare "
                 f'kind: Literal["{_snake(cls.__name__)}"] = "{_snake(cls.__name__)}"'
             )
+        # Asked on every hop (routing, journaling), and model_fields is slow to reach.
+        _KINDS[cls] = field.default
         return field.default
+
+
+_KINDS: dict[type[Message], str] = {}
 
 
 @final
