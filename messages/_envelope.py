@@ -47,7 +47,7 @@ class Envelope(Generic[M]):
     """Unique per envelope; the journal and acks key on it."""
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     """When it was published, in UTC."""
-    _message_json: str | None = field(default=None, init=False, compare=False, repr=False)
+    _message_json: bytes | None = field(default=None, init=False, compare=False, repr=False)
     """The message as JSON, once ``to_json`` has made it: messages are immutable, so an
     envelope around the same message (an approval, a resend) reuses it."""
 
@@ -131,10 +131,6 @@ class Envelope(Generic[M]):
         """The envelope as one line of JSON, for the journal and dead letters."""
         # The message is the bulk of it: pydantic's own serialiser is many times faster
         # than dumping it to Python objects and encoding those again.
-        message = self._message_json
-        if message is None:
-            message = self.message.model_dump_json()
-            object.__setattr__(self, "_message_json", message)  # a cache, not a change
         head = {
             "message_id": self.message_id,
             "trace_id": self.trace_id,
@@ -145,7 +141,15 @@ class Envelope(Generic[M]):
             "approved": self.approved,
         }
         envelope = to_json(head).decode("utf-8")
-        return f'{envelope[:-1]},"message":{message}}}'
+        return f'{envelope[:-1]},"message":{self.message_json().decode("utf-8")}}}'
+
+    def message_json(self) -> bytes:
+        """The message alone as UTF-8 JSON, as the journal stores it."""
+        message = self._message_json
+        if message is None:
+            message = self.message.__pydantic_serializer__.to_json(self.message)
+            object.__setattr__(self, "_message_json", message)  # a cache, not a change
+        return message
 
     @staticmethod
     def from_dict(data: dict[str, Any]) -> Envelope[Message]:

@@ -9,6 +9,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import anyio
@@ -18,7 +20,7 @@ from actors import CrmRow, CrmUnavailable, Icp, KnowledgeBase, LedgerStore, Sqli
 from actors.intake import read_records
 from actors.llm import OfflineLlm
 from bus import Ack, SqliteJournal
-from messages import Envelope, LeadOutcome, Outcome
+from messages import Envelope, LeadOutcome, Message, Outcome
 from supervision import PipelineConfig, run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +200,38 @@ async def test_journal_commits_effects_with_the_ack(tmp_path: Path) -> None:
     assert pending == {(first.message_id, "metrics"), (second.message_id, "ledger")}
     [entry, _] = journal.trace("L1")
     assert entry.envelope == first
+    journal.close()
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda e: e.to_json().encode(), id="whole-envelope-body"),
+        pytest.param(lambda e: zlib.compress(e.to_json().encode()), id="compressed-body"),
+    ],
+)
+def test_journals_in_earlier_body_formats_still_resume(
+    tmp_path: Path, encode: Callable[[Envelope[Message]], bytes]
+) -> None:
+    """Bodies that hold the whole envelope, plain or compressed, decode as they were."""
+    path = tmp_path / "journal.sqlite"
+    journal = SqliteJournal(path)
+    envelope = Envelope.new(
+        LeadOutcome(record=1, lead_id="L1", outcome=Outcome.FAILED, reason="ß"),
+        producer="a",
+        trace_id="L1",
+    )
+    with sqlite3.connect(path) as c:
+        c.execute(
+            "INSERT INTO messages (message_id, trace_id, causation_id, kind, producer, attempt, "
+            "approved, created_at, body) VALUES (?, ?, NULL, ?, ?, 1, 0, ?, ?)",
+            (envelope.message_id, "L1", envelope.kind, "a", envelope.created_at.isoformat(),
+             encode(envelope)),
+        )  # fmt: skip
+        c.execute("INSERT INTO deliveries (message_id, subscriber) VALUES (?, 'ledger')",
+                  (envelope.message_id,))  # fmt: skip
+    assert journal.pending() == [(envelope, "ledger")]
+    assert [entry.envelope for entry in journal.trace("L1")] == [envelope]
     journal.close()
 
 
