@@ -136,6 +136,10 @@ class InProcessBus:
         delivered nowhere would be lost to this process; the shield has a deadline, so a
         consumer that is gone for good cannot hold a shutdown forever.
         """
+        if not effects and not acks:
+            if on_durable is not None:
+                on_durable()
+            return
         routed = [self._route(envelope) for envelope in effects]
         for envelope, _ in routed:
             for hook in self.hooks:

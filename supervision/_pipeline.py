@@ -167,8 +167,21 @@ class _Admission:
 
     async def admit(self, record: int) -> None:
         await self._places.acquire()
+        self._admitted(record)
+
+    def try_admit(self, record: int) -> bool:
+        """Admit ``record`` if a place is free now, without waiting."""
+        try:
+            self._places.acquire_nowait()
+        except anyio.WouldBlock:
+            return False
+        self._admitted(record)
+        return True
+
+    def _admitted(self, record: int) -> None:
         self._in_flight.add(record)
-        self._idle = anyio.Event()
+        if self._idle.is_set():
+            self._idle = anyio.Event()
 
     def settle(self, record: int) -> bool:
         if record not in self._in_flight:
@@ -351,13 +364,20 @@ async def _run(
             await ledger.save_records(
                 [(raw.record, lead_id, raw.fields) for raw, lead_id in zip(chunk, ids, strict=True)]
             )
+            # Leads that find a free place go out together, in one commit; before waiting
+            # for a place, what is ready is published, so that its outcomes can free one.
+            ready: list[Envelope[Message]] = []
             for raw, lead_id in zip(chunk, ids, strict=True):
                 leads += 1
                 if raw.record in done_before or raw.record in resumption.records:
                     continue
-                await admission.admit(raw.record)
+                if not admission.try_admit(raw.record):
+                    await bus.commit(ready)
+                    ready = []
+                    await admission.admit(raw.record)
                 submitted = LeadSubmitted(record=raw.record, lead_id=lead_id, fields=raw.fields)
-                await bus.publish(Envelope.new(submitted, producer=OPERATOR, trace_id=lead_id))
+                ready.append(Envelope.new(submitted, producer=OPERATOR, trace_id=lead_id))
+            await bus.commit(ready)
 
     async def halt_when_told(feeding: anyio.CancelScope) -> None:
         await stop_feeding.wait()
