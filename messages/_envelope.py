@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import random
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,8 +19,13 @@ N = TypeVar("N", bound=Message)
 
 
 def new_id() -> str:
-    """A fresh 128-bit identifier, as 32 hex digits: the time in ns, then 64 random bits."""
-    return f"{time.time_ns():016x}{os.urandom(8).hex()}"
+    """A fresh 128-bit identifier, as 32 hex digits: the time in ns, then 64 random bits.
+
+    The bits make ids unique, not secret: they come from ``random``, which is reseeded in
+    a forked child, rather than ``os.urandom``, whose system call lets a worker thread
+    take the GIL from the event loop on every message.
+    """
+    return f"{time.time_ns():016x}{random.getrandbits(64):016x}"
 
 
 # A frozen, slotted dataclass rather than a pydantic model: an envelope is built on every
