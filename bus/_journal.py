@@ -100,8 +100,8 @@ class SqliteJournal:
     busy system pays one disk sync for many handlers, and an idle one pays no delay.
     """
 
-    def __init__(self, path: Path) -> None:
-        self.db = SqliteFile(path, _SCHEMA)
+    def __init__(self, path: Path | SqliteFile) -> None:
+        self.db = path.share(_SCHEMA) if isinstance(path, SqliteFile) else SqliteFile(path, _SCHEMA)
         self._queue: list[_Commit] = []
         self._writing: anyio.Event | None = None
         self.commits = 0

@@ -18,7 +18,9 @@ class SqliteFile:
     """One SQLite database in WAL mode, whose calls run in a worker thread one at a time.
 
     SQLite allows one writer; serialising here turns would-be lock errors into a
-    short queue, and keeps the event loop free while the disk works.
+    short queue, and keeps the event loop free while the disk works. Two stores on one
+    file share one ``SqliteFile`` (see ``share``): two connections would contend for the
+    file's lock, and SQLite's busy handler waits by sleeping, for milliseconds at a time.
     """
 
     def __init__(self, path: Path, schema: str) -> None:
@@ -33,6 +35,14 @@ class SqliteFile:
         # run_sync may be called on the event loop while a worker thread is inside run:
         # one transaction at a time on the shared connection.
         self._lock = threading.Lock()
+        self._users = 1
+
+    def share(self, schema: str) -> SqliteFile:
+        """This file for one more store: its tables are created, and ``close`` waits for it."""
+        with self._lock:
+            self._connection.executescript(schema)
+        self._users += 1
+        return self
 
     def run_sync(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` now, in this thread, inside a transaction (for start-up and tools)."""
@@ -60,4 +70,7 @@ class SqliteFile:
         return await anyio.to_thread.run_sync(self.run_sync, work, limiter=self._limiter)
 
     def close(self) -> None:
-        self._connection.close()
+        """Close the connection once every store that shares it has closed it."""
+        self._users -= 1
+        if self._users == 0:
+            self._connection.close()

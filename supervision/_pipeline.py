@@ -211,7 +211,8 @@ async def run_pipeline(
     """
     config.out.mkdir(parents=True, exist_ok=True)
     ledger = LedgerStore(config.out / JOURNAL_FILE)
-    journal = SqliteJournal(config.out / JOURNAL_FILE) if config.journal else None
+    # One connection to the file for both, so that their writes never contend for its lock.
+    journal = SqliteJournal(ledger.db) if config.journal else None
     sqlite_crm = SqliteCrm(config.out / "crm.sqlite")
     review = ReviewStore(config.out / "review.sqlite")
     dead = DeadLetterStore(config.out / "dead_letters.sqlite")

@@ -276,3 +276,15 @@ def test_trace_shows_the_causal_chain(tmp_path: Path) -> None:
     walk(root)
     assert {"lead_accepted", "research_result", "lead_score", "lead_outcome"} <= set(kinds)
     assert root["children"][0]["causation_id"] == root["message_id"]
+
+
+def test_stores_sharing_a_file_share_one_connection_until_the_last_closes(tmp_path: Path) -> None:
+    """The ledger and the journal on one file write through one connection, closed last."""
+    ledger = LedgerStore(tmp_path / "journal.sqlite")
+    journal = SqliteJournal(ledger.db)
+    assert journal.db is ledger.db
+    ledger.close()
+    assert journal.pending() == []  # still open for the journal
+    journal.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        journal.pending()
