@@ -22,6 +22,7 @@ from rich.tree import Tree
 from stamina.instrumentation import set_on_retry_hooks
 
 from actors import (
+    PENDING,
     DeadLetterStore,
     Icp,
     KnowledgeBase,
@@ -498,7 +499,7 @@ def _resume(out: Path, injection: Injection) -> str:
     if summary.halted is not None:
         fail(f"stopped: {summary.halted} The lead stays pending; try again later")
     rows = _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.report())
-    return next((row.outcome for row in rows if row.record == record), "pending")
+    return next((row.outcome for row in rows if row.record == record), PENDING)
 
 
 def _run(

@@ -10,7 +10,7 @@ from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteC
 from actors._dead_letters import DeadLetterItem, DeadLetters, DeadLetterStore, lineage_of
 from actors._evidence import EvidenceSource, KnowledgeBase
 from actors._icp import Icp, Sender
-from actors._ledger import LedgerStore, OutcomeLedger, ReportRow
+from actors._ledger import PENDING, LedgerStore, OutcomeLedger, ReportRow
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
 from actors._research import Research
@@ -27,6 +27,7 @@ from actors.llm._rate_gate import RateGate
 from actors.validation import RuleContext
 
 __all__ = [
+    "PENDING",
     "Actor",
     "ActorStatistics",
     "BreakerState",

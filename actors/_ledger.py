@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS outcome_conflicts (
 """
 
 
+PENDING = "pending"
+"""The outcome ``report`` and ``counts`` give a record that has none yet."""
+
+
 @dataclass(frozen=True, slots=True)
 class ReportRow:
     """One input record, as ``report`` shows it."""
@@ -43,7 +47,7 @@ class ReportRow:
     record: int
     lead_id: str
     outcome: str
-    """An ``Outcome`` value, or ``pending`` for a record not finished yet."""
+    """An ``Outcome`` value, or ``PENDING`` for a record not finished yet."""
     reason: str
 
 
@@ -129,12 +133,22 @@ class LedgerStore:
         """Every known record in input order, with its outcome or ``pending``."""
         rows = self.db.run_sync(
             lambda c: c.execute(
-                "SELECT r.record, r.lead_id, COALESCE(o.outcome, 'pending'), "
+                f"SELECT r.record, r.lead_id, COALESCE(o.outcome, '{PENDING}'), "
                 "COALESCE(o.reason, '') "
                 "FROM records r LEFT JOIN outcomes o ON o.record = r.record ORDER BY r.record"
             ).fetchall()
         )
         return [ReportRow(*row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """How many known records have each outcome, or ``pending``, counted in SQL."""
+        rows = self.db.run_sync(
+            lambda c: c.execute(
+                f"SELECT COALESCE(o.outcome, '{PENDING}'), COUNT(*) FROM records r "
+                "LEFT JOIN outcomes o ON o.record = r.record GROUP BY 1"
+            ).fetchall()
+        )
+        return {str(outcome): int(count) for outcome, count in rows}
 
     def conflicts(self) -> int:
         return int(

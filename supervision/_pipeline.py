@@ -15,6 +15,7 @@ from typing import final
 import anyio
 
 from actors import (
+    PENDING,
     CircuitBreaker,
     CrmStore,
     DeadLetterStore,
@@ -264,15 +265,17 @@ async def _run(
 
     def progress() -> None:
         if on_progress is not None:
-            stats = caller.statistics()
+            # The counters, not caller.statistics(): that sorts the latency samples, and
+            # doing so after every outcome made a long run slow down as it went.
+            calls = caller.stats
             on_progress(
                 Progress(
                     total=total,
                     done=sum(counts.values()),
                     outcomes=dict(counts),
-                    llm_calls=stats.calls,
-                    retries=stats.retries + stats.reasks,
-                    in_flight_calls=stats.in_flight,
+                    llm_calls=calls.calls,
+                    retries=calls.retries + calls.reasks,
+                    in_flight_calls=calls.in_flight,
                 )
             )
 
@@ -412,11 +415,11 @@ async def _run(
 
     outcomes = {o.value: 0 for o in Outcome}
     pending = 0
-    for row in ledger.report():
-        if row.outcome == "pending":
-            pending += 1
+    for outcome, count in ledger.counts().items():
+        if outcome == PENDING:
+            pending = count
         else:
-            outcomes[row.outcome] += 1
+            outcomes[outcome] = count
     stats = caller.statistics()
     summary = RunSummary(
         leads=leads,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from _validation_fixtures import CTX, EVIDENCE, draft, lead, research, score
 
 from actors import (
+    PENDING,
     Crm,
     CrmRow,
     CrmUnavailable,
@@ -370,4 +372,19 @@ async def test_ledger_keeps_the_first_outcome_and_logs_a_conflict(tmp_path: Path
     assert heard == [first]
     assert store.conflicts() == 1
     assert [(r.record, r.outcome) for r in store.report()] == [(1, "completed")]
+    store.close()
+
+
+async def test_ledger_counts_outcomes_and_pending_records(tmp_path: Path) -> None:
+    """``counts`` is ``report`` tallied: one per record, ``pending`` for those without one."""
+    store = LedgerStore(tmp_path / "journal.sqlite")
+    await store.save_records([(n, f"L{n}", {"email": f"{n}@b.co"}) for n in range(1, 5)])
+    ledger = OutcomeLedger(store, lambda _: None)
+    bus = TestBus()
+    for record, outcome in ((1, Outcome.COMPLETED), (2, Outcome.COMPLETED), (3, Outcome.FAILED)):
+        await bus.deliver(
+            ledger, LeadOutcome(record=record, lead_id=f"L{record}", outcome=outcome, reason="")
+        )
+    assert store.counts() == {"completed": 2, "failed": 1, PENDING: 1}
+    assert Counter(row.outcome for row in store.report()) == store.counts()
     store.close()
