@@ -156,6 +156,17 @@ async def test_a_resumed_run_is_seeded_with_the_leads_already_seen() -> None:
     assert await deliver(intake, by_email) == rejection(by_email, "duplicate of record 4")
 
 
+async def test_a_restarted_intake_remembers_what_its_predecessor_accepted() -> None:
+    """The composer's ``seen`` outlives an incarnation: a restart still spots duplicates."""
+    seen: dict[str, int] = {}
+    first, again = submitted(1, id="L1", email="zoe@acme.io"), submitted(2, id="L2")
+
+    await deliver(Intake(seen=seen), first)
+    restarted = Intake(seen=seen)
+
+    assert await deliver(restarted, again) == rejection(again, "duplicate of record 1")
+
+
 def test_intake_handles_submitted_leads_one_at_a_time() -> None:
     """Intake subscribes to ``LeadSubmitted`` and handles one record at a time, in order."""
     intake = Intake(name="intake-1")

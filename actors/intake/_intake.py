@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import final
 
 from actors._actor import Actor
@@ -18,12 +17,12 @@ class Intake(Actor[LeadSubmitted]):
     the record's final ``LeadOutcome`` (``rejected``) with every reason found.
 
     A record with the id or the email of a lead accepted earlier in the run is rejected
-    as ``duplicate of record N``, N being the record first accepted. The ids and emails
-    seen are this actor's own state, lost with it: when the actor restarts, or a run
-    resumes, the composer rebuilds them from the journal's ``LeadAccepted`` messages
-    and passes them as ``seen``, mapping each lead id and each ``Lead.email`` to its
-    record. Only accepted leads count: a rejected record does not claim its id or
-    email, so a corrected copy of it later in the file is accepted.
+    as ``duplicate of record N``, N being the record first accepted. ``seen`` maps each
+    lead id and each ``Lead.email`` accepted so far to its record, and the actor adds to
+    it in place: the composer hands the same mapping to every incarnation, so a restart
+    forgets nothing, and rebuilds it from the ledger when a run resumes. Only accepted
+    leads count: a rejected record does not claim its id or email, so a corrected copy
+    of it later in the file is accepted.
 
     Records are handled one at a time, in the order they arrive (input order), so the
     first of two duplicates is the one accepted. A record delivered twice is not a
@@ -35,7 +34,7 @@ class Intake(Actor[LeadSubmitted]):
     def __init__(
         self,
         *,
-        seen: Mapping[str, int] | None = None,
+        seen: dict[str, int] | None = None,
         name: str | None = None,
         mailbox_capacity: int | None = None,
         poison_after: int = 2,
@@ -48,7 +47,7 @@ class Intake(Actor[LeadSubmitted]):
             poison_after=poison_after,
             log=log,
         )
-        self._seen: dict[str, int] = dict(seen) if seen is not None else {}
+        self._seen: dict[str, int] = seen if seen is not None else {}
 
     async def handle(self, ctx: Context[LeadSubmitted]) -> None:
         submitted = ctx.message
