@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.stats import binomtest  # type: ignore[import-untyped]
 
 from actors.drift import DRIFT_SHARE, Profile, ProfileBuilder, compare, psi_band
 from actors.drift._tests import categorical_psi, numeric_psi
@@ -106,11 +107,12 @@ def drifted(reference: Profile, current: Profile) -> set[str]:
 
 
 def test_same_distribution_false_alarms_stay_at_five_percent_per_column() -> None:
-    """Over 40 seeds of 300 vs 300 leads from one generator, at most 5% of column tests alarm.
+    """Over 40 seeds of 300 vs 300 leads from one generator, column tests alarm at 5%.
 
     Each column is tested at p < 0.05, so about one column in twenty alarms by chance and
-    some seed almost always has one. The dataset flag needs half the columns
-    (``DRIFT_SHARE``), so it never fires here.
+    some seed almost always has one: the count must be what a 5% rate gives, not
+    significantly more (a one-sided binomial test). The dataset flag needs half the
+    columns (``DRIFT_SHARE``), so it never fires here.
     """
     alarms = tests = 0
     for seed in SEEDS:
@@ -120,7 +122,8 @@ def test_same_distribution_false_alarms_stay_at_five_percent_per_column() -> Non
         tests += len(report.columns)
         alarms += len(report.drifted)
         assert not report.drift
-    assert alarms / tests <= 0.05
+    assert binomtest(alarms, tests, 0.05, alternative="greater").pvalue > 0.01
+    assert alarms / tests < 0.1
 
 
 @pytest.mark.parametrize(
