@@ -48,11 +48,13 @@ class ActorStatistics:
 class Actor(ABC, Generic[In]):
     """Subclass this, declare ``handles``, and write ``handle``.
 
-    The runtime takes messages from the actor's mailbox and runs up to ``concurrency``
-    handlers at once, so one slow call never holds up another lead's message. A handler
-    that raises crashes the actor: its supervisor restarts a fresh instance, and the
-    message is tried again. A message whose handler crashes ``poison_after`` times goes
-    to the dead letters instead, and the actor carries on with the rest.
+    The runtime runs ``concurrency`` workers over the actor's mailbox, each handling one
+    message at a time, so one slow call never holds up another lead's message. What a
+    handler publishes goes to the actor's committer, which journals it with the ack of
+    the handler's input, in batches, before delivering it. A handler that raises crashes
+    the actor: its supervisor restarts a fresh instance, and the message is tried again.
+    A message whose handler crashes ``poison_after`` times goes to the dead letters
+    instead, and the actor carries on with the rest.
     """
 
     handles: ClassVar[tuple[type[Message], ...]] = ()
