@@ -56,7 +56,7 @@ class LedgerStore:
     """Records and outcomes, in the run directory's ``journal.sqlite``."""
 
     def __init__(self, path: Path | SqliteFile) -> None:
-        self.db = path.share(_SCHEMA) if isinstance(path, SqliteFile) else SqliteFile(path, _SCHEMA)
+        self.db = SqliteFile.open(path, _SCHEMA)
 
     async def save_records(self, rows: list[tuple[int, str, dict[str, RawValue]]]) -> None:
         """Remember input records, in one transaction (idempotent: a resumed run adds them

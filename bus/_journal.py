@@ -101,7 +101,7 @@ class SqliteJournal:
     """
 
     def __init__(self, path: Path | SqliteFile) -> None:
-        self.db = path.share(_SCHEMA) if isinstance(path, SqliteFile) else SqliteFile(path, _SCHEMA)
+        self.db = SqliteFile.open(path, _SCHEMA)
         self._queue: list[_Commit] = []
         self._writing: anyio.Event | None = None
         self.commits = 0

@@ -37,6 +37,11 @@ class SqliteFile:
         self._lock = threading.Lock()
         self._users = 1
 
+    @classmethod
+    def open(cls, target: Path | SqliteFile, schema: str) -> SqliteFile:
+        """The store's file: ``target`` itself, shared, if it is open already, else a new one."""
+        return target.share(schema) if isinstance(target, SqliteFile) else cls(target, schema)
+
     def share(self, schema: str) -> SqliteFile:
         """This file for one more store: its tables are created, and ``close`` waits for it."""
         with self._lock:

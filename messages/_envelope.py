@@ -133,7 +133,7 @@ class Envelope(Generic[M]):
         }
 
     def to_json(self) -> str:
-        """The envelope as one line of JSON, for the journal and dead letters."""
+        """The envelope as one line of JSON, for dead letters and raw payloads."""
         # The message is the bulk of it: pydantic's own serialiser is many times faster
         # than dumping it to Python objects and encoding those again.
         head = {
