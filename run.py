@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
@@ -23,13 +25,14 @@ from stamina.instrumentation import set_on_retry_hooks
 
 from actors import (
     PENDING,
-    DeadLetterStore,
     Icp,
     KnowledgeBase,
     LedgerStore,
+    LetterStatus,
     LlmGateway,
+    ReportRow,
     ReviewItem,
-    ReviewStore,
+    ReviewStatus,
     WebSource,
 )
 from actors.drift import Profile, compare, write_report
@@ -38,27 +41,36 @@ from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
 from bus import SqliteJournal
 from messages import (
     POLICIES,
-    DeadLetter,
-    Envelope,
     LeadwrightError,
     Outcome,
-    UsageError,
+    OutreachDraft,
     registry,
 )
 from supervision import (
-    Injection,
     PipelineConfig,
     RunSettings,
     RunSummary,
     TraceNode,
-    approval_envelope,
     build_trace,
     describe,
     event_log,
-    replay_envelope,
-    run_pipeline,
 )
 from supervision import Progress as RunProgress
+from supervision.system import (
+    JOURNAL_FILE,
+    DirectoryLock,
+    DraftEdit,
+    DraftRefused,
+    Run,
+    Stores,
+    System,
+    approve,
+    export_csv,
+    open_system,
+    reject,
+    replay,
+    replayable,
+)
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
@@ -161,16 +173,21 @@ def run(
         baseline=str(baseline) if baseline is not None else None,
     )
     try:
-        config = _config(settings, out)
-        if baseline is not None:
-            config = replace(config, baseline=Profile.load(baseline), baseline_name=str(baseline))
-        records = read_records("-" if str(leads) == "-" else leads, stdin=sys.stdin)
-        total = None if str(leads) == "-" else sum(1 for _ in read_records(leads))
-        settings.save(out)
-        secrets = [os.environ.get("OPENAI_API_KEY", "")]
-        with event_log(out, secrets=secrets, console=stderr.is_terminal) as log:
-            config = replace(config, handle_signals=True, log=log)
-            summary = _run(config, records, total, show=True)
+        with DirectoryLock(out, command="run"):
+            config = _config(settings, out)
+            if baseline is not None:
+                config = replace(
+                    config, baseline=Profile.load(baseline), baseline_name=str(baseline)
+                )
+            stream = str(leads) == "-"
+            records = read_records("-" if stream else leads, stdin=sys.stdin)
+            total = None if stream else sum(1 for _ in read_records(leads))
+            settings.save(out)
+            secrets = [os.environ.get("OPENAI_API_KEY", "")]
+            with event_log(out, secrets=secrets, console=stderr.is_terminal) as log:
+                config = replace(config, handle_signals=True, log=log)
+                source = "stdin" if stream else str(leads)
+                summary = _run(config, records, total, stream=stream, source=source)
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -186,9 +203,39 @@ def run(
 
 
 @app.command()
-def report(out: Out = DEFAULT_OUT, json_output: Json = False) -> None:
-    """Every input record and its outcome, in input order."""
-    rows = _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.report())
+def report(
+    out: Out = DEFAULT_OUT,
+    json_output: Json = False,
+    input_id: Annotated[
+        str | None,
+        typer.Option("--input", help="One input's lines, in its order: its number, or 'last'."),
+    ] = None,
+    outcome: Annotated[
+        str | None, typer.Option(help="Only records with this outcome (or pending).")
+    ] = None,
+    csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Every record and its outcome, in the order submitted (or one input's lines)."""
+
+    def rows_of(ledger: LedgerStore) -> list[ReportRow]:
+        if input_id is None:
+            return ledger.report()
+        number = ledger.last_input() if input_id == "last" else _number(input_id, "--input")
+        if number is None:
+            fail(f"{out}: no input yet; run some leads first")
+        return ledger.report(input_id=number)
+
+    rows = _with_ledger(out, rows_of)
+    if outcome is not None:
+        if outcome not in {o.value for o in Outcome} | {PENDING}:
+            known = ", ".join([o.value for o in Outcome] + [PENDING])
+            fail(f"--outcome {outcome!r} is not one of: {known}")
+        rows = [row for row in rows if row.outcome == outcome]
+    if csv_output:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["record", "lead_id", "outcome", "reason"])
+        writer.writerows([r.record, r.lead_id, r.outcome, r.reason] for r in rows)
+        return
     if json_output:
         for row in rows:
             line = {"record": row.record, "lead_id": row.lead_id, "outcome": row.outcome}
@@ -196,7 +243,7 @@ def report(out: Out = DEFAULT_OUT, json_output: Json = False) -> None:
         return
     _table(
         ["record", "lead_id", "outcome", "reason"],
-        [[str(r.record), r.lead_id, r.outcome, r.reason] for r in rows],
+        [[str(r.record), r.lead_id, r.outcome, _fold(r.reason)] for r in rows],
     )
 
 
@@ -207,102 +254,136 @@ def review_list(
     json_output: Json = False,
 ) -> None:
     """Items waiting for a person (all items with --all)."""
-    status = None if everything else "open"
-    items = _with(ReviewStore, out, "review.sqlite", lambda store: store.items(status=status))
-    rows = [[str(i.id), str(i.record), i.lead_id, i.stage, i.failure, i.status, i.reason[:80]]
-            for i in items]  # fmt: skip
+    status = None if everything else ReviewStatus.OPEN.value
+    items = _with_stores(out, lambda stores: stores.review.items(status=status))
     if json_output:
         keys = ["id", "record", "lead_id", "stage", "failure", "status", "reason"]
         for item in items:
             typer.echo(json.dumps({k: getattr(item, k) for k in keys}, ensure_ascii=False))
         return
+    rows = [
+        [str(i.id), str(i.record), i.lead_id, i.stage, i.failure, i.status, _fold(i.reason)]
+        for i in items
+    ]
     _table(["id", "record", "lead_id", "stage", "failure", "status", "reason"], rows)
 
 
 @review_app.command("show")
-def review_show(item_id: Annotated[int, typer.Argument(help="The review item id.")],
-                out: Out = DEFAULT_OUT) -> None:  # fmt: skip
+def review_show(
+    item_id: Annotated[int, typer.Argument(help="The review item id.")], out: Out = DEFAULT_OUT
+) -> None:
     """The lead, its outputs, the rules it failed, and what was done about it."""
-    store = _open(ReviewStore, out, "review.sqlite")
-    try:
-        item = _review_item(store, item_id)
-        actions = store.actions(item_id)
-    finally:
-        store.close()
+
+    def read(stores: Stores) -> tuple[ReviewItem, list[tuple[str, str, str, str]]]:
+        item = stores.review.item(item_id)
+        if item is None:
+            fail(f"no review item {item_id}; see review list")
+        return item, stores.review.audit(item_id)
+
+    item, actions = _with_stores(out, read)
     request = item.request
-    stdout.print(
-        f"review item {item.id} ({item.status}): record {item.record}, lead {item.lead_id}"
-    )
-    stdout.print(
-        f"stage {request.stage.value}, {request.failure.value} after {request.attempts} attempt(s)"
-    )
-    stdout.print(f"reason: {request.reason}", markup=False)
-    stdout.print("lead: " + request.lead.model_dump_json(indent=2), markup=False)
+    say = _plain
+    say(f"review item {item.id} ({item.status}): record {item.record}, lead {item.lead_id}")
+    say(f"stage {request.stage.value}, {request.failure.value} after {request.attempts} attempt(s)")
+    say(f"reason: {request.reason}")
+    say("lead: " + request.lead.model_dump_json(indent=2))
     for violation in request.violations:
-        stdout.print(f"failed rule {violation.rule}: {violation.reason}", markup=False)
-    if request.last_output is not None:
-        stdout.print("last output: " + request.last_output.model_dump_json(indent=2), markup=False)
-    trail = _with(SqliteJournal, out, "journal.sqlite", lambda j: j.trace(item.lead_id))
+        say(f"failed rule {violation.rule}: {violation.reason}")
+    output = request.last_output
+    if isinstance(output, OutreachDraft):
+        say(f"draft to {request.lead.email}:\n  Subject: {output.subject}\n")
+        say("  " + output.body.replace("\n", "\n  "))
+    elif output is not None:
+        say("last output: " + output.model_dump_json(indent=2))
+    trail = _with_journal(out, lambda journal: journal.trace(item.lead_id))
     for entry in trail:
         envelope = entry.envelope
         detail = describe(envelope.message)
-        stdout.print(
+        say(
             f"history: {envelope.created_at:%H:%M:%S.%f} {envelope.kind} #{envelope.attempt} "
-            f"from {envelope.producer}{'  ' + detail if detail else ''}",
-            markup=False,
+            f"from {envelope.producer}{'  ' + detail if detail else ''}"
         )
-    for at, action, note in actions:
-        stdout.print(f"history: {at} {action} {note}", markup=False)
+    for at, action, note, reviewer in actions:
+        by = f" by {reviewer}" if reviewer else ""
+        say(f"history: {at} {action}{by} {note}")
+
+
+Reviewer = Annotated[str, typer.Option(help="Who decides (kept in the audit).")]
 
 
 @review_app.command("approve")
 def review_approve(
-    item_id: Annotated[int, typer.Argument(help="The review item id.")],
+    item_ids: Annotated[list[int], typer.Argument(help="One or more review item ids.")],
     out: Out = DEFAULT_OUT,
     note: Annotated[str, typer.Option(help="Why it is approved.")] = "",
+    override: Annotated[
+        bool, typer.Option(help="Approve a draft that breaks a rule (needs --note).")
+    ] = False,
+    reviewer: Reviewer = "",
 ) -> None:
-    """Approve the item: the lead resumes where it stopped."""
-    store = _open(ReviewStore, out, "review.sqlite")
+    """Approve items: each lead resumes where it stopped."""
+
+    async def work(system: System) -> None:
+        for item_id in item_ids:
+            decision = await approve(
+                system, item_id, reviewer=reviewer, note=note, override=override
+            )
+            stdout.print(
+                f"approved review item {item_id}: record {decision.record} is now "
+                f"{decision.outcome}",
+                markup=False,
+            )
+
+    _operate(out, work, needs_llm=_needs_llm(out, item_ids))
+
+
+@review_app.command("edit")
+def review_edit(
+    item_id: Annotated[int, typer.Argument(help="The review item id.")],
+    subject: Annotated[str, typer.Option(help="The draft's new subject.")],
+    body_file: Annotated[Path, typer.Option(help="A file holding the draft's new body.")],
+    out: Out = DEFAULT_OUT,
+    note: Annotated[str, typer.Option(help="Why, for the audit.")] = "",
+    override: Annotated[
+        bool, typer.Option(help="Approve although a rule still fails (needs --note).")
+    ] = False,
+    reviewer: Reviewer = "",
+) -> None:
+    """Edit a draft and approve it: it runs through the draft policy again first."""
     try:
-        item = _open_review_item(store, item_id)
-        injection = Injection(item.record, approval_envelope(item.request))
-        outcome = _resume(out, injection)
-        store.decide(item_id, "approved", note)
-    finally:
-        store.close()
-    stdout.print(f"approved review item {item_id}: record {item.record} is now {outcome}")
+        body = body_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"--body-file {body_file}: cannot be read ({exc.strerror or exc})")
+    edit = DraftEdit(subject=subject, body=body)
+
+    async def work(system: System) -> None:
+        decision = await approve(
+            system, item_id, reviewer=reviewer, note=note, edit=edit, override=override
+        )
+        stdout.print(
+            f"edited and approved review item {item_id}: record {decision.record} is now "
+            f"{decision.outcome}",
+            markup=False,
+        )
+
+    _operate(out, work, needs_llm=False)
 
 
 @review_app.command("reject")
 def review_reject(
-    item_id: Annotated[int, typer.Argument(help="The review item id.")],
+    item_ids: Annotated[list[int], typer.Argument(help="One or more review item ids.")],
     reason: Annotated[str, typer.Option(help="Why it is rejected (required).")],
     out: Out = DEFAULT_OUT,
+    reviewer: Reviewer = "",
 ) -> None:
-    """Reject the item: the lead ends as failed, with the reason."""
-    if not reason.strip():
-        fail("--reason must say why the lead is rejected")
-    store = _open(ReviewStore, out, "review.sqlite")
-    try:
-        item = _open_review_item(store, item_id)
-        request = item.request
-        envelope = Envelope.new(request, producer="reviewer", trace_id=item.lead_id)
-        letter = DeadLetter(
-            failure=request.failure,
-            reason=f"rejected by reviewer: {reason}",
-            actor="reviewer",
-            payload=envelope.to_json(),
-            attempts=request.attempts,
-        )
-        _with(DeadLetterStore, out, "dead_letters.sqlite",
-              lambda dead: dead.add_sync(letter, (item.record, item.lead_id)))  # fmt: skip
-        _with(LedgerStore, out, "journal.sqlite",
-              lambda ledger: ledger.replace_outcome(item.record, Outcome.FAILED,
-                                                    letter.reason))  # fmt: skip
-        store.decide(item_id, "rejected", reason)
-    finally:
-        store.close()
-    stdout.print(f"rejected review item {item_id}: record {item.record} is now failed")
+    """Reject items: each lead ends as failed, with the reason."""
+
+    def reject_all(stores: Stores) -> None:
+        for item_id in item_ids:
+            decision = reject(stores, item_id, reason, reviewer=reviewer)
+            _plain(f"rejected review item {item_id}: record {decision.record} is now failed")
+
+    _with_stores(out, reject_all, lock=True)
 
 
 @dead_app.command("list")
@@ -311,50 +392,87 @@ def dead_letters_list(
     everything: Annotated[bool, typer.Option("--all", help="Include replayed ones.")] = False,
     json_output: Json = False,
 ) -> None:
-    """Dead letters not yet replayed (all of them with --all)."""
-    status = None if everything else "open"
-    items = _with(DeadLetterStore, out, "dead_letters.sqlite", lambda s: s.items(status=status))
+    """Dead letters not yet replayed, rejected ones included (all of them with --all)."""
+    waiting = {LetterStatus.OPEN.value, LetterStatus.REJECTED.value}
+    items = [
+        item
+        for item in _with_stores(out, lambda stores: stores.dead.items())
+        if everything or item.status in waiting
+    ]
     if json_output:
         keys = ["id", "record", "lead_id", "failure", "reason", "actor", "attempts", "status"]
         for item in items:
             typer.echo(json.dumps({k: getattr(item, k) for k in keys}, ensure_ascii=False))
         return
-    rows = [[str(i.id), str(i.record or ""), i.lead_id or "", i.failure, i.actor, i.status,
-             i.reason[:80]] for i in items]  # fmt: skip
+    rows = [
+        [str(i.id), str(i.record or ""), i.lead_id or "", i.failure, i.actor, i.status,
+         _fold(i.reason)]
+        for i in items
+    ]  # fmt: skip
     _table(["id", "record", "lead_id", "failure", "actor", "status", "reason"], rows)
+
+
+@dead_app.command("show")
+def dead_letters_show(
+    letter_id: Annotated[int, typer.Argument(help="The dead letter id.")], out: Out = DEFAULT_OUT
+) -> None:
+    """One dead letter: its structured error, raw payload and raw LLM output."""
+    item = _with_stores(out, lambda stores: stores.dead.item(letter_id))
+    if item is None:
+        fail(f"no dead letter {letter_id}; see dead-letters list")
+    _plain(f"dead letter {item.id} ({item.status}): record {item.record}, lead {item.lead_id}")
+    _plain(f"failure: {item.failure} in {item.actor} after {item.attempts} attempt(s)")
+    _plain(f"reason: {item.reason}")
+    _plain(f"payload: {item.payload}")
+    if item.raw_output is not None:
+        _plain(f"raw output: {item.raw_output}")
 
 
 @dead_app.command("replay")
 def dead_letters_replay(
-    item_id: Annotated[int | None, typer.Argument(help="One dead letter; all open if omitted.")] = (
-        None
-    ),
+    letter_ids: Annotated[
+        list[int] | None, typer.Argument(help="Dead letters to replay; all open ones if omitted.")
+    ] = None,
     out: Out = DEFAULT_OUT,
+    rejected: Annotated[
+        bool, typer.Option(help="Also replay leads that a person rejected.")
+    ] = False,
 ) -> None:
     """Run dead-lettered leads again from the message that failed."""
-    store = _open(DeadLetterStore, out, "dead_letters.sqlite")
+
+    async def work(system: System) -> None:
+        ids = (
+            [i for given in letter_ids for i in replayable(system.stores, given, rejected=rejected)]
+            if letter_ids
+            else replayable(system.stores, None)
+        )
+        for letter_id in ids:
+            decision = await replay(system, letter_id, rejected=rejected)
+            _plain(
+                f"replayed dead letter {letter_id}: record {decision.record} is now "
+                f"{decision.outcome}"
+            )
+
+    _operate(out, work, needs_llm=True)
+
+
+@app.command()
+def export(
+    out: Out = DEFAULT_OUT,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """The CRM's rows (finished leads, score and draft) as CSV."""
+    text = _with_stores(out, export_csv)
+    if csv_file is None:
+        sys.stdout.write(text)
+        return
     try:
-        if item_id is not None:
-            item = store.item(item_id)
-            if item is None:
-                fail(f"no dead letter {item_id} in {out}; see run.py dead-letters list")
-            items = [item]
-        else:
-            items = store.items(status="open")
-        for item in items:
-            if item.status != "open" or item.record is None:
-                stderr.print(f"skipped dead letter {item.id}: {item.status}, no lead to replay")
-                continue
-            try:
-                injection = Injection(item.record, replay_envelope(item.payload))
-            except (UsageError, ValueError):
-                stderr.print(f"skipped dead letter {item.id}: its payload cannot be replayed")
-                continue
-            outcome = _resume(out, injection)
-            store.mark(item.id, "replayed")
-            stdout.print(f"replayed dead letter {item.id}: record {item.record} is now {outcome}")
-    finally:
-        store.close()
+        csv_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"--csv {csv_file}: cannot be written ({exc.strerror or exc})")
+    _plain(f"wrote {text.count(chr(10)) - 1} rows to {csv_file}")
 
 
 @app.command()
@@ -364,7 +482,7 @@ def trace(
     json_output: Json = False,
 ) -> None:
     """The causal chain of messages for one lead: who sent what, why, and when."""
-    entries = _with(SqliteJournal, out, "journal.sqlite", lambda journal: journal.trace(lead_id))
+    entries = _with_journal(out, lambda journal: journal.trace(lead_id))
     if not entries:
         fail(f"no messages for lead {lead_id!r} in {out}; see run.py report --out {out}")
     roots = build_trace(entries)
@@ -487,19 +605,50 @@ def _config(settings: RunSettings, out: Path) -> PipelineConfig:
     )
 
 
-def _resume(out: Path, injection: Injection) -> str:
-    """Clear a record's outcome, run its injection, and return its new outcome."""
-    record = injection.record
+def _operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: bool) -> None:
+    """Run an operator's action on a system that admits nothing else, under the lock.
+
+    An action that calls no model (a draft's approval) runs on the offline engine, so it
+    needs no API key; one that does uses the run's settings.
+    """
+    _must_exist(out)
     try:
-        config = _config(RunSettings.load(out), out)
-        _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.clear_outcome(record))
-        summary = _run(config, (), None, show=False, injections=[injection])
+        with DirectoryLock(out, command="operator action"):
+            settings = RunSettings.load(out)
+            if not needs_llm:
+                settings = settings.model_copy(update={"llm": "offline", "chaos": 0.0})
+            config = _config(settings, out)
+
+            async def main() -> None:
+                try:
+                    async with open_system(config, admit=False) as system:
+                        await work(system)
+                finally:
+                    await _close_backends(config)
+
+            anyio.run(main, backend="asyncio")
+    except DraftRefused as exc:
+        for violation in exc.violations:
+            stderr.print(f"  {violation.rule}: {violation.reason}", markup=False)
+        fail(str(exc))
     except LeadwrightError as exc:
         fail(str(exc))
-    if summary.halted is not None:
-        fail(f"stopped: {summary.halted} The lead stays pending; try again later")
-    rows = _with(LedgerStore, out, "journal.sqlite", lambda ledger: ledger.report())
-    return next((row.outcome for row in rows if row.record == record), PENDING)
+
+
+def _needs_llm(out: Path, item_ids: list[int]) -> bool:
+    """Whether approving these items calls the model: only those that have no draft."""
+    items = _with_stores(out, lambda stores: [stores.review.item(i) for i in item_ids])
+    return any(
+        item is not None and not isinstance(item.request.last_output, OutreachDraft)
+        for item in items
+    )
+
+
+async def _close_backends(config: PipelineConfig) -> None:
+    if isinstance(config.gateway, OpenAiLlm):
+        await config.gateway.aclose()
+    if isinstance(config.source, WebSource):
+        await config.source.aclose()
 
 
 def _run(
@@ -507,37 +656,38 @@ def _run(
     records: Iterable[RawRecord],
     total: int | None,
     *,
-    show: bool,
-    injections: Sequence[Injection] = (),
+    stream: bool,
+    source: str,
 ) -> RunSummary:
     # Retries are counted in the summary and the progress line, not printed one by one.
     set_on_retry_hooks([])
     columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[detail]}"), TimeElapsedColumn())  # fmt: skip
     # A terminal gets a live bar; a log file or a pipe gets a plain line every few leads.
-    live = show and stderr.is_terminal
+    live = stderr.is_terminal
     with Progress(*columns, console=stderr, disable=not live) as bar:
         task = bar.add_task("leads", total=total, detail="")
+        last_line = [0]
 
         def update(progress: RunProgress) -> None:
             outcomes = " ".join(f"{k}={v}" for k, v in sorted(progress.outcomes.items()))
             calls = f"llm calls={progress.llm_calls} retries={progress.retries}"
             detail = f"{outcomes} | {calls} in flight={progress.in_flight_calls}"
             bar.update(task, completed=progress.done, detail=detail)
-            if show and not live and progress.done % PROGRESS_EVERY == 0:
+            if not live and progress.done // PROGRESS_EVERY > last_line[0]:
+                last_line[0] = progress.done // PROGRESS_EVERY
                 of = f"/{progress.total}" if progress.total is not None else ""
                 stderr.print(f"progress: {progress.done}{of} leads done; {detail}", markup=False)
 
         async def main() -> RunSummary:
             try:
-                return await run_pipeline(
-                    config, records, injections=injections, total=total, on_progress=update
-                )
+                run = Run(
+                    config, records, source=source, total=total, stream=stream,
+                    on_progress=update,
+                )  # fmt: skip
+                return await run()
             finally:
-                if isinstance(config.gateway, OpenAiLlm):
-                    await config.gateway.aclose()
-                if isinstance(config.source, WebSource):
-                    await config.source.aclose()
+                await _close_backends(config)
 
         return anyio.run(main, backend="asyncio")
 
@@ -565,37 +715,55 @@ def _table(headers: list[str], rows: list[list[str]], *, title: str | None = Non
     stdout.print(table)
 
 
-Store = TypeVar("Store", LedgerStore, ReviewStore, DeadLetterStore, SqliteJournal)
 T = TypeVar("T")
 
 
-def _open(store: type[Store], out: Path, filename: str) -> Store:
-    path = out / filename
-    if not path.is_file():
-        fail(f"{out}: no run here (no {filename}); pass the --out of a run")
-    return store(path)
+def _must_exist(out: Path) -> None:
+    if not (out / JOURNAL_FILE).is_file():
+        fail(f"{out}: no run here (no {JOURNAL_FILE}); pass the --out of a run")
 
 
-def _with(store: type[Store], out: Path, filename: str, work: Callable[[Store], T]) -> T:
-    opened = _open(store, out, filename)
+def _with_stores(out: Path, work: Callable[[Stores], T], *, lock: bool = False) -> T:
+    """Open the run directory's stores for ``work`` (under its lock when ``work`` writes)."""
+    _must_exist(out)
     try:
-        return work(opened)
-    finally:
-        opened.close()
+        with DirectoryLock(out, command="operator action") if lock else contextlib.nullcontext():
+            stores = Stores.open(out)
+            try:
+                return work(stores)
+            finally:
+                stores.close()
+    except LeadwrightError as exc:
+        fail(str(exc))
 
 
-def _review_item(store: ReviewStore, item_id: int) -> ReviewItem:
-    item = store.item(item_id)
-    if item is None:
-        fail(f"no review item {item_id}; see run.py review list")
-    return item
+def _with_ledger(out: Path, work: Callable[[LedgerStore], T]) -> T:
+    return _with_stores(out, lambda stores: work(stores.ledger))
 
 
-def _open_review_item(store: ReviewStore, item_id: int) -> ReviewItem:
-    item = _review_item(store, item_id)
-    if item.status != "open":
-        fail(f"review item {item_id} is already {item.status}")
-    return item
+def _with_journal(out: Path, work: Callable[[SqliteJournal], T]) -> T:
+    def read(stores: Stores) -> T:
+        assert stores.journal is not None
+        return work(stores.journal)
+
+    return _with_stores(out, read)
+
+
+def _number(text: str, option: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not a number")
+
+
+def _fold(text: str, width: int = 80) -> str:
+    """One line of at most ``width`` characters; ``show`` has the whole text."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def _plain(text: str) -> None:
+    stdout.print(text, markup=False, highlight=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,14 +7,29 @@ from actors._actor import Actor, ActorStatistics, Lifecycle
 from actors._breaker import BreakerState, BreakerStatistics, CircuitBreaker
 from actors._context import Context
 from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
-from actors._dead_letters import DeadLetterItem, DeadLetters, DeadLetterStore, lineage_of
+from actors._dead_letters import (
+    DeadLetterItem,
+    DeadLetters,
+    DeadLetterStore,
+    LetterStatus,
+    lineage_of,
+)
 from actors._evidence import EvidenceSource, KnowledgeBase
 from actors._icp import Icp, Sender
-from actors._ledger import PENDING, LedgerStore, OutcomeLedger, ReportRow
+from actors._ledger import (
+    FINISHED_EARLIER,
+    PENDING,
+    LedgerStore,
+    OutcomeLedger,
+    Receipt,
+    ReportRow,
+    StoredRecord,
+    Submission,
+)
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
 from actors._research import Research
-from actors._review import ReviewItem, ReviewQueue, ReviewStore
+from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
 from actors._run_control import RunControl, RunNotice
 from actors._scoring import Scoring
 from actors._stage import LlmStage
@@ -27,6 +42,7 @@ from actors.llm._rate_gate import RateGate
 from actors.validation import RuleContext
 
 __all__ = [
+    "FINISHED_EARLIER",
     "PENDING",
     "Actor",
     "ActorStatistics",
@@ -48,6 +64,7 @@ __all__ = [
     "Icp",
     "KnowledgeBase",
     "LedgerStore",
+    "LetterStatus",
     "Lifecycle",
     "LlmCaller",
     "LlmGateway",
@@ -58,10 +75,12 @@ __all__ = [
     "MetricsBook",
     "OutcomeLedger",
     "RateGate",
+    "Receipt",
     "ReportRow",
     "Research",
     "ReviewItem",
     "ReviewQueue",
+    "ReviewStatus",
     "ReviewStore",
     "RuleContext",
     "RunControl",
@@ -69,6 +88,8 @@ __all__ = [
     "Scoring",
     "Sender",
     "SqliteCrm",
+    "StoredRecord",
+    "Submission",
     "Validator",
     "WebSource",
     "WebSourceStatistics",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, final
 
@@ -28,7 +28,20 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     status TEXT NOT NULL DEFAULT 'open',
     created_at TEXT NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_letter ON dead_letters (record)
+    WHERE status = 'open' AND record IS NOT NULL;
 """
+
+
+class LetterStatus(StrEnum):
+    """Where a dead letter is. A record has at most one ``open`` letter at any time."""
+
+    OPEN = "open"
+    REPLAYED = "replayed"
+    REJECTED = "rejected"
+    """A person rejected the lead: replayed only when asked for explicitly."""
+    SUPERSEDED = "superseded"
+    """A newer letter for the same record replaced it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,36 +62,19 @@ class DeadLetterItem:
 class DeadLetterStore:
     """The dead letters, as ``dead_letters.sqlite`` in the run directory."""
 
-    def __init__(self, path: Path) -> None:
-        self.db = SqliteFile(path, _SCHEMA)
+    def __init__(self, path: Path | SqliteFile) -> None:
+        self.db = SqliteFile.open(path, _SCHEMA)
 
     def add_sync(self, letter: DeadLetter, lineage: tuple[int, str] | None) -> None:
         """Keep a dead letter now, from a command rather than from the running system."""
-        self.db.run_sync(self._insert(letter, lineage))
+        self.db.run_sync(lambda c: add_letter(c, letter, lineage))
 
     async def add(self, letter: DeadLetter, lineage: tuple[int, str] | None) -> None:
-        await self.db.run(self._insert(letter, lineage))
-
-    @staticmethod
-    def _insert(
-        letter: DeadLetter, lineage: tuple[int, str] | None
-    ) -> Callable[[sqlite3.Connection], object]:
-        record, lead_id = lineage if lineage is not None else (None, None)
-        values = (
-            record, lead_id, letter.failure.value, letter.reason, letter.actor, letter.attempts,
-            letter.payload, letter.raw_output, datetime.now(UTC).isoformat(),
-        )  # fmt: skip
-        return lambda c: c.execute(
-            "INSERT INTO dead_letters (record, lead_id, failure, reason, actor, attempts, "
-            "payload, raw_output, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            values,
-        )
+        """Keep a dead letter; an open letter of the same record is superseded by it."""
+        await self.db.run(lambda c: add_letter(c, letter, lineage))
 
     def items(self, *, status: str | None = None) -> list[DeadLetterItem]:
-        query = (
-            "SELECT id, record, lead_id, failure, reason, actor, attempts, payload, raw_output, "
-            "status FROM dead_letters"
-        )
+        query = _SELECT
         params: tuple[Any, ...] = ()
         if status is not None:
             query += " WHERE status = ?"
@@ -87,7 +83,10 @@ class DeadLetterStore:
         return [DeadLetterItem(*row) for row in rows]
 
     def item(self, item_id: int) -> DeadLetterItem | None:
-        return next((item for item in self.items() if item.id == item_id), None)
+        rows = self.db.run_sync(
+            lambda c: c.execute(f"{_SELECT} WHERE id = ?", (item_id,)).fetchall()
+        )
+        return DeadLetterItem(*rows[0]) if rows else None
 
     def mark(self, item_id: int, status: str) -> None:
         self.db.run_sync(
@@ -98,6 +97,44 @@ class DeadLetterStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+_SELECT = (
+    "SELECT id, record, lead_id, failure, reason, actor, attempts, payload, raw_output, "
+    "status FROM dead_letters"
+)
+
+
+def add_letter(
+    c: sqlite3.Connection,
+    letter: DeadLetter,
+    lineage: tuple[int, str] | None,
+    status: LetterStatus = LetterStatus.OPEN,
+) -> int:
+    """Insert a dead letter inside a caller's transaction; returns its id."""
+    record, lead_id = lineage if lineage is not None else (None, None)
+    if record is not None:
+        c.execute(
+            "UPDATE dead_letters SET status = ? WHERE record = ? AND status = 'open'",
+            (LetterStatus.SUPERSEDED.value, record),
+        )
+    cursor = c.execute(
+        "INSERT INTO dead_letters (record, lead_id, failure, reason, actor, attempts, "
+        "payload, raw_output, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            record,
+            lead_id,
+            letter.failure.value,
+            letter.reason,
+            letter.actor,
+            letter.attempts,
+            letter.payload,
+            letter.raw_output,
+            status.value,
+            datetime.now(UTC).isoformat(),
+        ),
+    )
+    return int(cursor.lastrowid or 0)
 
 
 def lineage_of(letter: DeadLetter) -> tuple[int, str] | None:

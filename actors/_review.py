@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, final
 
@@ -26,13 +28,25 @@ CREATE TABLE IF NOT EXISTS review (
     decided_at TEXT,
     note TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS one_open_review ON review (record) WHERE status = 'open';
 CREATE TABLE IF NOT EXISTS review_actions (
     item_id INTEGER NOT NULL,
     action TEXT NOT NULL,
     note TEXT NOT NULL,
-    at TEXT NOT NULL
+    at TEXT NOT NULL,
+    reviewer TEXT NOT NULL DEFAULT ''
 );
 """
+
+
+class ReviewStatus(StrEnum):
+    """Where a review item is. A record has at most one ``open`` item at any time."""
+
+    OPEN = "open"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    """A newer request for the same record replaced it (the lead was resumed meanwhile)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,25 +61,29 @@ class ReviewItem:
     request: HumanReviewRequested
 
 
+def _item(row: tuple[Any, ...]) -> ReviewItem:
+    return ReviewItem(
+        id=row[0],
+        record=row[1],
+        lead_id=row[2],
+        stage=row[3],
+        failure=row[4],
+        reason=row[5],
+        status=row[6],
+        request=HumanReviewRequested.model_validate_json(row[7]),
+    )
+
+
 @final
 class ReviewStore:
     """The queue, as ``review.sqlite`` in the run directory."""
 
-    def __init__(self, path: Path) -> None:
-        self.db = SqliteFile(path, _SCHEMA)
+    def __init__(self, path: Path | SqliteFile) -> None:
+        self.db = SqliteFile.open(path, _SCHEMA)
 
     async def add(self, request: HumanReviewRequested) -> None:
-        values = (
-            request.lead.record, request.lead.lead_id, request.stage.value, request.failure.value,
-            request.reason, request.model_dump_json(), datetime.now(UTC).isoformat(),
-        )  # fmt: skip
-        await self.db.run(
-            lambda c: c.execute(
-                "INSERT INTO review (record, lead_id, stage, failure, reason, request, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                values,
-            )
-        )
+        """File a request; an open item of the same record is superseded by it."""
+        await self.db.run(lambda c: _add(c, request))
 
     def items(self, *, status: str | None = None) -> list[ReviewItem]:
         query = "SELECT id, record, lead_id, stage, failure, reason, status, request FROM review"
@@ -74,55 +92,88 @@ class ReviewStore:
             query += " WHERE status = ?"
             params = (status,)
         rows = self.db.run_sync(lambda c: c.execute(query + " ORDER BY id", params).fetchall())
-        return [
-            ReviewItem(
-                id=row[0],
-                record=row[1],
-                lead_id=row[2],
-                stage=row[3],
-                failure=row[4],
-                reason=row[5],
-                status=row[6],
-                request=HumanReviewRequested.model_validate_json(row[7]),
-            )
-            for row in rows
-        ]
+        return [_item(row) for row in rows]
 
     def item(self, item_id: int) -> ReviewItem | None:
-        return next((item for item in self.items() if item.id == item_id), None)
-
-    def record_action(self, item_id: int, action: str, note: str) -> None:
-        """Log what an operator did to an item, whether or not it settled it."""
-        at = datetime.now(UTC).isoformat()
-        self.db.run_sync(
-            lambda c: c.execute(
-                "INSERT INTO review_actions VALUES (?, ?, ?, ?)", (item_id, action, note, at)
-            )
-        )
-
-    def actions(self, item_id: int) -> list[tuple[str, str, str]]:
-        """``(at, action, note)`` for every action taken on an item, oldest first."""
         rows = self.db.run_sync(
             lambda c: c.execute(
-                "SELECT at, action, note FROM review_actions WHERE item_id = ? ORDER BY rowid",
+                "SELECT id, record, lead_id, stage, failure, reason, status, request FROM review "
+                "WHERE id = ?",
                 (item_id,),
             ).fetchall()
         )
-        return [(str(at), str(action), str(note)) for at, action, note in rows]
+        return _item(rows[0]) if rows else None
+
+    def record_action(self, item_id: int, action: str, note: str, reviewer: str = "") -> None:
+        """Log what an operator did to an item, whether or not it settled it."""
+        self.db.run_sync(lambda c: record_action(c, item_id, action, note, reviewer))
+
+    def actions(self, item_id: int) -> list[tuple[str, str, str]]:
+        """``(at, action, note)`` for every action taken on an item, oldest first."""
+        return [(at, action, note) for at, action, note, _ in self.audit(item_id)]
+
+    def audit(self, item_id: int) -> list[tuple[str, str, str, str]]:
+        """``(at, action, note, reviewer)`` for every action on an item, oldest first."""
+        rows = self.db.run_sync(
+            lambda c: c.execute(
+                "SELECT at, action, note, reviewer FROM review_actions WHERE item_id = ? "
+                "ORDER BY rowid",
+                (item_id,),
+            ).fetchall()
+        )
+        return [(str(a), str(b), str(n), str(r)) for a, b, n, r in rows]
 
     def decide(self, item_id: int, status: str, note: str) -> None:
         """Settle an item (``approved`` or ``rejected``) and log the decision."""
-        at = datetime.now(UTC).isoformat()
-        self.db.run_sync(
-            lambda c: c.execute(
-                "UPDATE review SET status = ?, decided_at = ?, note = ? WHERE id = ?",
-                (status, at, note, item_id),
-            )
-        )
-        self.record_action(item_id, status, note)
+        self.db.run_sync(lambda c: decide(c, item_id, ReviewStatus(status), note, ""))
 
     def close(self) -> None:
         self.db.close()
+
+
+def _add(c: sqlite3.Connection, request: HumanReviewRequested) -> None:
+    at = datetime.now(UTC).isoformat()
+    record = request.lead.record
+    for (old,) in c.execute(
+        "SELECT id FROM review WHERE record = ? AND status = 'open'", (record,)
+    ).fetchall():
+        decide(c, old, ReviewStatus.SUPERSEDED, "a newer request replaced it", "system")
+    c.execute(
+        "INSERT INTO review (record, lead_id, stage, failure, reason, request, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            record,
+            request.lead.lead_id,
+            request.stage.value,
+            request.failure.value,
+            request.reason,
+            request.model_dump_json(),
+            at,
+        ),
+    )
+
+
+def decide(
+    c: sqlite3.Connection, item_id: int, status: ReviewStatus, note: str, reviewer: str
+) -> None:
+    """Settle an item and log the decision, inside a caller's transaction."""
+    at = datetime.now(UTC).isoformat()
+    c.execute(
+        "UPDATE review SET status = ?, decided_at = ?, note = ? WHERE id = ?",
+        (status.value, at, note, item_id),
+    )
+    record_action(c, item_id, status.value, note, reviewer)
+
+
+def record_action(
+    c: sqlite3.Connection, item_id: int, action: str, note: str, reviewer: str
+) -> None:
+    """Log an action on an item, inside a caller's transaction."""
+    at = datetime.now(UTC).isoformat()
+    c.execute(
+        "INSERT INTO review_actions (item_id, action, note, at, reviewer) VALUES (?, ?, ?, ?, ?)",
+        (item_id, action, note, at, reviewer),
+    )
 
 
 @final

@@ -190,16 +190,17 @@ class SqliteJournal:
 
         return self.db.run_sync(read)
 
-    def envelopes(self, *, kinds: Sequence[str]) -> list[Envelope[Message]]:
-        """Every journaled envelope of the given kinds, oldest first."""
+    def envelopes(
+        self, *, kinds: Sequence[str], trace_ids: Sequence[str] | None = None
+    ) -> list[Envelope[Message]]:
+        """Every journaled envelope of the given kinds (of the given traces), oldest first."""
         marks = ", ".join("?" for _ in kinds)
-        rows = self.db.run_sync(
-            lambda c: c.execute(
-                f"SELECT {_ENVELOPE_COLUMNS} FROM messages m WHERE m.kind IN ({marks}) "
-                "ORDER BY m.seq",
-                tuple(kinds),
-            ).fetchall()
-        )
+        query = f"SELECT {_ENVELOPE_COLUMNS} FROM messages m WHERE m.kind IN ({marks})"
+        params: list[str] = list(kinds)
+        if trace_ids is not None:
+            query += f" AND m.trace_id IN ({', '.join('?' for _ in trace_ids)})"
+            params += trace_ids
+        rows = self.db.run_sync(lambda c: c.execute(query + " ORDER BY m.seq", params).fetchall())
         return [_envelope(row) for row in rows]
 
     def close(self) -> None:

@@ -10,14 +10,6 @@ from supervision._events import (
     SupervisorEvent,
     SupervisorHook,
 )
-from supervision._pipeline import (
-    Injection,
-    PipelineConfig,
-    Progress,
-    RunSummary,
-    run_pipeline,
-)
-from supervision._resume import approval_envelope, replay_envelope
 from supervision._settings import RunSettings
 from supervision._spec import ActorChild, Child, ChildSpec, Restart, Strategy, actor_child
 from supervision._supervisor import (
@@ -26,7 +18,17 @@ from supervision._supervisor import (
     SupervisorState,
     SupervisorStatistics,
 )
-from supervision._trace import TraceNode, build_trace, describe
+from supervision.system import (
+    PipelineConfig,
+    Progress,
+    RunSummary,
+    TraceNode,
+    approval_envelope,
+    build_trace,
+    describe,
+    replay_envelope,
+    run_pipeline,
+)
 
 __all__ = [
     "EVENTS_FILE",
@@ -39,7 +41,6 @@ __all__ = [
     "ChildSpec",
     "ChildStatistics",
     "Escalated",
-    "Injection",
     "PipelineConfig",
     "Progress",
     "Redact",

@@ -41,7 +41,7 @@ def first_rows(tmp_path: Path, count: int) -> Path:
 def copy_with_open_review(run: Path, tmp_path: Path) -> tuple[Path, ReviewItem]:
     """A copy of a finished run directory, and its first open review item."""
     out = shutil.copytree(run, tmp_path / "copy")
-    store = ReviewStore(out / "review.sqlite")
+    store = ReviewStore(out / "journal.sqlite")
     item = store.items(status="open")[0]
     store.close()
     return out, item
@@ -127,7 +127,7 @@ def test_review_approve_resumes_the_lead(
     ledger = LedgerStore(out / "journal.sqlite")
     outcome = {r.record: r.outcome for r in ledger.report()}[item.record]
     ledger.close()
-    store = ReviewStore(out / "review.sqlite")
+    store = ReviewStore(out / "journal.sqlite")
     newer = [i for i in store.items(status="open") if i.record == item.record and i.id > item.id]
     # The lead moved on: it settled, or a later step asked a person again.
     assert outcome in {"completed", "disqualified", "failed"} or (
@@ -143,7 +143,8 @@ def test_review_approve_resumes_the_lead(
 def test_an_approved_draft_goes_to_the_crm(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A writing-stage review approved by a person writes its draft to the CRM as completed."""
+    """A draft that broke a rule is approved only with --override and a note, then it goes to
+    the CRM as completed, and the override is in the audit."""
     out = tmp_path / "o"
     always_placeholders = ChaosLlm(OfflineLlm(seed=1), rate=1.0, seed=1, faults=[Fault.PLACEHOLDER])
     config = PipelineConfig(
@@ -157,13 +158,27 @@ def test_an_approved_draft_goes_to_the_crm(
     RunSettings(
         kb=str(ROOT / "examples" / "companies.json"), icp=str(ROOT / "examples" / "icp.toml")
     ).save(out)
-    store = ReviewStore(out / "review.sqlite")
+    store = ReviewStore(out / "journal.sqlite")
     item = next(i for i in store.items(status="open") if i.stage == "writing")
     store.close()
     assert item.request.last_output is not None
-    code, text, _ = invoke(capsys, "review", "approve", str(item.id), "--out", str(out))
+    code, _, err = invoke(capsys, "review", "approve", str(item.id), "--out", str(out))
+    assert code == 1 and "draft.placeholder" in err and "--override" in err
+    code, _, err = invoke(
+        capsys, "review", "approve", str(item.id), "--out", str(out), "--override"
+    )
+    assert (code, err.strip()) == (
+        1,
+        "error: --override needs a --note saying why the draft is approved",
+    )
+    argv = ["review", "approve", str(item.id), "--out", str(out), "--override"]
+    code, text, _ = invoke(capsys, *argv, "--note", "placeholder is fine", "--reviewer", "ana")
     assert code == 0
     assert f"record {item.record} is now completed" in text
+    store = ReviewStore(out / "journal.sqlite")
+    audit = store.audit(item.id)
+    store.close()
+    assert ("approved with override", "placeholder is fine", "ana") in [a[1:] for a in audit]
     crm = SqliteCrm(out / "crm.sqlite")
     row = next(r for r in crm.rows() if r["record"] == item.record)
     crm.close()
@@ -197,7 +212,7 @@ def test_review_show_gives_lead_rules_and_outputs(
     capsys: pytest.CaptureFixture[str], finished_run: Path
 ) -> None:
     """review show prints the lead, the failed rules, and the stage."""
-    store = ReviewStore(finished_run / "review.sqlite")
+    store = ReviewStore(finished_run / "journal.sqlite")
     item = store.items()[0]
     store.close()
     code, out, _ = invoke(capsys, "review", "show", str(item.id), "--out", str(finished_run))
@@ -265,7 +280,7 @@ def test_failures_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
         (["report", "--out", "{empty}"], "error: {empty}: no run here (no journal.sqlite)"),
         (
             ["review", "approve", "9", "--out", "{empty}"],
-            "error: {empty}: no run here (no review.sqlite)",
+            "error: {empty}: no run here (no journal.sqlite)",
         ),
         (["frobnicate"], "error: No such command 'frobnicate'"),
     ],

@@ -1,4 +1,4 @@
-"""Lead ids: the explicit id, else a stable digest of the normalised email, else the position."""
+"""Lead ids: the explicit id, else a digest of the normalised email, else of the content."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors.intake import lead_id_for
+from actors.intake import fingerprint, lead_id_for
 
 
 def test_the_derived_id_is_a_digest_of_the_email() -> None:
@@ -44,9 +44,17 @@ def test_a_blank_or_unusable_id_falls_back_to_the_email(value: object) -> None:
 
 
 @pytest.mark.parametrize("fields", [{}, {"email": "  "}, {"email": 7}, {"id": "", "email": None}])
-def test_without_id_or_email_the_id_is_the_position(fields: dict[str, object]) -> None:
-    """With neither id nor email, the lead id is ``record-N``."""
-    assert lead_id_for(fields, 12) == "record-12"
+def test_without_id_or_email_the_id_is_a_digest_of_the_content(fields: dict[str, object]) -> None:
+    """With neither id nor email, the lead id is ``R-`` and the start of the fingerprint,
+    the same at any position."""
+    assert lead_id_for(fields, 12) == f"R-{fingerprint(fields)[:16]}" == lead_id_for(fields, 3)
+
+
+def test_the_fingerprint_ignores_how_a_value_was_typed_but_not_what_it_says() -> None:
+    """A CSV's text and JSONL's numbers give one fingerprint; another value gives another."""
+    csv = {"email": "a@b.co", "employees": "120", "notes": " hi "}
+    assert fingerprint(csv) == fingerprint({"email": "a@b.co", "employees": 120, "notes": "hi"})
+    assert fingerprint(csv) != fingerprint({"email": "a@b.co", "employees": 121, "notes": "hi"})
 
 
 @given(

@@ -362,9 +362,10 @@ async def test_dead_letters_fail_the_lead_they_concern(tmp_path: Path) -> None:
 async def test_ledger_keeps_the_first_outcome_and_logs_a_conflict(tmp_path: Path) -> None:
     """A second outcome for a record is refused, recorded as a conflict, and not reported."""
     store = LedgerStore(tmp_path / "journal.sqlite")
-    await store.save_records([(1, "L0001", {"email": "a@b.co"})])
+    input_id = await store.open_input("test")
+    await store.submit(input_id, [(1, {"id": "L0001", "email": "a@b.co"})])
     heard: list[LeadOutcome] = []
-    ledger = OutcomeLedger(store, heard.append)
+    ledger = OutcomeLedger(store, lambda outcome, first: heard.append(outcome) if first else None)
     bus = TestBus()
     first = LeadOutcome(record=1, lead_id="L0001", outcome=Outcome.COMPLETED, reason="ok")
     await bus.deliver(ledger, first)
@@ -378,8 +379,9 @@ async def test_ledger_keeps_the_first_outcome_and_logs_a_conflict(tmp_path: Path
 async def test_ledger_counts_outcomes_and_pending_records(tmp_path: Path) -> None:
     """``counts`` is ``report`` tallied: one per record, ``pending`` for those without one."""
     store = LedgerStore(tmp_path / "journal.sqlite")
-    await store.save_records([(n, f"L{n}", {"email": f"{n}@b.co"}) for n in range(1, 5)])
-    ledger = OutcomeLedger(store, lambda _: None)
+    input_id = await store.open_input("test")
+    await store.submit(input_id, [(n, {"id": f"L{n}", "email": f"{n}@b.co"}) for n in range(1, 5)])
+    ledger = OutcomeLedger(store, lambda outcome, first: None)
     bus = TestBus()
     for record, outcome in ((1, Outcome.COMPLETED), (2, Outcome.COMPLETED), (3, Outcome.FAILED)):
         await bus.deliver(

@@ -1,25 +1,32 @@
-"""Lead ids: decided when a record is read, stable across runs.
+"""Lead ids and fingerprints: decided when a record is read, stable across runs and files.
 
-A resumed run, the report and the trace all name a lead by its id, so the id of a
-record must not change between runs: it is the record's own ``id`` when it has one,
-otherwise a digest of its normalised email, otherwise its position in the input.
+A run directory keys every record by its lead's identity, never by where it sat in a
+file: the id is the record's own ``id`` when it has one, otherwise a digest of its
+normalised email, otherwise a digest of its content. The fingerprint is a digest of the
+content, so that the same id submitted again with other content is told apart.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
+
+from actors.intake._record import COLUMNS
 
 _MAX_ID_BITS = 800  # about 240 decimal digits: beyond that, a number is no id
 
 
-def lead_id_for(fields: Mapping[str, object], record: int) -> str:
-    """The lead id of the record at 1-based position ``record``. Never raises.
+def lead_id_for(fields: Mapping[str, object], record: int | None = None) -> str:
+    """The lead id of a record's fields. Never raises.
 
     - the ``id`` field, stripped, when it is non-empty text or a whole number;
     - else ``"L-"`` and 16 hex digits of the SHA-256 of the email, stripped and
       case-folded, so the same address gets the same id whatever its case;
-    - else ``"record-N"``.
+    - else ``"R-"`` and the first 16 hex digits of the record's fingerprint, so the same
+      content gets the same id in any file, at any position.
+
+    ``record`` (the position in the input) is accepted for older callers and ignored.
     """
     explicit = explicit_id(fields.get("id"))
     if explicit:
@@ -28,7 +35,25 @@ def lead_id_for(fields: Mapping[str, object], record: int) -> str:
     if isinstance(email, str) and (normalised := email.strip().casefold()):
         digest = hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
         return f"L-{digest[:16]}"
-    return f"record-{record}"
+    return f"R-{fingerprint(fields)[:16]}"
+
+
+def fingerprint(fields: Mapping[str, object]) -> str:
+    """A digest of a record's content: its known columns, stripped, blanks left out.
+
+    The same lead read from a CSV (every value text) or from JSONL (numbers as numbers)
+    has one fingerprint; any change to a value gives another.
+    """
+    content = {
+        column: text
+        for column in COLUMNS
+        if (value := fields.get(column)) is not None and (text := str(value).strip())
+    }
+    error = fields.get("_error")
+    if error is not None:
+        content["_error"] = str(error)
+    encoded = json.dumps(content, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def explicit_id(value: object) -> str | None:

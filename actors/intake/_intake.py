@@ -24,6 +24,10 @@ class Intake(Actor[LeadSubmitted]):
     leads count: a rejected record does not claim its id or email, so a corrected copy
     of it later in the file is accepted.
 
+    A run directory's system passes ``check_duplicates=False``: its ledger refuses
+    duplicates when records are submitted, across every input, so intake need not
+    remember every lead it has seen.
+
     Records are handled one at a time, in the order they arrive (input order), so the
     first of two duplicates is the one accepted. A record delivered twice is not a
     duplicate of itself: it is accepted again, with the same lead.
@@ -35,6 +39,7 @@ class Intake(Actor[LeadSubmitted]):
         self,
         *,
         seen: dict[str, int] | None = None,
+        check_duplicates: bool = True,
         name: str | None = None,
         mailbox_capacity: int | None = None,
         poison_after: int = 2,
@@ -48,21 +53,27 @@ class Intake(Actor[LeadSubmitted]):
             log=log,
         )
         self._seen: dict[str, int] = seen if seen is not None else {}
+        self._check_duplicates = check_duplicates
 
     async def handle(self, ctx: Context[LeadSubmitted]) -> None:
         submitted = ctx.message
         checked = check_record(submitted.fields)
         if isinstance(checked, list):
-            duplicate = self._duplicate(submitted.record, submitted.lead_id)
+            duplicate = (
+                self._duplicate(submitted.record, submitted.lead_id)
+                if self._check_duplicates
+                else []
+            )
             await _reject(ctx, [*checked, *duplicate])
             return
-        keys = (submitted.lead_id, checked["email"])
-        duplicate = self._duplicate(submitted.record, *keys)
-        if duplicate:
-            await _reject(ctx, duplicate)
-            return
-        for key in keys:
-            self._seen[key] = submitted.record
+        if self._check_duplicates:
+            keys = (submitted.lead_id, checked["email"])
+            duplicate = self._duplicate(submitted.record, *keys)
+            if duplicate:
+                await _reject(ctx, duplicate)
+                return
+            for key in keys:
+                self._seen[key] = submitted.record
         lead = Lead(lead_id=submitted.lead_id, record=submitted.record, **checked)
         await ctx.publish(LeadAccepted(lead=lead))
 

@@ -39,6 +39,10 @@ from supervision._spec import actor_child
 from supervision._supervisor import Supervisor
 
 VALIDATOR = "validator"
+OPERATOR = "operator"
+"""The producer of what a run submits."""
+REVIEWER = "reviewer"
+"""The producer of what a person decides."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +65,9 @@ class SystemParts:
     profile: ProfileBuilder
     baseline: Profile | None
     baseline_name: str
-    on_outcome: Callable[[LeadOutcome], None]
+    on_outcome: Callable[[LeadOutcome, bool], None]
+    """Told every outcome, and whether it is the record's first."""
     on_notice: Callable[[RunNotice], None]
-    seen: dict[str, int]
-    """Leads accepted before (by id and email), for intake's duplicate checks."""
     breaker: CircuitBreaker
     handlers: int
     """Handlers each I/O-bound actor runs at once: the admission window."""
@@ -111,7 +114,8 @@ def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
         actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
         actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
         actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
-        actor_child(bus, lambda: Intake(seen=p.seen, log=p.log)),
+        # Duplicates were refused when the records were submitted, against the ledger.
+        actor_child(bus, lambda: Intake(check_duplicates=False, log=p.log)),
     ]
 
     def log_event(event: SupervisorEvent, /) -> None:

@@ -1,0 +1,61 @@
+"""The composition of this system: the live system on a run directory, the run, resume,
+the directory lock, and the operator's actions."""
+
+from supervision.system._config import PipelineConfig
+from supervision.system._lock import DirectoryInUse, DirectoryLock, prepare
+from supervision.system._operations import (
+    UNOVERRIDABLE,
+    Decision,
+    DraftEdit,
+    DraftRefused,
+    approve,
+    draft_violations,
+    export_csv,
+    open_item,
+    reject,
+    replay,
+    replayable,
+)
+from supervision.system._resume import approval_envelope, replay_envelope
+from supervision.system._run import DRAIN_S, SUMMARY_FILE, Progress, Run, RunSummary, run_pipeline
+from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
+from supervision.system._system import System, open_system
+from supervision.system._trace import TraceNode, build_trace, describe
+from supervision.system._wiring import OPERATOR, REVIEWER, VALIDATOR
+
+__all__ = [
+    "CRM_FILE",
+    "DRAIN_S",
+    "JOURNAL_FILE",
+    "OPERATOR",
+    "REVIEWER",
+    "SUMMARY_FILE",
+    "UNOVERRIDABLE",
+    "VALIDATOR",
+    "Decision",
+    "DirectoryInUse",
+    "DirectoryLock",
+    "DraftEdit",
+    "DraftRefused",
+    "PipelineConfig",
+    "Progress",
+    "Run",
+    "RunSummary",
+    "Stores",
+    "System",
+    "TraceNode",
+    "approval_envelope",
+    "approve",
+    "build_trace",
+    "describe",
+    "draft_violations",
+    "export_csv",
+    "open_item",
+    "open_system",
+    "prepare",
+    "reject",
+    "replay",
+    "replay_envelope",
+    "replayable",
+    "run_pipeline",
+]

@@ -1,0 +1,57 @@
+"""What the live system is built from: the run directory and everything it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from actors import CrmStore, EventLog, EvidenceSource, Icp, LlmGateway
+from actors.drift import Profile
+from bus import PublishHook
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineConfig:
+    """Everything the system needs, built by the command line (or a test) and handed in."""
+
+    out: Path
+    gateway: LlmGateway
+    icp: Icp
+    source: EvidenceSource
+    concurrency: int = 16
+    """LLM calls in flight at most; the admission window is twice this."""
+    timeout: float = 30.0
+    crm_fault_rate: float = 0.0
+    seed: int = 0
+    fallback_model: str | None = None
+    crm: CrmStore | None = None
+    """A CRM to use instead of ``crm.sqlite`` (tests inject failing ones)."""
+    hooks: tuple[PublishHook, ...] = ()
+    """Called with every envelope the bus accepts, before delivery."""
+    baseline: Profile | None = None
+    """A drift baseline to compare this run's profile with."""
+    baseline_name: str = ""
+    journal: bool = True
+    """Journal every message, so that a stopped or crashed run resumes where it was."""
+    handle_signals: bool = False
+    """Drain and stop on SIGINT or SIGTERM (the command line sets this)."""
+    log: EventLog | None = None
+    """Where events go (``events.jsonl`` from the command line); nowhere if ``None``."""
+    inbox: int = 0
+    """Submitted records waiting for admission at most, before a feeder must wait (or an
+    HTTP client is told to retry later); 0 means four admission windows."""
+
+    @property
+    def window(self) -> int:
+        """Leads in flight at most: admission control keeps every mailbox below its bound."""
+        return 2 * self.concurrency
+
+    @property
+    def inbox_limit(self) -> int:
+        return self.inbox if self.inbox > 0 else 4 * self.window
+
+    @property
+    def mailbox_capacity(self) -> int:
+        # Each admitted lead has at most two messages queued anywhere at once (an
+        # output and its verdict), so the feedback cycle can never fill a mailbox.
+        return 2 * self.window + 8

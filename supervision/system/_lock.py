@@ -1,0 +1,115 @@
+"""One process owns a run directory at a time: an exclusive lock, which names its holder."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, final
+
+from messages import UsageError
+
+LOCK_FILE = ".lock"
+
+
+@final
+class DirectoryInUse(UsageError):
+    """Another process holds the run directory; the message names it."""
+
+
+def prepare(out: Path) -> None:
+    """Make the run directory, or say in one line why it cannot be one."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a directory; pass a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(
+            f"--out {out}: cannot create the run directory ({exc.strerror or exc}); "
+            "pass a writable directory"
+        ) from None
+
+
+@final
+class DirectoryLock:
+    """An exclusive lock on ``out``, held from ``__enter__`` to ``__exit__``.
+
+    The lock is the kernel's (``flock``), so a process killed with -9 releases it with
+    its last breath; the file says who holds it, for the one-line refusal.
+    """
+
+    def __init__(self, out: Path, *, command: str, url: str | None = None) -> None:
+        self.out = out
+        self.command = command
+        self.url = url
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> DirectoryLock:
+        prepare(self.out)
+        path = self.out / LOCK_FILE
+        try:
+            handle = path.open("a+", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"--out {self.out}: cannot write its lock file ({exc.strerror or exc}); "
+                "pass a writable directory"
+            ) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = holder_text(handle.read())
+            handle.close()
+            raise DirectoryInUse(
+                f"{self.out} is in use by {holder}; wait for it to finish, stop it, "
+                "or pass another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(self.describe())
+        handle.flush()
+        self._file = handle
+        return self
+
+    def describe(self) -> str:
+        return json.dumps(
+            {
+                "pid": os.getpid(),
+                "command": self.command,
+                "url": self.url,
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+
+    def announce(self, url: str) -> None:
+        """Say where the holder listens (``serve``), for other commands' messages."""
+        self.url = url
+        if self._file is not None:
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.write(self.describe())
+            self._file.flush()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def holder_text(text: str) -> str:
+    """``run (pid 123) since ...`` from a lock file's contents, or ``another process``."""
+    try:
+        holder = json.loads(text)
+        where = f" at {holder['url']}" if holder.get("url") else ""
+        return f"`{holder['command']}` (pid {holder['pid']}{where}, since {holder['since']})"
+    except (ValueError, KeyError, TypeError):
+        return "another process"

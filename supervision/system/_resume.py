@@ -1,0 +1,141 @@
+"""Where a stopped lead picks up again: from the journal after a crash or a halt, after a
+reviewer's approval, or from a dead letter.
+
+Resuming reads only what unfinished records need. At start, the unacked deliveries (the
+work a crash cut short, a window's worth at most); then, as each unfinished record is
+admitted, its latest approved output, a batch of records at a time.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from actors import StoredRecord, lineage_of
+from bus import SqliteJournal
+from messages import (
+    DeadLetter,
+    Envelope,
+    HumanReviewRequested,
+    LeadAccepted,
+    LeadScore,
+    LeadSubmitted,
+    Message,
+    OutreachDraft,
+    ResearchResult,
+    record_of,
+)
+from supervision.system._wiring import OPERATOR, REVIEWER, VALIDATOR
+
+Delivery = tuple[Envelope[Message], str]
+"""A journaled envelope and the subscriber it was never acked by."""
+
+_KINDS = ("lead_submitted", "lead_accepted", "research_result", "lead_score", "outreach_draft")
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """The deliveries a crash left unacked, sorted by what they concern."""
+
+    by_record: dict[int, list[Delivery]]
+    """Per record, its unacked deliveries, oldest first."""
+    loose: list[Delivery]
+    """Unacked deliveries about no record (counters), redelivered at start."""
+
+
+def in_flight(journal: SqliteJournal) -> InFlight:
+    """Every unacked delivery in the journal, by record."""
+    by_record: dict[int, list[Delivery]] = defaultdict(list)
+    loose: list[Delivery] = []
+    for envelope, subscriber in journal.pending():
+        record = _record(envelope)
+        if record is None:
+            loose.append((envelope, subscriber))
+        else:
+            by_record[record].append((envelope, subscriber))
+    return InFlight(dict(by_record), loose)
+
+
+def restarts(
+    journal: SqliteJournal | None, records: Sequence[StoredRecord]
+) -> dict[int, Envelope[Message]]:
+    """For each record, the envelope that picks its lead up again.
+
+    That is its latest approved output, so that no finished stage is paid for twice; or,
+    for a record with nothing journaled (submitted, never admitted), its ``LeadSubmitted``.
+    """
+    latest: dict[int, Envelope[Message]] = {}
+    if journal is not None and records:
+        by_trace = {stored.lead_id: stored.record for stored in records}
+        for envelope in journal.envelopes(kinds=_KINDS, trace_ids=list(by_trace)):
+            record = by_trace.get(envelope.trace_id)
+            if record is not None and _rank(envelope) >= _rank(latest.get(record)):
+                latest[record] = envelope
+    plans: dict[int, Envelope[Message]] = {}
+    for stored in records:
+        found = latest.get(stored.record)
+        if found is not None and _rank(found) >= 0:
+            plans[stored.record] = found.resent()
+        else:
+            submitted = LeadSubmitted(
+                record=stored.record, lead_id=stored.lead_id, fields=stored.fields
+            )
+            plans[stored.record] = Envelope.new(
+                submitted, producer=OPERATOR, trace_id=stored.lead_id
+            )
+    return plans
+
+
+def _record(envelope: Envelope[Message]) -> int | None:
+    message = envelope.message
+    lineage = lineage_of(message) if isinstance(message, DeadLetter) else record_of(message)
+    return lineage[0] if lineage is not None else None
+
+
+def _rank(envelope: Envelope[Message] | None) -> int:
+    """How far along the pipeline an envelope is; unapproved outputs count for nothing."""
+    if envelope is None:
+        return -1
+    match envelope.message:
+        case LeadSubmitted():
+            return 0
+        case LeadAccepted():
+            return 1
+        case ResearchResult() | LeadScore() | OutreachDraft() if not envelope.approved:
+            return -1
+        case ResearchResult():
+            return 2
+        case LeadScore():
+            return 3
+        case OutreachDraft():
+            return 4
+        case _:
+            return -1
+
+
+def approval_envelope(
+    request: HumanReviewRequested, output: OutreachDraft | None = None
+) -> Envelope[Message]:
+    """The envelope that resumes a reviewed lead where it stopped.
+
+    The reviewer stands in for the validator: an output they approve (or the draft they
+    edited, ``output``) is published as approved, so it goes on exactly as if it had
+    passed (a draft to the CRM, a score to drafting, research to scoring). With no output
+    to approve, the stage runs again from its approved input, or from the lead itself for
+    research.
+    """
+    trace_id = request.lead.lead_id
+    approved = output if output is not None else request.last_output
+    if approved is not None:
+        return Envelope(message=approved, producer=VALIDATOR, trace_id=trace_id, approved=True)
+    if request.stage_input is not None:
+        return Envelope(
+            message=request.stage_input, producer=VALIDATOR, trace_id=trace_id, approved=True
+        )
+    return Envelope(message=LeadAccepted(lead=request.lead), producer=REVIEWER, trace_id=trace_id)
+
+
+def replay_envelope(payload: str) -> Envelope[Message]:
+    """A fresh copy of a dead letter's envelope: same message, producer and approval."""
+    return Envelope.from_json(payload).resent()

@@ -1,0 +1,296 @@
+"""A run: the live system fed by one input (a file, or a pipe read as it arrives), that
+stops when the input is done and every lead is finished, or on a signal."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import final
+
+import anyio
+from anyio import CancelScope
+
+from actors import PENDING, Submission
+from actors.intake import RawRecord
+from messages import LeadOutcome, Outcome
+from supervision.system._config import PipelineConfig
+from supervision.system._system import System, open_system
+
+DRAIN_S = 10.0
+"""How long in-flight leads may take to finish after SIGINT or SIGTERM."""
+SUMMARY_FILE = "summary.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far a run has got; handed to the progress callback as outcomes arrive."""
+
+    total: int | None
+    done: int
+    """Lines of the input with an outcome, including those finished by an earlier run."""
+    outcomes: dict[str, int]
+    llm_calls: int
+    retries: int
+    in_flight_calls: int
+    finished_earlier: int = 0
+    """Lines whose lead an earlier run in this directory had already finished."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    leads: int
+    """Lines of this run's input."""
+    outcomes: dict[str, int]
+    pending: int
+    llm_calls: int
+    retries: int
+    validation_failures: int
+    makespan_s: float
+    leads_per_s: float
+    tokens_by_stage: dict[str, int] = field(default_factory=dict)
+    failures_by_rule: dict[str, int] = field(default_factory=dict)
+    halted: str | None = None
+    """Why the run stopped early, for the operator; ``None`` when it finished."""
+    drifted: tuple[str, ...] = ()
+    """Columns whose distribution drifted from the baseline."""
+    latency_p50_s: dict[str, float] = field(default_factory=dict)
+    latency_p95_s: dict[str, float] = field(default_factory=dict)
+    cost_usd_by_stage: dict[str, float] = field(default_factory=dict)
+    interrupted: int | None = None
+    """The signal that stopped the run, if one did."""
+    finished_earlier: int = 0
+    """Lines whose lead an earlier run in this directory had already finished."""
+    input_id: int | None = None
+    """The input's number in the run directory, for ``report --input``."""
+
+    def contract(self) -> dict[str, object]:
+        """The ``--json`` summary, exactly as DESIGN.md specifies it."""
+        return {
+            "leads": self.leads,
+            "outcomes": self.outcomes,
+            "llm_calls": self.llm_calls,
+            "retries": self.retries,
+            "validation_failures": self.validation_failures,
+            "makespan_s": round(self.makespan_s, 3),
+            "leads_per_s": round(self.leads_per_s, 2),
+        }
+
+
+@final
+class Run:
+    """One input through the live system, in named steps: feed, finish, drain, summarise.
+
+    ``stream=True`` reads the input one record at a time off the event loop (a pipe),
+    so each lead starts as soon as its line arrives; otherwise records are read in
+    chunks of an admission window.
+    """
+
+    def __init__(
+        self,
+        config: PipelineConfig,
+        records: Iterable[RawRecord],
+        *,
+        source: str = "input",
+        total: int | None = None,
+        stream: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.records = iter(records)
+        self.source = source
+        self.total = total
+        self.stream = stream
+        self.on_progress = on_progress
+        self.system: System | None = None
+        self.interrupted: int | None = None
+        self.input_id: int | None = None
+        self.lines = 0
+        self.done = 0
+        self.finished_earlier = 0
+        self.counts: dict[str, int] = {}
+        self._waiting: dict[int, int] = {}
+        """Records of this input without an outcome yet, and how many lines name each."""
+        self._stop = anyio.Event()
+
+    async def __call__(self) -> RunSummary:
+        started = time.perf_counter()
+        summary: RunSummary | None = None
+        async with anyio.create_task_group() as outer:
+            if self.config.handle_signals:
+                outer.start_soon(self._watch_signals, outer.cancel_scope)
+            try:
+                async with open_system(self.config) as system:
+                    self.system = system
+                    stop_listening = system.listen(self._heard)
+                    try:
+                        await self._work(system)
+                    finally:
+                        stop_listening()
+                        summary = self.summarise(system, time.perf_counter() - started)
+            finally:
+                outer.cancel_scope.cancel()
+        assert summary is not None
+        return summary
+
+    async def _work(self, system: System) -> None:
+        async with anyio.create_task_group() as work:
+            work.start_soon(self._feed_and_finish, system, work.cancel_scope)
+            work.start_soon(_cancel_when, system.halt, work.cancel_scope)
+            work.start_soon(_cancel_when, self._stop, work.cancel_scope)
+        if self.interrupted is not None:
+            await self.drain(system)
+
+    async def _feed_and_finish(self, system: System, work: CancelScope) -> None:
+        await self.feed(system)
+        await self.finish(system)
+        work.cancel()
+
+    async def feed(self, system: System) -> None:
+        """Submit the input's records as the inbox has room; each is durable once submitted."""
+        self.input_id = input_id = await system.open_input(self.source)
+        while True:
+            await system.wait_for_room()
+            chunk = await self._read(system.inbox_room())
+            if not chunk:
+                return
+            receipts = await system.submit(input_id, [(r.record, r.fields) for r in chunk])
+            self.lines += len(chunk)
+            for receipt in receipts:
+                if receipt.outcome == PENDING:
+                    self._waiting[receipt.record] = self._waiting.get(receipt.record, 0) + 1
+                else:
+                    self.finished_earlier += receipt.submission is Submission.KNOWN
+                    self._count(receipt.outcome, 1)
+            self._progress()
+
+    async def _read(self, room: int) -> list[RawRecord]:
+        if self.stream:
+            one = await anyio.to_thread.run_sync(_next, self.records)
+            return [] if one is None else [one]
+        size = max(1, min(room, self.config.window))
+        return await anyio.to_thread.run_sync(_take, self.records, size)
+
+    async def finish(self, system: System) -> None:
+        """Wait for every lead to end, then have the drift profile saved."""
+        await system.wait_finished()
+        await system.flush_profile()
+
+    async def drain(self, system: System) -> None:
+        """After a signal: give leads in flight what is left of ``DRAIN_S`` to finish."""
+        with anyio.move_on_after(DRAIN_S):
+            await system.wait_settled()
+
+    async def _watch_signals(self, outer: CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                if self.interrupted is not None:
+                    # A second signal: stop at once; what is unfinished stays pending.
+                    outer.cancel()
+                    return
+                self.interrupted = signum
+                self._stop.set()
+                if self.system is not None:
+                    self.system.stop_admitting()
+                    self.system.stop_by = anyio.current_time() + DRAIN_S
+
+    def _heard(self, outcome: LeadOutcome) -> None:
+        lines = self._waiting.pop(outcome.record, 0)
+        if lines:
+            self._count(outcome.outcome.value, lines)
+            self._progress()
+
+    def _count(self, outcome: str, lines: int) -> None:
+        self.done += lines
+        self.counts[outcome] = self.counts.get(outcome, 0) + lines
+
+    def _progress(self) -> None:
+        if self.on_progress is None or self.system is None:
+            return
+        # The counters, not caller.statistics(): that sorts the latency samples, and
+        # doing so after every outcome made a long run slow down as it went.
+        calls = self.system.caller.stats
+        self.on_progress(
+            Progress(
+                total=self.total,
+                done=self.done,
+                outcomes=dict(self.counts),
+                llm_calls=calls.calls,
+                retries=calls.retries + calls.reasks,
+                in_flight_calls=calls.in_flight,
+                finished_earlier=self.finished_earlier,
+            )
+        )
+
+    def summarise(self, system: System, makespan: float) -> RunSummary:
+        """The summary of this input, written to ``summary.json`` and the event log."""
+        outcomes = {o.value: 0 for o in Outcome}
+        pending = 0
+        ledger = system.stores.ledger
+        counts = ledger.counts(input_id=self.input_id) if self.input_id is not None else {}
+        for outcome, count in counts.items():
+            if outcome == PENDING:
+                pending = count
+            else:
+                outcomes[outcome] = count
+        stats = system.caller.statistics()
+        summary = RunSummary(
+            leads=self.lines,
+            outcomes=outcomes,
+            pending=pending,
+            llm_calls=stats.calls,
+            retries=stats.retries + stats.reasks,
+            validation_failures=system.book.validation_failures,
+            makespan_s=makespan,
+            leads_per_s=self.lines / makespan if makespan > 0 else 0.0,
+            tokens_by_stage=stats.tokens_by_stage,
+            failures_by_rule=dict(system.book.failures_by_rule),
+            halted=system.halted.reason if system.halted is not None else None,
+            drifted=tuple(system.drifted),
+            latency_p50_s=stats.latency_p50_by_stage,
+            latency_p95_s=stats.latency_p95_by_stage,
+            cost_usd_by_stage=stats.cost_by_stage,
+            interrupted=self.interrupted,
+            finished_earlier=self.finished_earlier,
+            input_id=self.input_id,
+        )
+        (self.config.out / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=2) + "\n")
+        log = system.log
+        log.info("run_finished", **summary.contract(), pending=pending)
+        if summary.halted is not None:
+            log.error("run_halted", reason=summary.halted)
+        if summary.interrupted is not None:
+            log.warning("run_interrupted", signal=summary.interrupted, pending=pending)
+        if summary.drifted:
+            log.warning("drift_detected", columns=list(summary.drifted))
+        return summary
+
+
+async def _cancel_when(event: anyio.Event, scope: CancelScope) -> None:
+    await event.wait()
+    scope.cancel()
+
+
+def _next(records: Iterator[RawRecord]) -> RawRecord | None:
+    return next(records, None)
+
+
+def _take(records: Iterator[RawRecord], size: int) -> list[RawRecord]:
+    return list(itertools.islice(records, size))
+
+
+async def run_pipeline(
+    config: PipelineConfig,
+    records: Iterable[RawRecord],
+    *,
+    total: int | None = None,
+    stream: bool = False,
+    source: str = "input",
+    on_progress: Callable[[Progress], None] | None = None,
+) -> RunSummary:
+    """Run ``records`` through the system on ``config.out`` until each has an outcome."""
+    run = Run(config, records, source=source, total=total, stream=stream, on_progress=on_progress)
+    return await run()
