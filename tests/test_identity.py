@@ -1,0 +1,182 @@
+"""Records are keyed by their lead's identity: a second file into the same run directory
+adds its leads, a lead finished before reports its outcome again, and the same id with
+other content is a conflicting duplicate."""
+
+from __future__ import annotations
+
+import csv
+import fcntl
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import run as cli
+from actors import LedgerStore, SqliteCrm
+from bus import SqliteJournal
+
+ROOT = Path(__file__).resolve().parent.parent
+LEADS = ROOT / "examples" / "leads.csv"
+
+
+def sample_rows(first: int, count: int) -> list[dict[str, str]]:
+    with LEADS.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return rows[first : first + count]
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def report(capsys: pytest.CaptureFixture[str], out: Path, *extra: str) -> list[dict[str, object]]:
+    code, text, err = invoke(capsys, "report", "--out", str(out), "--json", *extra)
+    assert code == 0, err
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_a_second_file_into_the_same_directory_gets_every_lead_processed(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """File B after file A with the same --out: every lead of B gets its own outcome, and
+    its summary counts B's lines, not A's."""
+    out = tmp_path / "run"
+    a = write_csv(tmp_path / "a.csv", sample_rows(0, 6))
+    b_rows = [row | {"id": f"NEW{n}"} for n, row in enumerate(sample_rows(6, 8), start=1)]
+    b = write_csv(tmp_path / "b.csv", b_rows)
+    assert invoke(capsys, "run", str(a), "--out", str(out), "--json")[0] == 0
+    code, text, _ = invoke(capsys, "run", str(b), "--out", str(out), "--json")
+    assert code == 0
+    summary = json.loads(text)
+    assert summary["leads"] == 8 and sum(summary["outcomes"].values()) == 8
+    assert summary["llm_calls"] > 0
+    rows = report(capsys, out)
+    assert [row["record"] for row in rows] == list(range(1, 15))
+    assert all(row["outcome"] != "pending" for row in rows)
+    assert {row["lead_id"] for row in rows} >= {f"NEW{n}" for n in range(1, 9)}
+    journal = SqliteJournal(out / "journal.sqlite")
+    assert journal.trace("NEW1"), "the new lead went through the pipeline"
+    journal.close()
+
+
+def test_a_finished_lead_submitted_again_reports_its_outcome_without_new_work(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The same leads again: no LLM call, no second CRM row, and each line says it was
+    finished earlier, with its outcome."""
+    out = tmp_path / "run"
+    a = write_csv(tmp_path / "a.csv", sample_rows(0, 5))
+    assert invoke(capsys, "run", str(a), "--out", str(out), "--json")[0] == 0
+    first = report(capsys, out)
+    crm = SqliteCrm(out / "crm.sqlite")
+    rows_before = len(crm.rows())
+    crm.close()
+    code, text, _ = invoke(capsys, "run", str(a), "--out", str(out), "--json")
+    assert code == 0
+    summary = json.loads(text)
+    assert summary["llm_calls"] == 0 and summary["leads"] == 5
+    again = report(capsys, out, "--input", "last")
+    assert [row["outcome"] for row in again] == [row["outcome"] for row in first]
+    assert all(str(row["reason"]).startswith("finished earlier") for row in again)
+    crm = SqliteCrm(out / "crm.sqlite")
+    assert len(crm.rows()) == rows_before
+    crm.close()
+
+
+def test_the_same_id_with_other_content_is_rejected_as_a_conflicting_duplicate(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """An id submitted again with other content is rejected, naming the earlier record; the
+    earlier record keeps its outcome."""
+    out = tmp_path / "run"
+    [row] = sample_rows(0, 1)
+    assert (
+        invoke(capsys, "run", str(write_csv(tmp_path / "a.csv", [row])), "--out", str(out))[0] == 0
+    )
+    changed = row | {"title": "Chief Executive Officer"}
+    code, _, _ = invoke(
+        capsys, "run", str(write_csv(tmp_path / "b.csv", [changed])), "--out", str(out)
+    )
+    assert code == 0
+    rows = report(capsys, out)
+    assert len(rows) == 2
+    assert rows[0]["outcome"] != "rejected"
+    assert rows[1]["outcome"] == "rejected"
+    assert rows[1]["lead_id"] == row["id"]
+    assert "conflicting duplicate" in str(rows[1]["reason"]) and "record 1" in str(
+        rows[1]["reason"]
+    )
+
+
+def test_a_second_email_for_one_person_is_a_duplicate_across_files(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A lead with another id but the email of a lead accepted earlier, in another file, is
+    rejected as a duplicate of that record."""
+    out = tmp_path / "run"
+    [row] = sample_rows(0, 1)
+    assert (
+        invoke(capsys, "run", str(write_csv(tmp_path / "a.csv", [row])), "--out", str(out))[0] == 0
+    )
+    twin = row | {"id": "OTHER", "email": row["email"].upper()}
+    invoke(capsys, "run", str(write_csv(tmp_path / "b.csv", [twin])), "--out", str(out))
+    rows = report(capsys, out)
+    assert (rows[1]["lead_id"], rows[1]["outcome"]) == ("OTHER", "rejected")
+    assert rows[1]["reason"] == "duplicate of record 1 (same email)"
+
+
+def test_a_held_run_directory_is_refused_with_the_holder_named(tmp_path: Path) -> None:
+    """A second writer of a run directory exits 1 at once, with one line naming the holder."""
+    out = tmp_path / "run"
+    out.mkdir()
+    with (out / ".lock").open("a+", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write(json.dumps({"pid": 4242, "command": "serve", "url": None, "since": "now"}))
+        handle.flush()
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "run.py"), "run", str(LEADS), "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {out} is in use by `serve` (pid 4242, since now); wait for it to finish, "
+        "stop it, or pass another --out"
+    ]
+    assert not (out / "journal.sqlite").exists()
+
+
+def test_ledger_report_of_one_input_follows_its_lines(tmp_path: Path) -> None:
+    """``report --input`` lists one input's lines in its order, a line per position, even
+    when two lines name one lead."""
+    import anyio
+
+    async def scenario() -> list[tuple[int, str]]:
+        ledger = LedgerStore(tmp_path / "journal.sqlite")
+        try:
+            one = await ledger.open_input("a")
+            await ledger.submit(one, [(1, {"id": "X", "email": "x@y.co"})])
+            two = await ledger.open_input("b")
+            receipts = await ledger.submit(
+                two, [(1, {"id": "Y", "email": "y@y.co"}), (2, {"id": "X", "email": "x@y.co"})]
+            )
+            assert [r.record for r in receipts] == [2, 1]
+            return [(row.record, row.lead_id) for row in ledger.report(input_id=two)]
+        finally:
+            ledger.close()
+
+    assert anyio.run(scenario) == [(1, "Y"), (2, "X")]
