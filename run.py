@@ -62,6 +62,8 @@ from supervision.system import (
     DraftEdit,
     DraftRefused,
     Run,
+    Service,
+    ServiceEnd,
     Stores,
     System,
     approve,
@@ -119,37 +121,47 @@ def default(ctx: typer.Context) -> None:
         run(leads=EXAMPLES / "leads.csv")
 
 
+Llm = Annotated[LlmBackend, typer.Option(help="The LLM backend.")]
+Model = Annotated[str | None, typer.Option(help="The model for the backend.")]
+Concurrency = Annotated[int, typer.Option(min=1, max=1024, help="LLM calls in flight.")]
+Rpm = Annotated[int | None, typer.Option(min=1, help="Requests per minute (openai).")]
+Tpm = Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai).")]
+Timeout = Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")]
+LatencyMs = Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")]
+Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")]
+Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
+Kb = Annotated[Path, typer.Option(help="Company knowledge base (JSON).")]
+IcpFile = Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")]
+Sources = Annotated[Source, typer.Option(help="Where research finds evidence.")]
+FallbackModel = Annotated[str | None, typer.Option(help="Model to use after provider errors.")]
+CrmFaultRate = Annotated[
+    float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
+]
+Baseline = Annotated[Path | None, typer.Option(help="Drift baseline: a run directory or profile.")]
+RunOut = Annotated[Path, typer.Option("--out", help="The run directory; running again resumes.")]
+KB_DEFAULT = EXAMPLES / "companies.json"
+ICP_DEFAULT = EXAMPLES / "icp.toml"
+
+
 @app.command()
 def run(
     leads: Annotated[Path, typer.Argument(help="CSV or JSONL leads, or - for JSONL on stdin.")],
-    out: Annotated[Path, typer.Option(help="The run directory; running again resumes.")] = (
-        DEFAULT_OUT
-    ),
-    llm: Annotated[LlmBackend, typer.Option(help="The LLM backend.")] = LlmBackend.offline,
-    model: Annotated[str | None, typer.Option(help="The model for the backend.")] = None,
-    concurrency: Annotated[int, typer.Option(min=1, max=1024, help="LLM calls in flight.")] = 16,
-    rpm: Annotated[int | None, typer.Option(min=1, help="Requests per minute (openai).")] = None,
-    tpm: Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai).")] = None,
-    timeout: Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")] = 30.0,
-    latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
-    chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
-    kb: Annotated[Path, typer.Option(help="Company knowledge base (JSON).")] = (
-        EXAMPLES / "companies.json"
-    ),
-    icp: Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")] = (
-        EXAMPLES / "icp.toml"
-    ),
-    sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
-    fallback_model: Annotated[
-        str | None, typer.Option(help="Model to use after provider errors.")
-    ] = None,
-    crm_fault_rate: Annotated[
-        float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
-    ] = 0.0,
-    baseline: Annotated[
-        Path | None, typer.Option(help="Drift baseline: a run directory or profile.")
-    ] = None,
+    out: RunOut = DEFAULT_OUT,
+    llm: Llm = LlmBackend.offline,
+    model: Model = None,
+    concurrency: Concurrency = 16,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: Timeout = 30.0,
+    latency_ms: LatencyMs = 0.0,
+    chaos: Chaos = 0.0,
+    seed: Seed = 0,
+    kb: Kb = KB_DEFAULT,
+    icp: IcpFile = ICP_DEFAULT,
+    sources: Sources = Source.kb,
+    fallback_model: FallbackModel = None,
+    crm_fault_rate: CrmFaultRate = 0.0,
+    baseline: Baseline = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
         False
     ),
@@ -200,6 +212,92 @@ def run(
         name = signal.Signals(summary.interrupted).name
         stderr.print(f"stopped by {name}: {summary.pending} leads pending; rerun with --out {out}")
         raise typer.Exit(128 + summary.interrupted)
+
+
+@app.command()
+def serve(
+    out: RunOut = DEFAULT_OUT,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="The port; 0 for any.")] = 8080,
+    inbox: Annotated[
+        int, typer.Option(min=1, help="Leads waiting for admission at most (then 429).")
+    ] = 10_000,
+    llm: Llm = LlmBackend.offline,
+    model: Model = None,
+    concurrency: Concurrency = 16,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: Timeout = 30.0,
+    latency_ms: LatencyMs = 0.0,
+    chaos: Chaos = 0.0,
+    seed: Seed = 0,
+    kb: Kb = KB_DEFAULT,
+    icp: IcpFile = ICP_DEFAULT,
+    sources: Sources = Source.kb,
+    fallback_model: FallbackModel = None,
+    crm_fault_rate: CrmFaultRate = 0.0,
+    baseline: Baseline = None,
+) -> None:
+    """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM."""
+    from console import HttpFace, load_token
+
+    settings = RunSettings(
+        llm=llm.value,
+        model=model,
+        fallback_model=fallback_model,
+        concurrency=concurrency,
+        timeout=timeout,
+        latency_ms=latency_ms,
+        chaos=chaos,
+        seed=seed,
+        rpm=rpm,
+        tpm=tpm,
+        kb=str(kb),
+        icp=str(icp),
+        sources=sources.value,
+        crm_fault_rate=crm_fault_rate,
+        baseline=str(baseline) if baseline is not None else None,
+    )
+    try:
+        with DirectoryLock(out, command="serve") as lock:
+            config = replace(_config(settings, out), inbox=inbox, handle_signals=True)
+            if baseline is not None:
+                config = replace(
+                    config, baseline=Profile.load(baseline), baseline_name=str(baseline)
+                )
+            settings.save(out)
+            token, made = load_token(out)
+            if made:
+                stderr.print(f"API token (kept in {out}/token): {token}", markup=False)
+
+            def listening(url: str) -> None:
+                lock.announce(url)
+                stderr.print(f"serving {out} on {url} (Ctrl-C to stop)", markup=False)
+
+            secrets = [os.environ.get("OPENAI_API_KEY", ""), token]
+            with event_log(out, secrets=secrets, console=stderr.is_terminal) as log:
+                config = replace(config, log=log)
+                face = HttpFace(host=host, port=port, token=token, on_listening=listening)
+
+                async def main() -> ServiceEnd:
+                    try:
+                        return await Service(config, face)()
+                    finally:
+                        await _close_backends(config)
+
+                end = anyio.run(main, backend="asyncio")
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --port")
+    except LeadwrightError as exc:
+        fail(str(exc))
+    if end.halted is not None:
+        fail(f"stopped: {end.halted} Unfinished leads stay pending; serve again with --out {out}")
+    if end.signal is not None:
+        name = signal.Signals(end.signal).name
+        stderr.print(
+            f"stopped by {name}: {end.pending} leads pending; serve again with --out {out}"
+        )
+        raise typer.Exit(128 + end.signal)
 
 
 @app.command()

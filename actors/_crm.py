@@ -130,6 +130,17 @@ class SqliteCrm:
 
         return self.db.run_sync(read)
 
+    def row(self, lead_id: str) -> dict[str, Any] | None:
+        """One lead's row, if the CRM has it."""
+
+        def read(c: Any) -> dict[str, Any] | None:
+            cursor = c.execute("SELECT * FROM contacts WHERE lead_id = ?", (lead_id,))
+            names = [d[0] for d in cursor.description]
+            found = cursor.fetchone()
+            return None if found is None else dict(zip(names, found, strict=True))
+
+        return self.db.run_sync(read)
+
     def close(self) -> None:
         self.db.close()
 

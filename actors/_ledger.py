@@ -236,6 +236,18 @@ class LedgerStore:
             for p, lead, outcome, reason, earlier in rows
         ]
 
+    def page(self, *, after: int, limit: int, outcome: str | None = None) -> list[ReportRow]:
+        """Up to ``limit`` records numbered above ``after``, with one outcome if given."""
+        query = f"{_REPORT} WHERE r.record > ?"
+        params: tuple[Any, ...] = (after,)
+        if outcome is not None:
+            query += f" AND COALESCE(o.outcome, '{PENDING}') = ?"
+            params += (outcome,)
+        rows = self.db.run_sync(
+            lambda c: c.execute(query + " ORDER BY r.record LIMIT ?", (*params, limit)).fetchall()
+        )
+        return [ReportRow(*row) for row in rows]
+
     def last_input(self) -> int | None:
         """The number of the latest input, if there is one."""
         row = self.db.run_sync(lambda c: c.execute("SELECT MAX(input) FROM inputs").fetchone())

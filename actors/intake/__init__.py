@@ -9,6 +9,7 @@ error: the input as a whole cannot be read.
 from actors.intake._checks import FIELD_LIMIT, MAX_EMPLOYEES, NOTES_LIMIT, CleanFields, check_record
 from actors.intake._ids import fingerprint, lead_id_for
 from actors.intake._intake import Intake
+from actors.intake._jsonl import fields_of
 from actors.intake._reader import read_records
 from actors.intake._record import COLUMNS, ERROR_FIELD, REQUIRED_COLUMNS, RawRecord
 from actors.intake._source import InputError
@@ -25,6 +26,7 @@ __all__ = [
     "Intake",
     "RawRecord",
     "check_record",
+    "fields_of",
     "fingerprint",
     "lead_id_for",
     "read_records",

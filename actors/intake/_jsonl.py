@@ -37,12 +37,18 @@ def _fields(line: str, number: int) -> dict[str, RawValue]:
         return {ERROR_FIELD: f"line {number}: not valid JSON (nested too deeply)"}
     except ValueError as exc:  # such as an integer of more than 4,300 digits
         return {ERROR_FIELD: f"line {number}: not valid JSON ({exc})"}
+    return fields_of(value, f"line {number}")
+
+
+def fields_of(value: object, where: str) -> dict[str, RawValue]:
+    """The known columns of one decoded JSON lead (``where`` names it in reasons), with
+    ``_error`` when it cannot be a lead: the rules of JSONL intake, for any JSON source."""
     if not isinstance(value, dict):
-        return {ERROR_FIELD: f"line {number}: not a JSON object"}
+        return {ERROR_FIELD: f"{where}: not a JSON object"}
     fields: dict[str, RawValue] = {}
     nested: list[str] = []
     for key, item in value.items():
-        column = column_of(key)
+        column = column_of(key) if isinstance(key, str) else None
         if column is None:
             continue
         if isinstance(item, list | dict):
@@ -51,6 +57,6 @@ def _fields(line: str, number: int) -> dict[str, RawValue]:
             fields[column] = item
     if nested:
         fields[ERROR_FIELD] = (
-            f"line {number}: {listing(nested)} must be a single value, not an array or object"
+            f"{where}: {listing(nested)} must be a single value, not an array or object"
         )
     return fields

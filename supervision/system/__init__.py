@@ -17,7 +17,9 @@ from supervision.system._operations import (
     replayable,
 )
 from supervision.system._resume import approval_envelope, replay_envelope
-from supervision.system._run import DRAIN_S, SUMMARY_FILE, Progress, Run, RunSummary, run_pipeline
+from supervision.system._run import SUMMARY_FILE, Progress, Run, RunSummary, run_pipeline
+from supervision.system._service import Face, Gate, Service, ServiceEnd
+from supervision.system._signals import DRAIN_S, Stopper
 from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
 from supervision.system._system import System, open_system
 from supervision.system._trace import TraceNode, build_trace, describe
@@ -37,10 +39,15 @@ __all__ = [
     "DirectoryLock",
     "DraftEdit",
     "DraftRefused",
+    "Face",
+    "Gate",
     "PipelineConfig",
     "Progress",
     "Run",
     "RunSummary",
+    "Service",
+    "ServiceEnd",
+    "Stopper",
     "Stores",
     "System",
     "TraceNode",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -18,10 +17,9 @@ from actors import PENDING, Submission
 from actors.intake import RawRecord
 from messages import LeadOutcome, Outcome
 from supervision.system._config import PipelineConfig
+from supervision.system._signals import Stopper, cancel_when
 from supervision.system._system import System, open_system
 
-DRAIN_S = 10.0
-"""How long in-flight leads may take to finish after SIGINT or SIGTERM."""
 SUMMARY_FILE = "summary.json"
 
 
@@ -82,7 +80,8 @@ class RunSummary:
 
 @final
 class Run:
-    """One input through the live system, in named steps: feed, finish, drain, summarise.
+    """One input through the live system, in named steps: feed, finish, summarise (and the
+    stopper's drain, after a signal).
 
     ``stream=True`` reads the input one record at a time off the event loop (a pipe),
     so each lead starts as soon as its line arrives; otherwise records are read in
@@ -106,7 +105,7 @@ class Run:
         self.stream = stream
         self.on_progress = on_progress
         self.system: System | None = None
-        self.interrupted: int | None = None
+        self.stopper = Stopper()
         self.input_id: int | None = None
         self.lines = 0
         self.done = 0
@@ -114,17 +113,16 @@ class Run:
         self.counts: dict[str, int] = {}
         self._waiting: dict[int, int] = {}
         """Records of this input without an outcome yet, and how many lines name each."""
-        self._stop = anyio.Event()
 
     async def __call__(self) -> RunSummary:
         started = time.perf_counter()
         summary: RunSummary | None = None
         async with anyio.create_task_group() as outer:
             if self.config.handle_signals:
-                outer.start_soon(self._watch_signals, outer.cancel_scope)
+                outer.start_soon(self.stopper.watch, outer.cancel_scope)
             try:
                 async with open_system(self.config) as system:
-                    self.system = system
+                    self.system = self.stopper.system = system
                     stop_listening = system.listen(self._heard)
                     try:
                         await self._work(system)
@@ -139,10 +137,10 @@ class Run:
     async def _work(self, system: System) -> None:
         async with anyio.create_task_group() as work:
             work.start_soon(self._feed_and_finish, system, work.cancel_scope)
-            work.start_soon(_cancel_when, system.halt, work.cancel_scope)
-            work.start_soon(_cancel_when, self._stop, work.cancel_scope)
-        if self.interrupted is not None:
-            await self.drain(system)
+            work.start_soon(cancel_when, system.halt, work.cancel_scope)
+            work.start_soon(cancel_when, self.stopper.requested, work.cancel_scope)
+        if self.stopper.signal is not None:
+            await self.stopper.drain(system)
 
     async def _feed_and_finish(self, system: System, work: CancelScope) -> None:
         await self.feed(system)
@@ -178,24 +176,6 @@ class Run:
         """Wait for every lead to end, then have the drift profile saved."""
         await system.wait_finished()
         await system.flush_profile()
-
-    async def drain(self, system: System) -> None:
-        """After a signal: give leads in flight what is left of ``DRAIN_S`` to finish."""
-        with anyio.move_on_after(DRAIN_S):
-            await system.wait_settled()
-
-    async def _watch_signals(self, outer: CancelScope) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for signum in signals:
-                if self.interrupted is not None:
-                    # A second signal: stop at once; what is unfinished stays pending.
-                    outer.cancel()
-                    return
-                self.interrupted = signum
-                self._stop.set()
-                if self.system is not None:
-                    self.system.stop_admitting()
-                    self.system.stop_by = anyio.current_time() + DRAIN_S
 
     def _heard(self, outcome: LeadOutcome) -> None:
         lines = self._waiting.pop(outcome.record, 0)
@@ -253,7 +233,7 @@ class Run:
             latency_p50_s=stats.latency_p50_by_stage,
             latency_p95_s=stats.latency_p95_by_stage,
             cost_usd_by_stage=stats.cost_by_stage,
-            interrupted=self.interrupted,
+            interrupted=self.stopper.signal,
             finished_earlier=self.finished_earlier,
             input_id=self.input_id,
         )
@@ -267,11 +247,6 @@ class Run:
         if summary.drifted:
             log.warning("drift_detected", columns=list(summary.drifted))
         return summary
-
-
-async def _cancel_when(event: anyio.Event, scope: CancelScope) -> None:
-    await event.wait()
-    scope.cancel()
 
 
 def _next(records: Iterator[RawRecord]) -> RawRecord | None:

@@ -1,0 +1,64 @@
+"""The ASGI app of ``serve``: the API, health, readiness and metrics over one live system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from console._api import api_router, problem
+from console._idempotency import IdempotencyStore
+from console._metrics import registry_for
+from console._security import require_token
+from supervision.system import Gate, System
+
+
+def create_app(system: System, gate: Gate, token: str) -> FastAPI:
+    """The app; ``token`` guards everything but ``/healthz`` and ``/readyz``."""
+    app = FastAPI(
+        title="Leadwright",
+        summary="Leads in as events; research, scoring, drafts and the CRM behind a validator.",
+        version="1",
+    )
+    app.state.token = token
+    idempotency = IdempotencyStore(system.stores.ledger.db)
+    app.include_router(api_router(system, gate, idempotency))
+    registry = registry_for(system)
+
+    @app.get("/healthz", response_class=PlainTextResponse)
+    async def healthz() -> str:
+        """Alive."""
+        return "ok\n"
+
+    @app.get("/readyz", response_class=PlainTextResponse, responses={503: {}})
+    async def readyz() -> Response:
+        """Accepting leads: open, and room in the inbox."""
+        if gate.open and system.inbox_room() > 0:
+            return PlainTextResponse("ready\n")
+        return PlainTextResponse("not accepting leads\n", status_code=503)
+
+    @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(require_token)])
+    async def metrics() -> Response:
+        """Prometheus text format."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors: list[dict[str, Any]] = [
+            {"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in exc.errors()[:50]
+        ]
+        return problem(422, "the request is invalid", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = problem(exc.status_code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    return app

@@ -1,0 +1,67 @@
+"""``/metrics``: the live system's figures in Prometheus's text format, read when scraped."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import final
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from supervision.system import System
+
+
+@final
+class SystemCollector(Collector):
+    """Reads the system's statistics at each scrape; keeps nothing of its own."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+
+    def collect(self) -> Iterator[Metric]:
+        system = self.system
+        outcomes = CounterMetricFamily(
+            "leadwright_leads", "Leads that ended, by outcome, since start.", labels=["outcome"]
+        )
+        for outcome, count in sorted(system.heard.items()):
+            outcomes.add_metric([outcome], count)
+        yield outcomes
+        stats = system.caller.statistics()
+        yield CounterMetricFamily(
+            "leadwright_llm_calls", "LLM calls, retries included.", stats.calls
+        )
+        yield CounterMetricFamily(
+            "leadwright_retries", "LLM calls made again, and re-asks.", stats.retries + stats.reasks
+        )
+        tokens = CounterMetricFamily("leadwright_tokens", "Tokens by stage.", labels=["stage"])
+        for stage, count in sorted(stats.tokens_by_stage.items()):
+            tokens.add_metric([stage], count)
+        yield tokens
+        failures = CounterMetricFamily(
+            "leadwright_validation_failures", "Validator failures by rule.", labels=["rule"]
+        )
+        for rule, count in sorted(system.book.failures_by_rule.items()):
+            failures.add_metric([rule], count)
+        yield failures
+        yield GaugeMetricFamily(
+            "leadwright_queue_depth", "Leads waiting for admission.", system.queued
+        )
+        yield GaugeMetricFamily(
+            "leadwright_in_flight", "Leads admitted, unfinished.", system.in_flight
+        )
+        latency = GaugeMetricFamily(
+            "leadwright_llm_latency_seconds",
+            "LLM call latency by stage and quantile.",
+            labels=["stage", "quantile"],
+        )
+        for stage, value in sorted(stats.latency_p50_by_stage.items()):
+            latency.add_metric([stage, "0.5"], value)
+        for stage, value in sorted(stats.latency_p95_by_stage.items()):
+            latency.add_metric([stage, "0.95"], value)
+        yield latency
+
+
+def registry_for(system: System) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SystemCollector(system))
+    return registry

@@ -1,0 +1,74 @@
+"""What the HTTP API answers, as pydantic models (they are its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class SubmittedLead(BaseModel):
+    """One lead of a ``POST /v1/leads``: where it stands now."""
+
+    id: str
+    record: int
+    """Its number in the run directory."""
+    status: str
+    """``pending``, or its outcome when it had one already."""
+    submission: Literal["new", "known", "conflict", "duplicate"]
+    reason: str
+    location: str
+
+
+class Accepted(BaseModel):
+    leads: list[SubmittedLead]
+
+
+class TraceStep(BaseModel):
+    """One journaled message of a lead, in order."""
+
+    kind: str
+    producer: str
+    attempt: int
+    approved: bool
+    at: str
+    detail: str
+
+
+class LeadStatus(BaseModel):
+    id: str
+    record: int
+    status: str
+    reason: str
+    crm: dict[str, Any] | None
+    trace: list[TraceStep]
+
+
+class LeadLine(BaseModel):
+    id: str
+    record: int
+    status: str
+    reason: str
+
+
+class LeadPage(BaseModel):
+    leads: list[LeadLine]
+    next_cursor: int | None = Field(description="Pass as ``cursor`` for the next page.")
+
+
+class Violation(BaseModel):
+    rule: str
+    reason: str
+    then: Literal["reask", "review"]
+
+
+class ValidationVerdict(BaseModel):
+    passed: bool
+    violations: list[Violation]
+
+
+class Problem(BaseModel):
+    """Every error answer: what is wrong, and for bad leads, each one's reasons."""
+
+    detail: str
+    errors: list[dict[str, Any]] = []

@@ -1,0 +1,53 @@
+"""SIGINT and SIGTERM for a run or a service: the first asks for a drain with a deadline,
+a second stops at once. The system, not the HTTP server, owns them."""
+
+from __future__ import annotations
+
+import signal
+from typing import final
+
+import anyio
+from anyio import CancelScope
+
+from supervision.system._system import System
+
+DRAIN_S = 10.0
+"""How long in-flight leads may take to finish after SIGINT or SIGTERM, stopping included."""
+
+
+@final
+class Stopper:
+    """Hears the signals, and tells the owner through ``requested`` and ``signal``."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self.requested = anyio.Event()
+        self.system: System | None = None
+        """The system to stop admitting and to stop by the deadline, once it exists."""
+
+    async def watch(self, outer: CancelScope) -> None:
+        """Listen until cancelled; a second signal cancels ``outer``: everything, now."""
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                if self.signal is not None:
+                    # What is unfinished stays pending; the next start picks it up.
+                    outer.cancel()
+                    return
+                self.signal = signum
+                self.requested.set()
+                if self.system is not None:
+                    self.system.stop_admitting()
+                    self.system.stop_by = anyio.current_time() + DRAIN_S
+
+    async def drain(self, system: System) -> None:
+        """Give leads in flight what is left of ``DRAIN_S`` to finish."""
+        deadline = system.stop_by if system.stop_by is not None else anyio.current_time()
+        # The actors' stop needs a moment of the deadline too.
+        with anyio.move_on_after(max(0.0, deadline - anyio.current_time() - 1.0)):
+            await system.wait_settled()
+
+
+async def cancel_when(event: anyio.Event, scope: CancelScope) -> None:
+    """Cancel ``scope`` once ``event`` is set."""
+    await event.wait()
+    scope.cancel()
