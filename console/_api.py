@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -221,13 +221,28 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    @router.post("/validate/{stage}", response_model=ValidationVerdict)
-    async def validate(stage: str, request: Request) -> Response:
+    @router.post(
+        "/validate/{stage}",
+        response_model=ValidationVerdict,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "description": "The stage's output as its contract's JSON "
+                            "(run.py contracts): research_result, lead_score or outreach_draft.",
+                        }
+                    }
+                },
+            }
+        },
+    )
+    async def validate(stage: Literal["research", "score", "draft"], request: Request) -> Response:
         """The validator as a service: one stage's output (its contract's JSON) in, the
         verdict of the same rule library out. No lead's state is touched."""
-        contract = STAGES.get(stage)
-        if contract is None:
-            return problem(404, f"no stage {stage!r}; one of: {', '.join(STAGES)}")
+        contract = STAGES[stage]
         body = await _body(request)
         if isinstance(body, Response):
             return body
