@@ -318,6 +318,7 @@ def test_bad_record_never_stops_the_run(capsys: pytest.CaptureFixture[str], tmp_
     assert json.loads(out)["outcomes"]["rejected"] == 1
 
 
+@pytest.mark.slow
 def test_bare_command_runs_the_samples(tmp_path: Path) -> None:
     """`python run.py` alone runs the sample leads offline into runs/latest and exits 0."""
     env = os.environ | {"PYTHONPATH": str(ROOT)}
@@ -328,6 +329,7 @@ def test_bare_command_runs_the_samples(tmp_path: Path) -> None:
     assert (tmp_path / "runs" / "latest" / "crm.sqlite").is_file()
 
 
+@pytest.mark.slow
 def test_a_bad_option_exits_1_in_a_real_process(tmp_path: Path) -> None:
     """A real process given a bad option value exits 1 with one line and no traceback."""
     env = os.environ | {"PYTHONPATH": str(ROOT)}

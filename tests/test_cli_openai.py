@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from actors.llm.testing import FakeOpenAI, auth_failed, quota_exhausted
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +41,7 @@ def pending(tmp_path: Path) -> int:
     return sum(json.loads(line)["outcome"] == "pending" for line in report.stdout.splitlines())
 
 
+@pytest.mark.slow
 def test_exhausted_quota_stops_the_run_with_one_line(tmp_path: Path) -> None:
     """insufficient_quota: exit 1, one line naming it, leads left pending, no secret anywhere."""
     with FakeOpenAI(lambda body, number: quota_exhausted()) as server:
@@ -53,6 +56,7 @@ def test_exhausted_quota_stops_the_run_with_one_line(tmp_path: Path) -> None:
     assert SECRET not in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_bad_credentials_stop_the_run(tmp_path: Path) -> None:
     """A 401 stops the run with exit 1 and a one-line message that hides the key."""
     with FakeOpenAI(lambda body, number: auth_failed(401)) as server:
@@ -62,6 +66,7 @@ def test_bad_credentials_stop_the_run(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_openai_needs_a_model(tmp_path: Path) -> None:
     """--llm openai without --model is an operator error."""
     env = os.environ | {"PYTHONPATH": str(ROOT), "OPENAI_API_KEY": SECRET}

@@ -94,6 +94,7 @@ def assert_no_finished_stage_repeated(out: Path) -> None:
     assert later == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [11, 12, 13])
 def test_kill_9_at_random_points_then_resume(tmp_path: Path, seed: int) -> None:
     """SIGKILL mid-run, twice, then a resume: one outcome per record and no repeated stage."""
@@ -110,6 +111,7 @@ def test_kill_9_at_random_points_then_resume(tmp_path: Path, seed: int) -> None:
     assert journal_rows(tmp_path, "SELECT COUNT(*) FROM deliveries WHERE acked = 0") == [(0,)]
 
 
+@pytest.mark.slow
 def test_sigterm_drains_then_exits_143_and_resumes(tmp_path: Path) -> None:
     """SIGTERM stops admission, drains, exits 143 with leads pending; the next run finishes them."""
     process = start(tmp_path, "--latency-ms", "30")
@@ -126,6 +128,7 @@ def test_sigterm_drains_then_exits_143_and_resumes(tmp_path: Path) -> None:
     assert_every_record_once(tmp_path)
 
 
+@pytest.mark.slow
 def test_sigint_exits_130(tmp_path: Path) -> None:
     """SIGINT drains and exits with 130, without a traceback."""
     process = start(tmp_path, "--latency-ms", "30")
@@ -249,6 +252,7 @@ async def test_concurrent_commits_share_transactions(tmp_path: Path) -> None:
     journal.close()
 
 
+@pytest.mark.slow
 def test_trace_shows_the_causal_chain(tmp_path: Path) -> None:
     """trace --json gives one lead's messages as a tree rooted at its submission."""
     process = start(tmp_path)

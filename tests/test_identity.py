@@ -137,6 +137,7 @@ def test_a_second_email_for_one_person_is_a_duplicate_across_files(
     assert rows[1]["reason"] == "duplicate of record 1 (same email)"
 
 
+@pytest.mark.slow
 def test_a_held_run_directory_is_refused_with_the_holder_named(tmp_path: Path) -> None:
     """A second writer of a run directory exits 1 at once, with one line naming the holder."""
     out = tmp_path / "run"
