@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -292,3 +293,47 @@ def test_stores_sharing_a_file_share_one_connection_until_the_last_closes(tmp_pa
     journal.close()
     with pytest.raises(sqlite3.ProgrammingError):
         journal.pending()
+
+
+@pytest.mark.slow
+def test_a_second_signal_stops_at_once_and_leaves_the_rest_pending(tmp_path: Path) -> None:
+    """With calls that take far longer than the drain, a second SIGTERM ends the run at
+    once with 143, and the next run finishes every record."""
+    process = start(tmp_path, "--latency-ms", "60000", "--timeout", "120")
+    wait_for_started(tmp_path)
+    process.send_signal(signal.SIGTERM)
+    wait_for_event(tmp_path, "stop_requested")
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr
+    events = (tmp_path / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    assert any(json.loads(line)["event"] == "stopping_at_once" for line in events)
+    ledger = LedgerStore(tmp_path / "journal.sqlite")
+    assert any(row.outcome == "pending" for row in ledger.report())
+    ledger.close()
+
+
+def wait_for_event(out: Path, event: str) -> None:
+    """Block until ``events.jsonl`` has a line for ``event``."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        text = (out / "events.jsonl").read_text(encoding="utf-8")
+        if f'"event": "{event}"' in text or f'"event":"{event}"' in text:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {event} event")
+
+
+def wait_for_started(out: Path) -> None:
+    """Block until the run has journaled its first message (so its handlers are busy)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (out / "journal.sqlite").exists():
+            try:
+                if journal_rows(out, "SELECT COUNT(*) FROM messages")[0][0]:
+                    return
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError("the run never started")

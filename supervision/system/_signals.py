@@ -31,11 +31,14 @@ class Stopper:
             async for signum in signals:
                 if self.signal is not None:
                     # What is unfinished stays pending; the next start picks it up.
+                    if self.system is not None:
+                        self.system.log.warning("stopping_at_once", signal=signum)
                     outer.cancel()
                     return
                 self.signal = signum
                 self.requested.set()
                 if self.system is not None:
+                    self.system.log.warning("stop_requested", signal=signum, drain_s=DRAIN_S)
                     self.system.stop_admitting()
                     self.system.stop_by = anyio.current_time() + DRAIN_S
 
