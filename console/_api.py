@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, final
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -85,6 +85,7 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
     """The ``/v1`` routes over one live system."""
     router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], responses=_ERRORS)
     ledger = system.stores.ledger
+    http_input = HttpInput(system)
     icp = system.config.icp
     rules = RuleContext(
         sender_domain=icp.sender.domain, fit_high=icp.fit_high, fit_medium=icp.fit_medium
@@ -131,8 +132,7 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
             return problem(413, f"at most {system.config.inbox_limit} leads fit the inbox")
         if system.inbox_room() < len(parsed):
             return problem(429, "the inbox is full; retry after a while", retry=True)
-        input_id = await system.open_input("http")
-        receipts = await system.submit(input_id, list(enumerate(parsed, start=1)))
+        receipts = await http_input.submit(parsed)
         accepted = Accepted(leads=[_submitted(receipt) for receipt in receipts])
         text = accepted.model_dump_json()
         if key is not None:
@@ -260,6 +260,24 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
         return JSONResponse(verdict.model_dump())
 
     return router
+
+
+@final
+class HttpInput:
+    """Every lead posted to this process, as one input whose lines are numbered in the
+    order the posts arrived: one transaction a request, not two."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.input_id: int | None = None
+        self.lines = 0
+
+    async def submit(self, leads: list[dict[str, RawValue]]) -> list[Receipt]:
+        if self.input_id is None:
+            self.input_id = await self.system.open_input("http")
+        first = self.lines + 1
+        self.lines += len(leads)
+        return await self.system.submit(self.input_id, list(enumerate(leads, start=first)))
 
 
 async def _body(request: Request) -> bytes | Response:
