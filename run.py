@@ -222,6 +222,9 @@ def serve(
     inbox: Annotated[
         int, typer.Option(min=1, help="Leads waiting for admission at most (then 429).")
     ] = 10_000,
+    drift_window: Annotated[
+        int, typer.Option(min=1, help="Accepted leads per live drift window.")
+    ] = 500,
     llm: Llm = LlmBackend.offline,
     model: Model = None,
     concurrency: Concurrency = 16,
@@ -260,7 +263,9 @@ def serve(
     )
     try:
         with DirectoryLock(out, command="serve") as lock:
-            config = replace(_config(settings, out), inbox=inbox, handle_signals=True)
+            config = replace(
+                _config(settings, out), inbox=inbox, drift_window=drift_window, handle_signals=True
+            )
             if baseline is not None:
                 config = replace(
                     config, baseline=Profile.load(baseline), baseline_name=str(baseline)

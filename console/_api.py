@@ -22,6 +22,7 @@ from console._models import (
     LeadLine,
     LeadPage,
     LeadStatus,
+    LiveDrift,
     Problem,
     SubmittedLead,
     TraceStep,
@@ -189,6 +190,20 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
             next_cursor=rows[-1].record if len(rows) == limit else None,
         )  # fmt: skip
         return JSONResponse(page.model_dump())
+
+    @router.get("/drift", response_model=LiveDrift)
+    async def drift() -> Response:
+        """Drift of the live system against the baseline (``--baseline``), by window."""
+        report = system.live_drift
+        live = LiveDrift(
+            baseline=system.config.baseline_name or None,
+            window=system.config.drift_window,
+            leads_in_window=system.profile.window_leads,
+            windows_judged=system.windows,
+            drift=None if report is None else report.drift,
+            columns=[] if report is None else report.to_dict()["columns"],
+        )
+        return JSONResponse(live.model_dump())
 
     @router.get("/events", response_class=StreamingResponse)
     async def events() -> StreamingResponse:

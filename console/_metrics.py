@@ -59,6 +59,19 @@ class SystemCollector(Collector):
         for stage, value in sorted(stats.latency_p95_by_stage.items()):
             latency.add_metric([stage, "0.95"], value)
         yield latency
+        report = system.live_drift
+        if report is not None:
+            drift = GaugeMetricFamily(
+                "leadwright_drift",
+                "1 where the last live window drifted from the baseline.",
+                labels=["column"],
+            )
+            for column in report.columns:
+                drift.add_metric([column.name], float(column.drift))
+            yield drift
+            yield GaugeMetricFamily(
+                "leadwright_dataset_drift", "1 when the last live window drifted.", report.drift
+            )
 
 
 def registry_for(system: System) -> CollectorRegistry:

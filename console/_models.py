@@ -72,3 +72,16 @@ class Problem(BaseModel):
 
     detail: str
     errors: list[dict[str, Any]] = []
+
+
+class LiveDrift(BaseModel):
+    """Drift of the live system: each window of ``window`` accepted leads is compared with
+    the baseline once it is full."""
+
+    baseline: str | None
+    window: int
+    leads_in_window: int
+    windows_judged: int
+    drift: bool | None
+    """The last full window's dataset-level verdict; ``None`` before one is judged."""
+    columns: list[dict[str, Any]]

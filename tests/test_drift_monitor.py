@@ -250,3 +250,41 @@ def test_plot_titles_name_the_column_the_verdict_and_the_test() -> None:
     assert plot_title(column) == "industry: reference vs current (drift: K-S p=0.001)"
     distance = column.model_copy(update={"test": "jensenshannon", "p_value": None, "drift": False})
     assert plot_title(distance) == "industry: reference vs current (no drift: Jensen-Shannon=0.3)"
+
+
+async def test_a_full_live_window_is_judged_against_the_baseline(tmp_path: Path) -> None:
+    """With a window, each full window of accepted leads is compared with the baseline at
+    once: its verdict is handed on, drifted columns are published, and a new window starts."""
+    baseline = profile_of(leads(0, 300))
+    judged: list[Any] = []
+    builder = ProfileBuilder(window=150)
+    monitor = DriftMonitor(tmp_path, builder, baseline=baseline, on_window=judged.append)
+    bus = TestBus()
+    shifted = leads(1, 150, shifted=True)
+    for lead in shifted[:-1]:
+        assert await bus.deliver(monitor, LeadAccepted(lead=lead)) == []
+    assert judged == [] and builder.window_leads == 149
+    await bus.deliver(monitor, LeadAccepted(lead=shifted[-1]))
+    [report] = judged
+    [detected] = bus.messages(DriftDetected)
+    assert "industry" in {column.name for column in report.drifted}
+    assert {column.name for column in detected.columns} == {c.name for c in report.drifted}
+    assert builder.window_leads == 0
+    assert builder.profile.columns["industry"].rows == 150, "the whole-run profile goes on"
+
+
+async def test_a_window_like_the_baseline_publishes_nothing(tmp_path: Path) -> None:
+    """A full window drawn like the baseline is judged, and publishes no drift."""
+    judged: list[Any] = []
+    monitor = DriftMonitor(
+        tmp_path,
+        ProfileBuilder(window=150),
+        baseline=profile_of(leads(0, 300)),
+        on_window=judged.append,
+    )
+    bus = TestBus()
+    for lead in leads(2, 150):
+        await bus.deliver(monitor, LeadAccepted(lead=lead))
+    [report] = judged
+    assert "industry" not in {column.name for column in report.drifted}
+    assert len(bus.messages(DriftDetected)) == (1 if report.drifted else 0)

@@ -247,3 +247,24 @@ def test_the_validator_as_a_service_judges_a_draft(tmp_path: Path) -> None:
         assert {"draft.foreign_link", "draft.placeholder"} <= {v["rule"] for v in bad["violations"]}
         assert client.post("/v1/validate/draft", json={"subject": "x"}).status_code == 422
         assert client.post("/v1/validate/poem", json=draft).status_code == 422
+
+
+def test_live_drift_is_judged_by_window_and_exposed(tmp_path: Path) -> None:
+    """With a baseline, every full window of accepted leads is compared with it; the verdict
+    is at /v1/drift and in /metrics."""
+    import run as cli
+
+    baseline = tmp_path / "baseline"
+    leads_file = tmp_path / "leads.jsonl"
+    leads_file.write_text("".join(json.dumps(lead) + "\n" for lead in sample_leads(20, prefix="B")))
+    assert cli.main(["run", str(leads_file), "--out", str(baseline)]) == 0
+    options = ("--baseline", str(baseline), "--drift-window", "5")
+    with serving(tmp_path / "run", *options) as server, server.client() as client:
+        before = client.get("/v1/drift").json()
+        assert (before["windows_judged"], before["drift"], before["window"]) == (0, None, 5)
+        assert client.post("/v1/leads", json=sample_leads(12)).status_code == 202
+        wait_until(lambda: client.get("/v1/drift").json()["windows_judged"] >= 2)
+        live = client.get("/v1/drift").json()
+        assert live["baseline"] == str(baseline) and isinstance(live["drift"], bool)
+        assert {column["name"] for column in live["columns"]} >= {"industry", "country"}
+        assert "leadwright_dataset_drift" in client.get("/metrics").text

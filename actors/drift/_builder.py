@@ -57,22 +57,45 @@ class ProfileBuilder:
         max_rows: int = MAX_ROWS,
         seed: int = 0,
         max_pending: int = 10_000,
+        window: int = 0,
     ) -> None:
         self.profile = Profile(max_rows=max_rows, seed=seed)
         self.seniority = seniority
         self.max_pending = max_pending
+        self.window = window
+        """Leads per live window (0: no window): a long-lived system has no end of run, so
+        its drift is judged on windows of this many accepted leads, one after another."""
+        self.current: Profile | None = Profile(max_rows=max_rows, seed=seed) if window else None
+        self.window_leads = 0
         self._accepted_at: dict[str, datetime] = {}
+
+    @property
+    def window_full(self) -> bool:
+        return self.current is not None and self.window_leads >= self.window
+
+    def next_window(self) -> Profile:
+        """The window just filled; profiling goes on in a new, empty one."""
+        assert self.current is not None
+        full = self.current
+        self.current = Profile(max_rows=full.max_rows, seed=full.seed)
+        self.window_leads = 0
+        return full
+
+    def _profiles(self) -> tuple[Profile, ...]:
+        return (self.profile,) if self.current is None else (self.profile, self.current)
 
     def add_lead(self, lead: Lead, *, at: datetime | None = None) -> None:
         """Profile an accepted lead; ``at`` (its acceptance) starts its latency clock."""
-        profile = self.profile
-        profile.add_category("industry", lead.industry.strip().lower(), role="input")
-        profile.add_category("country", lead.country, role="input")
-        profile.add_numeric("employees", math.log10(lead.employees), role="input")
-        profile.add_category("title_seniority", self.seniority(lead.title), role="input")
-        profile.add_numeric("notes_length", len(lead.notes), role="input")
+        seniority = self.seniority(lead.title)
         missing = sum(not getattr(lead, name).strip() for name in OPTIONAL_FIELDS)
-        profile.add_numeric("missing_fields", missing, role="input")
+        for profile in self._profiles():
+            profile.add_category("industry", lead.industry.strip().lower(), role="input")
+            profile.add_category("country", lead.country, role="input")
+            profile.add_numeric("employees", math.log10(lead.employees), role="input")
+            profile.add_category("title_seniority", seniority, role="input")
+            profile.add_numeric("notes_length", len(lead.notes), role="input")
+            profile.add_numeric("missing_fields", missing, role="input")
+        self.window_leads += 1
         if at is not None:
             if len(self._accepted_at) >= self.max_pending:
                 # Leads that never finish (reviewed, dead-lettered) must not pile up.
@@ -81,10 +104,10 @@ class ProfileBuilder:
 
     def add_score(self, score: LeadScore, *, attempt: int = 1, at: datetime | None = None) -> None:
         """Profile an approved score; a disqualifying one ends the lead's latency."""
-        profile = self.profile
-        profile.add_category("fit", score.fit.value, role="output")
-        profile.add_numeric("score", score.score, role="output")
-        profile.add_numeric("confidence", score.confidence, role="output")
+        for profile in self._profiles():
+            profile.add_category("fit", score.fit.value, role="output")
+            profile.add_numeric("score", score.score, role="output")
+            profile.add_numeric("confidence", score.confidence, role="output")
         self._add_retried(attempt)
         if score.disqualified:
             self._add_latency(score.lead.lead_id, at)
@@ -93,19 +116,23 @@ class ProfileBuilder:
         self, draft: OutreachDraft, *, attempt: int = 1, at: datetime | None = None
     ) -> None:
         """Profile an approved draft, which ends the lead's latency."""
-        self.profile.add_numeric("draft_length", len(draft.body), role="output")
+        for profile in self._profiles():
+            profile.add_numeric("draft_length", len(draft.body), role="output")
         self._add_retried(attempt)
         self._add_latency(draft.lead.lead_id, at)
 
     def add_verdict(self, *, passed: bool) -> None:
         """Profile one validator verdict."""
-        self.profile.add_category("validation_failed", "pass" if passed else "fail", role="output")
+        for profile in self._profiles():
+            profile.add_category("validation_failed", "pass" if passed else "fail", role="output")
 
     def _add_retried(self, attempt: int) -> None:
-        self.profile.add_category("retried", "yes" if attempt > 1 else "no", role="output")
+        for profile in self._profiles():
+            profile.add_category("retried", "yes" if attempt > 1 else "no", role="output")
 
     def _add_latency(self, lead_id: str, at: datetime | None) -> None:
         accepted = self._accepted_at.pop(lead_id, None)
         if accepted is not None and at is not None:
             latency = max((at - accepted).total_seconds(), 0.0)
-            self.profile.add_numeric("latency_s", latency, role="output")
+            for profile in self._profiles():
+                profile.add_numeric("latency_s", latency, role="output")

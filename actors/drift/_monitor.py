@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, assert_never, final
 
@@ -55,6 +56,7 @@ class DriftMonitor(Actor[Observed]):
         *,
         baseline: Profile | None = None,
         baseline_name: str = "",
+        on_window: Callable[[DriftReport], None] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
@@ -62,12 +64,15 @@ class DriftMonitor(Actor[Observed]):
         self.builder = builder
         self.baseline = baseline
         self.baseline_name = baseline_name or "baseline"
+        self.on_window = on_window
 
     async def handle(self, ctx: Context[Observed]) -> None:
         envelope = ctx.envelope
         match ctx.message:
             case LeadAccepted(lead=lead):
                 self.builder.add_lead(lead, at=envelope.created_at)
+                if self.builder.window_full:
+                    await self._judge_window(ctx)
             case LeadScore() as score:
                 self.builder.add_score(score, attempt=envelope.attempt, at=envelope.created_at)
             case OutreachDraft() as draft:
@@ -99,6 +104,21 @@ class DriftMonitor(Actor[Observed]):
                 columns=len(snapshot.columns),
             )
         )
+
+    async def _judge_window(self, ctx: Context[Observed]) -> None:
+        """Compare the window just filled with the baseline; publish what drifted."""
+        window = self.builder.next_window()
+        if self.baseline is None:
+            return
+        report = await anyio.to_thread.run_sync(compare, self.baseline, window)
+        if self.on_window is not None:
+            self.on_window(report)
+        if report.drifted:
+            await ctx.publish(
+                DriftDetected(
+                    columns=report.drifted, reference=self.baseline_name, current="live window"
+                )
+            )
 
     def _save_and_compare(self, profile: Profile, path: Path) -> DriftReport | None:
         self.out_dir.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,9 @@ class PipelineConfig:
     """Drain and stop on SIGINT or SIGTERM (the command line sets this)."""
     log: EventLog | None = None
     """Where events go (``events.jsonl`` from the command line); nowhere if ``None``."""
+    drift_window: int = 0
+    """Accepted leads per live drift window (0: drift is judged at the end of a run only).
+    ``serve`` sets it: a service has no end of run."""
     inbox: int = 0
     """Submitted records waiting for admission at most, before a feeder must wait (or an
     HTTP client is told to retry later); 0 means four admission windows."""

@@ -26,7 +26,7 @@ from actors import (
     Submission,
     null_log,
 )
-from actors.drift import PROFILE_FILE, Profile, ProfileBuilder
+from actors.drift import PROFILE_FILE, DriftReport, Profile, ProfileBuilder
 from bus import InProcessBus
 from messages import (
     DriftDetected,
@@ -96,7 +96,10 @@ class System:
         self._profile_saved = anyio.Event()
         self._admitting = anyio.CancelScope()
         self._in_flight = InFlight({}, [])
-        self.profile = ProfileBuilder(seed=config.seed)
+        self.profile = ProfileBuilder(seed=config.seed, window=config.drift_window)
+        self.live_drift: DriftReport | None = None
+        """The verdict on the last full live drift window, when there is a baseline."""
+        self.windows = 0
         # A resumed run adds to the profile of the leads done before, rather than replacing it.
         if (config.out / PROFILE_FILE).is_file():
             with contextlib.suppress(UsageError):
@@ -125,6 +128,7 @@ class System:
             baseline_name=config.baseline_name,
             on_outcome=self._on_outcome,
             on_notice=self._on_notice,
+            on_window=self._on_window,
             breaker=CircuitBreaker(),
             handlers=config.window,
             timeout=config.timeout,
@@ -292,6 +296,10 @@ class System:
         if self._unfinished <= 0:
             self._finished.set()
 
+    def _on_window(self, report: DriftReport) -> None:
+        self.live_drift = report
+        self.windows += 1
+
     def _on_notice(self, notice: RunNotice) -> None:
         match notice:
             case RunHalted():
@@ -300,7 +308,7 @@ class System:
                 self.stop_admitting()
                 self.halt.set()
             case DriftDetected(columns=columns):
-                self.drifted.extend(column.name for column in columns)
+                self.drifted.extend(c.name for c in columns if c.name not in self.drifted)
             case ProfileSaved():
                 self._profile_saved.set()
 

@@ -30,7 +30,7 @@ from actors import (
     Validator,
     Writer,
 )
-from actors.drift import DriftMonitor, Profile, ProfileBuilder
+from actors.drift import DriftMonitor, DriftReport, Profile, ProfileBuilder
 from actors.intake import Intake
 from bus import InProcessBus, Journal, PublishHook, Unrouted
 from messages import LeadOutcome, LeadScore, OutreachDraft, ResearchResult
@@ -68,6 +68,8 @@ class SystemParts:
     on_outcome: Callable[[LeadOutcome, bool], None]
     """Told every outcome, and whether it is the record's first."""
     on_notice: Callable[[RunNotice], None]
+    on_window: Callable[[DriftReport], None]
+    """Told the verdict of each live drift window."""
     breaker: CircuitBreaker
     handlers: int
     """Handlers each I/O-bound actor runs at once: the admission window."""
@@ -104,7 +106,12 @@ def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
         actor_child(
             bus,
             lambda: DriftMonitor(
-                p.out, p.profile, baseline=p.baseline, baseline_name=p.baseline_name, **logged
+                p.out,
+                p.profile,
+                baseline=p.baseline,
+                baseline_name=p.baseline_name,
+                on_window=p.on_window,
+                **logged,
             ),
         ),
         actor_child(bus, lambda: DeadLetters(p.dead, **logged)),
