@@ -50,6 +50,7 @@ from supervision import (
     PipelineConfig,
     RunSettings,
     RunSummary,
+    Tally,
     TraceNode,
     build_trace,
     describe,
@@ -196,10 +197,11 @@ def run(
             total = None if stream else sum(1 for _ in read_records(leads))
             settings.save(out)
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
-            with event_log(out, secrets=secrets, console=stderr.is_terminal) as log:
+            tally = Tally()
+            with event_log(out, secrets=secrets, tally=tally) as log:
                 config = replace(config, handle_signals=True, log=log)
                 source = "stdin" if stream else str(leads)
-                summary = _run(config, records, total, stream=stream, source=source)
+                summary = _run(config, records, total, stream=stream, source=source, tally=tally)
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -207,7 +209,7 @@ def run(
     if json_output:
         typer.echo(json.dumps(summary.contract()))
     else:
-        _print_summary(summary, out)
+        _print_summary(summary, out, tally)
     if summary.interrupted is not None:
         name = signal.Signals(summary.interrupted).name
         stderr.print(f"stopped by {name}: {summary.pending} leads pending; rerun with --out {out}")
@@ -280,7 +282,7 @@ def serve(
                 stderr.print(f"serving {out} on {url} (Ctrl-C to stop)", markup=False)
 
             secrets = [os.environ.get("OPENAI_API_KEY", ""), token]
-            with event_log(out, secrets=secrets, console=stderr.is_terminal) as log:
+            with event_log(out, secrets=secrets, tally=Tally()) as log:
                 config = replace(config, log=log)
                 face = HttpFace(host=host, port=port, token=token, on_listening=listening)
 
@@ -761,6 +763,7 @@ def _run(
     *,
     stream: bool,
     source: str,
+    tally: Tally,
 ) -> RunSummary:
     # Retries are counted in the summary and the progress line, not printed one by one.
     set_on_retry_hooks([])
@@ -776,6 +779,8 @@ def _run(
             outcomes = " ".join(f"{k}={v}" for k, v in sorted(progress.outcomes.items()))
             calls = f"llm calls={progress.llm_calls} retries={progress.retries}"
             detail = f"{outcomes} | {calls} in flight={progress.in_flight_calls}"
+            if tally.warnings or tally.errors:
+                detail += f" | warnings={tally.warnings} errors={tally.errors} (events.jsonl)"
             bar.update(task, completed=progress.done, detail=detail)
             if not live and progress.done // PROGRESS_EVERY > last_line[0]:
                 last_line[0] = progress.done // PROGRESS_EVERY
@@ -795,20 +800,34 @@ def _run(
         return anyio.run(main, backend="asyncio")
 
 
-def _print_summary(summary: RunSummary, out: Path) -> None:
+def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
     rows = [[o.value, str(summary.outcomes.get(o.value, 0))] for o in Outcome]
     if summary.pending:
         rows.append(["pending", str(summary.pending)])
     _table(["outcome", "leads"], rows, title=f"Leadwright run: {out}")
-    stdout.print(
-        f"{summary.leads} leads in {summary.makespan_s:.2f} s ({summary.leads_per_s:.1f}/s); "
-        f"{summary.llm_calls} LLM calls, {summary.retries} retries, "
-        f"{summary.validation_failures} validation failures. Details: run.py report --out {out}",
-        markup=False,
+    earlier = f", {summary.finished_earlier} finished earlier" if summary.finished_earlier else ""
+    _plain(
+        f"{summary.leads} leads in {summary.makespan_s:.2f} s ({summary.leads_per_s:.1f}/s)"
+        f"{earlier}; {summary.llm_calls} LLM calls, {summary.retries} retries, "
+        f"{summary.validation_failures} validation failures. Details: run.py report --out {out}"
     )
+    tokens = sum(summary.tokens_by_stage.values())
+    if tokens:
+        by_stage = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.tokens_by_stage.items()))
+        cost = sum(summary.cost_usd_by_stage.values())
+        priced = f"; cost ${cost:.4f}" if cost else ""
+        _plain(f"tokens: {tokens:,} ({by_stage}){priced}")
+    waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
+    if waiting:
+        _plain(f"{waiting} leads wait for a person: run.py review list --out {out}")
+    failed = summary.outcomes.get(Outcome.FAILED.value, 0)
+    if failed:
+        _plain(f"{failed} leads failed: run.py dead-letters list --out {out}")
+    if tally.warnings or tally.errors:
+        _plain(f"{tally.warnings} warnings, {tally.errors} errors: see {out}/events.jsonl")
     if summary.drifted:
         drifted = ", ".join(summary.drifted)
-        stdout.print(f"drift from the baseline in: {drifted} (run.py drift for the report)")
+        _plain(f"drift from the baseline in: {drifted} (run.py drift for the report)")
 
 
 def _table(headers: list[str], rows: list[list[str]], *, title: str | None = None) -> None:

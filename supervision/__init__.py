@@ -1,7 +1,7 @@
 """Supervision, as in OTP: child specs, strategies, restart intensity and backoff."""
 
 from supervision._backoff import Backoff
-from supervision._event_log import EVENTS_FILE, Redact, event_log
+from supervision._event_log import EVENTS_FILE, Redact, Tally, event_log
 from supervision._events import (
     ChildExited,
     ChildKilled,
@@ -53,6 +53,7 @@ __all__ = [
     "SupervisorHook",
     "SupervisorState",
     "SupervisorStatistics",
+    "Tally",
     "TraceNode",
     "actor_child",
     "approval_envelope",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,25 +55,34 @@ def _every_line_has_context(
 
 
 @final
-class _ConsoleTee:
-    """Shows warnings and errors to a person at an interactive terminal, as well."""
+class Tally:
+    """Counts the warnings and errors logged, for a live count on the console.
+
+    The details stay in ``events.jsonl``: printed one by one, a chaotic run's warnings
+    (raw LLM text among them) would bury the progress display.
+    """
 
     def __init__(self) -> None:
-        self._render = structlog.dev.ConsoleRenderer(colors=False)
+        self.warnings = 0
+        self.errors = 0
 
     def __call__(
         self, logger: Any, method: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        if method in ("warning", "error", "critical"):
-            print(self._render(logger, method, dict(event)), file=sys.stderr)
+        if method == "warning":
+            self.warnings += 1
+        elif method in ("error", "critical", "exception"):
+            self.errors += 1
         return event
 
 
 @contextmanager
 def event_log(
-    out: Path, *, secrets: Sequence[str] = (), console: bool = False
+    out: Path, *, secrets: Sequence[str] = (), tally: Tally | None = None
 ) -> Iterator[EventLog]:
-    """A logger appending JSON lines to ``out/events.jsonl``; closes the file on exit."""
+    """A logger appending JSON lines to ``out/events.jsonl``; closes the file on exit.
+
+    ``tally`` counts the warnings and errors as they are logged."""
     out.mkdir(parents=True, exist_ok=True)
     with (out / EVENTS_FILE).open("a", encoding="utf-8") as file:
         processors: list[Any] = [
@@ -83,8 +91,8 @@ def event_log(
             _every_line_has_context,
             Redact(secrets),
         ]
-        if console:
-            processors.append(_ConsoleTee())
+        if tally is not None:
+            processors.append(tally)
         processors.append(structlog.processors.JSONRenderer())
         logger: Any = structlog.wrap_logger(
             structlog.WriteLogger(file),

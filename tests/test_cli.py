@@ -338,3 +338,18 @@ def test_a_bad_option_exits_1_in_a_real_process(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: Invalid value for '--chaos'")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_summary_says_where_to_look_next(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """After a run with leads in review and warnings, the summary names the commands to
+    run next, the tokens spent, and how many warnings the event log holds."""
+    out = tmp_path / "run"
+    code, text, _ = invoke(
+        capsys, "run", str(first_rows(tmp_path, 8)), "--out", str(out), "--chaos", "1.0"
+    )
+    assert code == 0
+    assert f"wait for a person: run.py review list --out {out}" in text
+    assert "tokens: " in text
+    assert f"warnings, 0 errors: see {out}/events.jsonl" in text

@@ -9,7 +9,7 @@ import pytest
 import stamina
 
 import run as cli
-from supervision import EVENTS_FILE, Redact, event_log
+from supervision import EVENTS_FILE, Redact, Tally, event_log
 
 LEADS = Path(__file__).resolve().parent.parent / "examples" / "leads.csv"
 SECRET = "sk-live-0123456789abcdef"
@@ -74,3 +74,16 @@ def test_redact_leaves_other_values_alone() -> None:
     """Values without secrets pass through unchanged, whatever their type."""
     event = {"n": 3, "text": "skim milk", "items": ["a"]}
     assert Redact(["s3cr3t-value"])(None, "info", dict(event)) == event
+
+
+def test_warnings_are_counted_for_the_console_not_printed(tmp_path: Path) -> None:
+    """A tally counts warnings and errors as they are logged; the lines go to the file only."""
+    tally = Tally()
+    with event_log(tmp_path, tally=tally) as log:
+        log.warning("malformed_output", raw="{not json")
+        log.warning("schema_mismatch")
+        log.error("run_halted", reason="quota")
+        log.info("lead_outcome")
+    assert (tally.warnings, tally.errors) == (2, 1)
+    lines = (tmp_path / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 4
