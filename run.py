@@ -7,8 +7,11 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import replace
 from enum import StrEnum
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -32,7 +35,7 @@ from actors import (
     ReviewStore,
     WebSource,
 )
-from actors.drift import Profile, compare, write_report
+from actors.drift import DRIFT_SHARE, DriftReport, Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
 from bus import SqliteJournal
@@ -63,6 +66,8 @@ from supervision import Progress as RunProgress
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
 DEFAULT_OUT = Path("runs/latest")
+DRIFT_EXIT = 3
+"""``drift --fail-on-drift`` exits with this when any column drifted."""
 PROGRESS_EVERY = 10
 """Leads between progress lines when stderr is not a terminal."""
 
@@ -72,6 +77,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 review_app = typer.Typer(help="The human review queue: list, show, approve, reject.")
 dead_app = typer.Typer(help="Dead letters: list them, and replay them.")
@@ -81,6 +87,15 @@ stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Out = Annotated[Path, typer.Option("--out", help="The run directory.")]
+_prog: ContextVar[str] = ContextVar("prog", default="run.py")
+"""How the operator called us ("run.py" or "leadwright"), for the commands in our hints."""
+
+
+def hint(command: str) -> str:
+    """``command`` as the operator types it: ``hint("report")`` is "leadwright report"."""
+    return f"{_prog.get()} {command}"
+
+
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -100,8 +115,24 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def _version(value: bool) -> None:
+    if value:
+        try:
+            number = installed_version("leadwright")
+        except PackageNotFoundError:
+            number = "(not installed)"
+        typer.echo(f"leadwright {number}")
+        raise typer.Exit(0)
+
+
 @app.callback(invoke_without_command=True)
-def default(ctx: typer.Context) -> None:
+def default(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version."),
+    ] = False,
+) -> None:
     """With no command: run the sample leads, offline, into runs/latest."""
     if ctx.invoked_subcommand is None:
         run(leads=EXAMPLES / "leads.csv")
@@ -143,6 +174,7 @@ def run(
     ),
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
+    _make_run_directory(out)
     settings = RunSettings(
         llm=llm.value,
         model=model,
@@ -337,7 +369,7 @@ def dead_letters_replay(
         if item_id is not None:
             item = store.item(item_id)
             if item is None:
-                fail(f"no dead letter {item_id} in {out}; see run.py dead-letters list")
+                fail(f"no dead letter {item_id} in {out}; see {hint('dead-letters list')}")
             items = [item]
         else:
             items = store.items(status="open")
@@ -366,7 +398,7 @@ def trace(
     """The causal chain of messages for one lead: who sent what, why, and when."""
     entries = _with(SqliteJournal, out, "journal.sqlite", lambda journal: journal.trace(lead_id))
     if not entries:
-        fail(f"no messages for lead {lead_id!r} in {out}; see run.py report --out {out}")
+        fail(f"no messages for lead {lead_id!r} in {out}; see {hint('report')} --out {out}")
     roots = build_trace(entries)
     if json_output:
         typer.echo(json.dumps([root.to_dict() for root in roots], ensure_ascii=False))
@@ -397,8 +429,14 @@ def drift(
         Path | None, typer.Option("--report", help="Write a report with plots here.")
     ] = None,
     json_output: Json = False,
+    fail_on_drift: Annotated[
+        bool, typer.Option("--fail-on-drift", help="Exit 3 when any column drifted.")
+    ] = False,
 ) -> None:
-    """Compare a run's input and output distributions with a baseline."""
+    """Compare a run's input and output distributions with a baseline.
+
+    Exit code 3 with --fail-on-drift when any column drifted, so a scheduled job can gate.
+    """
     try:
         reference, profile = Profile.load(baseline), Profile.load(current)
         result = compare(reference, profile)
@@ -407,14 +445,20 @@ def drift(
         fail(str(exc))
     if json_output:
         typer.echo(result.to_json())
-        return
+    else:
+        _print_drift(result, written)
+    if fail_on_drift and result.drifted:
+        raise typer.Exit(DRIFT_EXIT)
+
+
+def _print_drift(result: DriftReport, written: Path | None) -> None:
     rows = [
         [c.name, c.role, c.test, f"{c.statistic:.3g}",
          "" if c.p_value is None else f"{c.p_value:.3g}", c.psi_band, "DRIFT" if c.drift else ""]
         for c in result.columns
     ]  # fmt: skip
     _table(["column", "kind", "test", "statistic", "p-value", "PSI", "drift"], rows)
-    stdout.print("dataset drift" if result.drift else "no dataset drift")
+    stdout.print(drift_verdict(result), markup=False)
     if written is not None:
         stdout.print(f"report: {written}")
 
@@ -460,6 +504,32 @@ def failures(json_output: Json = False) -> None:
             typer.echo(json.dumps(dict(zip(keys, row, strict=True))))
         return
     _table(["failure", "detected by", "path", "attempts", "backoff", "ends as"], rows)
+
+
+def drift_verdict(result: DriftReport) -> str:
+    """One line that agrees with the table: which columns drifted, and the dataset verdict."""
+    drifted, total = len(result.drifted), len(result.columns)
+    if not drifted:
+        return f"no drift: none of {total} columns drifted"
+    names = ", ".join(c.name for c in result.drifted)
+    dataset = "dataset drift" if result.drift else "no dataset drift"
+    return (
+        f"drift in {drifted} of {total} columns ({names}); {dataset}, "
+        f"which needs at least {DRIFT_SHARE:.0%} of the columns"
+    )
+
+
+def _make_run_directory(out: Path) -> None:
+    """Create ``out`` for a run, or stop with one line saying why it cannot be one."""
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file, not a directory; pass a directory for the run")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".leadwright-write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        fail(f"--out {out}: cannot write there ({exc.strerror}); pass a writable directory")
 
 
 def _config(settings: RunSettings, out: Path) -> PipelineConfig:
@@ -550,18 +620,21 @@ def _print_summary(summary: RunSummary, out: Path) -> None:
     stdout.print(
         f"{summary.leads} leads in {summary.makespan_s:.2f} s ({summary.leads_per_s:.1f}/s); "
         f"{summary.llm_calls} LLM calls, {summary.retries} retries, "
-        f"{summary.validation_failures} validation failures. Details: run.py report --out {out}",
+        f"{summary.validation_failures} validation failures. Details: {hint('report')} --out {out}",
         markup=False,
     )
     if summary.drifted:
         drifted = ", ".join(summary.drifted)
-        stdout.print(f"drift from the baseline in: {drifted} (run.py drift for the report)")
+        stdout.print(f"drift from the baseline in: {drifted} ({hint('drift')} for the report)")
 
 
 def _table(headers: list[str], rows: list[list[str]], *, title: str | None = None) -> None:
-    table = Table(*headers, title=title)
+    # Cells are data, never markup: a rule id such as "[draft.placeholder]" must show.
+    table = Table(title=None if title is None else Text(title))
+    for header in headers:
+        table.add_column(Text(header))
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     stdout.print(table)
 
 
@@ -587,7 +660,7 @@ def _with(store: type[Store], out: Path, filename: str, work: Callable[[Store], 
 def _review_item(store: ReviewStore, item_id: int) -> ReviewItem:
     item = store.item(item_id)
     if item is None:
-        fail(f"no review item {item_id}; see run.py review list")
+        fail(f"no review item {item_id}; see {hint('review list')}")
     return item
 
 
@@ -598,18 +671,29 @@ def _open_review_item(store: ReviewStore, item_id: int) -> ReviewItem:
     return item
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The console-script entry point: operator mistakes are one line and exit code 1."""
+def main(argv: Sequence[str] | None = None, *, prog: str = "run.py") -> int:
+    """Run one command: operator mistakes are one line and exit code 1.
+
+    ``prog`` is the name the operator typed, used in usage lines and hints.
+    """
+    token = _prog.set(prog)
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=argv, prog_name=prog, standalone_mode=False)
     except typer.Exit as exit_:
         return exit_.exit_code
     except typer.TyperException as exc:  # bad arguments or options
-        stderr.print(f"error: {exc.format_message()} (see --help)", markup=False)
+        stderr.print(f"error: {exc.format_message()} (see {prog} --help)", markup=False)
         return 1
     except typer.Abort:
         return 130
+    finally:
+        _prog.reset(token)
     return code if isinstance(code, int) else 0
+
+
+def console() -> int:
+    """The ``leadwright`` console script."""
+    return main(prog="leadwright")
 
 
 if __name__ == "__main__":
