@@ -38,7 +38,7 @@ from actors import (
 from actors.drift import DRIFT_SHARE, DriftReport, Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
-from bus import SqliteJournal
+from bus import SqliteJournal, storage_failure
 from messages import (
     POLICIES,
     DeadLetter,
@@ -686,9 +686,28 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "run.py") -> int:
         return 1
     except typer.Abort:
         return 130
+    except Exception as exc:
+        # A full disk or a corrupt file surfaces from deep inside a run, often in an
+        # exception group: the operator gets what happened and what to do, in one line.
+        failure = storage_failure(exc, _out_of(argv))
+        if failure is None:
+            raise
+        stderr.print(f"error: {failure}", markup=False)
+        return 1
     finally:
         _prog.reset(token)
     return code if isinstance(code, int) else 0
+
+
+def _out_of(argv: Sequence[str] | None) -> Path:
+    """The run directory an argument list names, for a message about its storage."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for index, arg in enumerate(args):
+        if arg == "--out" and index + 1 < len(args):
+            return Path(args[index + 1])
+        if arg.startswith("--out="):
+            return Path(arg.removeprefix("--out="))
+    return DEFAULT_OUT
 
 
 def console() -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,14 @@ from typing import Any, Protocol, final
 import anyio
 
 from bus._sqlite import SqliteFile
-from messages import Envelope, Message
+from messages import Envelope, Message, StorageFailed
+
+JOURNAL_VERSION = 1
+"""The journal's schema version, kept in the file's ``PRAGMA user_version``.
+
+Bump it with any change to the tables or to how a body is stored; a journal of another
+version is refused with one line, never read by guessing its format.
+"""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -101,7 +107,12 @@ class SqliteJournal:
     """
 
     def __init__(self, path: Path | SqliteFile) -> None:
-        self.db = SqliteFile.open(path, _SCHEMA)
+        self.db = SqliteFile.open(path, "")
+        try:
+            self.db.run_sync(self._prepare)
+        except BaseException:
+            self.db.close()
+            raise
         self._queue: list[_Commit] = []
         self._writing: anyio.Event | None = None
         self.commits = 0
@@ -153,6 +164,26 @@ class SqliteJournal:
             self.transactions += 1
         for item in batch:
             item.written = True
+
+    def _prepare(self, c: sqlite3.Connection) -> None:
+        """Create the tables of a new journal, or check that this one is of our version."""
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        written = c.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
+        ).fetchone()
+        if version == 0 and written is not None:
+            used = c.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is not None
+        else:
+            used = False
+        if version not in (0, JOURNAL_VERSION) or used:
+            raise StorageFailed(
+                f"{self.db.path}: journal schema version {version}, but this leadwright reads "
+                f"version {JOURNAL_VERSION}; use the leadwright that wrote it, or a new --out"
+            )
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                c.execute(statement)
+        c.execute(f"PRAGMA user_version = {JOURNAL_VERSION}")
 
     def pending(self) -> list[tuple[Envelope[Message], str]]:
         """Every delivery not acked, oldest first: the work a crash interrupted."""
@@ -279,14 +310,6 @@ _ENVELOPE_COLUMNS = (
 
 def _envelope(row: tuple[Any, ...]) -> Envelope[Message]:
     message_id, trace_id, causation_id, producer, attempt, approved, created_at, body = row
-    # Journals written before bodies were stored plain hold zlib streams, which never
-    # start with "{"; they still resume.
-    if not body.startswith(b"{"):
-        body = zlib.decompress(body)
-    data = json.loads(body)
-    if "kind" not in data:
-        # Journals written before the body was the message alone hold whole envelopes.
-        return Envelope.from_dict(data)
     return Envelope.from_dict(
         {
             "message_id": message_id,
@@ -296,6 +319,6 @@ def _envelope(row: tuple[Any, ...]) -> Envelope[Message]:
             "attempt": attempt,
             "approved": bool(approved),
             "created_at": created_at,
-            "message": data,
+            "message": json.loads(body),
         }
     )

@@ -24,6 +24,7 @@ from messages._errors import (
     RestartIntensityExceeded,
     RuntimeFailure,
     SchemaMismatch,
+    StorageFailed,
     UnroutedMessage,
     UsageError,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "RuntimeFailure",
     "SchemaMismatch",
     "Stage",
+    "StorageFailed",
     "UnroutedMessage",
     "UsageError",
     "ValidationFailed",
