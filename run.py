@@ -45,7 +45,9 @@ from messages import (
     Envelope,
     LeadwrightError,
     Outcome,
+    Redactor,
     UsageError,
+    redacting,
     registry,
 )
 from supervision import (
@@ -678,7 +680,9 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "run.py") -> int:
     """
     token = _prog.set(prog)
     try:
-        code = app(args=argv, prog_name=prog, standalone_mode=False)
+        # Whatever any command writes, it writes through this redactor (see messages).
+        with redacting(Redactor.from_environment()):
+            code = app(args=argv, prog_name=prog, standalone_mode=False)
     except typer.Exit as exit_:
         return exit_.exit_code
     except typer.TyperException as exc:  # bad arguments or options

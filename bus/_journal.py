@@ -17,7 +17,7 @@ from typing import Any, Protocol, final
 import anyio
 
 from bus._sqlite import SqliteFile
-from messages import Envelope, Message, StorageFailed
+from messages import Envelope, Message, StorageFailed, redact_bytes
 
 JOURNAL_VERSION = 1
 """The journal's schema version, kept in the file's ``PRAGMA user_version``.
@@ -297,7 +297,8 @@ def _row(envelope: Envelope[Message]) -> tuple[object, ...]:
         envelope.attempt,
         int(envelope.approved),
         envelope.created_at.isoformat(),
-        envelope.message_json(),
+        # Untrusted text (an LLM reply, a server's error) may echo a secret.
+        redact_bytes(envelope.message_json()),
     )
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, final
@@ -13,37 +12,29 @@ from typing import Any, final
 import structlog
 
 from actors import EventLog
+from messages import Redactor, current_redactor
 
 EVENTS_FILE = "events.jsonl"
-REDACTED = "[REDACTED]"
-# Shapes of credentials that must never reach a log, whoever put them in a message.
-_CREDENTIALS = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
 
 
 @final
 class Redact:
-    """A processor that replaces secrets, and anything shaped like a key, in every value."""
+    """A processor that applies a ``Redactor`` to every value of an event.
 
-    def __init__(self, secrets: Sequence[str]) -> None:
-        self.secrets = tuple(s for s in secrets if len(s) >= 4)
+    Given ``secrets``, it redacts those as well as the current redactor's.
+    """
+
+    def __init__(self, secrets: Sequence[str] = (), redactor: Redactor | None = None) -> None:
+        self.redactor = redactor if redactor is not None else current_redactor()
+        self.extra = Redactor(secrets) if secrets else None
 
     def __call__(
         self, logger: Any, method: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
         for key, value in event.items():
-            event[key] = self._clean(value)
+            cleaned = self.redactor.clean(value)
+            event[key] = cleaned if self.extra is None else self.extra.clean(cleaned)
         return event
-
-    def _clean(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self.secrets:
-                value = value.replace(secret, REDACTED)
-            return _CREDENTIALS.sub(REDACTED, value)
-        if isinstance(value, list | tuple):
-            return [self._clean(item) for item in value]
-        if isinstance(value, Mapping):
-            return {k: self._clean(v) for k, v in value.items()}
-        return value
 
 
 def _every_line_has_context(
