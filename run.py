@@ -46,6 +46,7 @@ from messages import (
     LeadwrightError,
     Outcome,
     Redactor,
+    ResearchResult,
     UsageError,
     redacting,
     registry,
@@ -628,6 +629,32 @@ def _print_summary(summary: RunSummary, out: Path) -> None:
     if summary.drifted:
         drifted = ", ".join(summary.drifted)
         stdout.print(f"drift from the baseline in: {drifted} ({hint('drift')} for the report)")
+    if summary.outcomes.get(Outcome.NEEDS_REVIEW.value):
+        line = _no_evidence(out)
+        if line is not None:
+            stdout.print(line, markup=False)
+
+
+def _no_evidence(out: Path) -> str | None:
+    """A line on the leads in review because nothing was known about their company."""
+    items = _with(ReviewStore, out, "review.sqlite", lambda store: store.items(status="open"))
+    domains = sorted(
+        {
+            item.request.lead.domain
+            for item in items
+            if isinstance(item.request.last_output, ResearchResult)
+            and not item.request.last_output.evidence
+        }
+    )
+    if not domains:
+        return None
+    shown = ", ".join(domains[:5]) + (", ..." if len(domains) > 5 else "")
+    return (
+        f"no evidence about {len(domains)} {'company' if len(domains) == 1 else 'companies'} "
+        f"({shown}), so their leads wait for "
+        f"review: pass --kb FILE with entries for those domains, or --sources web; "
+        f"events.jsonl says why (no_evidence)"
+    )
 
 
 def _table(headers: list[str], rows: list[list[str]], *, title: str | None = None) -> None:

@@ -100,3 +100,32 @@ def test_the_console_script_names_itself_in_hints(
     assert "see leadwright report --out" in err and "run.py" not in err
     code, out, _ = invoke(capsys, "-h", prog="leadwright")
     assert code == 0 and out.startswith("Usage: leadwright [OPTIONS]")
+
+
+def test_a_lead_with_no_evidence_is_told_why_and_the_fix(
+    capsys: pytest.CaptureFixture[str], unknown_company_run: Path
+) -> None:
+    """The review reason and the event log name the missing evidence, its cause and the fix."""
+    code, out, _ = invoke(capsys, "report", "--out", str(unknown_company_run), "--json")
+    assert code == 0
+    reason = json.loads(out)["reason"]
+    assert "there is no evidence about quillstone.io" in reason
+    assert "--kb FILE holding an entry for quillstone.io, or with --sources web" in reason
+    events = (unknown_company_run / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    [warning] = [json.loads(e) for e in events if '"no_evidence"' in e]
+    assert warning["level"] == "warning"
+    assert warning["cause"].startswith("the knowledge base has no entry for quillstone.io;")
+
+
+def test_the_summary_names_companies_without_evidence(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The run summary says which companies had no evidence and how to give it some."""
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(json.dumps(UNKNOWN_COMPANY) + "\n", encoding="utf-8")
+    code, out, _ = invoke(capsys, "run", str(leads), "--out", str(tmp_path / "out"))
+    assert code == 0
+    assert (
+        "no evidence about 1 company (quillstone.io), so their leads wait for review: "
+        "pass --kb FILE with entries for those domains, or --sources web" in out
+    )
