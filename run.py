@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import asdict, replace
 from enum import StrEnum
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
@@ -59,7 +59,8 @@ from supervision import (
     TraceNode,
     approval_envelope,
     build_trace,
-    describe,
+    compact_run,
+    entry_detail,
     event_log,
     replay_envelope,
     run_pipeline,
@@ -279,11 +280,10 @@ def review_show(item_id: Annotated[int, typer.Argument(help="The review item id.
         stdout.print("last output: " + request.last_output.model_dump_json(indent=2), markup=False)
     trail = _with(SqliteJournal, out, "journal.sqlite", lambda j: j.trace(item.lead_id))
     for entry in trail:
-        envelope = entry.envelope
-        detail = describe(envelope.message)
+        detail = entry_detail(entry)
         stdout.print(
-            f"history: {envelope.created_at:%H:%M:%S.%f} {envelope.kind} #{envelope.attempt} "
-            f"from {envelope.producer}{'  ' + detail if detail else ''}",
+            f"history: {entry.created_at:%H:%M:%S.%f} {entry.kind} #{entry.attempt} "
+            f"from {entry.producer}{'  ' + detail if detail else ''}",
             markup=False,
         )
     for at, action, note in actions:
@@ -413,15 +413,33 @@ def trace(
 
 def _grow(branch: Tree, nodes: list[TraceNode]) -> None:
     for node in nodes:
-        envelope = node.entry.envelope
+        entry = node.entry
         after = "" if node.after_s is None else f" +{node.after_s * 1000:.0f} ms"
-        approved = " approved" if envelope.approved else ""
-        to = ", ".join(f"{s}{'' if acked else ' (pending)'}" for s, acked in node.entry.deliveries)
-        label = Text(f"{envelope.kind}{approved} #{envelope.attempt} from {envelope.producer}")
+        approved = " approved" if entry.approved else ""
+        to = ", ".join(f"{s}{'' if acked else ' (pending)'}" for s, acked in entry.deliveries)
+        label = Text(f"{entry.kind}{approved} #{entry.attempt} from {entry.producer}")
         label.append(f"{after} -> {to or 'no one'}", style="dim")
         if node.detail:
             label.append(f"  {node.detail}", style="cyan")
         _grow(branch.add(label), node.children)
+
+
+@app.command()
+def compact(out: Out = DEFAULT_OUT, json_output: Json = False) -> None:
+    """Shrink the journal: finished leads keep their story (for trace), not every message."""
+    if not (out / "journal.sqlite").is_file():
+        fail(f"{out}: no run here (no journal.sqlite); pass the --out of a run")
+    result = compact_run(out)
+    per_lead = result.bytes_per_finished_lead
+    if json_output:
+        typer.echo(json.dumps(asdict(result) | {"bytes_per_finished_lead": round(per_lead)}))
+        return
+    stdout.print(
+        f"compacted {result.compacted} of {result.finished_leads} finished leads in {out}: "
+        f"journal {result.bytes_before / 1e6:.1f} MB -> {result.bytes_after / 1e6:.1f} MB "
+        f"({per_lead / 1024:.1f} KB per finished lead)",
+        markup=False,
+    )
 
 
 @app.command()

@@ -5,8 +5,10 @@ The bus knows messages and nothing about agents. Actors reach it through the
 """
 
 from bus._clock import Clock, FakeClock, SystemClock
+from bus._compaction import KEEP_KINDS
+from bus._entry import JournalEntry
 from bus._in_process import InProcessBus
-from bus._journal import JOURNAL_VERSION, Ack, Journal, JournalEntry, SqliteJournal
+from bus._journal import JOURNAL_VERSION, Ack, Journal, SqliteJournal
 from bus._mailbox import Mailbox
 from bus._protocol import Bus, Publisher, PublishHook, Recipient, Unrouted
 from bus._sqlite import SqliteFile, storage_failure
@@ -15,6 +17,7 @@ from bus._testing import TestBus
 
 __all__ = [
     "JOURNAL_VERSION",
+    "KEEP_KINDS",
     "Ack",
     "Bus",
     "BusStatistics",

@@ -16,6 +16,8 @@ from typing import Any, Protocol, final
 
 import anyio
 
+from bus._compaction import COMPACTED_SCHEMA, Describe, compact_trace, merge_story, traces_in
+from bus._entry import JournalEntry
 from bus._sqlite import SqliteFile
 from messages import Envelope, Message, StorageFailed, redact_bytes
 
@@ -26,7 +28,8 @@ Bump it with any change to the tables or to how a body is stored; a journal of a
 version is refused with one line, never read by guessing its format.
 """
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id TEXT NOT NULL UNIQUE,
@@ -48,6 +51,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pending_deliveries ON deliveries (acked) WHERE acked = 0;
 """
+    + COMPACTED_SCHEMA
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,16 +81,6 @@ class Journal(Protocol):
         is delivered again, and handling it again changes nothing.
         """
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """One journaled message, for ``trace``."""
-
-    seq: int
-    envelope: Envelope[Message]
-    deliveries: tuple[tuple[str, bool], ...]
-    """(subscriber, acked) for every delivery of the message."""
 
 
 @dataclass(eq=False, slots=True)
@@ -197,29 +192,24 @@ class SqliteJournal:
 
     def trace(self, trace_id: str) -> list[JournalEntry]:
         """Every message of one trace (one lead), in the order it was journaled."""
+        return self.db.run_sync(lambda c: _read_trace(c, trace_id))
 
-        def read(c: sqlite3.Connection) -> list[JournalEntry]:
-            entries = []
-            for seq, *row in c.execute(
-                f"SELECT m.seq, {_ENVELOPE_COLUMNS} FROM messages m "
-                "WHERE m.trace_id = ? ORDER BY m.seq",
-                (trace_id,),
-            ).fetchall():
-                envelope = _envelope(tuple(row))
-                deliveries = c.execute(
-                    "SELECT subscriber, acked FROM deliveries WHERE message_id = ?",
-                    (envelope.message_id,),
-                ).fetchall()
-                entries.append(
-                    JournalEntry(
-                        seq=seq,
-                        envelope=envelope,
-                        deliveries=tuple((str(s), bool(a)) for s, a in deliveries),
-                    )
-                )
-            return entries
+    def compact(self, trace_ids: Sequence[str], describe: Describe) -> int:
+        """Keep only the story of these finished traces (see ``bus._compaction``).
 
-        return self.db.run_sync(read)
+        Returns how many traces were compacted; one with work in flight is left as it is.
+        """
+        candidates = self.db.run_sync(lambda c: traces_in(c, trace_ids))
+        compacted = 0
+        for start in range(0, len(candidates), _TRACES_PER_TRANSACTION):
+            chunk = candidates[start : start + _TRACES_PER_TRANSACTION]
+
+            def work(c: sqlite3.Connection, chunk: list[str] = chunk) -> int:
+                done = [compact_trace(c, t, _read_trace(c, t), describe) for t in chunk]
+                return sum(1 for removed in done if removed)
+
+            compacted += self.db.run_sync(work)
+        return compacted
 
     def envelopes(self, *, kinds: Sequence[str]) -> list[Envelope[Message]]:
         """Every journaled envelope of the given kinds, oldest first."""
@@ -239,6 +229,26 @@ class SqliteJournal:
             batch, self._queue = self._queue, []
             self._write(batch)
         self.db.close()
+
+
+_TRACES_PER_TRANSACTION = 200
+"""Traces compacted per transaction: short enough never to hold the file for long."""
+
+
+def _read_trace(c: sqlite3.Connection, trace_id: str) -> list[JournalEntry]:
+    entries = []
+    for seq, *row in c.execute(
+        f"SELECT m.seq, {_ENVELOPE_COLUMNS} FROM messages m WHERE m.trace_id = ? ORDER BY m.seq",
+        (trace_id,),
+    ).fetchall():
+        envelope = _envelope(tuple(row))
+        deliveries = c.execute(
+            "SELECT subscriber, acked FROM deliveries WHERE message_id = ?",
+            (envelope.message_id,),
+        ).fetchall()
+        pairs = [(str(s), bool(a)) for s, a in deliveries]
+        entries.append(JournalEntry.of(seq, envelope, pairs))
+    return merge_story(c, trace_id, entries)
 
 
 _ROWS_PER_STATEMENT = 256

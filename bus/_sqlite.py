@@ -133,6 +133,12 @@ class SqliteFile:
         connection.commit()
         return result
 
+    def vacuum(self) -> None:
+        """Give the pages of deleted rows back to the file system, and empty the WAL."""
+        with self._lock:
+            self._connection.execute("VACUUM")
+            self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in a worker thread, inside a transaction."""
         return await anyio.to_thread.run_sync(self.run_sync, work, limiter=self._limiter)

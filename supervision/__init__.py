@@ -1,6 +1,7 @@
 """Supervision, as in OTP: child specs, strategies, restart intensity and backoff."""
 
 from supervision._backoff import Backoff
+from supervision._compaction import Compaction, compact_run
 from supervision._event_log import EVENTS_FILE, Redact, event_log
 from supervision._events import (
     ChildExited,
@@ -26,7 +27,7 @@ from supervision._supervisor import (
     SupervisorState,
     SupervisorStatistics,
 )
-from supervision._trace import TraceNode, build_trace, describe
+from supervision._trace import TraceNode, build_trace, describe, entry_detail
 
 __all__ = [
     "EVENTS_FILE",
@@ -38,6 +39,7 @@ __all__ = [
     "ChildRestarted",
     "ChildSpec",
     "ChildStatistics",
+    "Compaction",
     "Escalated",
     "Injection",
     "PipelineConfig",
@@ -56,7 +58,9 @@ __all__ = [
     "actor_child",
     "approval_envelope",
     "build_trace",
+    "compact_run",
     "describe",
+    "entry_detail",
     "event_log",
     "replay_envelope",
     "run_pipeline",

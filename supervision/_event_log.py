@@ -1,4 +1,9 @@
-"""The run's event log: structlog JSON lines in ``events.jsonl``, secrets redacted."""
+"""The run's event log: structlog JSON lines in ``events.jsonl``, secrets redacted.
+
+The file is rotated by size: when a line would take it past ``max_bytes``, it becomes
+``events.jsonl.1`` (the older ones move up to ``.2``, ...; beyond ``keep`` they go), and a
+new ``events.jsonl`` begins. So a long-lived service keeps a bounded log.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import sys
 from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, final
+from typing import Any, TextIO, cast, final
 
 import structlog
 
@@ -15,6 +20,46 @@ from actors import EventLog
 from messages import Redactor, current_redactor
 
 EVENTS_FILE = "events.jsonl"
+EVENTS_MAX_BYTES = 64 * 1024 * 1024
+"""The size at which ``events.jsonl`` is rotated."""
+EVENTS_KEPT = 4
+"""Rotated files kept: ``events.jsonl.1`` (the newest) to ``events.jsonl.4``."""
+
+
+@final
+class RotatingFile:
+    """A text file appended to, moved aside to ``NAME.1`` when it would outgrow ``max_bytes``."""
+
+    def __init__(self, path: Path, *, max_bytes: int, keep: int) -> None:
+        if max_bytes < 1 or keep < 1:
+            raise ValueError(f"max_bytes={max_bytes!r} and keep={keep!r} must be >= 1")
+        self.path, self.max_bytes, self.keep = path, max_bytes, keep
+        self._file = path.open("a", encoding="utf-8")
+        self._size = self._file.tell()
+
+    def write(self, text: str) -> int:
+        size = len(text.encode("utf-8"))
+        if self._size and self._size + size > self.max_bytes:
+            self._rotate()
+        self._size += size
+        return self._file.write(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _rotate(self) -> None:
+        self._file.close()
+        aged = [self.path.with_name(f"{self.path.name}.{n}") for n in range(self.keep + 1)]
+        aged[0] = self.path
+        aged[-1].unlink(missing_ok=True)
+        for newer, older in zip(reversed(aged[:-1]), reversed(aged[1:]), strict=True):
+            if newer.exists():
+                newer.replace(older)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._size = 0
 
 
 @final
@@ -63,11 +108,17 @@ class _ConsoleTee:
 
 @contextmanager
 def event_log(
-    out: Path, *, secrets: Sequence[str] = (), console: bool = False
+    out: Path,
+    *,
+    secrets: Sequence[str] = (),
+    console: bool = False,
+    max_bytes: int = EVENTS_MAX_BYTES,
+    keep: int = EVENTS_KEPT,
 ) -> Iterator[EventLog]:
-    """A logger appending JSON lines to ``out/events.jsonl``; closes the file on exit."""
+    """A logger appending JSON lines to ``out/events.jsonl``, rotated by size; closes on exit."""
     out.mkdir(parents=True, exist_ok=True)
-    with (out / EVENTS_FILE).open("a", encoding="utf-8") as file:
+    file = RotatingFile(out / EVENTS_FILE, max_bytes=max_bytes, keep=keep)
+    try:
         processors: list[Any] = [
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
@@ -78,8 +129,10 @@ def event_log(
             processors.append(_ConsoleTee())
         processors.append(structlog.processors.JSONRenderer())
         logger: Any = structlog.wrap_logger(
-            structlog.WriteLogger(file),
+            structlog.WriteLogger(cast(TextIO, file)),  # it writes and flushes, no more
             processors=processors,
             wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         )
         yield logger
+    finally:
+        file.close()
