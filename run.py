@@ -9,8 +9,11 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import replace
+from contextvars import ContextVar
+from dataclasses import asdict, replace
 from enum import StrEnum
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
@@ -35,15 +38,18 @@ from actors import (
     ReviewStatus,
     WebSource,
 )
-from actors.drift import Profile, compare, write_report
+from actors.drift import DRIFT_SHARE, DriftReport, Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
-from bus import SqliteJournal
+from bus import SqliteJournal, storage_failure
 from messages import (
     POLICIES,
     LeadwrightError,
     Outcome,
     OutreachDraft,
+    Redactor,
+    ResearchResult,
+    redacting,
     registry,
 )
 from supervision import (
@@ -53,7 +59,8 @@ from supervision import (
     Tally,
     TraceNode,
     build_trace,
-    describe,
+    compact_run,
+    entry_detail,
     event_log,
 )
 from supervision import Progress as RunProgress
@@ -78,6 +85,8 @@ from supervision.system import (
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE / "examples"
 DEFAULT_OUT = Path("runs/latest")
+DRIFT_EXIT = 3
+"""``drift --fail-on-drift`` exits with this when any column drifted."""
 PROGRESS_EVERY = 10
 """Leads between progress lines when stderr is not a terminal."""
 
@@ -87,6 +96,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 review_app = typer.Typer(help="The human review queue: list, show, approve, reject.")
 dead_app = typer.Typer(help="Dead letters: list them, and replay them.")
@@ -96,6 +106,15 @@ stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Out = Annotated[Path, typer.Option("--out", help="The run directory.")]
+_prog: ContextVar[str] = ContextVar("prog", default="run.py")
+"""How the operator called us ("run.py" or "leadwright"), for the commands in our hints."""
+
+
+def hint(command: str) -> str:
+    """``command`` as the operator types it: ``hint("report")`` is "leadwright report"."""
+    return f"{_prog.get()} {command}"
+
+
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -115,8 +134,24 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def _version(value: bool) -> None:
+    if value:
+        try:
+            number = installed_version("leadwright")
+        except PackageNotFoundError:
+            number = "(not installed)"
+        typer.echo(f"leadwright {number}")
+        raise typer.Exit(0)
+
+
 @app.callback(invoke_without_command=True)
-def default(ctx: typer.Context) -> None:
+def default(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version."),
+    ] = False,
+) -> None:
     """With no command: run the sample leads, offline, into runs/latest."""
     if ctx.invoked_subcommand is None:
         run(leads=EXAMPLES / "leads.csv")
@@ -402,11 +437,10 @@ def review_show(
         say("last output: " + output.model_dump_json(indent=2))
     trail = _with_journal(out, lambda journal: journal.trace(item.lead_id))
     for entry in trail:
-        envelope = entry.envelope
-        detail = describe(envelope.message)
+        detail = entry_detail(entry)
         say(
-            f"history: {envelope.created_at:%H:%M:%S.%f} {envelope.kind} #{envelope.attempt} "
-            f"from {envelope.producer}{'  ' + detail if detail else ''}"
+            f"history: {entry.created_at:%H:%M:%S.%f} {entry.kind} #{entry.attempt} "
+            f"from {entry.producer}{'  ' + detail if detail else ''}"
         )
     for at, action, note, reviewer in actions:
         by = f" by {reviewer}" if reviewer else ""
@@ -589,7 +623,7 @@ def trace(
     """The causal chain of messages for one lead: who sent what, why, and when."""
     entries = _with_journal(out, lambda journal: journal.trace(lead_id))
     if not entries:
-        fail(f"no messages for lead {lead_id!r} in {out}; see run.py report --out {out}")
+        fail(f"no messages for lead {lead_id!r} in {out}; see {hint('report')} --out {out}")
     roots = build_trace(entries)
     if json_output:
         typer.echo(json.dumps([root.to_dict() for root in roots], ensure_ascii=False))
@@ -601,15 +635,33 @@ def trace(
 
 def _grow(branch: Tree, nodes: list[TraceNode]) -> None:
     for node in nodes:
-        envelope = node.entry.envelope
+        entry = node.entry
         after = "" if node.after_s is None else f" +{node.after_s * 1000:.0f} ms"
-        approved = " approved" if envelope.approved else ""
-        to = ", ".join(f"{s}{'' if acked else ' (pending)'}" for s, acked in node.entry.deliveries)
-        label = Text(f"{envelope.kind}{approved} #{envelope.attempt} from {envelope.producer}")
+        approved = " approved" if entry.approved else ""
+        to = ", ".join(f"{s}{'' if acked else ' (pending)'}" for s, acked in entry.deliveries)
+        label = Text(f"{entry.kind}{approved} #{entry.attempt} from {entry.producer}")
         label.append(f"{after} -> {to or 'no one'}", style="dim")
         if node.detail:
             label.append(f"  {node.detail}", style="cyan")
         _grow(branch.add(label), node.children)
+
+
+@app.command()
+def compact(out: Out = DEFAULT_OUT, json_output: Json = False) -> None:
+    """Shrink the journal: finished leads keep their story (for trace), not every message."""
+    if not (out / "journal.sqlite").is_file():
+        fail(f"{out}: no run here (no journal.sqlite); pass the --out of a run")
+    result = compact_run(out)
+    per_lead = result.bytes_per_finished_lead
+    if json_output:
+        typer.echo(json.dumps(asdict(result) | {"bytes_per_finished_lead": round(per_lead)}))
+        return
+    stdout.print(
+        f"compacted {result.compacted} of {result.finished_leads} finished leads in {out}: "
+        f"journal {result.bytes_before / 1e6:.1f} MB -> {result.bytes_after / 1e6:.1f} MB "
+        f"({per_lead / 1024:.1f} KB per finished lead)",
+        markup=False,
+    )
 
 
 @app.command()
@@ -620,8 +672,14 @@ def drift(
         Path | None, typer.Option("--report", help="Write a report with plots here.")
     ] = None,
     json_output: Json = False,
+    fail_on_drift: Annotated[
+        bool, typer.Option("--fail-on-drift", help="Exit 3 when any column drifted.")
+    ] = False,
 ) -> None:
-    """Compare a run's input and output distributions with a baseline."""
+    """Compare a run's input and output distributions with a baseline.
+
+    Exit code 3 with --fail-on-drift when any column drifted, so a scheduled job can gate.
+    """
     try:
         reference, profile = Profile.load(baseline), Profile.load(current)
         result = compare(reference, profile)
@@ -630,14 +688,20 @@ def drift(
         fail(str(exc))
     if json_output:
         typer.echo(result.to_json())
-        return
+    else:
+        _print_drift(result, written)
+    if fail_on_drift and result.drifted:
+        raise typer.Exit(DRIFT_EXIT)
+
+
+def _print_drift(result: DriftReport, written: Path | None) -> None:
     rows = [
         [c.name, c.role, c.test, f"{c.statistic:.3g}",
          "" if c.p_value is None else f"{c.p_value:.3g}", c.psi_band, "DRIFT" if c.drift else ""]
         for c in result.columns
     ]  # fmt: skip
     _table(["column", "kind", "test", "statistic", "p-value", "PSI", "drift"], rows)
-    stdout.print("dataset drift" if result.drift else "no dataset drift")
+    stdout.print(drift_verdict(result), markup=False)
     if written is not None:
         stdout.print(f"report: {written}")
 
@@ -683,6 +747,19 @@ def failures(json_output: Json = False) -> None:
             typer.echo(json.dumps(dict(zip(keys, row, strict=True))))
         return
     _table(["failure", "detected by", "path", "attempts", "backoff", "ends as"], rows)
+
+
+def drift_verdict(result: DriftReport) -> str:
+    """One line that agrees with the table: which columns drifted, and the dataset verdict."""
+    drifted, total = len(result.drifted), len(result.columns)
+    if not drifted:
+        return f"no drift: none of {total} columns drifted"
+    names = ", ".join(c.name for c in result.drifted)
+    dataset = "dataset drift" if result.drift else "no dataset drift"
+    return (
+        f"drift in {drifted} of {total} columns ({names}); {dataset}, "
+        f"which needs at least {DRIFT_SHARE:.0%} of the columns"
+    )
 
 
 def _config(settings: RunSettings, out: Path) -> PipelineConfig:
@@ -809,7 +886,7 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
     _plain(
         f"{summary.leads} leads in {summary.makespan_s:.2f} s ({summary.leads_per_s:.1f}/s)"
         f"{earlier}; {summary.llm_calls} LLM calls, {summary.retries} retries, "
-        f"{summary.validation_failures} validation failures. Details: run.py report --out {out}"
+        f"{summary.validation_failures} validation failures. Details: {hint('report')} --out {out}"
     )
     tokens = sum(summary.tokens_by_stage.values())
     if tokens:
@@ -819,21 +896,50 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
         _plain(f"tokens: {tokens:,} ({by_stage}){priced}")
     waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
     if waiting:
-        _plain(f"{waiting} leads wait for a person: run.py review list --out {out}")
+        _plain(f"{waiting} leads wait for a person: {hint('review list')} --out {out}")
     failed = summary.outcomes.get(Outcome.FAILED.value, 0)
     if failed:
-        _plain(f"{failed} leads failed: run.py dead-letters list --out {out}")
+        _plain(f"{failed} leads failed: {hint('dead-letters list')} --out {out}")
     if tally.warnings or tally.errors:
         _plain(f"{tally.warnings} warnings, {tally.errors} errors: see {out}/events.jsonl")
     if summary.drifted:
         drifted = ", ".join(summary.drifted)
-        _plain(f"drift from the baseline in: {drifted} (run.py drift for the report)")
+        _plain(f"drift from the baseline in: {drifted} ({hint('drift')} for the report)")
+    if summary.outcomes.get(Outcome.NEEDS_REVIEW.value):
+        line = _no_evidence(out)
+        if line is not None:
+            _plain(line)
+
+
+def _no_evidence(out: Path) -> str | None:
+    """A line on the leads in review because nothing was known about their company."""
+    items = _with_stores(out, lambda stores: stores.review.items(status="open"))
+    domains = sorted(
+        {
+            item.request.lead.domain
+            for item in items
+            if isinstance(item.request.last_output, ResearchResult)
+            and not item.request.last_output.evidence
+        }
+    )
+    if not domains:
+        return None
+    shown = ", ".join(domains[:5]) + (", ..." if len(domains) > 5 else "")
+    return (
+        f"no evidence about {len(domains)} {'company' if len(domains) == 1 else 'companies'} "
+        f"({shown}), so their leads wait for "
+        f"review: pass --kb FILE with entries for those domains, or --sources web; "
+        f"events.jsonl says why (no_evidence)"
+    )
 
 
 def _table(headers: list[str], rows: list[list[str]], *, title: str | None = None) -> None:
-    table = Table(*headers, title=title)
+    # Cells are data, never markup: a rule id such as "[draft.placeholder]" must show.
+    table = Table(title=None if title is None else Text(title))
+    for header in headers:
+        table.add_column(Text(header))
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(cell) for cell in row))
     stdout.print(table)
 
 
@@ -888,18 +994,50 @@ def _plain(text: str) -> None:
     stdout.print(text, markup=False, highlight=False)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """The console-script entry point: operator mistakes are one line and exit code 1."""
+def main(argv: Sequence[str] | None = None, *, prog: str = "run.py") -> int:
+    """Run one command: operator mistakes are one line and exit code 1.
+
+    ``prog`` is the name the operator typed, used in usage lines and hints.
+    """
+    token = _prog.set(prog)
     try:
-        code = app(args=argv, standalone_mode=False)
+        # Whatever any command writes, it writes through this redactor (see messages).
+        with redacting(Redactor.from_environment()):
+            code = app(args=argv, prog_name=prog, standalone_mode=False)
     except typer.Exit as exit_:
         return exit_.exit_code
     except typer.TyperException as exc:  # bad arguments or options
-        stderr.print(f"error: {exc.format_message()} (see --help)", markup=False)
+        stderr.print(f"error: {exc.format_message()} (see {prog} --help)", markup=False)
         return 1
     except typer.Abort:
         return 130
+    except Exception as exc:
+        # A full disk or a corrupt file surfaces from deep inside a run, often in an
+        # exception group: the operator gets what happened and what to do, in one line.
+        failure = storage_failure(exc, _out_of(argv))
+        if failure is None:
+            raise
+        stderr.print(f"error: {failure}", markup=False)
+        return 1
+    finally:
+        _prog.reset(token)
     return code if isinstance(code, int) else 0
+
+
+def _out_of(argv: Sequence[str] | None) -> Path:
+    """The run directory an argument list names, for a message about its storage."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    for index, arg in enumerate(args):
+        if arg == "--out" and index + 1 < len(args):
+            return Path(args[index + 1])
+        if arg.startswith("--out="):
+            return Path(arg.removeprefix("--out="))
+    return DEFAULT_OUT
+
+
+def console() -> int:
+    """The ``leadwright`` console script."""
+    return main(prog="leadwright")
 
 
 if __name__ == "__main__":

@@ -60,7 +60,7 @@ class DeadLetterItem:
 
 @final
 class DeadLetterStore:
-    """The dead letters, as ``dead_letters.sqlite`` in the run directory."""
+    """The dead letters, as a table in the run directory's ``journal.sqlite``."""
 
     def __init__(self, path: Path | SqliteFile) -> None:
         self.db = SqliteFile.open(path, _SCHEMA)

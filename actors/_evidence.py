@@ -14,6 +14,10 @@ class EvidenceSource(Protocol):
 
     async def gather(self, lead: Lead) -> tuple[Evidence, ...]: ...
 
+    def why_empty(self, lead: Lead) -> str:
+        """Why ``gather`` found no evidence for ``lead``: the cause, then the fix."""
+        ...
+
 
 @final
 class KnowledgeBase:
@@ -39,6 +43,14 @@ class KnowledgeBase:
                 f"{path}: not a JSON object keyed by domain; see examples/companies.json"
             )
         return KnowledgeBase(data)
+
+    def why_empty(self, lead: Lead) -> str:
+        known = lead.domain.casefold() in self._companies
+        cause = "has an empty entry" if known else "has no entry"
+        return (
+            f"the knowledge base {cause} for {lead.domain}; pass --kb FILE with an entry "
+            "for it, or --sources web"
+        )
 
     async def gather(self, lead: Lead) -> tuple[Evidence, ...]:
         entry = self._companies.get(lead.domain.casefold())

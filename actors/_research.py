@@ -33,6 +33,10 @@ class Research(LlmStage[LeadAccepted | ValidationFailed, ResearchBasis]):
         match ctx.message:
             case LeadAccepted(lead=lead):
                 evidence = await self.source.gather(lead)
+                if not evidence:
+                    # Research goes on (a reviewer may approve it), but says why it is empty.
+                    cause = self.source.why_empty(lead)
+                    ctx.log.warning("no_evidence", domain=lead.domain, cause=cause)
                 await self.produce(ctx, (lead, evidence))
             case ValidationFailed() as failed:
                 await self.retry_rejected(ctx, failed)

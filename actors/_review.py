@@ -76,7 +76,7 @@ def _item(row: tuple[Any, ...]) -> ReviewItem:
 
 @final
 class ReviewStore:
-    """The queue, as ``review.sqlite`` in the run directory."""
+    """The queue, as tables in the run directory's ``journal.sqlite``."""
 
     def __init__(self, path: Path | SqliteFile) -> None:
         self.db = SqliteFile.open(path, _SCHEMA)

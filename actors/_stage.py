@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from dataclasses import replace
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -32,6 +33,7 @@ from messages import (
     Stage,
     ValidationFailed,
     Verdict,
+    redact,
 )
 
 In = TypeVar("In", bound=Message)
@@ -96,6 +98,10 @@ class LlmStage(Actor[In], Generic[In, Basis]):
             try:
                 request = self.request(basis, attempt=attempt, feedback=feedback)
                 reply = await self.caller.call(request, log=ctx.log)
+                # A reply is untrusted text that may echo a secret: none goes further.
+                text = redact(reply.text)
+                if text != reply.text:
+                    reply = replace(reply, text=text)
                 parsed = parse_reply(self.stage, reply)
             except MalformedReply as exc:
                 malformed += 1
@@ -119,8 +125,9 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                 await self._review(ctx, basis, exc.failure, str(exc), attempt)
                 return
             except (QuotaExhausted, AuthFailed) as exc:
-                ctx.log.error("run_halted", failure=exc.failure.value, reason=str(exc))
-                await ctx.publish(RunHalted(failure=exc.failure, reason=str(exc)))
+                reason = redact(str(exc))
+                ctx.log.error("run_halted", failure=exc.failure.value, reason=reason)
+                await ctx.publish(RunHalted(failure=exc.failure, reason=reason))
                 return
             else:
                 await ctx.publish(self.assemble(basis, parsed), attempt=attempt)
@@ -134,7 +141,7 @@ class LlmStage(Actor[In], Generic[In, Basis]):
             lead=self.lead_of(basis),
             stage=self.stage,
             failure=failure,
-            reason=reason,
+            reason=redact(reason),
             attempts=attempt,
             stage_input=self.stage_input(basis),
         )
@@ -143,10 +150,10 @@ class LlmStage(Actor[In], Generic[In, Basis]):
     async def _dead_letter(self, ctx: Context[Any], exc: MalformedReply, attempt: int) -> None:
         letter = DeadLetter(
             failure=exc.failure,
-            reason=str(exc),
+            reason=redact(str(exc)),
             actor=self.name,
-            payload=ctx.envelope.to_json(),
+            payload=redact(ctx.envelope.to_json()),
             attempts=attempt,
-            raw_output=exc.raw,
+            raw_output=redact(exc.raw),
         )
         await ctx.publish(letter, attempt=attempt)

@@ -13,7 +13,8 @@ A problem with one lead's page is no error: a timeout, a refused connection, a 4
 5xx, a body that is not ``text/html`` or ``text/plain``, a redirect off the site or a
 page the parser rejects all yield ``()``. Research then goes on without evidence, and
 the validator sends the lead to review because no claim can be grounded. Nothing is
-logged here; ``statistics()`` counts what happened, for the caller to report.
+logged here; ``statistics()`` counts what happened, and ``why_empty(lead)`` says, once,
+why a lead got nothing (its cause and the fix), for the caller to log.
 
 A lead's ``domain`` is untrusted input, so the source will not be aimed at internal
 hosts by lead data (server-side request forgery): ``public_host`` refuses an empty name,
@@ -143,6 +144,8 @@ class WebSource:
         self._pages = 0
         self._refused = 0
         self._failed = 0
+        self._causes: dict[str, str] = {}
+        """Why each lead's gather found nothing, until ``why_empty`` takes it."""
 
     async def gather(self, lead: Lead) -> tuple[Evidence, ...]:
         """Evidence ``w1``, ``w2``, ... from the lead's home page; ``()`` if there is none."""
@@ -151,21 +154,34 @@ class WebSource:
         host = public_host(lead.domain)
         if host is None:
             self._refused += 1
+            self._causes[lead.lead_id] = f"{lead.domain!r} is not a public host name"
             return ()
-        page: _Page | None = None
+        page: _Page | str = f"no reply within {self._timeout:g} s"
         with anyio.move_on_after(self._timeout):
             page = await self._fetch(host)
-        # Parsing a large page takes up to a second: keep it off the event loop.
-        texts = None if page is None else await to_thread.run_sync(_texts, page, self._max_items)
-        if page is None or texts is None:
+        if isinstance(page, str):
             self._failed += 1
+            self._causes[lead.lead_id] = f"https://{host}/ could not be read: {page}"
+            return ()
+        # Parsing a large page takes up to a second: keep it off the event loop.
+        texts = await to_thread.run_sync(_texts, page, self._max_items)
+        if texts is None:
+            self._failed += 1
+            self._causes[lead.lead_id] = f"{page.url} is markup the parser cannot read"
             return ()
         self._pages += 1
+        if not texts:
+            self._causes[lead.lead_id] = f"{page.url} has no text of {MIN_CHARS} characters"
         source = str(page.url)
         return tuple(
             Evidence(evidence_id=f"w{number}", source=source, text=text)
             for number, text in enumerate(texts, start=1)
         )
+
+    def why_empty(self, lead: Lead) -> str:
+        """Why ``gather`` found no evidence for ``lead``, and what to do; forgets it after."""
+        cause = self._causes.pop(lead.lead_id, "the page held no usable text")
+        return f"{cause}; check the network, or pass --kb FILE with an entry for {lead.domain}"
 
     def statistics(self) -> WebSourceStatistics:
         """A snapshot of the counts so far."""
@@ -188,7 +204,8 @@ class WebSource:
     ) -> None:
         await self.aclose()
 
-    async def _fetch(self, host: str) -> _Page | None:
+    async def _fetch(self, host: str) -> _Page | str:
+        """The page, or why there is none."""
         if self._client is None:
             self._client = httpx2.AsyncClient()  # created in the event loop that uses it
         url = httpx2.URL(f"https://{host}/")
@@ -200,16 +217,18 @@ class WebSource:
                     if response.has_redirect_location:
                         url = url.join(response.headers["Location"])
                         if not _on_site(url, host):
-                            return None
+                            return f"it redirects off the site, to {url}"
                         continue
                     media_type, charset = _content_type(response.headers.get("Content-Type", ""))
-                    if not response.is_success or media_type not in _MEDIA_TYPES:
-                        return None
+                    if not response.is_success:
+                        return f"HTTP {response.status_code}"
+                    if media_type not in _MEDIA_TYPES:
+                        return f"its content type is {media_type or 'missing'}, not HTML or text"
                     body, complete = await self._read(response)
                     return _Page(url, media_type, charset, body, complete)
-        except (httpx2.HTTPError, httpx2.InvalidURL):
-            return None
-        return None  # more than MAX_REDIRECTS redirects
+        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
+            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return f"more than {MAX_REDIRECTS} redirects"
 
     async def _read(self, response: httpx2.Response) -> tuple[bytes, bool]:
         body = bytearray()

@@ -5,15 +5,19 @@ The bus knows messages and nothing about agents. Actors reach it through the
 """
 
 from bus._clock import Clock, FakeClock, SystemClock
+from bus._compaction import KEEP_KINDS
+from bus._entry import JournalEntry
 from bus._in_process import InProcessBus
-from bus._journal import Ack, Journal, JournalEntry, SqliteJournal
+from bus._journal import JOURNAL_VERSION, Ack, Journal, SqliteJournal
 from bus._mailbox import Mailbox
 from bus._protocol import Bus, Publisher, PublishHook, Recipient, Unrouted
-from bus._sqlite import SqliteFile
+from bus._sqlite import SqliteFile, storage_failure
 from bus._statistics import BusStatistics, MailboxStatistics
 from bus._testing import TestBus
 
 __all__ = [
+    "JOURNAL_VERSION",
+    "KEEP_KINDS",
     "Ack",
     "Bus",
     "BusStatistics",
@@ -32,4 +36,5 @@ __all__ = [
     "SystemClock",
     "TestBus",
     "Unrouted",
+    "storage_failure",
 ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,21 @@ from typing import Any, Protocol, final
 
 import anyio
 
+from bus._compaction import COMPACTED_SCHEMA, Describe, compact_trace, merge_story, traces_in
+from bus._entry import JournalEntry
 from bus._sqlite import SqliteFile
-from messages import Envelope, Message
+from messages import Envelope, Message, StorageFailed, redact_bytes
 
-_SCHEMA = """
+JOURNAL_VERSION = 2
+"""The journal's schema version, kept in the file's ``PRAGMA user_version``.
+
+Bump it with any change to the file's tables (the ledger, review and dead-letter tables
+live in it too) or to how a body is stored; a journal of another version is refused with
+one line, never read by guessing its format. Version 2: records keyed by lead identity.
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id TEXT NOT NULL UNIQUE,
@@ -42,6 +52,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pending_deliveries ON deliveries (acked) WHERE acked = 0;
 """
+    + COMPACTED_SCHEMA
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,16 +84,6 @@ class Journal(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """One journaled message, for ``trace``."""
-
-    seq: int
-    envelope: Envelope[Message]
-    deliveries: tuple[tuple[str, bool], ...]
-    """(subscriber, acked) for every delivery of the message."""
-
-
 @dataclass(eq=False, slots=True)
 class _Commit:
     messages: list[tuple[object, ...]]
@@ -101,7 +103,12 @@ class SqliteJournal:
     """
 
     def __init__(self, path: Path | SqliteFile) -> None:
-        self.db = SqliteFile.open(path, _SCHEMA)
+        self.db = SqliteFile.open(path, "")
+        try:
+            self.db.run_sync(self._prepare)
+        except BaseException:
+            self.db.close()
+            raise
         self._queue: list[_Commit] = []
         self._writing: anyio.Event | None = None
         self.commits = 0
@@ -154,6 +161,26 @@ class SqliteJournal:
         for item in batch:
             item.written = True
 
+    def _prepare(self, c: sqlite3.Connection) -> None:
+        """Create the tables of a new journal, or check that this one is of our version."""
+        version = c.execute("PRAGMA user_version").fetchone()[0]
+        written = c.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
+        ).fetchone()
+        if version == 0 and written is not None:
+            used = c.execute("SELECT 1 FROM messages LIMIT 1").fetchone() is not None
+        else:
+            used = False
+        if version not in (0, JOURNAL_VERSION) or used:
+            raise StorageFailed(
+                f"{self.db.path}: journal schema version {version}, but this leadwright reads "
+                f"version {JOURNAL_VERSION}; use the leadwright that wrote it, or a new --out"
+            )
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                c.execute(statement)
+        c.execute(f"PRAGMA user_version = {JOURNAL_VERSION}")
+
     def pending(self) -> list[tuple[Envelope[Message], str]]:
         """Every delivery not acked, oldest first: the work a crash interrupted."""
         rows = self.db.run_sync(
@@ -166,29 +193,24 @@ class SqliteJournal:
 
     def trace(self, trace_id: str) -> list[JournalEntry]:
         """Every message of one trace (one lead), in the order it was journaled."""
+        return self.db.run_sync(lambda c: _read_trace(c, trace_id))
 
-        def read(c: sqlite3.Connection) -> list[JournalEntry]:
-            entries = []
-            for seq, *row in c.execute(
-                f"SELECT m.seq, {_ENVELOPE_COLUMNS} FROM messages m "
-                "WHERE m.trace_id = ? ORDER BY m.seq",
-                (trace_id,),
-            ).fetchall():
-                envelope = _envelope(tuple(row))
-                deliveries = c.execute(
-                    "SELECT subscriber, acked FROM deliveries WHERE message_id = ?",
-                    (envelope.message_id,),
-                ).fetchall()
-                entries.append(
-                    JournalEntry(
-                        seq=seq,
-                        envelope=envelope,
-                        deliveries=tuple((str(s), bool(a)) for s, a in deliveries),
-                    )
-                )
-            return entries
+    def compact(self, trace_ids: Sequence[str], describe: Describe) -> int:
+        """Keep only the story of these finished traces (see ``bus._compaction``).
 
-        return self.db.run_sync(read)
+        Returns how many traces were compacted; one with work in flight is left as it is.
+        """
+        candidates = self.db.run_sync(lambda c: traces_in(c, trace_ids))
+        compacted = 0
+        for start in range(0, len(candidates), _TRACES_PER_TRANSACTION):
+            chunk = candidates[start : start + _TRACES_PER_TRANSACTION]
+
+            def work(c: sqlite3.Connection, chunk: list[str] = chunk) -> int:
+                done = [compact_trace(c, t, _read_trace(c, t), describe) for t in chunk]
+                return sum(1 for removed in done if removed)
+
+            compacted += self.db.run_sync(work)
+        return compacted
 
     def envelopes(
         self, *, kinds: Sequence[str], trace_ids: Sequence[str] | None = None
@@ -209,6 +231,26 @@ class SqliteJournal:
             batch, self._queue = self._queue, []
             self._write(batch)
         self.db.close()
+
+
+_TRACES_PER_TRANSACTION = 200
+"""Traces compacted per transaction: short enough never to hold the file for long."""
+
+
+def _read_trace(c: sqlite3.Connection, trace_id: str) -> list[JournalEntry]:
+    entries = []
+    for seq, *row in c.execute(
+        f"SELECT m.seq, {_ENVELOPE_COLUMNS} FROM messages m WHERE m.trace_id = ? ORDER BY m.seq",
+        (trace_id,),
+    ).fetchall():
+        envelope = _envelope(tuple(row))
+        deliveries = c.execute(
+            "SELECT subscriber, acked FROM deliveries WHERE message_id = ?",
+            (envelope.message_id,),
+        ).fetchall()
+        pairs = [(str(s), bool(a)) for s, a in deliveries]
+        entries.append(JournalEntry.of(seq, envelope, pairs))
+    return merge_story(c, trace_id, entries)
 
 
 _ROWS_PER_STATEMENT = 256
@@ -267,7 +309,8 @@ def _row(envelope: Envelope[Message]) -> tuple[object, ...]:
         envelope.attempt,
         int(envelope.approved),
         envelope.created_at.isoformat(),
-        envelope.message_json(),
+        # Untrusted text (an LLM reply, a server's error) may echo a secret.
+        redact_bytes(envelope.message_json()),
     )
 
 
@@ -280,14 +323,6 @@ _ENVELOPE_COLUMNS = (
 
 def _envelope(row: tuple[Any, ...]) -> Envelope[Message]:
     message_id, trace_id, causation_id, producer, attempt, approved, created_at, body = row
-    # Journals written before bodies were stored plain hold zlib streams, which never
-    # start with "{"; they still resume.
-    if not body.startswith(b"{"):
-        body = zlib.decompress(body)
-    data = json.loads(body)
-    if "kind" not in data:
-        # Journals written before the body was the message alone hold whole envelopes.
-        return Envelope.from_dict(data)
     return Envelope.from_dict(
         {
             "message_id": message_id,
@@ -297,6 +332,6 @@ def _envelope(row: tuple[Any, ...]) -> Envelope[Message]:
             "attempt": attempt,
             "approved": bool(approved),
             "created_at": created_at,
-            "message": data,
+            "message": json.loads(body),
         }
     )

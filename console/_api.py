@@ -31,7 +31,7 @@ from console._models import (
 )
 from console._security import require_token
 from messages import LeadOutcome, LeadScore, Outcome, OutreachDraft, RawValue, ResearchResult
-from supervision.system import Gate, System, describe
+from supervision.system import Gate, System, entry_detail
 
 BODY_LIMIT = 4 * 1024 * 1024
 """Bytes a ``POST`` body may hold."""
@@ -152,12 +152,12 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
         entries = await anyio.to_thread.run_sync(journal.trace, lead_id) if journal else []
         trace = [
             TraceStep(
-                kind=e.envelope.kind,
-                producer=e.envelope.producer,
-                attempt=e.envelope.attempt,
-                approved=e.envelope.approved,
-                at=e.envelope.created_at.isoformat(),
-                detail=describe(e.envelope.message),
+                kind=e.kind,
+                producer=e.producer,
+                attempt=e.attempt,
+                approved=e.approved,
+                at=e.created_at.isoformat(),
+                detail=entry_detail(e),
             )
             for e in entries
         ]

@@ -24,6 +24,7 @@ from messages._errors import (
     RestartIntensityExceeded,
     RuntimeFailure,
     SchemaMismatch,
+    StorageFailed,
     UnroutedMessage,
     UsageError,
 )
@@ -33,6 +34,15 @@ from messages._lineage import record_of
 from messages._outcomes import CrmUpdated, HumanReviewRequested, LeadOutcome, Outcome
 from messages._outreach import OutreachDraft
 from messages._policy import POLICIES, STAGE_ATTEMPTS, FailurePolicy
+from messages._redact import (
+    REDACTED,
+    Redactor,
+    current_redactor,
+    redact,
+    redact_bytes,
+    redacting,
+    without_credentials,
+)
 from messages._research import Claim, Evidence, ResearchResult
 from messages._scoring import Fit, LeadScore
 from messages._verdicts import (
@@ -48,6 +58,7 @@ from messages._verdicts import (
 
 __all__ = [
     "POLICIES",
+    "REDACTED",
     "STAGE_ATTEMPTS",
     "ActorCrashed",
     "AuthFailed",
@@ -85,6 +96,7 @@ __all__ = [
     "QuotaExhausted",
     "RateLimited",
     "RawValue",
+    "Redactor",
     "ResearchResult",
     "RestartIntensityExceeded",
     "RuleViolation",
@@ -92,14 +104,20 @@ __all__ = [
     "RuntimeFailure",
     "SchemaMismatch",
     "Stage",
+    "StorageFailed",
     "UnroutedMessage",
     "UsageError",
     "ValidationFailed",
     "ValidationPassed",
     "Verdict",
+    "current_redactor",
     "input_of",
     "new_id",
     "record_of",
+    "redact",
+    "redact_bytes",
+    "redacting",
     "registry",
     "stage_of",
+    "without_credentials",
 ]

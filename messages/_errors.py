@@ -8,6 +8,8 @@
         ├── ActorCrashed              a handler raised while handling one message
         ├── RestartIntensityExceeded  a supervisor's children crashed too often; it gave up
         ├── DeliveryStalled           a journaled message found no room in a mailbox in time
+        ├── StorageFailed             a run-directory file is corrupt, of another version,
+        │                             or cannot be written (a full disk)
         └── LlmError                  an LLM call failed; ``failure`` names its taxonomy row
             ├── LlmTimeout            no reply within the per-call deadline
             ├── RateLimited           HTTP 429 rate_limit_exceeded; ``retry_after`` advises a pause
@@ -82,6 +84,11 @@ class RestartIntensityExceeded(RuntimeFailure):
 @final
 class DeliveryStalled(RuntimeFailure):
     """A consumer stopped taking messages; what was journaled waits for the next run."""
+
+
+@final
+class StorageFailed(RuntimeFailure):
+    """A file of the run directory cannot be used; the message says which, and what to do."""
 
 
 class LlmError(RuntimeFailure):

@@ -1,48 +1,84 @@
-"""The run's event log: structlog JSON lines in ``events.jsonl``, secrets redacted."""
+"""The run's event log: structlog JSON lines in ``events.jsonl``, secrets redacted.
+
+The file is rotated by size: when a line would take it past ``max_bytes``, it becomes
+``events.jsonl.1`` (the older ones move up to ``.2``, ...; beyond ``keep`` they go), and a
+new ``events.jsonl`` begins. So a long-lived service keeps a bounded log.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, final
+from typing import Any, TextIO, cast, final
 
 import structlog
 
 from actors import EventLog
+from messages import Redactor, current_redactor
 
 EVENTS_FILE = "events.jsonl"
-REDACTED = "[REDACTED]"
-# Shapes of credentials that must never reach a log, whoever put them in a message.
-_CREDENTIALS = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|Bearer\s+[A-Za-z0-9._\-]{8,})")
+EVENTS_MAX_BYTES = 64 * 1024 * 1024
+"""The size at which ``events.jsonl`` is rotated."""
+EVENTS_KEPT = 4
+"""Rotated files kept: ``events.jsonl.1`` (the newest) to ``events.jsonl.4``."""
+
+
+@final
+class RotatingFile:
+    """A text file appended to, moved aside to ``NAME.1`` when it would outgrow ``max_bytes``."""
+
+    def __init__(self, path: Path, *, max_bytes: int, keep: int) -> None:
+        if max_bytes < 1 or keep < 1:
+            raise ValueError(f"max_bytes={max_bytes!r} and keep={keep!r} must be >= 1")
+        self.path, self.max_bytes, self.keep = path, max_bytes, keep
+        self._file = path.open("a", encoding="utf-8")
+        self._size = self._file.tell()
+
+    def write(self, text: str) -> int:
+        size = len(text.encode("utf-8"))
+        if self._size and self._size + size > self.max_bytes:
+            self._rotate()
+        self._size += size
+        return self._file.write(text)
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _rotate(self) -> None:
+        self._file.close()
+        aged = [self.path.with_name(f"{self.path.name}.{n}") for n in range(self.keep + 1)]
+        aged[0] = self.path
+        aged[-1].unlink(missing_ok=True)
+        for newer, older in zip(reversed(aged[:-1]), reversed(aged[1:]), strict=True):
+            if newer.exists():
+                newer.replace(older)
+        self._file = self.path.open("a", encoding="utf-8")
+        self._size = 0
 
 
 @final
 class Redact:
-    """A processor that replaces secrets, and anything shaped like a key, in every value."""
+    """A processor that applies a ``Redactor`` to every value of an event.
 
-    def __init__(self, secrets: Sequence[str]) -> None:
-        self.secrets = tuple(s for s in secrets if len(s) >= 4)
+    Given ``secrets``, it redacts those as well as the current redactor's.
+    """
+
+    def __init__(self, secrets: Sequence[str] = (), redactor: Redactor | None = None) -> None:
+        self.redactor = redactor if redactor is not None else current_redactor()
+        self.extra = Redactor(secrets) if secrets else None
 
     def __call__(
         self, logger: Any, method: str, event: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
         for key, value in event.items():
-            event[key] = self._clean(value)
+            cleaned = self.redactor.clean(value)
+            event[key] = cleaned if self.extra is None else self.extra.clean(cleaned)
         return event
-
-    def _clean(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self.secrets:
-                value = value.replace(secret, REDACTED)
-            return _CREDENTIALS.sub(REDACTED, value)
-        if isinstance(value, list | tuple):
-            return [self._clean(item) for item in value]
-        if isinstance(value, Mapping):
-            return {k: self._clean(v) for k, v in value.items()}
-        return value
 
 
 def _every_line_has_context(
@@ -78,13 +114,19 @@ class Tally:
 
 @contextmanager
 def event_log(
-    out: Path, *, secrets: Sequence[str] = (), tally: Tally | None = None
+    out: Path,
+    *,
+    secrets: Sequence[str] = (),
+    tally: Tally | None = None,
+    max_bytes: int = EVENTS_MAX_BYTES,
+    keep: int = EVENTS_KEPT,
 ) -> Iterator[EventLog]:
-    """A logger appending JSON lines to ``out/events.jsonl``; closes the file on exit.
+    """A logger appending JSON lines to ``out/events.jsonl``, rotated by size; closes on exit.
 
     ``tally`` counts the warnings and errors as they are logged."""
     out.mkdir(parents=True, exist_ok=True)
-    with (out / EVENTS_FILE).open("a", encoding="utf-8") as file:
+    file = RotatingFile(out / EVENTS_FILE, max_bytes=max_bytes, keep=keep)
+    try:
         processors: list[Any] = [
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
@@ -95,8 +137,10 @@ def event_log(
             processors.append(tally)
         processors.append(structlog.processors.JSONRenderer())
         logger: Any = structlog.wrap_logger(
-            structlog.WriteLogger(file),
+            structlog.WriteLogger(cast(TextIO, file)),  # it writes and flushes, no more
             processors=processors,
             wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         )
         yield logger
+    finally:
+        file.close()

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from messages import UsageError
+from messages import UsageError, redact
 
 SETTINGS_FILE = "settings.json"
 
@@ -35,7 +35,8 @@ class RunSettings(BaseModel):
 
     def save(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
-        (out / SETTINGS_FILE).write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        text = redact(self.model_dump_json(indent=2))
+        (out / SETTINGS_FILE).write_text(text + "\n", encoding="utf-8")
 
     @staticmethod
     def load(out: Path) -> RunSettings:

@@ -91,3 +91,27 @@ def test_a_missing_baseline_is_an_operator_error(
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("error: Baseline") and len(err.strip().splitlines()) == 1
+
+
+def test_drift_wording_agrees_with_the_drifted_columns(
+    capsys: pytest.CaptureFixture[str], runs: tuple[Path, Path]
+) -> None:
+    """The verdict line names every column the table marks DRIFT, never "no drift" alone."""
+    baseline, current = runs
+    capsys.readouterr()
+    assert cli.main(["drift", "--baseline", str(baseline), "--current", str(current)]) == 0
+    verdict = capsys.readouterr().out.strip().splitlines()[-1]
+    assert verdict.startswith("drift in ") and "industry" in verdict
+
+
+@pytest.mark.parametrize(("against", "code"), [("baseline", 0), ("current", 3)])
+def test_fail_on_drift_exits_3_only_when_a_column_drifted(
+    capsys: pytest.CaptureFixture[str], runs: tuple[Path, Path], against: str, code: int
+) -> None:
+    """--fail-on-drift exits 3 when a column drifted, and 0 for a run against itself."""
+    baseline, current = runs
+    checked = baseline if against == "baseline" else current
+    argv = ["drift", "--baseline", str(baseline), "--current", str(checked), "--fail-on-drift"]
+    assert cli.main([*argv, "--json"]) == code
+    assert cli.main(argv) == code
+    assert "no drift: none of" in capsys.readouterr().out or code == 3

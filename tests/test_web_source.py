@@ -314,6 +314,38 @@ async def test_an_error_status_yields_no_evidence(
     assert await make_source().gather(lead()) == ()
 
 
+@pytest.mark.parametrize(
+    ("reply", "cause"),
+    [
+        (Reply(HOME, status=404), "https://acme.example/ could not be read: HTTP 404"),
+        (
+            Reply(b"%PDF", content_type="application/pdf"),
+            "https://acme.example/ could not be read: its content type is application/pdf, "
+            "not HTML or text",
+        ),
+        (Reply(HOME, hold="headers"), "https://acme.example/ could not be read: no reply within"),
+    ],
+)
+async def test_why_empty_names_the_cause_and_the_fix(
+    site: Site, make_source: MakeSource, reply: Reply, cause: str
+) -> None:
+    """A lead that got no evidence is told why, once, with --kb as the way round it."""
+    site.serve("acme.example", "/", reply)
+    source = make_source(timeout=0.5)
+    assert await source.gather(lead()) == ()
+    why = source.why_empty(lead())
+    assert why.startswith(cause), why
+    assert why.endswith("; check the network, or pass --kb FILE with an entry for acme.example")
+    assert source.why_empty(lead()).startswith("the page held no usable text")
+
+
+async def test_why_empty_names_a_refused_host(make_source: MakeSource) -> None:
+    """A domain that is no public host name is named as such, with no request sent."""
+    source = make_source()
+    assert await source.gather(lead("localhost")) == ()
+    assert source.why_empty(lead("localhost")).startswith("'localhost' is not a public host name;")
+
+
 @pytest.mark.parametrize("hold", ["headers", "body"])
 async def test_a_reply_slower_than_the_timeout_yields_no_evidence(
     site: Site, make_source: MakeSource, hold: Literal["headers", "body"]

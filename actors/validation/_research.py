@@ -12,8 +12,15 @@ from messages import ResearchResult
 
 @rule("research.claims.empty")
 def has_claims(result: ResearchResult, ctx: RuleContext) -> Iterator[str]:
-    """The research makes at least one claim."""
-    if not result.claims:
+    """The research makes at least one claim; with no evidence, the reason names the fix."""
+    if not result.claims and not result.evidence:
+        domain = result.lead.domain
+        yield (
+            f"The research has no claims because there is no evidence about {domain}; "
+            f"run again with --kb FILE holding an entry for {domain}, or with --sources web "
+            "(events.jsonl says why under no_evidence)."
+        )
+    elif not result.claims:
         yield (
             "The research has no claims; make at least one claim that cites the evidence "
             "and quotes it verbatim."

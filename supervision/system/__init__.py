@@ -1,6 +1,7 @@
 """The composition of this system: the live system on a run directory, the run, resume,
 the directory lock, and the operator's actions."""
 
+from supervision.system._compaction import Compaction, compact_run
 from supervision.system._config import PipelineConfig
 from supervision.system._lock import DirectoryInUse, DirectoryLock, prepare
 from supervision.system._operations import (
@@ -22,7 +23,7 @@ from supervision.system._service import Face, Gate, Service, ServiceEnd
 from supervision.system._signals import DRAIN_S, Stopper
 from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
 from supervision.system._system import System, open_system
-from supervision.system._trace import TraceNode, build_trace, describe
+from supervision.system._trace import TraceNode, build_trace, describe, entry_detail
 from supervision.system._wiring import OPERATOR, REVIEWER, VALIDATOR
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "SUMMARY_FILE",
     "UNOVERRIDABLE",
     "VALIDATOR",
+    "Compaction",
     "Decision",
     "DirectoryInUse",
     "DirectoryLock",
@@ -54,8 +56,10 @@ __all__ = [
     "approval_envelope",
     "approve",
     "build_trace",
+    "compact_run",
     "describe",
     "draft_violations",
+    "entry_detail",
     "export_csv",
     "open_item",
     "open_system",

@@ -23,13 +23,15 @@ class DirectoryInUse(UsageError):
 def prepare(out: Path) -> None:
     """Make the run directory, or say in one line why it cannot be one."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file, not a directory; pass a directory")
+        raise UsageError(f"--out {out} is a file, not a directory; pass a directory for the run")
     try:
         out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".leadwright-write-test"
+        probe.touch()
+        probe.unlink()
     except OSError as exc:
         raise UsageError(
-            f"--out {out}: cannot create the run directory ({exc.strerror or exc}); "
-            "pass a writable directory"
+            f"--out {out}: cannot write there ({exc.strerror or exc}); pass a writable directory"
         ) from None
 
 

@@ -24,13 +24,15 @@ class Stores:
 
     @staticmethod
     def open(out: Path, *, journal: bool = True) -> Stores:
-        ledger = LedgerStore(out / JOURNAL_FILE)
-        # One file and one connection for all but the CRM: their writes never contend for
-        # its lock, and an operator's action changes the review queue, the dead letters
-        # and the outcome in one transaction.
+        # The journal first: it checks the file's schema version before any table is
+        # touched. One file and one connection for all but the CRM: their writes never
+        # contend for its lock, and an operator's action changes the review queue, the
+        # dead letters and the outcome in one transaction.
+        journaled = SqliteJournal(out / JOURNAL_FILE) if journal else None
+        ledger = LedgerStore(journaled.db if journaled is not None else out / JOURNAL_FILE)
         return Stores(
             ledger=ledger,
-            journal=SqliteJournal(ledger.db) if journal else None,
+            journal=journaled,
             crm=SqliteCrm(out / CRM_FILE),
             review=ReviewStore(ledger.db),
             dead=DeadLetterStore(ledger.db),

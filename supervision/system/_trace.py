@@ -31,19 +31,19 @@ class TraceNode:
 
     @property
     def detail(self) -> str:
-        return describe(self.entry.envelope.message)
+        return entry_detail(self.entry)
 
     def to_dict(self) -> dict[str, Any]:
-        envelope = self.entry.envelope
+        entry = self.entry
         return {
-            "seq": self.entry.seq,
-            "message_id": envelope.message_id,
-            "causation_id": envelope.causation_id,
-            "kind": envelope.kind,
-            "producer": envelope.producer,
-            "attempt": envelope.attempt,
-            "approved": envelope.approved,
-            "created_at": envelope.created_at.isoformat(),
+            "seq": entry.seq,
+            "message_id": entry.message_id,
+            "causation_id": entry.causation_id,
+            "kind": entry.kind,
+            "producer": entry.producer,
+            "attempt": entry.attempt,
+            "approved": entry.approved,
+            "created_at": entry.created_at.isoformat(),
             "after_s": self.after_s,
             "detail": self.detail,
             "delivered_to": [{"subscriber": s, "acked": a} for s, a in self.entry.deliveries],
@@ -53,18 +53,23 @@ class TraceNode:
 
 def build_trace(entries: list[JournalEntry]) -> list[TraceNode]:
     """The causal forest of a trace: roots are messages whose cause is not in it."""
-    nodes = {entry.envelope.message_id: TraceNode(entry) for entry in entries}
+    nodes = {entry.message_id: TraceNode(entry) for entry in entries}
     roots: list[TraceNode] = []
     for node in nodes.values():
-        cause = node.entry.envelope.causation_id
+        cause = node.entry.causation_id
         parent = nodes.get(cause) if cause is not None else None
         if parent is None:
             roots.append(node)
             continue
         parent.children.append(node)
-        delta = node.entry.envelope.created_at - parent.entry.envelope.created_at
+        delta = node.entry.created_at - parent.entry.created_at
         node.after_s = delta.total_seconds()
     return roots
+
+
+def entry_detail(entry: JournalEntry) -> str:
+    """What a journal entry's message said: described now, or as it was when compacted."""
+    return describe(entry.message) if entry.message is not None else (entry.detail or "")
 
 
 def describe(message: Message) -> str:
