@@ -63,6 +63,14 @@ class Journal(Protocol):
         """Record ``routed`` and ``acks`` in one durable step; return once it is on disk."""
         ...
 
+    def commit_nowait(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
+        """Record ``routed`` and ``acks`` in one durable step now, blocking this thread.
+
+        For ``publish_nowait``, whose caller will not wait: a short write, on the caller's
+        thread, of these and whatever else is queued.
+        """
+        ...
+
     def defer_ack(self, ack: Ack) -> None:
         """Record an ack with the next write, without waiting for it.
 
@@ -108,13 +116,7 @@ class SqliteJournal:
         self.transactions = 0
 
     async def commit(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
-        # Rows are encoded here, on the event loop: the worker thread then only runs SQL,
-        # which releases the GIL, instead of competing with the loop for it.
-        item = _Commit(
-            [_row(envelope) for envelope, _ in routed],
-            [(envelope.message_id, target) for envelope, targets in routed for target in targets],
-            [(ack.message_id, ack.subscriber) for ack in acks],
-        )
+        item = _item(routed, acks)
         self._queue.append(item)
         while not item.written:
             if self._writing is None:
@@ -129,6 +131,15 @@ class SqliteJournal:
                     writing.set()
             else:
                 await self._writing.wait()
+        if item.error is not None:
+            raise item.error
+
+    def commit_nowait(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
+        item = _item(routed, acks)
+        # What is queued goes first, in order; a write in progress in the worker thread
+        # holds the file's lock, so this one waits for it rather than overtaking it.
+        batch, self._queue = [*self._queue, item], []
+        self._write(batch)
         if item.error is not None:
             raise item.error
 
@@ -208,6 +219,16 @@ class SqliteJournal:
             batch, self._queue = self._queue, []
             self._write(batch)
         self.db.close()
+
+
+def _item(routed: Sequence[Routed], acks: Sequence[Ack]) -> _Commit:
+    # Rows are encoded here, on the event loop: the worker thread then only runs SQL,
+    # which releases the GIL, instead of competing with the loop for it.
+    return _Commit(
+        [_row(envelope) for envelope, _ in routed],
+        [(envelope.message_id, target) for envelope, targets in routed for target in targets],
+        [(ack.message_id, ack.subscriber) for ack in acks],
+    )
 
 
 _ROWS_PER_STATEMENT = 256
