@@ -17,10 +17,10 @@ before it is delivered, with the acks of the handled ones.
 
 The clock starts before the bus, the journal and the actors are made, and stops after
 they have stopped and the journal is closed. Each run is its own process (so that its peak
-RSS is its own); each (config, journal) pair runs ``--rounds`` times, one JSON line per
-run, then a line for the median run. ``--autogen`` also runs ``bench/peer_autogen.py`` in a
-virtual environment with ``autogen-core==0.7.5``, made on first use under
-``~/.cache/leadwright-bench``.
+RSS is its own); each system (journal off, journal on, autogen-core) runs ``--rounds``
+times, taking turns round by round, one JSON line per run, then a line for each median.
+``--autogen`` adds ``bench/peer_autogen.py``, run in a virtual environment with
+``autogen-core==0.7.5``, made on first use under ``~/.cache/leadwright-bench``.
 """
 
 from __future__ import annotations
@@ -248,16 +248,19 @@ def ensure_autogen() -> Path:
     return python
 
 
-def measure(command: list[str], rounds: int) -> None:
-    """Run ``command`` ``rounds`` times, printing each run's JSON line, then the median's."""
-    lines = []
+def measure(commands: list[list[str]], rounds: int) -> None:
+    """Run each command ``rounds`` times, round by round, so that a change in the machine's
+    load weighs on every system alike; print each run's JSON line, then each median."""
+    lines: list[list[dict[str, Any]]] = [[] for _ in commands]
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     for _ in range(rounds):
-        done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
-        line = json.loads(done.stdout.strip().splitlines()[-1])
-        print(json.dumps(line), flush=True)
-        lines.append(line)
-    print(json.dumps(median_of(lines)), flush=True)
+        for command, runs in zip(commands, lines, strict=True):
+            done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+            line = json.loads(done.stdout.strip().splitlines()[-1])
+            print(json.dumps(line), flush=True)
+            runs.append(line)
+    for runs in lines:
+        print(json.dumps(median_of(runs)), flush=True)
 
 
 def main() -> None:
@@ -274,11 +277,10 @@ def main() -> None:
         return
     me = [sys.executable, str(Path(__file__).resolve())]
     for config in args.configs.split(","):
-        for journal in (False, True):
-            measure([*me, "--one", config, *(["--journal"] if journal else [])], args.rounds)
+        commands = [[*me, "--one", config], [*me, "--one", config, "--journal"]]
         if args.autogen:
-            peer = [str(ensure_autogen()), str(HERE / "peer_autogen.py"), "--one", config]
-            measure(peer, args.rounds)
+            commands.append([str(ensure_autogen()), str(HERE / "peer_autogen.py"), "--one", config])
+        measure(commands, args.rounds)
 
 
 if __name__ == "__main__":
