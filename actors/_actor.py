@@ -212,7 +212,14 @@ class Actor(ABC, Generic[In]):
             with CancelScope() as wait:
                 self._waits.add(wait)
                 try:
-                    return await mailbox.take()
+                    # The checkpoint above has let others run: wait, then take without
+                    # a second one (a take of its own would begin with another).
+                    while True:
+                        await mailbox.wait()
+                        try:
+                            return mailbox.take_nowait()
+                        except WouldBlock:
+                            pass
                 except EndOfStream:
                     return None
                 finally:

@@ -40,13 +40,18 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from types import TracebackType
-from typing import Self, final
+from typing import TYPE_CHECKING, Self, final
 
 import anyio
-import httpx2
 from anyio import to_thread
 
+from actors._lazy import lazy_module
 from messages import ClosedResourceError, Evidence, Lead, UsageError
+
+if TYPE_CHECKING:
+    import httpx2
+else:
+    httpx2 = lazy_module("httpx2")  # a few tenths of a second: only for --sources web
 
 USER_AGENT = "Leadwright/0.1 (+research)"
 MAX_REDIRECTS = 3

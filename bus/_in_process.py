@@ -9,7 +9,7 @@ from typing import final
 import anyio
 from anyio import CancelScope, WouldBlock
 
-from bus._journal import Ack, Journal
+from bus._journal import Ack, Journal, Routed
 from bus._mailbox import Mailbox
 from bus._protocol import PublishHook, Unrouted
 from bus._statistics import BusStatistics
@@ -28,6 +28,9 @@ DEFAULT_CAPACITY = 64
 DELIVERY_DEADLINE_S = 30.0
 """How long a journaled message may wait for room in a mailbox before it counts as stalled."""
 BUS_PRODUCER = "bus"
+
+_Routed = tuple[Envelope[Message], tuple[Mailbox, ...]]
+"""An envelope to deliver and its mailboxes."""
 
 
 @final
@@ -110,17 +113,9 @@ class InProcessBus:
         return mailbox
 
     async def publish(self, envelope: Envelope[Message]) -> None:
-        if self.journal is not None:
-            await self.commit([envelope])
-            return
-        # Nothing to make durable first, so nothing to shield: route and deliver.
-        envelope, targets = self._route(envelope)
-        for hook in self.hooks:
-            hook(envelope)
-        for mailbox in targets:
-            await mailbox.put(envelope)
-        self._published += 1
-        self._delivered += len(targets)
+        # Journaled, a message on disk must reach its mailboxes, so the wait for room is
+        # shielded; unjournaled, nothing is lost by giving up, so the wait is cancellable.
+        await self._deliver([envelope], (), None, shield=self.journal is not None)
 
     async def commit(
         self,
@@ -136,47 +131,7 @@ class InProcessBus:
         delivered nowhere would be lost to this process; the shield has a deadline, so a
         consumer that is gone for good cannot hold a shutdown forever.
         """
-        if not effects and not acks:
-            if on_durable is not None:
-                on_durable()
-            return
-        routed = [self._route(envelope) for envelope in effects]
-        for envelope, _ in routed:
-            for hook in self.hooks:
-                hook(envelope)
-        if self.journal is not None:
-            with CancelScope(shield=True):
-                await self.journal.commit(
-                    [(envelope, tuple(m.owner for m in targets)) for envelope, targets in routed],
-                    acks,
-                )
-                if on_durable is not None:
-                    on_durable()
-        elif on_durable is not None:
-            on_durable()
-        deliveries = [(envelope, mailbox) for envelope, targets in routed for mailbox in targets]
-        self._published += len(routed)
-        # Most mailboxes have room: a delivery that never awaits cannot be interrupted, so
-        # it needs no shield. Only from the first full mailbox on does it wait, shielded.
-        done = 0
-        for envelope, mailbox in deliveries:
-            try:
-                mailbox.put_nowait(envelope)
-            except WouldBlock:
-                break
-            done += 1
-        self._delivered += done
-        if done == len(deliveries):
-            return
-        with anyio.move_on_after(DELIVERY_DEADLINE_S, shield=True) as delivery:
-            for envelope, mailbox in deliveries[done:]:
-                await mailbox.put(envelope)
-                self._delivered += 1
-        if delivery.cancelled_caught:
-            raise DeliveryStalled(
-                f"Delivery of {len(routed)} message(s) stalled for {DELIVERY_DEADLINE_S:g} s: "
-                "a consumer stopped taking messages. The journal keeps them for the next run."
-            )
+        await self._deliver(effects, acks, on_durable, shield=True)
 
     def ack(self, ack: Ack) -> None:
         """Note that a handler that published nothing is done with its message."""
@@ -195,20 +150,77 @@ class InProcessBus:
         await mailbox.put(envelope)
 
     def publish_nowait(self, envelope: Envelope[Message]) -> None:
-        targets = self._targets(envelope)
-        if not targets:
-            self.publish_nowait(self._unroutable(envelope))
-            self._published += 1
-            return
+        routed = [self._route(envelope)]
         # All or nothing: a message half-delivered would be both lost and duplicated.
-        if not all(mailbox.has_room() for mailbox in targets):
+        if not all(mailbox.has_room() for mailbox in routed[0][1]):
             raise WouldBlock
-        for hook in self.hooks:
-            hook(envelope)
-        for mailbox in targets:
-            mailbox.put_nowait(envelope)
-        self._published += 1
-        self._delivered += len(targets)
+        deliveries = self._accept(routed)
+        if self.journal is not None:
+            # A short write on this thread: the caller asked not to wait.
+            self.journal.commit_nowait(_journal_rows(routed), ())
+        self._put_now(deliveries)
+
+    async def _deliver(
+        self,
+        effects: Sequence[Envelope[Message]],
+        acks: Sequence[Ack],
+        on_durable: Callable[[], None] | None,
+        *,
+        shield: bool,
+    ) -> None:
+        """The one way in for ``publish`` and ``commit``: route, journal, then deliver."""
+        if not effects and not acks:
+            if on_durable is not None:
+                on_durable()
+            return
+        routed = [self._route(envelope) for envelope in effects]
+        deliveries = self._accept(routed)
+        if self.journal is not None:
+            with CancelScope(shield=True):
+                await self.journal.commit(_journal_rows(routed), acks)
+                if on_durable is not None:
+                    on_durable()
+        elif on_durable is not None:
+            on_durable()
+        # Most mailboxes have room: a delivery that never awaits cannot be interrupted, so
+        # it needs no shield. Only from the first full mailbox on does it wait.
+        done = self._put_now(deliveries)
+        if done == len(deliveries):
+            return
+        if not shield:
+            for envelope, mailbox in deliveries[done:]:
+                await mailbox.put(envelope)
+                self._delivered += 1
+            return
+        with anyio.move_on_after(DELIVERY_DEADLINE_S, shield=True) as delivery:
+            for envelope, mailbox in deliveries[done:]:
+                await mailbox.put(envelope)
+                self._delivered += 1
+        if delivery.cancelled_caught:
+            raise DeliveryStalled(
+                f"Delivery of {len(routed)} message(s) stalled for {DELIVERY_DEADLINE_S:g} s: "
+                "a consumer stopped taking messages. The journal keeps them for the next run."
+            )
+
+    def _accept(self, routed: list[_Routed]) -> list[tuple[Envelope[Message], Mailbox]]:
+        """Show routed envelopes to the hooks and count them; return their deliveries."""
+        for envelope, _ in routed:
+            for hook in self.hooks:
+                hook(envelope)
+        self._published += len(routed)
+        return [(envelope, mailbox) for envelope, targets in routed for mailbox in targets]
+
+    def _put_now(self, deliveries: list[tuple[Envelope[Message], Mailbox]]) -> int:
+        """Deliver in order until a mailbox is full; return how many were delivered."""
+        done = 0
+        for envelope, mailbox in deliveries:
+            try:
+                mailbox.put_nowait(envelope)
+            except WouldBlock:
+                break
+            done += 1
+        self._delivered += done
+        return done
 
     def statistics(self) -> BusStatistics:
         return BusStatistics(
@@ -224,7 +236,7 @@ class InProcessBus:
         for mailbox in self._mailboxes.values():
             mailbox.close()
 
-    def _route(self, envelope: Envelope[Message]) -> tuple[Envelope[Message], tuple[Mailbox, ...]]:
+    def _route(self, envelope: Envelope[Message]) -> _Routed:
         """The envelope to deliver and its mailboxes: a dead letter if it has none."""
         targets = self._targets(envelope)
         if targets:
@@ -280,3 +292,8 @@ class InProcessBus:
     def _check_open(self, action: str) -> None:
         if not self._open:
             raise ClosedResourceError(f"Cannot {action}, as the bus has been closed.")
+
+
+def _journal_rows(routed: list[_Routed]) -> list[Routed]:
+    """What the journal records of routed envelopes: each, and the names of its subscribers."""
+    return [(envelope, tuple(mailbox.owner for mailbox in targets)) for envelope, targets in routed]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol, final
 
 import anyio
+from anyio.lowlevel import cancel_shielded_checkpoint
 
 from bus._compaction import COMPACTED_SCHEMA, Describe, compact_trace, merge_story, traces_in
 from bus._entry import JournalEntry
@@ -56,6 +57,10 @@ CREATE INDEX IF NOT EXISTS pending_deliveries ON deliveries (acked) WHERE acked 
 )
 
 
+GATHER_TURNS = 3
+"""Turns of the event loop a write waits for more commits before it starts."""
+
+
 @dataclass(frozen=True, slots=True)
 class Ack:
     """A subscriber has handled a message: its delivery is done for good."""
@@ -73,6 +78,14 @@ class Journal(Protocol):
 
     async def commit(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
         """Record ``routed`` and ``acks`` in one durable step; return once it is on disk."""
+        ...
+
+    def commit_nowait(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
+        """Record ``routed`` and ``acks`` in one durable step now, blocking this thread.
+
+        For ``publish_nowait``, whose caller will not wait: a short write, on the caller's
+        thread, of these and whatever else is queued.
+        """
         ...
 
     def defer_ack(self, ack: Ack) -> None:
@@ -115,19 +128,19 @@ class SqliteJournal:
         self.transactions = 0
 
     async def commit(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
-        # Rows are encoded here, on the event loop: the worker thread then only runs SQL,
-        # which releases the GIL, instead of competing with the loop for it.
-        item = _Commit(
-            [_row(envelope) for envelope, _ in routed],
-            [(envelope.message_id, target) for envelope, targets in routed for target in targets],
-            [(ack.message_id, ack.subscriber) for ack in acks],
-        )
+        item = _item(routed, acks)
         self._queue.append(item)
         while not item.written:
             if self._writing is None:
-                batch, self._queue = self._queue, []
                 self._writing = writing = anyio.Event()
                 try:
+                    # A few turns of the loop first, so that the tasks the last write woke
+                    # queue their commits too: each hand-off to the thread costs the loop
+                    # far more than the rows it carries (two fifths fewer transactions, and
+                    # a fifth more leads a second, on the peer workload).
+                    for _ in range(GATHER_TURNS):
+                        await cancel_shielded_checkpoint()
+                    batch, self._queue = self._queue, []
                     # Not cancellable: a transaction the thread has begun is finished, so
                     # every caller learns the truth about its own commit.
                     await anyio.to_thread.run_sync(self._write, batch)
@@ -136,6 +149,15 @@ class SqliteJournal:
                     writing.set()
             else:
                 await self._writing.wait()
+        if item.error is not None:
+            raise item.error
+
+    def commit_nowait(self, routed: Sequence[Routed], acks: Sequence[Ack]) -> None:
+        item = _item(routed, acks)
+        # What is queued goes first, in order; a write in progress in the worker thread
+        # holds the file's lock, so this one waits for it rather than overtaking it.
+        batch, self._queue = [*self._queue, item], []
+        self._write(batch)
         if item.error is not None:
             raise item.error
 
@@ -251,6 +273,16 @@ def _read_trace(c: sqlite3.Connection, trace_id: str) -> list[JournalEntry]:
         pairs = [(str(s), bool(a)) for s, a in deliveries]
         entries.append(JournalEntry.of(seq, envelope, pairs))
     return merge_story(c, trace_id, entries)
+
+
+def _item(routed: Sequence[Routed], acks: Sequence[Ack]) -> _Commit:
+    # Rows are encoded here, on the event loop: the worker thread then only runs SQL,
+    # which releases the GIL, instead of competing with the loop for it.
+    return _Commit(
+        [_row(envelope) for envelope, _ in routed],
+        [(envelope.message_id, target) for envelope, targets in routed for target in targets],
+        [(ack.message_id, ack.subscriber) for ack in acks],
+    )
 
 
 _ROWS_PER_STATEMENT = 256

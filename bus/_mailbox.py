@@ -76,16 +76,28 @@ class Mailbox:
                 return self.take_nowait()
             except WouldBlock:
                 pass
-            woken = anyio.Event()
-            self._takers.append(woken)
-            try:
-                await woken.wait()
-            except BaseException:
-                if woken.is_set():
-                    self._wake(1)  # the arrival it was woken for is another taker's now
-                else:
-                    self._takers.remove(woken)
-                raise
+            await self.wait()
+
+    async def wait(self) -> None:
+        """Wait until an envelope arrives, or the mailbox closes; take nothing.
+
+        Returns at once if the mailbox is closed; otherwise each arrival wakes one waiting
+        task, the longest waiting, which may then find the envelope gone to another taker.
+        Cancelling it never loses a message, since it takes none.
+        """
+        if self._closed:
+            await checkpoint()
+            return
+        woken = anyio.Event()
+        self._takers.append(woken)
+        try:
+            await woken.wait()
+        except BaseException:
+            if woken.is_set():
+                self._wake(1)  # the arrival it was woken for is another taker's now
+            else:
+                self._takers.remove(woken)
+            raise
 
     def take_nowait(self) -> Envelope[Message]:
         """The next envelope now, or raise ``WouldBlock`` if there is none."""

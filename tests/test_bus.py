@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import anyio
 import pytest
@@ -14,7 +15,7 @@ from anyio import CancelScope, WouldBlock, wait_all_tasks_blocked
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bus import InProcessBus, Mailbox, Unrouted
+from bus import InProcessBus, Mailbox, SqliteJournal, Unrouted
 from messages import (
     ClosedResourceError,
     DeadLetter,
@@ -565,3 +566,85 @@ async def test_statistics_are_frozen_snapshots(make_bus: BusFactory) -> None:
     assert before.mailboxes[0].queued == 2
     with pytest.raises(dataclasses.FrozenInstanceError):
         before.published = 0  # type: ignore[misc]
+
+
+# One delivery primitive: publish, publish_nowait and commit journal, hook and count alike
+
+
+async def test_publish_nowait_journals_before_it_delivers(tmp_path: Path) -> None:
+    """With a journal, ``publish_nowait`` records the message and its delivery first."""
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    bus = InProcessBus(journal=journal)
+    mailbox = bus.subscribe("consumer", Ping)
+    envelope = ping(0)
+    bus.publish_nowait(envelope)
+    assert [(e.message_id, subscriber) for e, subscriber in journal.pending()] == [
+        (envelope.message_id, "consumer")
+    ]
+    assert numbers(drain(mailbox)) == [0]
+    await bus.aclose()
+    journal.close()
+
+
+async def test_every_way_to_publish_journals_hooks_and_counts_alike(tmp_path: Path) -> None:
+    """``publish``, ``publish_nowait`` and ``commit`` each journal, show hooks and count once."""
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    seen: list[int] = []
+    bus = InProcessBus(
+        journal=journal,
+        hooks=[lambda e: seen.append(e.message.n if isinstance(e.message, Ping) else -1)],
+    )
+    mailbox = bus.subscribe("consumer", Ping)
+    await bus.publish(ping(0))
+    bus.publish_nowait(ping(1))
+    await bus.commit([ping(2)])
+    stats = bus.statistics()
+    assert seen == [0, 1, 2]
+    assert (stats.published, stats.delivered) == (3, 3)
+    assert numbers([e for e, _ in journal.pending()]) == [0, 1, 2]
+    assert numbers(drain(mailbox)) == [0, 1, 2]
+    await bus.aclose()
+    journal.close()
+
+
+async def test_publish_nowait_journals_the_dead_letter_of_an_unroutable_message(
+    tmp_path: Path,
+) -> None:
+    """An unroutable message published without waiting becomes a journaled dead letter."""
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    bus = InProcessBus(journal=journal, unrouted=Unrouted.DEAD_LETTER)
+    letters = bus.subscribe("dead_letters", DeadLetter)
+    bus.publish_nowait(ping(0))
+    assert [(e.kind, subscriber) for e, subscriber in journal.pending()] == [
+        ("dead_letter", "dead_letters")
+    ]
+    assert [e.kind for e in drain(letters)] == ["dead_letter"]
+    await bus.aclose()
+    journal.close()
+
+
+async def test_a_journaled_publish_delivers_even_when_cancelled_while_waiting(
+    tmp_path: Path,
+) -> None:
+    """Once journaled, a publish waiting on a full mailbox ignores a cancel and delivers."""
+    journal = SqliteJournal(tmp_path / "journal.sqlite")
+    bus = InProcessBus(journal=journal, default_capacity=1)
+    mailbox = bus.subscribe("consumer", Ping)
+    await bus.publish(ping(0))
+    scope = CancelScope()
+
+    async def publish_blocked() -> None:
+        with scope:
+            await bus.publish(ping(1))
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(publish_blocked)
+        await wait_all_tasks_blocked()
+        scope.cancel()
+        await wait_all_tasks_blocked()
+        received = drain(mailbox)
+        await wait_all_tasks_blocked()
+        received += drain(mailbox)
+    assert numbers(received) == [0, 1]
+    await bus.aclose()
+    journal.close()

@@ -121,6 +121,59 @@ async def test_a_taker_cancelled_as_it_wakes_leaves_no_envelope_stranded(
         tg.cancel_scope.cancel()
 
 
+async def test_wait_returns_on_an_arrival_and_takes_nothing(mailbox: Mailbox) -> None:
+    """``wait`` ends when an envelope arrives and leaves it queued, for a take without waiting."""
+    woken = anyio.Event()
+
+    async def wait() -> None:
+        await mailbox.wait()
+        woken.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(wait)
+        await settle()
+        assert not woken.is_set()
+        mailbox.put_nowait(ping(3))
+        await woken.wait()
+    assert mailbox.statistics().queued == 1
+    assert n_of(mailbox.take_nowait()) == 3
+
+
+async def test_a_waiter_cancelled_as_it_wakes_leaves_no_arrival_unseen(mailbox: Mailbox) -> None:
+    """Cancelled just as an arrival wakes it, a waiter either returns or wakes the next."""
+    first_scope = CancelScope()
+    woken: list[str] = []
+
+    async def first() -> None:
+        with first_scope:
+            await mailbox.wait()
+            woken.append("first")
+
+    async def second() -> None:
+        await mailbox.wait()
+        woken.append("second")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(first)
+        await settle()
+        tg.start_soon(second)
+        await settle()
+        mailbox.put_nowait(ping(1))  # wakes the first waiter...
+        first_scope.cancel()  # ...which is cancelled before it runs again
+        await settle()
+        assert len(woken) == 1
+        tg.cancel_scope.cancel()
+    assert n_of(mailbox.take_nowait()) == 1
+
+
+async def test_wait_on_a_closed_mailbox_returns_at_once(mailbox: Mailbox) -> None:
+    """Once the mailbox is closed, ``wait`` returns, and the take that follows ends the stream."""
+    mailbox.close()
+    await mailbox.wait()
+    with pytest.raises(EndOfStream):
+        mailbox.take_nowait()
+
+
 async def test_put_nowait_into_a_full_mailbox_raises(mailbox: Mailbox) -> None:
     """A full mailbox has no room, and ``put_nowait`` raises ``WouldBlock``."""
     for n in range(4):

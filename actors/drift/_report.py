@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
+from actors._lazy import lazy_module
 from actors.drift._profile import Column, Profile
 from actors.drift._tests import DriftReport
 from messages._drift import DriftColumn
+
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy")  # a few tenths of a second, for a report most runs never draw
 
 REPORT_FILE = "drift_report.md"
 REFERENCE_COLOUR = "#4C72B0"
@@ -81,6 +84,10 @@ def plot_title(column: DriftColumn) -> str:
 
 
 def _plot(column: DriftColumn, ref: Column, cur: Column, path: Path) -> None:
+    # Imported here, on first use: matplotlib takes a second, and most runs draw nothing.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     # A bare Figure on the Agg canvas: no pyplot, so no global backend switch and no
     # figure registry to leak from.
     figure = Figure(figsize=(8, 4.5), layout="constrained")

@@ -16,17 +16,22 @@ import json
 import warnings
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, final
+from typing import TYPE_CHECKING, Any, final
 
-import numpy as np
-from numpy.typing import NDArray
-
-# scipy ships no type hints, and the project carries no stubs for it.
-from scipy import stats  # type: ignore[import-untyped]
-from scipy.spatial import distance  # type: ignore[import-untyped]
-
+from actors._lazy import lazy_module
 from actors.drift._profile import Column, Profile
 from messages._drift import DriftColumn, DriftTest, PsiBand
+
+# Imported on first use (scipy.stats takes about a second): only a run with a drift
+# baseline compares profiles. scipy ships no type hints, and the project has no stubs.
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from scipy import spatial, stats  # type: ignore[import-untyped]
+else:
+    np = lazy_module("numpy")
+    stats = lazy_module("scipy.stats")
+    spatial = lazy_module("scipy.spatial")
 
 SMALL_REFERENCE = 1000
 P_THRESHOLD = 0.05
@@ -118,7 +123,7 @@ def compare_column(ref: Column, cur: Column) -> DriftColumn:
             statistic, p_value = _chi_square(r, c)
         else:
             test = "jensenshannon"
-            statistic = float(distance.jensenshannon(r / r.sum(), c / c.sum(), base=2))
+            statistic = float(spatial.distance.jensenshannon(r / r.sum(), c / c.sum(), base=2))
         psi = categorical_psi(ref.counts, cur.counts)
     if p_value is not None:
         threshold, drift = P_THRESHOLD, p_value < P_THRESHOLD

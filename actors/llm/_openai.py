@@ -14,18 +14,23 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, final
+from typing import TYPE_CHECKING, Any, Self, final
 
-import openai
 from aiolimiter import AsyncLimiter
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
+from actors._lazy import lazy_module
 from actors.llm._gateway import LlmReply, LlmRequest
 from actors.llm._openai_errors import classify, redact
 from actors.llm._pricing import PRICES, Price, cost_usd
 from actors.llm._strict_schema import strict_schema
 from actors.llm._tokens import CHARS_PER_TOKEN
 from messages import ClosedResourceError, LlmError, ProviderError, UsageError
+
+if TYPE_CHECKING:
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
+else:
+    openai = lazy_module("openai")  # a second to import: only for runs that use it
 
 DEFAULT_OUTPUT_ESTIMATE = 1024
 """Tokens a reply is assumed to take, for the TPM budget, when no output cap is set."""
@@ -162,7 +167,7 @@ class OpenAiLlm:
             self._waiting -= 1
 
     def _reply(self, completion: object, model: str, latency_s: float) -> LlmReply:
-        if not isinstance(completion, ChatCompletion):
+        if not isinstance(completion, openai.types.chat.ChatCompletion):
             # The SDK hands back the text of a body whose content type is not JSON.
             shown = redact(str(completion)[:80], self._secrets)
             raise ProviderError(f"The provider's HTTP body is not a chat completion: {shown!r}.")

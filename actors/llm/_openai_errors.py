@@ -32,10 +32,15 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
-import openai
-
+from actors._lazy import lazy_module
 from messages import AuthFailed, LlmError, LlmTimeout, ProviderError, QuotaExhausted, RateLimited
+
+if TYPE_CHECKING:
+    import openai
+else:
+    openai = lazy_module("openai")  # a second to import: only for runs that use it
 
 MAX_DETAIL_CHARS = 300
 """How much of a provider's error text a message keeps."""
