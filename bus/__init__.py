@@ -2,16 +2,24 @@
 
 The bus knows messages and nothing about agents. Actors reach it through the
 ``Publisher`` protocol, and the test bus implements the same protocol.
+
+``NatsBus`` needs nats-py (the ``nats`` extra), so it is imported on first use.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from bus._clock import Clock, FakeClock, SystemClock
 from bus._in_process import InProcessBus
 from bus._journal import Ack, Journal, JournalEntry, SqliteJournal
 from bus._mailbox import Mailbox
+from bus._nats_server import NatsServer
 from bus._protocol import Bus, Publisher, PublishHook, Recipient, Unrouted
 from bus._sqlite import SqliteFile
 from bus._statistics import BusStatistics, MailboxStatistics
 from bus._testing import TestBus
+
+if TYPE_CHECKING:
+    from bus._nats import NatsBus, NatsSettings
 
 __all__ = [
     "Ack",
@@ -24,6 +32,9 @@ __all__ = [
     "JournalEntry",
     "Mailbox",
     "MailboxStatistics",
+    "NatsBus",
+    "NatsServer",
+    "NatsSettings",
     "PublishHook",
     "Publisher",
     "Recipient",
@@ -33,3 +44,11 @@ __all__ = [
     "TestBus",
     "Unrouted",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("NatsBus", "NatsSettings"):
+        from bus import _nats
+
+        return getattr(_nats, name)
+    raise AttributeError(f"module 'bus' has no attribute {name!r}")
