@@ -27,9 +27,20 @@ from supervision._supervisor import (
     SupervisorStatistics,
 )
 from supervision._trace import TraceNode, build_trace, describe
+from supervision._worker import (
+    VALIDATORS,
+    Credentials,
+    Role,
+    WorkerParts,
+    WorkerSummary,
+    build_worker,
+    parse_roles,
+    run_worker,
+)
 
 __all__ = [
     "EVENTS_FILE",
+    "VALIDATORS",
     "ActorChild",
     "Backoff",
     "Child",
@@ -38,12 +49,14 @@ __all__ = [
     "ChildRestarted",
     "ChildSpec",
     "ChildStatistics",
+    "Credentials",
     "Escalated",
     "Injection",
     "PipelineConfig",
     "Progress",
     "Redact",
     "Restart",
+    "Role",
     "RunSettings",
     "RunSummary",
     "Strategy",
@@ -53,11 +66,16 @@ __all__ = [
     "SupervisorState",
     "SupervisorStatistics",
     "TraceNode",
+    "WorkerParts",
+    "WorkerSummary",
     "actor_child",
     "approval_envelope",
     "build_trace",
+    "build_worker",
     "describe",
     "event_log",
+    "parse_roles",
     "replay_envelope",
     "run_pipeline",
+    "run_worker",
 ]

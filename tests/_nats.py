@@ -13,6 +13,8 @@ from bus import Mailbox, NatsServer
 from messages import Envelope, Lead, Message
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CONFIG = EXAMPLES.parent / "deploy" / "nats-server.conf"
+ROLES = ("serve", "research", "scoring", "writer", "validator")
 
 WAIT_S = 20.0
 """The longest a test waits for a message that must come; reaching it fails the test."""
@@ -22,6 +24,25 @@ WAIT_S = 20.0
 def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
     """``nats-server -js`` on a free port of 127.0.0.1, with a store of its own."""
     server = NatsServer(tmp_path / "nats").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def password(role: str) -> str:
+    return f"secret-{role}"
+
+
+def passwords() -> dict[str, str]:
+    """The environment that gives every role of deploy/nats-server.conf its password."""
+    return {f"LEADWRIGHT_NATS_{role.upper()}_PASSWORD": password(role) for role in ROLES}
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[NatsServer]:
+    """nats-server with the deployment config (deploy/nats-server.conf), every role set."""
+    server = NatsServer(tmp_path / "nats", config=CONFIG, env=passwords()).start()
     try:
         yield server
     finally:

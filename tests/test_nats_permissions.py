@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import nats
 import nats.errors
 import pytest
 from _messages import Score
-from _nats import WAIT_S
+from _nats import WAIT_S, password, secured
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
@@ -20,25 +19,10 @@ from messages import Message
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "nats-server.conf"
-ROLES = ("serve", "research", "scoring", "writer", "validator")
+__all__ = ["secured"]
+
 REFUSED_S = 1.0
 """How long a request the server drops is given before it counts as refused."""
-
-
-def password(role: str) -> str:
-    return f"secret-{role}"
-
-
-@pytest.fixture
-def secured(tmp_path: Path) -> Iterator[NatsServer]:
-    """nats-server with the deployment config and a password for every role."""
-    env = {f"LEADWRIGHT_NATS_{role.upper()}_PASSWORD": password(role) for role in ROLES}
-    server = NatsServer(tmp_path / "nats", config=CONFIG, env=env).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @asynccontextmanager
