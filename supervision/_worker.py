@@ -170,6 +170,9 @@ async def run_worker(
                     password=login.password,
                     name=role.value,
                     settings=settings,
+                    # A mailbox no deeper than the handlers: a worker takes from the server
+                    # only what it can soon handle, and leaves the rest to other workers.
+                    default_capacity=parts.handlers,
                 )
             )
             buses[role] = nats_buses[role] = bus
