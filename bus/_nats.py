@@ -283,9 +283,12 @@ class NatsBus:
         """
         stamped = stamp(effects, acks)
         subjects = [self._subject_for(envelope) for envelope in stamped]
-        async with anyio.create_task_group() as publishing:
-            for envelope, subject in zip(stamped, subjects, strict=True):
-                publishing.start_soon(self._publish_one, envelope, subject)
+        if len(stamped) == 1:
+            await self._publish_one(stamped[0], subjects[0])
+        else:
+            async with anyio.create_task_group() as publishing:
+                for envelope, subject in zip(stamped, subjects, strict=True):
+                    publishing.start_soon(self._publish_one, envelope, subject)
         self._published += len(stamped)
         if on_durable is not None:
             on_durable()

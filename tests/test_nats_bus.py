@@ -201,3 +201,56 @@ async def test_only_the_validator_subscribes_unvalidated_or_publishes_approved(
         assert await take(approved) == ok
         with pytest.raises(anyio.WouldBlock):
             approved.take_nowait()
+
+
+async def test_a_server_restarted_on_its_store_loses_nothing(nats_server: NatsServer) -> None:
+    """Messages stored before a restart, and published after it, all arrive, each once."""
+    async with NatsBus.connect(nats_server.url, validators=VALIDATORS) as bus:
+        pings = bus.subscribe("pinger", Ping)
+        for n in range(10):
+            await bus.publish(Envelope.new(Ping(n=n), producer="test"))
+        seen = []
+        for _ in range(5):
+            envelope = await take(pings)
+            seen.append(envelope)
+            await bus.commit([], acks=[Ack(envelope.message_id, "pinger")])
+        nats_server.stop()
+        nats_server.start()
+        after = Envelope.new(Ping(n=10), producer="test")
+        with anyio.fail_after(WAIT_S):
+            while True:
+                try:
+                    await bus.publish(after)  # the same id each time: stored once
+                    break
+                except (nats.errors.Error, TimeoutError):
+                    await anyio.sleep(0.1)  # still reconnecting
+        while len(seen) < 11:
+            envelope = await take(pings)
+            seen.append(envelope)
+            await bus.commit([], acks=[Ack(envelope.message_id, "pinger")])
+        with pytest.raises(anyio.WouldBlock):
+            pings.take_nowait()
+    numbers = [e.message.n for e in seen]  # type: ignore[attr-defined]
+    assert sorted(numbers) == list(range(11))
+
+
+async def test_a_message_held_past_ack_wait_stays_with_its_process(
+    nats_server: NatsServer,
+) -> None:
+    """in_progress() keeps a long handler's message from going to another process."""
+    async with (
+        NatsBus.connect(nats_server.url, validators=VALIDATORS, settings=QUICK, name="a") as a,
+        NatsBus.connect(nats_server.url, validators=VALIDATORS, settings=QUICK, name="b") as b,
+    ):
+        held = Envelope.new(Ping(n=0), producer="test")
+        await a.publish(held)
+        assert await take(a.subscribe("pinger", Ping)) == held
+        others = b.subscribe("pinger", Ping)
+        # Three ack_waits pass, in which b asks for the consumer's messages all along.
+        await anyio.sleep(3 * QUICK.ack_wait)
+        with pytest.raises(anyio.WouldBlock):
+            others.take_nowait()
+        info = await a.js.consumer_info("LEADWRIGHT", "pinger")
+        await a.commit([], acks=[Ack(held.message_id, "pinger")])
+    assert info.num_redelivered == 0
+    assert info.num_ack_pending == 1
