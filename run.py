@@ -38,7 +38,7 @@ from actors import (
 from actors.drift import Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
-from bus import SqliteJournal
+from bus import NatsSettings, SqliteJournal
 from messages import (
     POLICIES,
     DeadLetter,
@@ -249,8 +249,6 @@ def worker(
         icp=str(icp),
         sources=sources.value,
     )
-    from bus import NatsSettings  # needs nats-py: the nats extra
-
     try:
         chosen = parse_roles(roles)
         nats_settings = NatsSettings(ack_wait=ack_wait, duplicate_window=max(600.0, 4 * ack_wait))

@@ -13,13 +13,14 @@ from bus._in_process import InProcessBus
 from bus._journal import Ack, Journal, JournalEntry, SqliteJournal
 from bus._mailbox import Mailbox
 from bus._nats_server import NatsServer
+from bus._nats_settings import NatsSettings
 from bus._protocol import Bus, Publisher, PublishHook, Recipient, Unrouted
 from bus._sqlite import SqliteFile
 from bus._statistics import BusStatistics, MailboxStatistics
 from bus._testing import TestBus
 
 if TYPE_CHECKING:
-    from bus._nats import NatsBus, NatsSettings
+    from bus._nats import NatsBus
 
 __all__ = [
     "Ack",
@@ -47,8 +48,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("NatsBus", "NatsSettings"):
-        from bus import _nats
+    if name == "NatsBus":
+        from bus._nats import NatsBus
 
-        return getattr(_nats, name)
+        return NatsBus
     raise AttributeError(f"module 'bus' has no attribute {name!r}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import final
 
@@ -33,6 +32,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType,
 
 from bus._journal import Ack
 from bus._mailbox import Mailbox
+from bus._nats_settings import NatsSettings
 from bus._nats_wire import (
     MSG_ID,
     STREAM_SUBJECTS,
@@ -49,40 +49,10 @@ from messages import ClosedResourceError, DeadLetter, Envelope, FailureKind, Mes
 BUS_PRODUCER = "bus"
 FETCH_WAIT_S = 1.0
 """How long one pull request waits for messages before the pump asks again."""
+CONNECT_RETRIES = 1
+"""Retries of the first connection, two seconds apart, before ``connect`` gives up."""
 RETRY_WAIT_S = 0.5
 """How long a pump waits after the connection failed under it, before it asks again."""
-
-
-@dataclass(frozen=True, slots=True)
-class NatsSettings:
-    """How the streams and consumers are configured; the same for every process."""
-
-    ack_wait: float = 30.0
-    """Seconds a delivered message may go unacknowledged before it is redelivered. While
-    a process holds it, the bus keeps it alive with ``in_progress()``."""
-    max_deliver: int = 5
-    """Deliveries of one message to one consumer; the next one becomes a dead letter."""
-    max_ack_pending: int = 256
-    """Messages one consumer may hold unacknowledged, over all its processes."""
-    duplicate_window: float = 600.0
-    """Seconds in which the server drops a message whose ``Nats-Msg-Id`` it has seen."""
-    max_age: float = 7 * 24 * 3600.0
-    """Seconds a message is kept in its stream."""
-    memory: bool = False
-    """Keep the streams in memory rather than in files (for benchmarks)."""
-
-    def __post_init__(self) -> None:
-        if self.ack_wait <= 0:
-            raise UsageError(f"ack_wait={self.ack_wait!r} must be > 0")
-        if self.max_deliver < 1:
-            raise UsageError(f"max_deliver={self.max_deliver!r} must be >= 1")
-        if self.max_ack_pending < 1:
-            raise UsageError(f"max_ack_pending={self.max_ack_pending!r} must be >= 1")
-        if self.duplicate_window <= self.ack_wait:
-            raise UsageError(
-                f"duplicate_window={self.duplicate_window!r} must be longer than "
-                f"ack_wait={self.ack_wait!r}, or a redelivered handler's effects are duplicated"
-            )
 
 
 @final
@@ -152,15 +122,25 @@ class NatsBus:
         async def note(error: Exception) -> None:
             errors.append(error)
 
-        client = await nats.connect(
-            servers=[url],
-            user=user,
-            password=password,
-            name=name,
-            inbox_prefix=f"_INBOX_{name}",
-            max_reconnect_attempts=-1,
-            error_cb=note,
-        )
+        try:
+            client = await nats.connect(
+                servers=[url],
+                user=user,
+                password=password,
+                name=name,
+                inbox_prefix=f"_INBOX_{name}",
+                max_reconnect_attempts=CONNECT_RETRIES,
+                error_cb=note,
+            )
+        except (OSError, nats.errors.Error) as exc:
+            cause = errors[-1] if errors else exc
+            raise UsageError(
+                f"Cannot connect to NATS at {url} ({cause or type(cause).__name__}); "
+                "start nats-server there, or fix --bus and the credentials"
+            ) from None
+        # Once connected, a lost server is waited for, however long it takes.
+        client.options["max_reconnect_attempts"] = -1
+        bus: NatsBus | None = None
         try:
             async with anyio.create_task_group() as tasks:
                 bus = NatsBus(
@@ -171,10 +151,10 @@ class NatsBus:
                     settings=settings or NatsSettings(),
                     default_capacity=default_capacity,
                 )
-                await bus.ensure_streams()
-                tasks.start_soon(bus._keep_alive)
-                tasks.start_soon(bus._send_acks)
                 try:
+                    await bus.ensure_streams()
+                    tasks.start_soon(bus._keep_alive)
+                    tasks.start_soon(bus._send_acks)
                     yield bus
                 finally:
                     await bus.aclose()
@@ -182,6 +162,8 @@ class NatsBus:
                     with anyio.CancelScope(shield=True):
                         await bus._release()
         finally:
+            if bus is not None:
+                bus._ack_receive.close()  # in case _send_acks never ran
             with anyio.CancelScope(shield=True):
                 await client.close()
 
@@ -294,8 +276,11 @@ class NatsBus:
             on_durable()
         for ack in acks:
             held = self._held.pop((ack.subscriber, ack.message_id), None)
+            # An ack lost with the connection means one more delivery, and the handler's
+            # second run publishes its effects under the same ids: dropped by the server.
             if held is not None:
-                await held.ack()
+                with suppress(nats.errors.Error):
+                    await held.ack()
 
     def ack(self, ack: Ack) -> None:
         """Ack a handled message that published nothing; sent by a task, without waiting."""

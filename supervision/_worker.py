@@ -31,7 +31,7 @@ from actors import (
     Validator,
     Writer,
 )
-from bus import Bus
+from bus import Bus, NatsSettings
 from messages import LeadScore, Message, OutreachDraft, ResearchResult, UsageError
 from supervision._events import SupervisorEvent
 from supervision._spec import ChildSpec, actor_child
@@ -39,7 +39,7 @@ from supervision._supervisor import Supervisor
 from supervision._system import VALIDATOR
 
 if TYPE_CHECKING:
-    from bus import NatsBus, NatsSettings
+    from bus import NatsBus
 
 
 class Role(StrEnum):

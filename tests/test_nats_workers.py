@@ -232,3 +232,18 @@ async def test_a_worker_runs_every_role_under_the_deployment_permissions(
     assert ended == {lead.lead_id for lead in batch}
     assert summary is not None
     assert summary["roles"] == ["research", "scoring", "writer", "validator"]
+
+
+@pytest.mark.slow
+def test_a_worker_refused_by_the_server_says_so_in_one_line(secured: NatsServer) -> None:
+    """A wrong password is one line on stderr and exit code 1, not a traceback or a hang."""
+    env = {**os.environ, **passwords(), "LEADWRIGHT_NATS_VALIDATOR_PASSWORD": "wrong"}
+    command = [sys.executable, str(ROOT / "run.py"), "worker", "--bus", secured.url]
+    done = subprocess.run(
+        [*command, "--roles", "validator"], cwd=ROOT, env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.decode().splitlines() == [
+        f"error: Cannot connect to NATS at {secured.url} (nats: 'Authorization Violation'); "
+        "start nats-server there, or fix --bus and the credentials"
+    ]
