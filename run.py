@@ -28,20 +28,23 @@ from stamina.instrumentation import set_on_retry_hooks
 
 from actors import (
     PENDING,
+    EventLog,
     Icp,
     KnowledgeBase,
     LedgerStore,
     LetterStatus,
+    LlmCaller,
     LlmGateway,
     ReportRow,
     ReviewItem,
     ReviewStatus,
     WebSource,
+    null_log,
 )
 from actors.drift import DRIFT_SHARE, DriftReport, Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
-from bus import SqliteJournal, storage_failure
+from bus import NatsSettings, SqliteJournal, storage_failure
 from messages import (
     POLICIES,
     LeadwrightError,
@@ -53,15 +56,21 @@ from messages import (
     registry,
 )
 from supervision import (
+    Credentials,
     PipelineConfig,
+    Role,
     RunSettings,
     RunSummary,
     Tally,
     TraceNode,
+    WorkerParts,
+    WorkerSummary,
     build_trace,
     compact_run,
     entry_detail,
     event_log,
+    parse_roles,
+    run_worker,
 )
 from supervision import Progress as RunProgress
 from supervision.system import (
@@ -340,6 +349,108 @@ def serve(
             f"stopped by {name}: {end.pending} leads pending; serve again with --out {out}"
         )
         raise typer.Exit(128 + end.signal)
+
+
+@app.command()
+def worker(
+    bus: Annotated[str, typer.Option(help="The NATS server, such as nats://HOST:4222.")],
+    roles: Annotated[
+        str, typer.Option(help="Comma-separated stages to run: research,scoring,writer,validator.")
+    ] = "research,scoring,writer,validator",
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=1024, help="Handlers per stage, and LLM calls in flight.")
+    ] = 8,
+    llm: Annotated[LlmBackend, typer.Option(help="The LLM backend.")] = LlmBackend.offline,
+    model: Annotated[str | None, typer.Option(help="The model for the backend.")] = None,
+    rpm: Annotated[int | None, typer.Option(min=1, help="Requests per minute (openai).")] = None,
+    tpm: Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai).")] = None,
+    timeout: Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")] = 30.0,
+    latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
+    chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
+    kb: Annotated[Path, typer.Option(help="Company knowledge base (JSON).")] = (
+        EXAMPLES / "companies.json"
+    ),
+    icp: Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")] = (
+        EXAMPLES / "icp.toml"
+    ),
+    sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
+    fallback_model: Annotated[
+        str | None, typer.Option(help="Model to use after provider errors.")
+    ] = None,
+    ack_wait: Annotated[
+        float, typer.Option(min=0.1, help="Seconds before a dead worker's messages go to another.")
+    ] = 30.0,
+    log_dir: Annotated[
+        Path | None, typer.Option(help="Append the worker's events to DIR/events.jsonl.")
+    ] = None,
+) -> None:
+    """Run stage actors that take their work from NATS; start as many as you like.
+
+    Each role connects as its own NATS user: LEADWRIGHT_NATS_<ROLE>_USER (default: the
+    role's name) with LEADWRIGHT_NATS_<ROLE>_PASSWORD; without a password, no login.
+    Prints a JSON summary when stopped by SIGINT or SIGTERM.
+    """
+    settings = RunSettings(
+        llm=llm.value,
+        model=model,
+        fallback_model=fallback_model,
+        concurrency=concurrency,
+        timeout=timeout,
+        latency_ms=latency_ms,
+        chaos=chaos,
+        seed=seed,
+        rpm=rpm,
+        tpm=tpm,
+        kb=str(kb),
+        icp=str(icp),
+        sources=sources.value,
+    )
+    try:
+        chosen = parse_roles(roles)
+        nats_settings = NatsSettings(ack_wait=ack_wait, duplicate_window=max(600.0, 4 * ack_wait))
+        config = _config(settings, log_dir or Path("."))
+    except LeadwrightError as exc:
+        fail(str(exc))
+
+    def credentials(role: Role) -> Credentials:
+        prefix = f"LEADWRIGHT_NATS_{role.value.upper()}"
+        return Credentials(
+            user=os.environ.get(f"{prefix}_USER", role.value),
+            password=os.environ.get(f"{prefix}_PASSWORD"),
+        )
+
+    async def main(log: EventLog) -> WorkerSummary:
+        caller = LlmCaller(config.gateway, limit=concurrency, fallback_model=config.fallback_model)
+        parts = WorkerParts(
+            caller=caller,
+            icp=config.icp,
+            source=config.source,
+            handlers=concurrency,
+            log=log,
+            timeout=timeout,
+        )
+        try:
+            return await run_worker(
+                bus, chosen, parts, credentials=credentials, settings=nats_settings
+            )
+        finally:
+            if isinstance(config.gateway, OpenAiLlm):
+                await config.gateway.aclose()
+            if isinstance(config.source, WebSource):
+                await config.source.aclose()
+
+    set_on_retry_hooks([])
+    try:
+        if log_dir is None:
+            summary = anyio.run(main, null_log(), backend="asyncio")
+        else:
+            secrets = [os.environ.get("OPENAI_API_KEY", "")]
+            with event_log(log_dir, secrets=secrets) as log:
+                summary = anyio.run(main, log, backend="asyncio")
+    except (LeadwrightError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(summary.contract()))
 
 
 @app.command()

@@ -25,6 +25,16 @@ from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
 from supervision.system._system import System, open_system
 from supervision.system._trace import TraceNode, build_trace, describe, entry_detail
 from supervision.system._wiring import OPERATOR, REVIEWER, VALIDATOR
+from supervision.system._worker import (
+    VALIDATORS,
+    Credentials,
+    Role,
+    WorkerParts,
+    WorkerSummary,
+    build_worker,
+    parse_roles,
+    run_worker,
+)
 
 __all__ = [
     "CRM_FILE",
@@ -35,7 +45,9 @@ __all__ = [
     "SUMMARY_FILE",
     "UNOVERRIDABLE",
     "VALIDATOR",
+    "VALIDATORS",
     "Compaction",
+    "Credentials",
     "Decision",
     "DirectoryInUse",
     "DirectoryLock",
@@ -45,6 +57,7 @@ __all__ = [
     "Gate",
     "PipelineConfig",
     "Progress",
+    "Role",
     "Run",
     "RunSummary",
     "Service",
@@ -53,9 +66,12 @@ __all__ = [
     "Stores",
     "System",
     "TraceNode",
+    "WorkerParts",
+    "WorkerSummary",
     "approval_envelope",
     "approve",
     "build_trace",
+    "build_worker",
     "compact_run",
     "describe",
     "draft_violations",
@@ -63,10 +79,12 @@ __all__ = [
     "export_csv",
     "open_item",
     "open_system",
+    "parse_roles",
     "prepare",
     "reject",
     "replay",
     "replay_envelope",
     "replayable",
     "run_pipeline",
+    "run_worker",
 ]
