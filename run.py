@@ -64,12 +64,14 @@ from supervision import (
     event_log,
     replay_envelope,
     run_pipeline,
+    samples,
 )
 from supervision import Progress as RunProgress
 
-HERE = Path(__file__).resolve().parent
-EXAMPLES = HERE / "examples"
 DEFAULT_OUT = Path("runs/latest")
+SAMPLE_KB = samples.path("companies.json")
+SAMPLE_ICP = samples.path("icp.toml")
+"""The defaults of --kb and --icp: the samples, installed with the package."""
 DRIFT_EXIT = 3
 """``drift --fail-on-drift`` exits with this when any column drifted."""
 PROGRESS_EVERY = 10
@@ -139,7 +141,7 @@ def default(
 ) -> None:
     """With no command: run the sample leads, offline, into runs/latest."""
     if ctx.invoked_subcommand is None:
-        run(leads=EXAMPLES / "leads.csv")
+        run(leads=samples.path("leads.csv"))
 
 
 @app.command()
@@ -157,12 +159,8 @@ def run(
     latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
     chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
-    kb: Annotated[Path, typer.Option(help="Company knowledge base (JSON).")] = (
-        EXAMPLES / "companies.json"
-    ),
-    icp: Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")] = (
-        EXAMPLES / "icp.toml"
-    ),
+    kb: Annotated[Path, typer.Option(help="Company knowledge base (JSON).")] = (SAMPLE_KB),
+    icp: Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")] = (SAMPLE_ICP),
     sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
