@@ -691,6 +691,8 @@ def _open(store: type[Store], out: Path, filename: str) -> Store:
     path = out / filename
     if not path.is_file():
         fail(f"{out}: no run here (no {filename}); pass the --out of a run")
+    if filename == "journal.sqlite" and store is not SqliteJournal:
+        SqliteJournal(path).close()  # refuses a journal of another schema version
     return store(path)
 
 

@@ -19,7 +19,7 @@ import anyio
 from bus._compaction import COMPACTED_SCHEMA, Describe, compact_trace, merge_story, traces_in
 from bus._entry import JournalEntry
 from bus._sqlite import SqliteFile
-from messages import Envelope, Message, StorageFailed, redact_bytes
+from messages import Envelope, Message, StorageFailed, redact_known
 
 JOURNAL_VERSION = 1
 """The journal's schema version, kept in the file's ``PRAGMA user_version``.
@@ -308,7 +308,7 @@ def _row(envelope: Envelope[Message]) -> tuple[object, ...]:
         int(envelope.approved),
         envelope.created_at.isoformat(),
         # Untrusted text (an LLM reply, a server's error) may echo a secret.
-        redact_bytes(envelope.message_json()),
+        redact_known(envelope.message_json()),
     )
 
 
