@@ -89,8 +89,10 @@ review_app = typer.Typer(help="The human review queue: list, show, approve, reje
 dead_app = typer.Typer(help="Dead letters: list them, and replay them.")
 app.add_typer(review_app, name="review")
 app.add_typer(dead_app, name="dead-letters")
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# Nothing printed is rich markup: lead data, rule ids ("[draft.placeholder]") and paths
+# show as they are.
+stdout = Console(highlight=False, soft_wrap=True, markup=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 Out = Annotated[Path, typer.Option("--out", help="The run directory.")]
 _prog: ContextVar[str] = ContextVar("prog", default="run.py")
