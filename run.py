@@ -71,6 +71,7 @@ from supervision import (
     event_log,
     parse_roles,
     run_worker,
+    samples,
 )
 from supervision import Progress as RunProgress
 from supervision.system import (
@@ -91,9 +92,10 @@ from supervision.system import (
     replayable,
 )
 
-HERE = Path(__file__).resolve().parent
-EXAMPLES = HERE / "examples"
 DEFAULT_OUT = Path("runs/latest")
+SAMPLE_KB = samples.path("companies.json")
+SAMPLE_ICP = samples.path("icp.toml")
+"""The defaults of --kb and --icp: the samples, installed with the package."""
 DRIFT_EXIT = 3
 """``drift --fail-on-drift`` exits with this when any column drifted."""
 PROGRESS_EVERY = 10
@@ -111,8 +113,10 @@ review_app = typer.Typer(help="The human review queue: list, show, approve, reje
 dead_app = typer.Typer(help="Dead letters: list them, and replay them.")
 app.add_typer(review_app, name="review")
 app.add_typer(dead_app, name="dead-letters")
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# Nothing printed is rich markup: lead data, rule ids ("[draft.placeholder]") and paths
+# show as they are.
+stdout = Console(highlight=False, soft_wrap=True, markup=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 Out = Annotated[Path, typer.Option("--out", help="The run directory.")]
 _prog: ContextVar[str] = ContextVar("prog", default="run.py")
@@ -163,7 +167,7 @@ def default(
 ) -> None:
     """With no command: run the sample leads, offline, into runs/latest."""
     if ctx.invoked_subcommand is None:
-        run(leads=EXAMPLES / "leads.csv")
+        run(leads=samples.path("leads.csv"))
 
 
 Llm = Annotated[LlmBackend, typer.Option(help="The LLM backend.")]
@@ -184,8 +188,8 @@ CrmFaultRate = Annotated[
 ]
 Baseline = Annotated[Path | None, typer.Option(help="Drift baseline: a run directory or profile.")]
 RunOut = Annotated[Path, typer.Option("--out", help="The run directory; running again resumes.")]
-KB_DEFAULT = EXAMPLES / "companies.json"
-ICP_DEFAULT = EXAMPLES / "icp.toml"
+KB_DEFAULT = SAMPLE_KB
+ICP_DEFAULT = SAMPLE_ICP
 
 
 @app.command()
@@ -368,12 +372,8 @@ def worker(
     latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
     chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
-    kb: Annotated[Path, typer.Option(help="Company knowledge base (JSON).")] = (
-        EXAMPLES / "companies.json"
-    ),
-    icp: Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")] = (
-        EXAMPLES / "icp.toml"
-    ),
+    kb: Kb = KB_DEFAULT,
+    icp: IcpFile = ICP_DEFAULT,
     sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")

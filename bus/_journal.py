@@ -20,7 +20,7 @@ from anyio.lowlevel import cancel_shielded_checkpoint
 from bus._compaction import COMPACTED_SCHEMA, Describe, compact_trace, merge_story, traces_in
 from bus._entry import JournalEntry
 from bus._sqlite import SqliteFile
-from messages import Envelope, Message, StorageFailed, redact_bytes
+from messages import Envelope, Message, StorageFailed, redact_known
 
 JOURNAL_VERSION = 2
 """The journal's schema version, kept in the file's ``PRAGMA user_version``.
@@ -342,7 +342,7 @@ def _row(envelope: Envelope[Message]) -> tuple[object, ...]:
         int(envelope.approved),
         envelope.created_at.isoformat(),
         # Untrusted text (an LLM reply, a server's error) may echo a secret.
-        redact_bytes(envelope.message_json()),
+        redact_known(envelope.message_json()),
     )
 
 

@@ -39,7 +39,7 @@ from messages._redact import (
     Redactor,
     current_redactor,
     redact,
-    redact_bytes,
+    redact_known,
     redacting,
     without_credentials,
 )
@@ -115,7 +115,7 @@ __all__ = [
     "new_id",
     "record_of",
     "redact",
-    "redact_bytes",
+    "redact_known",
     "redacting",
     "registry",
     "stage_of",

@@ -9,9 +9,13 @@ base URL) and replaces each in every form a server or a log may show it: plain, 
 (as in ``Authorization: Basic``, alone or with its ``user:`` prefix) and URL-encoded. It
 also replaces anything shaped like a credential whoever wrote it: an ``sk-`` key, a
 ``Bearer`` token, a ``Basic`` token that decodes to ``user:password``, and the
-``user:password@`` of a URL. ``redacting`` makes one redactor the current one for a block
-(a context variable, so the tasks and worker threads of a run see it, and it restores
-itself); ``redact`` applies the current one.
+``user:password@`` of a URL.
+
+Text from outside (an LLM's reply, a server's error) is redacted where it comes in; the
+journal, on the hot path, replaces the known secrets alone (``redact_known``), which
+costs nothing when none are known. ``redacting`` makes one redactor the current one for
+a block (a context variable, so the tasks and worker threads of a run see it, and it
+restores itself); ``redact`` applies the current one.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import base64
 import binascii
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, final
@@ -30,12 +34,33 @@ REDACTED = "[REDACTED]"
 MIN_SECRET = 4
 """Shorter secrets are not redacted: replacing every "abc" would garble the text."""
 
-_KEY = re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}|\bBearer\s+[A-Za-z0-9._\-~+/]{8,}=*")
-_BASIC = re.compile(r"\bBasic\s+([A-Za-z0-9+/]{4,}={0,2})")
-_USERINFO = re.compile(r"(?<=://)[^\s/@:]+:[^\s/@]*@")
-_TRIGGERS = ("sk-", "Bearer", "Basic", "://")
-"""Cheap substring checks: most text holds none of them, and skips the patterns."""
-_BYTE_TRIGGERS = tuple(trigger.encode() for trigger in _TRIGGERS)
+_REDACTED = REDACTED.encode()
+
+
+def _word_start(match: re.Match[bytes]) -> bytes:
+    """A key or token is replaced unless it is the tail of a word ("risk-management...")."""
+    before = match.string[match.start() - 1 : match.start()] if match.start() else b""
+    return match.group(0) if before.isalnum() or before == b"_" else _REDACTED
+
+
+def _basic(match: re.Match[bytes]) -> bytes:
+    """A ``Basic`` token whose base64 decodes to ``user:password`` is replaced."""
+    token = match.group(1)
+    try:
+        text = base64.b64decode(token + b"=" * (-len(token) % 4), validate=True).decode()
+    except (binascii.Error, ValueError):  # not base64, or not UTF-8 inside
+        return match.group(0)
+    return b"Basic " + _REDACTED if ":" in text and text.isprintable() else match.group(0)
+
+
+_SHAPES: tuple[tuple[bytes, re.Pattern[bytes], Callable[[re.Match[bytes]], bytes]], ...] = (
+    (b"sk-", re.compile(rb"sk-[A-Za-z0-9_\-]{8,}"), _word_start),
+    (b"Bearer", re.compile(rb"Bearer\s+[A-Za-z0-9._\-~+/]{8,}=*"), _word_start),
+    (b"Basic", re.compile(rb"Basic\s+([A-Za-z0-9+/]{4,}={0,2})"), _basic),
+    (b"://", re.compile(rb"://[^\s/@:]+:[^\s/@]*@"), lambda _: b"://" + _REDACTED + b"@"),
+)
+"""Credential shapes: each pattern runs only on text that holds its literal trigger, and
+each starts with a literal, so that the scan is fast."""
 
 
 def without_credentials(url: str) -> str:
@@ -80,21 +105,27 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret and credential-shaped run replaced."""
-        for form in self.forms:
-            if form in text:
-                text = text.replace(form, REDACTED)
-        if any(trigger in text for trigger in _TRIGGERS):
-            text = _KEY.sub(REDACTED, text)
-            text = _BASIC.sub(_basic, text)
-            text = _USERINFO.sub(REDACTED + "@", text)
-        return text
+        data = text.encode("utf-8", "surrogatepass")
+        cleaned = self.redact_bytes(data)
+        return text if cleaned == data else cleaned.decode("utf-8", "surrogatepass")
 
     def redact_bytes(self, data: bytes) -> bytes:
-        """UTF-8 ``data`` redacted; decoded only when it may hold something to redact."""
-        if any(form in data for form in self._byte_forms) or any(
-            trigger in data for trigger in _BYTE_TRIGGERS
-        ):
-            return self(data.decode("utf-8")).encode("utf-8")
+        """UTF-8 ``data`` with every secret and credential-shaped run replaced."""
+        data = self.known(data)
+        for trigger, pattern, replace in _SHAPES:
+            if trigger in data:
+                data = pattern.sub(replace, data)
+        return data
+
+    def known(self, data: bytes) -> bytes:
+        """UTF-8 ``data`` with the known secrets replaced, in every form; no shapes.
+
+        For a hot path (the journal): with no secrets known it costs nothing, and text
+        from outside had its shapes redacted where it came in.
+        """
+        for form in self._byte_forms:
+            if form in data:
+                data = data.replace(form, _REDACTED)
         return data
 
     def clean(self, value: Any) -> Any:
@@ -106,22 +137,6 @@ class Redactor:
         if isinstance(value, Mapping):
             return {key: self.clean(item) for key, item in value.items()}
         return value
-
-
-def _basic(match: re.Match[str]) -> str:
-    """A ``Basic`` token whose base64 decodes to ``user:password`` is replaced."""
-    token = match.group(1)
-    try:
-        decoded = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return match.group(0)
-    try:
-        text = decoded.decode("utf-8")
-    except UnicodeDecodeError:
-        return match.group(0)
-    if ":" in text and text.isprintable():
-        return f"Basic {REDACTED}"
-    return match.group(0)
 
 
 _SHAPES_ONLY = Redactor()
@@ -144,9 +159,9 @@ def redact(text: str) -> str:
     return current_redactor()(text)
 
 
-def redact_bytes(data: bytes) -> bytes:
-    """UTF-8 ``data`` as the current redactor leaves it (the same object when it is clean)."""
-    return current_redactor().redact_bytes(data)
+def redact_known(data: bytes) -> bytes:
+    """UTF-8 ``data`` with the current redactor's secrets replaced (see ``Redactor.known``)."""
+    return current_redactor().known(data)
 
 
 def current_redactor() -> Redactor:

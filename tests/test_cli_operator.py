@@ -129,3 +129,13 @@ def test_the_summary_names_companies_without_evidence(
         "no evidence about 1 company (quillstone.io), so their leads wait for review: "
         "pass --kb FILE with entries for those domains, or --sources web" in out
     )
+
+
+def test_square_brackets_in_printed_data_are_not_markup(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A path such as "[bold]schemas" prints as it is, outside tables too."""
+    out = tmp_path / "[bold]schemas"
+    code, text, _ = invoke(capsys, "contracts", "--out", str(out))
+    assert code == 0
+    assert text.strip().endswith(f"schemas to {out}")

@@ -6,13 +6,16 @@ import json
 import resource
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 import run as cli
+from bus import JOURNAL_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
@@ -89,3 +92,28 @@ def test_a_full_disk_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"error: {out}: cannot write ("), result.stderr
     assert "free disk space and run the same command again" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+@pytest.mark.parametrize("command", ["run", "report", "trace"])
+def test_a_journal_of_another_version_is_refused_by_every_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, finished: tuple[Path, Path], command: str
+) -> None:
+    """run, report and trace refuse a journal whose schema version they do not read."""
+    leads, run = finished
+    out = shutil.copytree(run, tmp_path / "copy")
+    with closing(sqlite3.connect(out / "journal.sqlite")) as c:
+        c.execute(f"PRAGMA user_version = {JOURNAL_VERSION + 1}")
+    argv = {
+        "run": ["run", str(leads)],
+        "report": ["report"],
+        "trace": ["trace", "L1"],
+    }[command]
+    capsys.readouterr()
+    code = cli.main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == (
+        f"error: {out / 'journal.sqlite'}: journal schema version {JOURNAL_VERSION + 1}, but this "
+        f"leadwright reads version {JOURNAL_VERSION}; use the leadwright that wrote it, or a new "
+        "--out\n"
+    )
