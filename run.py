@@ -216,23 +216,7 @@ def run(
     ),
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
-    settings = RunSettings(
-        llm=llm.value,
-        model=model,
-        fallback_model=fallback_model,
-        concurrency=concurrency,
-        timeout=timeout,
-        latency_ms=latency_ms,
-        chaos=chaos,
-        seed=seed,
-        rpm=rpm,
-        tpm=tpm,
-        kb=str(kb),
-        icp=str(icp),
-        sources=sources.value,
-        crm_fault_rate=crm_fault_rate,
-        baseline=str(baseline) if baseline is not None else None,
-    )
+    settings = _settings(locals())
     try:
         with DirectoryLock(out, command="run"):
             config = _config(settings, out)
@@ -294,23 +278,7 @@ def serve(
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM."""
     from console import HttpFace, load_token
 
-    settings = RunSettings(
-        llm=llm.value,
-        model=model,
-        fallback_model=fallback_model,
-        concurrency=concurrency,
-        timeout=timeout,
-        latency_ms=latency_ms,
-        chaos=chaos,
-        seed=seed,
-        rpm=rpm,
-        tpm=tpm,
-        kb=str(kb),
-        icp=str(icp),
-        sources=sources.value,
-        crm_fault_rate=crm_fault_rate,
-        baseline=str(baseline) if baseline is not None else None,
-    )
+    settings = _settings(locals())
     try:
         with DirectoryLock(out, command="serve") as lock:
             config = replace(
@@ -391,21 +359,7 @@ def worker(
     role's name) with LEADWRIGHT_NATS_<ROLE>_PASSWORD; without a password, no login.
     Prints a JSON summary when stopped by SIGINT or SIGTERM.
     """
-    settings = RunSettings(
-        llm=llm.value,
-        model=model,
-        fallback_model=fallback_model,
-        concurrency=concurrency,
-        timeout=timeout,
-        latency_ms=latency_ms,
-        chaos=chaos,
-        seed=seed,
-        rpm=rpm,
-        tpm=tpm,
-        kb=str(kb),
-        icp=str(icp),
-        sources=sources.value,
-    )
+    settings = _settings(locals())
     try:
         chosen = parse_roles(roles)
         nats_settings = NatsSettings(ack_wait=ack_wait, duplicate_window=max(600.0, 4 * ack_wait))
@@ -871,6 +825,19 @@ def drift_verdict(result: DriftReport) -> str:
         f"drift in {drifted} of {total} columns ({names}); {dataset}, "
         f"which needs at least {DRIFT_SHARE:.0%} of the columns"
     )
+
+
+def _settings(options: dict[str, object]) -> RunSettings:
+    """The settings a command's options (its ``locals()``) give a run; the rest default."""
+    values: dict[str, object] = {}
+    for name in RunSettings.model_fields:
+        if name in options and options[name] is not None:
+            value = options[name]
+            values[name] = value.value if isinstance(value, StrEnum) else value
+    for name in ("kb", "icp", "baseline"):
+        if name in values:
+            values[name] = str(values[name])
+    return RunSettings.model_validate(values)
 
 
 def _config(settings: RunSettings, out: Path) -> PipelineConfig:

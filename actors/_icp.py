@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, final
 
+from actors.validation import RuleContext
 from messages import Fit, Lead, UsageError
 
 
@@ -87,6 +88,12 @@ class Icp:
             seniority_keywords=tuple(keywords),
             fit_high=int(data["fit"]["high"]),
             fit_medium=int(data["fit"]["medium"]),
+        )
+
+    def rules(self) -> RuleContext:
+        """What the validator's rules need of this profile: the sender and the fit bands."""
+        return RuleContext(
+            sender_domain=self.sender.domain, fit_high=self.fit_high, fit_medium=self.fit_medium
         )
 
     def seniority_of(self, title: str) -> str:

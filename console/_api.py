@@ -14,8 +14,8 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from actors import PENDING, Receipt
-from actors.intake import check_record, fields_of, lead_id_for
-from actors.validation import RuleContext, check
+from actors.intake import COLUMNS, REQUIRED_COLUMNS, check_record, fields_of, lead_id_for
+from actors.validation import check
 from console._idempotency import IdempotencyStore, digest
 from console._models import (
     Accepted,
@@ -52,26 +52,18 @@ _LEAD_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "A lead, with the columns of CSV and JSONL intake; unknown keys are ignored.",
     "properties": {
-        name: {"type": ["string", "integer", "number", "boolean", "null"]}
-        for name in [
-            "id",
-            "first_name",
-            "last_name",
-            "email",
-            "title",
-            "company",
-            "domain",
-            "industry",
-            "employees",
-            "country",
-            "notes",
-        ]
+        name: {"type": ["string", "integer", "number", "boolean", "null"]} for name in COLUMNS
     },
-    "required": ["first_name", "email", "company", "employees"],
+    "required": list(REQUIRED_COLUMNS),
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem} for code in (401, 404, 409, 413, 415, 422, 429, 503)
 }
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI of a required JSON body read by hand (for 413 and 415 of our own)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def problem(
@@ -88,29 +80,20 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
     ledger = system.stores.ledger
     http_input = HttpInput(system)
     icp = system.config.icp
-    rules = RuleContext(
-        sender_domain=icp.sender.domain, fit_high=icp.fit_high, fit_medium=icp.fit_medium
-    )
+    rules = icp.rules()
 
     @router.post(
         "/leads",
         status_code=202,
         response_model=Accepted,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "oneOf": [
-                                _LEAD_SCHEMA,
-                                {"type": "array", "items": _LEAD_SCHEMA, "maxItems": BATCH_LIMIT},
-                            ]
-                        }
-                    }
-                },
+        openapi_extra=_json_body(
+            {
+                "oneOf": [
+                    _LEAD_SCHEMA,
+                    {"type": "array", "items": _LEAD_SCHEMA, "maxItems": BATCH_LIMIT},
+                ]
             }
-        },
+        ),
     )
     async def post_leads(request: Request) -> Response:
         """Submit one lead or an array of up to 1,000. Answered 202 once they are durable."""
@@ -239,20 +222,13 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
     @router.post(
         "/validate/{stage}",
         response_model=ValidationVerdict,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "description": "The stage's output as its contract's JSON "
-                            "(run.py contracts): research_result, lead_score or outreach_draft.",
-                        }
-                    }
-                },
+        openapi_extra=_json_body(
+            {
+                "type": "object",
+                "description": "The stage's output as its contract's JSON (run.py contracts): "
+                "research_result, lead_score or outreach_draft.",
             }
-        },
+        ),
     )
     async def validate(stage: Literal["research", "score", "draft"], request: Request) -> Response:
         """The validator as a service: one stage's output (its contract's JSON) in, the

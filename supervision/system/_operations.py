@@ -23,7 +23,7 @@ from actors import (
 from actors._dead_letters import add_letter
 from actors._ledger import clear_outcome, replace_outcome
 from actors._review import decide, record_action
-from actors.validation import RuleContext, check
+from actors.validation import check
 from messages import (
     DeadLetter,
     Envelope,
@@ -95,13 +95,7 @@ def draft_violations(
     draft = output
     if edit is not None:
         draft = output.model_copy(update={"subject": edit.subject, "body": edit.body})
-    icp = system.config.icp
-    report = check(
-        draft,
-        RuleContext(
-            sender_domain=icp.sender.domain, fit_high=icp.fit_high, fit_medium=icp.fit_medium
-        ),
-    )
+    report = check(draft, system.config.icp.rules())
     return draft, report.reask + report.review
 
 

@@ -23,7 +23,6 @@ from actors import (
     Research,
     ReviewQueue,
     ReviewStore,
-    RuleContext,
     RunControl,
     RunNotice,
     Scoring,
@@ -96,9 +95,7 @@ def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
     logged = {"log": p.log}
     io = {"concurrency": p.handlers, **logged}
     llm = {"timeout": p.timeout, **io}
-    rules = RuleContext(
-        sender_domain=p.icp.sender.domain, fit_high=p.icp.fit_high, fit_medium=p.icp.fit_medium
-    )
+    rules = p.icp.rules()
     children = [
         actor_child(bus, lambda: RunControl(p.on_notice, **logged)),
         actor_child(bus, lambda: OutcomeLedger(p.ledger, p.on_outcome, **logged)),

@@ -26,7 +26,6 @@ from actors import (
     Icp,
     LlmCaller,
     Research,
-    RuleContext,
     Scoring,
     Validator,
     Writer,
@@ -91,9 +90,7 @@ def build_worker(buses: Mapping[Role, Bus], parts: WorkerParts) -> Supervisor:
     if not buses:
         raise UsageError("A worker needs at least one role; pass --roles")
     p = parts
-    rules = RuleContext(
-        sender_domain=p.icp.sender.domain, fit_high=p.icp.fit_high, fit_medium=p.icp.fit_medium
-    )
+    rules = p.icp.rules()
     factories: dict[Role, Callable[[], Actor[Any]]] = {
         Role.VALIDATOR: lambda: Validator(rules, name=VALIDATOR, log=p.log),
         Role.WRITER: lambda: Writer(
