@@ -180,6 +180,15 @@ class Crm(Actor[LeadScore | OutreachDraft]):
         # Shared by every handler and every incarnation: it describes the CRM, not us.
         self.breaker = breaker if breaker is not None else CircuitBreaker()
 
+    async def _write(self, row: CrmRow) -> None:
+        await self.breaker.ready()
+        try:
+            await self.store.upsert(row)
+        except CrmUnavailable:
+            self.breaker.failed()
+            raise
+        self.breaker.succeeded()
+
     async def handle(self, ctx: Context[LeadScore | OutreachDraft]) -> None:
         match ctx.message:
             case LeadScore() as score:
@@ -188,21 +197,20 @@ class Crm(Actor[LeadScore | OutreachDraft]):
                 row = CrmRow.of(score, None)
             case OutreachDraft() as draft:
                 row = CrmRow.of(draft.score, draft)
-        async for attempt in stamina.retry_context(
-            on=CrmUnavailable,
-            attempts=None,
-            timeout=None,
-            wait_initial=_DOWNSTREAM.backoff_initial,
-            wait_max=_DOWNSTREAM.backoff_max,
-        ):
-            with attempt:
-                await self.breaker.ready()
-                try:
-                    await self.store.upsert(row)
-                except CrmUnavailable:
-                    self.breaker.failed()
-                    raise
-                self.breaker.succeeded()
+        # Stamina's retry context only once a write has failed: a write that succeeds at
+        # once, nearly all of them, pays nothing for the retries it did not need.
+        try:
+            await self._write(row)
+        except CrmUnavailable:
+            async for attempt in stamina.retry_context(
+                on=CrmUnavailable,
+                attempts=None,
+                timeout=None,
+                wait_initial=_DOWNSTREAM.backoff_initial,
+                wait_max=_DOWNSTREAM.backoff_max,
+            ):
+                with attempt:
+                    await self._write(row)
         await ctx.publish(
             CrmUpdated(lead_id=row.lead_id, outcome=row.outcome, fit=row.fit, score=row.score)
         )
