@@ -79,6 +79,17 @@ def item_of(served: Served, lead_id: str) -> int:
     raise AssertionError(f"no open review item for {lead_id}")
 
 
+def select(page: Page, item: int) -> None:
+    """Move the inbox's cursor with j until it is on ``item``."""
+    target = page.locator(f'tr[data-item="{item}"]')
+    expect(target).to_be_visible()
+    for _ in range(page.locator("tr[data-item]").count()):
+        page.keyboard.press("j")
+        if "current" in (target.get_attribute("class") or ""):
+            break
+    expect(target).to_have_class(re.compile("current"))
+
+
 def test_sign_in_opens_a_strict_http_only_session(
     browser: Browser, served: Served, tmp_path: Path
 ) -> None:
@@ -118,14 +129,7 @@ def test_a_form_without_its_csrf_token_changes_nothing(served: Served) -> None:
 def test_approve_one_from_the_keyboard(page: Page, served: Served, tmp_path: Path) -> None:
     """j moves to a row and a approves it: the lead completes and reaches the CRM."""
     item = item_of(served, "R-1")
-    rows = page.locator("tr[data-item]")
-    expect(rows.first).to_be_visible()
-    target = page.locator(f'tr[data-item="{item}"]')
-    for _ in range(rows.count()):
-        page.keyboard.press("j")
-        if "current" in (target.get_attribute("class") or ""):
-            break
-    expect(target).to_have_class(re.compile("current"))
+    select(page, item)
     page.keyboard.press("a")
     expect(page.locator("#flash")).to_contain_text(f"Approved #{item}: completed")
     expect(page).to_have_url(re.compile(r"/\?msg="))
@@ -142,7 +146,10 @@ def test_edit_a_draft_that_invents_a_fact_then_approve(
 ) -> None:
     """The invented "3,605" is highlighted and fails draft.unsupported_fact; once edited
     out, the rules pass and the edited text is what the CRM holds."""
-    page.goto("/leads/E-1")
+    select(page, item_of(served, "E-1"))
+    page.keyboard.press("e")
+    expect(page).to_have_url(re.compile(r"/leads/E-1#edit-body$"))
+    page.wait_for_function("() => document.activeElement?.id === 'edit-body'")
     expect(page.locator("#draft-body mark").first).to_have_text("3,605")
     expect(page.locator('#verdict [data-rule="draft.unsupported_fact"]')).to_be_visible()
     body = page.locator("#edit-body").input_value()
@@ -170,7 +177,9 @@ def test_reject_one_and_it_is_not_replayed_unasked(
     page: Page, served: Served, tmp_path: Path
 ) -> None:
     """A rejected lead fails with the reason; its dead letter replays only when asked."""
-    page.goto("/leads/R-2")
+    select(page, item_of(served, "R-2"))
+    page.keyboard.press("r")
+    page.wait_for_function("() => document.activeElement?.id === 'reject-reason'")
     page.locator("#reject-reason").fill("Wrong company: a duplicate of another lead.")
     page.get_by_role("button", name="Reject").click()
     expect(page.locator("#flash")).to_contain_text("Rejected")

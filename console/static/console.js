@@ -1,5 +1,5 @@
-// The review console's behaviour: keyboard moves in the inbox, focus for #edit and
-// #reject, and the dashboard's live counts. No inline scripts: the pages forbid them.
+// The review console's behaviour: keyboard moves in the inbox, focus for #edit-body and
+// #reject-reason, and the dashboard's live counts. No inline scripts: the pages forbid them.
 "use strict";
 
 (function () {
@@ -27,18 +27,19 @@
       case "k": select(all, Math.max(index - 1, 0)); break;
       case "x": if (row) { var box = row.querySelector("input[type=checkbox]"); box.checked = !box.checked; } break;
       case "a": if (row) row.querySelector("form.approve").requestSubmit(); break;
-      case "e": if (row) window.location.assign(row.dataset.href + "#edit"); break;
-      case "r": if (row) window.location.assign(row.dataset.href + "#reject"); break;
+      case "e": if (row) window.location.assign(row.dataset.href + "#edit-body"); break;
+      case "r": if (row) window.location.assign(row.dataset.href + "#reject-reason"); break;
       case "Enter": if (row) window.location.assign(row.dataset.href); break;
       default: return;
     }
     event.preventDefault();
   });
 
+  // The fragment names the field itself: a fragment naming an element that cannot take
+  // focus (the form) would make Chromium drop the focus again when it scrolls there.
   function focusFromHash() {
-    var target = { "#edit": "edit-body", "#reject": "reject-reason" }[window.location.hash];
-    var field = target && document.getElementById(target);
-    if (field) field.focus();
+    var field = window.location.hash && document.getElementById(window.location.hash.slice(1));
+    if (field && field.matches("input, textarea")) field.focus();
   }
 
   function live() {
