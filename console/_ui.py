@@ -19,11 +19,18 @@ from urllib.parse import urlencode
 
 import anyio
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from console._token import same_token
+from console._ui_drift import DriftPlots
 from console._ui_session import (
     SESSION_COOKIE,
     SIGNIN_COOKIE,
@@ -81,6 +88,7 @@ def ui_router(system: System) -> APIRouter:
     sessions = Sessions()
     stores = system.stores
     started = time.monotonic()
+    drift = DriftPlots(system)
 
     def page(
         request: Request, name: str, session: Session | None, status: int = 200, **context: Any
@@ -364,6 +372,19 @@ def ui_router(system: System) -> APIRouter:
         return StreamingResponse(
             stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )
+
+    @router.get("/dashboard/drift", response_class=HTMLResponse)
+    async def drift_page(request: Request) -> Response:
+        session = sessions.need(request)
+        return page(request, "drift.html", session, drift=await drift.view())
+
+    @router.get("/dashboard/drift/{name}")
+    async def drift_plot(request: Request, name: str) -> Response:
+        sessions.need(request)
+        path = drift.plot(name)
+        if path is None:
+            raise HTTPException(404, f"no drift plot {name!r}; open /dashboard/drift first")
+        return FileResponse(path, media_type="image/png")
 
     # The CRM
 

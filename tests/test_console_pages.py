@@ -14,8 +14,10 @@ import httpx
 import pytest
 
 from actors import Icp, KnowledgeBase
+from actors.drift import ProfileBuilder
 from actors.llm import OfflineLlm
 from console import create_app
+from messages import Lead
 from supervision.system import Gate, PipelineConfig, System, open_system
 
 pytestmark = pytest.mark.anyio
@@ -134,3 +136,48 @@ async def test_htmx_is_served_pinned(client: httpx.AsyncClient) -> None:
     assert '<script src="/static/htmx-2.0.11.min.js" defer></script>' in page
     script = await client.get("/static/htmx-2.0.11.min.js")
     assert script.status_code == 200 and 'version:"2.0.11"' in script.text.replace(" ", "")
+
+
+async def test_without_a_baseline_the_drift_page_says_how_to_get_one(
+    client: httpx.AsyncClient,
+) -> None:
+    """No baseline: the drift page names the option instead of a report."""
+    await sign_in(client)
+    page = await client.get("/dashboard/drift")
+    assert page.status_code == 200 and "--baseline RUN_DIR" in page.text
+
+
+async def test_drift_against_a_baseline_is_shown_with_its_plots(tmp_path: Path) -> None:
+    """Against a baseline of much larger firms, employees drift, and its plot is served."""
+    builder = ProfileBuilder()
+    for n in range(60):
+        big = {"company": "Big", "domain": "big.example", "industry": "Mining", "country": "US"}
+        person = {"first_name": "Ada", "last_name": "L", "title": "CEO", "notes": ""}
+        email = f"ada{n}@big.example"
+        fields = {"lead_id": f"B{n}", "record": n + 1, "email": email, "employees": 50_000 + n}
+        builder.add_lead(Lead.model_validate(fields | big | person))
+    config = PipelineConfig(
+        out=tmp_path,
+        gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
+        baseline=builder.profile,
+        baseline_name="big firms",
+    )
+    async with open_system(config) as system:
+        with (EXAMPLES / "leads.csv").open(encoding="utf-8") as f:
+            rows = [row for _, row in zip(range(8), csv.DictReader(f), strict=False)]
+        await system.submit(await system.open_input("test"), list(enumerate(rows, start=1)))
+        with anyio.fail_after(DEADLOCK_GUARD_S):
+            await system.wait_finished()
+        transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
+        async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
+            await sign_in(client)
+            page = (await client.get("/dashboard/drift")).text
+            assert "big firms" in page
+            plot = re.search(r'src="/dashboard/drift/(drift_employees\.png)"', page)
+            assert plot is not None, page
+            image = await client.get(f"/dashboard/drift/{plot.group(1)}")
+            assert image.headers["content-type"] == "image/png"
+            assert image.content.startswith(b"\x89PNG")
+            assert (await client.get("/dashboard/drift/..%2Fjournal.sqlite")).status_code == 404
