@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -14,6 +15,7 @@ from console._api import api_router, problem
 from console._idempotency import IdempotencyStore
 from console._metrics import registry_for
 from console._security import require_token
+from console._ui import STATIC, ui_router
 from supervision.system import Gate, System
 
 
@@ -28,6 +30,8 @@ def create_app(system: System, gate: Gate, token: str) -> FastAPI:
     idempotency = IdempotencyStore(system.stores.ledger.db)
     app.include_router(api_router(system, gate, idempotency))
     registry = registry_for(system)
+    app.include_router(ui_router(system))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/healthz", response_class=PlainTextResponse)
     async def healthz() -> str:

@@ -1,0 +1,191 @@
+"""A scripted model and a seeded server for the console's browser tests.
+
+The model answers like the offline engine, except for leads whose id asks for a flaw:
+``R-`` leads get research without claims (a research review item), ``E-`` leads a draft
+that invents "3,605 hours" (a writing review item with a draft), and ``D-`` leads a reply
+that is not JSON (a dead letter) until the test heals them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, final
+
+import anyio
+import httpx
+
+from actors.llm import LlmRequest, OfflineLlm
+from actors.llm.testing import FakeOpenAI, Response, completion
+from messages import Stage
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "console-test-token"
+INVENTED = "Teams like yours usually save 3,605 hours of manual work a year."
+GOOD_FIT = ["L0001", "L0002", "L0003", "L0004", "L0005", "L0006", "L0008", "L0009", "L0011"]
+"""Example leads the offline engine completes: each becomes one test lead."""
+XSS_NOTES = (
+    "<script>alert('notes')</script><img src=x onerror=\"document.body.dataset.pwned='1'\">"
+    "{{ 7*7 }} <b>bold</b>"
+)
+
+
+@final
+class Model:
+    """A chat-completions script: the offline engine, with flaws chosen by lead id."""
+
+    def __init__(self) -> None:
+        self.engine = OfflineLlm(seed=0, imperfection_rate=0.0)
+        self.broken: set[str] = set()
+        self._lock = threading.Lock()
+
+    def heal(self, lead_id: str) -> None:
+        with self._lock:
+            self.broken.discard(lead_id)
+
+    def __call__(self, body: Mapping[str, Any], number: int) -> Response:
+        name = body["response_format"]["json_schema"]["name"]
+        stage = Stage(name.removesuffix("_reply"))
+        system, user = (m["content"] for m in body["messages"])
+        data = json.loads(user.split("<data>\n", 1)[1].split("\n</data>", 1)[0])
+        lead_id = str(data["lead"]["lead_id"])
+        with self._lock:
+            broken = lead_id in self.broken
+        if broken and stage is Stage.RESEARCH:
+            return completion("Sorry, I cannot answer in JSON today.")
+        request = LlmRequest(
+            stage=stage,
+            schema_name=name,
+            json_schema={},
+            system=system,
+            prompt=user,
+            inputs=data,
+            trace_id=lead_id,
+        )
+        reply = json.loads(anyio.run(self.engine.complete, request).text)
+        if lead_id.startswith("R-") and stage is Stage.RESEARCH:
+            reply["claims"] = []
+        if lead_id.startswith("E-") and stage is Stage.WRITING:
+            paragraphs = reply["body"].split("\n\n")
+            paragraphs.insert(1, INVENTED)
+            reply["body"] = "\n\n".join(paragraphs)
+        return completion(json.dumps(reply), model="gpt-4o-mini-2024-07-18")
+
+
+def leads() -> list[dict[str, str]]:
+    """The test's leads: R-1..R-6 and R-XSS for review, E-1 for the edit, D-1 and D-2 dead."""
+    with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
+        rows = {row["id"]: row for row in csv.DictReader(f)}
+    names = ["R-1", "R-2", "R-3", "R-4", "R-5", "R-6", "E-1", "D-1", "D-2"]
+    chosen = [rows[old] | {"id": new} for old, new in zip(GOOD_FIT, names, strict=True)]
+    xss = rows["L0012"] | {"id": "R-XSS", "notes": XSS_NOTES, "title": "<i>CTO</i> {{ title }}"}
+    return [*chosen, xss]
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    url: str
+    out: Path
+    model: Model
+
+    def cli(self, *args: str) -> str:
+        """A ``run.py`` command on the run directory (beside the server), its stdout."""
+        argv = [sys.executable, str(ROOT / "run.py"), *args, "--out", str(self.out)]
+        env = os.environ | {"PYTHONPATH": str(ROOT)}
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def post_lead(self, example: str, lead_id: str) -> None:
+        """Submit one example lead under a new id through the API."""
+        with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
+            [row] = [r for r in csv.DictReader(f) if r["id"] == example]
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        posted = httpx.post(f"{self.url}/v1/leads", json=row | {"id": lead_id}, headers=headers)
+        assert posted.status_code == 202, posted.text
+
+    def open_items(self) -> list[dict[str, Any]]:
+        """The open review items, as ``review list --json`` prints them."""
+        return [json.loads(line) for line in self.cli("review", "list", "--json").splitlines()]
+
+    def outcomes(self) -> dict[str, str]:
+        """Each lead's outcome, as ``report`` prints it."""
+        lines = self.cli("report", "--json").splitlines()
+        return {row["lead_id"]: row["outcome"] for row in map(json.loads, lines)}
+
+    def crm(self) -> dict[str, dict[str, Any]]:
+        """The CRM's rows by lead id, as ``export`` writes them."""
+        rows = csv.DictReader(io.StringIO(self.cli("export")))
+        return {row["lead_id"]: row for row in rows}
+
+
+@contextmanager
+def serve(out: Path, deadline: float = 120.0) -> Iterator[Served]:
+    """``run.py serve`` on a free port with the scripted model, seeded with ``leads()``."""
+    model = Model()
+    model.broken.update({"D-1", "D-2"})
+    with FakeOpenAI(model) as server:
+        env = os.environ | {
+            "PYTHONPATH": str(ROOT),
+            "LEADWRIGHT_TOKEN": TOKEN,
+            "OPENAI_API_KEY": "sk-test-console",
+            "OPENAI_BASE_URL": server.url,
+        }
+        argv = [sys.executable, str(ROOT / "run.py"), "serve", "--out", str(out), "--port", "0"]
+        argv += ["--llm", "openai", "--model", "gpt-4o-mini"]
+        log = (out.parent / "serve.log").open("w", encoding="utf-8")
+        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.PIPE, text=True)
+        assert process.stderr is not None
+        drain = threading.Thread(target=process.stderr.read, daemon=True)
+        try:
+            url = _url(process)
+            # Keep draining stderr so that the server never blocks on a full pipe.
+            drain.start()
+            with httpx.Client(base_url=url, timeout=30) as client:
+                posted = client.post(
+                    "/v1/leads", json=leads(), headers={"Authorization": f"Bearer {TOKEN}"}
+                )
+                assert posted.status_code == 202, posted.text
+                _settled(client, deadline)
+            yield Served(url, out, model)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+            if drain.is_alive():
+                drain.join()
+            process.stderr.close()
+            log.close()
+
+
+def _url(process: subprocess.Popen[str]) -> str:
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "serving" in line:
+            return line.split(" on ", 1)[1].split()[0]
+    raise AssertionError(f"serve exited with {process.wait()} before listening")
+
+
+def _settled(client: httpx.Client, deadline: float) -> None:
+    """Wait until no test lead is pending, by following the outcome events."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    ids = [lead["id"] for lead in leads()]
+
+    def pending() -> int:
+        states = [client.get(f"/v1/leads/{i}", headers=headers).json()["status"] for i in ids]
+        return states.count("pending")
+
+    with client.stream("GET", "/v1/events", headers=headers, timeout=deadline) as events:
+        if pending() == 0:
+            return
+        for line in events.iter_lines():
+            if line.startswith("data:") and pending() == 0:
+                return

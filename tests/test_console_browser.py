@@ -1,0 +1,278 @@
+"""The review console in a real browser (Debian's Chromium under Playwright), against a
+real ``run.py serve`` seeded with review items and dead letters (see ``_console``).
+
+Every test checks the run directory through ``report`` and ``export`` too, not only the
+page. One server serves the module; each test works on its own leads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from _console import INVENTED, TOKEN, XSS_NOTES, Served, serve
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+REVIEWER = "Ada Reviewer"
+EDITED = "PS: the reviewer rewrote this paragraph in the console."
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serve(tmp_path_factory.mktemp("console") / "run") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, served: Served, tmp_path: Path) -> Iterator[Page]:
+    """A fresh browser context, signed in as ``REVIEWER``; a screenshot when it ends."""
+    context = browser.new_context(base_url=served.url, accept_downloads=True)
+    tab = context.new_page()
+    sign_in(tab)
+    yield tab
+    tab.screenshot(path=str(tmp_path / "last.png"), full_page=True)
+    context.close()
+
+
+def sign_in(page: Page, token: str = TOKEN) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    page.get_by_label("API token").fill(token)
+    page.get_by_label("Your name").fill(REVIEWER)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def shot(page: Page, tmp_path: Path, name: str) -> None:
+    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+
+
+def item_of(served: Served, lead_id: str) -> int:
+    """The open review item of a lead, from ``review list --json``."""
+    for line in served.cli("review", "list", "--json").splitlines():
+        row = json.loads(line)
+        if row["lead_id"] == lead_id:
+            return int(row["id"])
+    raise AssertionError(f"no open review item for {lead_id}")
+
+
+def select(page: Page, item: int) -> None:
+    """Move the inbox's cursor with j until it is on ``item``."""
+    target = page.locator(f'tr[data-item="{item}"]')
+    expect(target).to_be_visible()
+    for _ in range(page.locator("tr[data-item]").count()):
+        page.keyboard.press("j")
+        if "current" in (target.get_attribute("class") or ""):
+            break
+    expect(target).to_have_class(re.compile("current"))
+
+
+def test_sign_in_opens_a_strict_http_only_session(
+    browser: Browser, served: Served, tmp_path: Path
+) -> None:
+    """A wrong token is refused; the right one gives an HttpOnly, SameSite=Strict cookie."""
+    context = browser.new_context(base_url=served.url)
+    page = context.new_page()
+    sign_in(page, token="not-the-token")
+    expect(page.get_by_role("alert")).to_contain_text("not this server's")
+    shot(page, tmp_path, "signin")
+    sign_in(page)
+    expect(page.locator("#reviewer")).to_have_text(REVIEWER)
+    [cookie] = [c for c in context.cookies() if c["name"] == "lw_session"]
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""
+    shot(page, tmp_path, "inbox")
+    context.close()
+    assert served.outcomes()["R-1"] == "needs_review"
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(served: Served) -> None:
+    """A signed-in POST without the form's CSRF token is refused with 403."""
+    item = item_of(served, "R-6")
+    with httpx.Client(base_url=served.url) as client:
+        form = client.get("/signin").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert csrf is not None
+        signed = client.post(
+            "/signin", data={"csrf": csrf.group(1), "token": TOKEN, "reviewer": "Mallory"}
+        )
+        assert signed.status_code == 303
+        refused = client.post(f"/items/{item}/approve", data={"note": "no token"})
+        assert refused.status_code == 403
+    assert served.outcomes()["R-6"] == "needs_review"
+
+
+def test_approve_one_from_the_keyboard(page: Page, served: Served, tmp_path: Path) -> None:
+    """j moves to a row and a approves it: the lead completes and reaches the CRM."""
+    item = item_of(served, "R-1")
+    select(page, item)
+    page.keyboard.press("a")
+    expect(page.locator("#flash")).to_contain_text(f"Approved #{item}: completed")
+    expect(page).to_have_url(re.compile(r"/\?msg="))
+    assert served.outcomes()["R-1"] == "completed"
+    assert served.crm()["R-1"]["outcome"] == "completed"
+    page.goto("/leads/R-1")
+    expect(page.locator("#history")).to_contain_text(REVIEWER)
+    expect(page.locator("#crm")).to_contain_text("completed")
+    shot(page, tmp_path, "lead")
+
+
+def test_edit_a_draft_that_invents_a_fact_then_approve(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """The invented "3,605" is highlighted and fails draft.unsupported_fact; once edited
+    out, the rules pass and the edited text is what the CRM holds."""
+    select(page, item_of(served, "E-1"))
+    page.keyboard.press("e")
+    expect(page).to_have_url(re.compile(r"/leads/E-1#edit-body$"))
+    page.wait_for_function("() => document.activeElement?.id === 'edit-body'")
+    expect(page.locator("#draft-body mark").first).to_have_text("3,605")
+    expect(page.locator('#verdict [data-rule="draft.unsupported_fact"]')).to_be_visible()
+    body = page.locator("#edit-body").input_value()
+    assert INVENTED in body
+    page.locator("#edit-body").fill(body.replace(INVENTED, EDITED + " We cut 3,605 hours."))
+    page.locator("#check").click()
+    expect(page.locator('#verdict [data-rule="draft.unsupported_fact"]')).to_contain_text("3,605")
+    page.locator("#edit-approve").click()
+    expect(page.locator("#error")).to_contain_text("draft.unsupported_fact")
+    assert served.outcomes()["E-1"] == "needs_review"
+    shot(page, tmp_path, "edit")
+    page.locator("#edit-body").fill(body.replace(INVENTED, EDITED))
+    page.locator("#check").click()
+    expect(page.locator("#verdict [data-passes]")).to_be_visible()
+    page.locator("#edit-approve").click()
+    expect(page.locator("#flash")).to_contain_text("Edited and approved")
+    assert served.outcomes()["E-1"] == "completed"
+    row = served.crm()["E-1"]
+    assert EDITED in row["draft_body"]
+    assert "3,605" not in row["draft_body"]
+    expect(page.locator("#history")).to_contain_text("edited and approved")
+
+
+def test_reject_one_and_it_is_not_replayed_unasked(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """A rejected lead fails with the reason; its dead letter replays only when asked."""
+    select(page, item_of(served, "R-2"))
+    page.keyboard.press("r")
+    page.wait_for_function("() => document.activeElement?.id === 'reject-reason'")
+    page.locator("#reject-reason").fill("Wrong company: a duplicate of another lead.")
+    page.get_by_role("button", name="Reject").click()
+    expect(page.locator("#flash")).to_contain_text("Rejected")
+    assert served.outcomes()["R-2"] == "failed"
+    assert "R-2" not in served.crm()
+    expect(page.locator("#history")).to_contain_text("Wrong company")
+    page.goto("/dead?status=rejected")
+    letter = page.locator("tr[data-letter]", has_text="R-2")
+    letter.get_by_role("checkbox").check()
+    page.locator("#replay").click()
+    expect(page.locator("#flash")).to_contain_text("pass --rejected")
+    assert served.outcomes()["R-2"] == "failed"
+    shot(page, tmp_path, "dead")
+
+
+def test_bulk_approve_three(page: Page, served: Served, tmp_path: Path) -> None:
+    """Three selected items are approved with one click: each lead resumes to its end
+    (research without claims may score too low for a draft) and reaches the CRM."""
+    for lead in ("R-3", "R-4", "R-5"):
+        page.locator(f'tr[data-item="{item_of(served, lead)}"] input[type=checkbox]').check()
+    shot(page, tmp_path, "bulk")
+    page.get_by_role("button", name="Approve selected").click()
+    expect(page.locator("#flash")).to_contain_text("approve:")
+    outcomes = served.outcomes()
+    crm = served.crm()
+    for lead in ("R-3", "R-4", "R-5"):
+        assert outcomes[lead] in {"completed", "disqualified"}
+        assert crm[lead]["outcome"] == outcomes[lead]
+    expect(page.locator("#open-count")).to_have_text(str(len(served.open_items())))
+
+
+def test_replay_a_dead_letter(page: Page, served: Served, tmp_path: Path) -> None:
+    """A dead letter, shown with its raw LLM output, is replayed and the lead completes."""
+    page.goto("/dead")
+    page.locator("tr[data-letter]", has_text="D-1").get_by_role("link").first.click()
+    expect(page.locator("main")).to_contain_text("Sorry, I cannot answer in JSON today.")
+    shot(page, tmp_path, "letter")
+    served.model.heal("D-1")
+    page.get_by_role("button", name="Replay").click()
+    expect(page.locator("#flash")).to_contain_text("completed")
+    assert served.outcomes()["D-1"] == "completed"
+    assert served.outcomes()["D-2"] == "failed"
+    assert served.crm()["D-1"]["outcome"] == "completed"
+
+
+def test_dashboard_counts_change_without_a_reload(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """A lead posted to the API moves the dashboard's count over SSE, on the same page."""
+    page.goto("/dashboard")
+    expect(page.locator("body")).to_have_attribute("data-live", "open")
+    completed = page.locator('[data-count="outcome.completed"]')
+    before = int(completed.inner_text())
+    page.evaluate("window.sameDocument = true")
+    served.post_lead("L0013", "N-1")
+    expect(completed).to_have_text(str(before + 1))
+    assert page.evaluate("window.sameDocument") is True
+    assert served.outcomes()["N-1"] == "completed"
+    assert "N-1" in served.crm()
+    shot(page, tmp_path, "dashboard")
+
+
+def test_crm_view_and_csv_export(page: Page, served: Served, tmp_path: Path) -> None:
+    """The CRM page lists the finished leads and exports what ``export`` prints."""
+    page.goto("/crm")
+    crm = served.crm()
+    expect(page.locator("tr[data-lead]")).to_have_count(len(crm))
+    with page.expect_download() as download:
+        page.locator("#export").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8")
+    assert exported == served.cli("export")
+    shot(page, tmp_path, "crm")
+
+
+def test_lead_data_with_markup_renders_inert(page: Page, served: Served, tmp_path: Path) -> None:
+    """Scripts, HTML and template syntax in lead data show as text: no dialog, no element."""
+    dialogs: list[str] = []
+
+    def opened(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", opened)
+    page.goto("/")
+    expect(page.locator("tr[data-item]", has_text="R-XSS")).to_be_visible()
+    page.goto("/leads/R-XSS")
+    notes = page.locator('[data-field="notes"]')
+    expect(notes).to_have_text(XSS_NOTES)
+    expect(page.locator('[data-field="title"]')).to_have_text("<i>CTO</i> {{ title }}")
+    assert page.locator("main img, main script, main b:has-text('bold'), main i").count() == 0
+    assert page.evaluate("document.body.dataset.pwned") is None
+    assert "49" not in notes.inner_text()
+    shot(page, tmp_path, "xss")
+    assert dialogs == []
+    assert served.outcomes()["R-XSS"] == "needs_review"
+    assert "R-XSS" not in served.crm()
