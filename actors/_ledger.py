@@ -144,7 +144,16 @@ class LedgerStore:
         process dies now; a known one answers with its outcome; a conflicting one is
         rejected with a reason naming the record it conflicts with.
         """
-        return await self.db.run(lambda c: [_submit(c, input_id, p, f) for p, f in rows])
+        [receipts] = await self.submit_many([(input_id, rows)])
+        return receipts
+
+    async def submit_many(
+        self, batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]]
+    ) -> list[list[Receipt]]:
+        """Several submissions in one transaction (a busy service's concurrent requests)."""
+        return await self.db.run(
+            lambda c: [[_submit(c, i, p, f) for p, f in rows] for i, rows in batches]
+        )
 
     async def set_outcome(self, outcome: LeadOutcome) -> bool:
         """Record an outcome; ``False`` if the record had one already.
