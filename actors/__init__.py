@@ -3,7 +3,7 @@
 Actors know the bus and the messages, and nothing above them.
 """
 
-from actors._actor import Actor, ActorStatistics, Lifecycle
+from actors._actor import Actor, ActorOptions, ActorStatistics, Lifecycle
 from actors._breaker import BreakerState, BreakerStatistics, CircuitBreaker
 from actors._context import Context
 from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
@@ -32,7 +32,7 @@ from actors._research import Research
 from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
 from actors._run_control import RunControl, RunNotice
 from actors._scoring import Scoring
-from actors._stage import LlmStage
+from actors._stage import LlmStage, StageOptions
 from actors._validator import Validator
 from actors._web_source import WebSource, WebSourceStatistics, public_host
 from actors._writer import Writer
@@ -45,6 +45,7 @@ __all__ = [
     "FINISHED_EARLIER",
     "PENDING",
     "Actor",
+    "ActorOptions",
     "ActorStatistics",
     "BreakerState",
     "BreakerStatistics",
@@ -88,6 +89,7 @@ __all__ = [
     "Scoring",
     "Sender",
     "SqliteCrm",
+    "StageOptions",
     "StoredRecord",
     "Submission",
     "Validator",

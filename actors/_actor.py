@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import Enum
-from typing import ClassVar, Generic, TypeVar, cast
+from typing import ClassVar, Generic, TypedDict, TypeVar, cast
 
 import anyio
 from anyio import TASK_STATUS_IGNORED, CancelScope, EndOfStream, WouldBlock
@@ -22,6 +22,17 @@ from messages import ActorCrashed, DeadLetter, Envelope, FailureKind, Message, U
 In = TypeVar("In", bound=Message)
 
 ON_STOP_TIMEOUT = 5.0
+
+
+class ActorOptions(TypedDict, total=False):
+    """What every actor's constructor takes besides its own parts, checked by mypy where a
+    subclass passes them on (``**options: Unpack[ActorOptions]``)."""
+
+    name: str | None
+    concurrency: int
+    mailbox_capacity: int | None
+    poison_after: int
+    log: EventLog | None
 
 
 class Lifecycle(Enum):

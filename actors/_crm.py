@@ -6,11 +6,11 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, final
+from typing import Any, Protocol, Unpack, final
 
 import stamina
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._breaker import CircuitBreaker
 from actors._context import Context
 from bus import SqliteFile
@@ -173,7 +173,11 @@ class Crm(Actor[LeadScore | OutreachDraft]):
     handles = (LeadScore, OutreachDraft)
 
     def __init__(
-        self, store: CrmStore, *, breaker: CircuitBreaker | None = None, **options: Any
+        self,
+        store: CrmStore,
+        *,
+        breaker: CircuitBreaker | None = None,
+        **options: Unpack[ActorOptions],
     ) -> None:
         super().__init__(**options)
         self.store = store

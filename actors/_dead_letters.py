@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, final
+from typing import Any, Unpack, final
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from bus import SqliteFile
 from messages import DeadLetter, Envelope, LeadOutcome, Outcome, UsageError, record_of
@@ -151,7 +151,7 @@ class DeadLetters(Actor[DeadLetter]):
 
     handles = (DeadLetter,)
 
-    def __init__(self, store: DeadLetterStore, **options: Any) -> None:
+    def __init__(self, store: DeadLetterStore, **options: Unpack[ActorOptions]) -> None:
         super().__init__(**options)
         self.store = store
 

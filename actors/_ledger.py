@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, final
+from typing import Any, Unpack, final
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from actors.intake import check_record, fingerprint, lead_id_for
 from bus import SqliteFile
@@ -416,7 +416,7 @@ class OutcomeLedger(Actor[LeadOutcome]):
         self,
         store: LedgerStore,
         on_outcome: Callable[[LeadOutcome, bool], None],
-        **options: Any,
+        **options: Unpack[ActorOptions],
     ) -> None:
         super().__init__(**options)
         self.store = store

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, final
+from typing import Unpack, final
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from messages import CrmUpdated, LeadRejected, ValidationFailed, ValidationPassed, Verdict
 
@@ -29,7 +29,7 @@ class Metrics(Actor[ValidationPassed | ValidationFailed | CrmUpdated | LeadRejec
 
     handles = (ValidationPassed, ValidationFailed, CrmUpdated, LeadRejected)
 
-    def __init__(self, book: MetricsBook, **options: Any) -> None:
+    def __init__(self, book: MetricsBook, **options: Unpack[ActorOptions]) -> None:
         super().__init__(**options)
         self.book = book
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, final
+from typing import Unpack, final
 
 from pydantic import BaseModel
 
 from actors._context import Context
 from actors._evidence import EvidenceSource
 from actors._prompts import research_request
-from actors._stage import LlmStage
+from actors._stage import LlmStage, StageOptions
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import ResearchReply
@@ -25,7 +25,9 @@ class Research(LlmStage[LeadAccepted | ValidationFailed, ResearchBasis]):
     handles = (LeadAccepted, ValidationFailed)
     stage = Stage.RESEARCH
 
-    def __init__(self, caller: LlmCaller, source: EvidenceSource, **options: Any) -> None:
+    def __init__(
+        self, caller: LlmCaller, source: EvidenceSource, **options: Unpack[StageOptions]
+    ) -> None:
         super().__init__(caller, **options)
         self.source = source
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, final
+from typing import Any, Unpack, final
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from bus import SqliteFile
 from messages import HumanReviewRequested, LeadOutcome, Outcome
@@ -182,7 +182,7 @@ class ReviewQueue(Actor[HumanReviewRequested]):
 
     handles = (HumanReviewRequested,)
 
-    def __init__(self, store: ReviewStore, **options: Any) -> None:
+    def __init__(self, store: ReviewStore, **options: Unpack[ActorOptions]) -> None:
         super().__init__(**options)
         self.store = store
 

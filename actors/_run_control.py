@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, final
+from typing import Unpack, final
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from messages import DriftDetected, ProfileSaved, RunHalted
 
@@ -22,7 +22,9 @@ class RunControl(Actor[RunNotice]):
 
     handles = (RunHalted, DriftDetected, ProfileSaved)
 
-    def __init__(self, on_notice: Callable[[RunNotice], None], **options: Any) -> None:
+    def __init__(
+        self, on_notice: Callable[[RunNotice], None], **options: Unpack[ActorOptions]
+    ) -> None:
         super().__init__(**options)
         self.on_notice = on_notice
 

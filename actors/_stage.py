@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import replace
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, Unpack
 
 from pydantic import BaseModel
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
@@ -42,6 +42,12 @@ Basis = TypeVar("Basis")
 _MALFORMED_ATTEMPTS = POLICIES[FailureKind.MALFORMED_OUTPUT].max_attempts or 1
 
 
+class StageOptions(ActorOptions, total=False):
+    """An LLM stage's options: an actor's, and the deadline of one call."""
+
+    timeout: float
+
+
 class LlmStage(Actor[In], Generic[In, Basis]):
     """An actor that turns a *basis* (its validated input) into one probabilistic output.
 
@@ -56,7 +62,9 @@ class LlmStage(Actor[In], Generic[In, Basis]):
 
     stage: ClassVar[Stage]
 
-    def __init__(self, caller: LlmCaller, *, timeout: float = 30.0, **options: Any) -> None:
+    def __init__(
+        self, caller: LlmCaller, *, timeout: float = 30.0, **options: Unpack[ActorOptions]
+    ) -> None:
         super().__init__(**options)
         self.caller = caller
         self.timeout = timeout

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, final
+from typing import Unpack, final
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from actors.validation import RuleContext, check
 from messages import (
@@ -38,7 +38,7 @@ class Validator(Actor[Output]):
 
     validates = (ResearchResult, LeadScore, OutreachDraft)
 
-    def __init__(self, rules: RuleContext, **options: Any) -> None:
+    def __init__(self, rules: RuleContext, **options: Unpack[ActorOptions]) -> None:
         super().__init__(**options)
         self.rules = rules
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, final
+from typing import Unpack, final
 
 from pydantic import BaseModel
 
 from actors._context import Context
 from actors._icp import Icp
 from actors._prompts import writing_request
-from actors._stage import LlmStage
+from actors._stage import LlmStage, StageOptions
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import DraftReply
@@ -23,7 +23,7 @@ class Writer(LlmStage[LeadScore | ValidationFailed, LeadScore]):
     handles = (LeadScore, ValidationFailed)
     stage = Stage.WRITING
 
-    def __init__(self, caller: LlmCaller, icp: Icp, **options: Any) -> None:
+    def __init__(self, caller: LlmCaller, icp: Icp, **options: Unpack[StageOptions]) -> None:
         super().__init__(caller, **options)
         self.icp = icp
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, assert_never, final
+from typing import Unpack, assert_never, final
 
 import anyio.to_thread
 
-from actors._actor import Actor
+from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from actors.drift._builder import ProfileBuilder
 from actors.drift._profile import PROFILE_FILE, Profile
@@ -57,7 +57,7 @@ class DriftMonitor(Actor[Observed]):
         baseline: Profile | None = None,
         baseline_name: str = "",
         on_window: Callable[[DriftReport], None] | None = None,
-        **options: Any,
+        **options: Unpack[ActorOptions],
     ) -> None:
         super().__init__(**options)
         self.out_dir = out_dir

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from actors import (
+    ActorOptions,
     CircuitBreaker,
     Crm,
     CrmStore,
@@ -26,6 +27,7 @@ from actors import (
     RunControl,
     RunNotice,
     Scoring,
+    StageOptions,
     Validator,
     Writer,
 )
@@ -92,9 +94,9 @@ def build_bus(
 def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
     """Every actor as a permanent child, consumers first, so that a stop drains intake first."""
     p = parts
-    logged = {"log": p.log}
-    io = {"concurrency": p.handlers, **logged}
-    llm = {"timeout": p.timeout, **io}
+    logged: ActorOptions = {"log": p.log}
+    io: ActorOptions = {"concurrency": p.handlers, "log": p.log}
+    llm: StageOptions = {"timeout": p.timeout, "concurrency": p.handlers, "log": p.log}
     rules = p.icp.rules()
     children = [
         actor_child(bus, lambda: RunControl(p.on_notice, **logged)),
@@ -114,7 +116,7 @@ def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
         actor_child(bus, lambda: DeadLetters(p.dead, **logged)),
         actor_child(bus, lambda: ReviewQueue(p.review, **logged)),
         actor_child(bus, lambda: Crm(p.crm, breaker=p.breaker, **io)),
-        actor_child(bus, lambda: Validator(rules, name=VALIDATOR, **logged)),
+        actor_child(bus, lambda: Validator(rules, name=VALIDATOR, log=p.log)),
         actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
         actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
         actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
