@@ -7,9 +7,9 @@ Run by hand from the repository root, never by pytest::
     PYTHONPATH=. python bench/serve_load.py --leads 20000 --clients 20 --concurrency 32
 
 It starts ``run.py serve`` on 127.0.0.1 (a free port, a fresh temporary ``--out``, the
-offline LLM with ``--latency-ms``), posts N synthetic valid leads one per request from
-``--clients`` concurrent clients (a 429 is waited out as its ``Retry-After`` says and
-counted), and polls ``/v1/leads?outcome=pending`` until every lead has an outcome.
+offline LLM with ``--latency-ms``), posts N synthetic valid leads from ``--clients``
+concurrent clients, ``--batch`` leads a request (a 429 is waited out as its
+``Retry-After`` says, and counted), and polls ``/v1/leads?outcome=pending`` until every lead has an outcome.
 ``accepted_per_s`` is N over the time to the last 202; ``finished_per_s`` is N over the
 time to the last outcome; ``post_p50_ms`` and ``post_p99_ms`` are the latencies of the
 POSTs that were answered 202. The server's RSS is read from ``/proc`` at each quarter of
@@ -63,17 +63,20 @@ def start(out: Path, latency_ms: float, concurrency: int) -> tuple[subprocess.Po
     raise SystemExit("serve did not start")
 
 
-async def post_all(url: str, leads: list[dict[str, object]], clients: int) -> dict[str, float]:
+async def post_all(
+    url: str, leads: list[dict[str, object]], clients: int, batch: int
+) -> dict[str, float]:
     latencies: list[float] = []
     refused = 0
 
     async def client(share: list[dict[str, object]]) -> None:
         nonlocal refused
         async with httpx.AsyncClient(base_url=url, headers=AUTH, timeout=120) as http:
-            for lead in share:
+            for start in range(0, len(share), batch):
+                body = share[start] if batch == 1 else share[start : start + batch]
                 while True:
                     began = time.perf_counter()
-                    answer = await http.post("/v1/leads", json=lead)
+                    answer = await http.post("/v1/leads", json=body)
                     if answer.status_code != 429:
                         break
                     refused += 1
@@ -100,6 +103,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch", type=int, default=1, help="Leads per POST.")
     args = parser.parse_args()
     leads: list[dict[str, object]] = [
         dict(r.fields) for r in synthetic_records(args.leads, seed=args.seed)
@@ -108,7 +112,7 @@ def main() -> None:
         process, url = start(Path(tmp) / "run", args.latency_ms, args.concurrency)
         try:
             began = time.perf_counter()
-            posted = anyio.run(post_all, url, leads, args.clients)
+            posted = anyio.run(post_all, url, leads, args.clients, args.batch)
             accepted_s = time.perf_counter() - began
             quarters: list[float] = []
             with httpx.Client(base_url=url, headers=AUTH, timeout=60) as http:
@@ -129,6 +133,7 @@ def main() -> None:
             {
                 "leads": args.leads,
                 "clients": args.clients,
+                "batch": args.batch,
                 "latency_ms": args.latency_ms,
                 "concurrency": args.concurrency,
                 "accepted_per_s": round(args.leads / accepted_s, 1),
