@@ -27,14 +27,13 @@ from actors import (
     Icp,
     KnowledgeBase,
     LedgerStore,
-    LlmGateway,
     ReviewItem,
     ReviewStore,
     WebSource,
 )
 from actors.drift import Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
-from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
+from actors.llm import DOWN_LIMIT_S, GatewaySpec, OpenAiLlm, build_gateway, preflight
 from bus import SqliteJournal
 from messages import (
     POLICIES,
@@ -87,6 +86,14 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a tabl
 class LlmBackend(StrEnum):
     offline = "offline"
     openai = "openai"
+    local = "local"
+
+
+class Structured(StrEnum):
+    auto = "auto"
+    json_schema = "json_schema"
+    json_object = "json_object"
+    prompt = "prompt"
 
 
 class Source(StrEnum):
@@ -141,11 +148,19 @@ def run(
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
         False
     ),
+    structured: Annotated[
+        Structured, typer.Option(help="Structured output (openai): auto steps down as refused.")
+    ] = Structured.auto,
+    provider_down_limit: Annotated[
+        float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
+    ] = DOWN_LIMIT_S,
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
     settings = RunSettings(
         llm=llm.value,
         model=model,
+        structured=structured.value,
+        provider_down_limit=provider_down_limit,
         fallback_model=fallback_model,
         concurrency=concurrency,
         timeout=timeout,
@@ -162,6 +177,7 @@ def run(
     )
     try:
         config = _config(settings, out)
+        anyio.run(preflight, config.gateway, backend="asyncio")
         if baseline is not None:
             config = replace(config, baseline=Profile.load(baseline), baseline_name=str(baseline))
         records = read_records("-" if str(leads) == "-" else leads, stdin=sys.stdin)
@@ -463,17 +479,19 @@ def failures(json_output: Json = False) -> None:
 
 
 def _config(settings: RunSettings, out: Path) -> PipelineConfig:
-    gateway: LlmGateway
-    if settings.llm == "openai":
-        if settings.model is None:
-            fail("--llm openai needs --model, such as --model gpt-4o-mini")
-        gateway = OpenAiLlm(model=settings.model, rpm=settings.rpm, tpm=settings.tpm)
-    else:
-        gateway = OfflineLlm(
-            seed=settings.seed, latency_ms=settings.latency_ms, model=settings.model or "offline-1"
-        )
-    if settings.chaos > 0:
-        gateway = ChaosLlm(gateway, rate=settings.chaos, seed=settings.seed)
+    spec = GatewaySpec(
+        llm=settings.llm,
+        model=settings.model,
+        structured=settings.structured,
+        rpm=settings.rpm,
+        tpm=settings.tpm,
+        seed=settings.seed,
+        latency_ms=settings.latency_ms,
+        chaos=settings.chaos,
+        run_dir=out,
+        provider_down_limit=settings.provider_down_limit,
+    )
+    gateway = build_gateway(spec)
     return PipelineConfig(
         out=out,
         gateway=gateway,
