@@ -182,3 +182,25 @@ def test_a_server_that_stays_down_stops_the_run_and_leaves_leads_pending(tmp_pat
     rows = report(tmp_path)
     assert any(row["outcome"] == "pending" for row in rows)
     assert all(row["outcome"] != "needs_review" for row in rows)
+
+
+def test_the_launcher_serves_a_whole_run(tmp_path: Path) -> None:
+    """`python -m actors.llm.testing --port P --refuse json_schema` answers a whole run."""
+    port = free_port()
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    argv = [sys.executable, "-m", "actors.llm.testing", "--port", str(port)]
+    argv += ["--model", MODEL, "--refuse", "json_schema"]
+    launcher = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert launcher.stdout is not None
+        banner = launcher.stdout.readline()  # printed once the port is bound
+        assert banner == f"fake OpenAI server at http://127.0.0.1:{port}/v1 with models {MODEL}\n"
+        result = run_cli(tmp_path, f"http://127.0.0.1:{port}/v1", "--json")
+    finally:
+        launcher.terminate()
+        assert launcher.wait(timeout=60) == 0
+        if launcher.stdout is not None:
+            launcher.stdout.close()
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["leads"] == LEADS
+    assert all(row["outcome"] != "pending" for row in report(tmp_path))
