@@ -20,13 +20,14 @@ models they do not list.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol, runtime_checkable
-
-import openai
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from actors.llm._gateway import LlmGateway
 from actors.llm._openai_errors import redact
 from messages import UsageError
+
+if TYPE_CHECKING:
+    import openai
 
 PREFLIGHT_TIMEOUT_S = 15.0
 """How long the preflight waits for each of its requests."""
@@ -70,6 +71,8 @@ async def check_openai_server(
     request_timeout: float = PREFLIGHT_TIMEOUT_S,
 ) -> None:
     """The preflight of an OpenAI-compatible server, through a copy of ``client``."""
+    import openai  # on first use: only a run on the openai backend needs it
+
     secrets = tuple(secrets)
     url = client.base_url
     where = f"{url.host}:{url.port}" if url.port is not None else str(url.host)
@@ -107,6 +110,8 @@ async def check_openai_server(
 
 async def _list_models(client: openai.AsyncOpenAI) -> list[str] | None:
     """The ids ``GET /models`` lists, or None when the server has no such route."""
+    import openai
+
     try:
         page = await client.models.list()
     except openai.APIStatusError as exc:
@@ -120,6 +125,8 @@ async def _tiny_call(
     client: openai.AsyncOpenAI, model: str, where: str, listed: list[str] | None
 ) -> None:
     """One call of one token: only an unknown model (or credentials) fails it."""
+    import openai
+
     try:
         await client.chat.completions.create(
             model=model,

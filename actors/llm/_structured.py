@@ -19,9 +19,7 @@ import json
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, final
-
-import openai
+from typing import Any, Protocol, final
 
 from messages import UsageError
 
@@ -137,7 +135,15 @@ def _sketch(node: Mapping[str, Any], root: Mapping[str, Any]) -> str:
     return text
 
 
-def refuses_response_format(exc: openai.APIStatusError) -> bool:
+class StatusError(Protocol):
+    """What ``refuses_response_format`` reads of an ``openai.APIStatusError``."""
+
+    status_code: int
+    message: str
+    body: object
+
+
+def refuses_response_format(exc: StatusError) -> bool:
     """True when the error says the server does not take the ``response_format`` we sent.
 
     That is a 400, 422 or 500 whose body names ``response_format`` (or ``json_schema``,
