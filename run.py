@@ -34,7 +34,6 @@ from actors import (
     LedgerStore,
     LetterStatus,
     LlmCaller,
-    LlmGateway,
     ReportRow,
     ReviewItem,
     ReviewStatus,
@@ -43,7 +42,7 @@ from actors import (
 )
 from actors.drift import DRIFT_SHARE, DriftReport, Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
-from actors.llm import ChaosLlm, OfflineLlm, OpenAiLlm
+from actors.llm import DOWN_LIMIT_S, GatewaySpec, OpenAiLlm, build_gateway, preflight
 from bus import NatsSettings, SqliteJournal, storage_failure
 from messages import (
     POLICIES,
@@ -134,6 +133,14 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a tabl
 class LlmBackend(StrEnum):
     offline = "offline"
     openai = "openai"
+    local = "local"
+
+
+class Structured(StrEnum):
+    auto = "auto"
+    json_schema = "json_schema"
+    json_object = "json_object"
+    prompt = "prompt"
 
 
 class Source(StrEnum):
@@ -188,6 +195,12 @@ CrmFaultRate = Annotated[
 ]
 Baseline = Annotated[Path | None, typer.Option(help="Drift baseline: a run directory or profile.")]
 RunOut = Annotated[Path, typer.Option("--out", help="The run directory; running again resumes.")]
+StructuredOutput = Annotated[
+    Structured, typer.Option(help="Structured output (openai): auto steps down as refused.")
+]
+ProviderDownLimit = Annotated[
+    float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
+]
 KB_DEFAULT = SAMPLE_KB
 ICP_DEFAULT = SAMPLE_ICP
 
@@ -214,12 +227,15 @@ def run(
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
         False
     ),
+    structured: StructuredOutput = Structured.auto,
+    provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
     settings = _settings(locals())
     try:
         with DirectoryLock(out, command="run"):
             config = _config(settings, out)
+            anyio.run(preflight, config.gateway, backend="asyncio")
             if baseline is not None:
                 config = replace(
                     config, baseline=Profile.load(baseline), baseline_name=str(baseline)
@@ -274,6 +290,8 @@ def serve(
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
+    structured: StructuredOutput = Structured.auto,
+    provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM."""
     from console import HttpFace, load_token
@@ -284,6 +302,7 @@ def serve(
             config = replace(
                 _config(settings, out), inbox=inbox, drift_window=drift_window, handle_signals=True
             )
+            anyio.run(preflight, config.gateway, backend="asyncio")
             if baseline is not None:
                 config = replace(
                     config, baseline=Profile.load(baseline), baseline_name=str(baseline)
@@ -841,17 +860,19 @@ def _settings(options: dict[str, object]) -> RunSettings:
 
 
 def _config(settings: RunSettings, out: Path) -> PipelineConfig:
-    gateway: LlmGateway
-    if settings.llm == "openai":
-        if settings.model is None:
-            fail("--llm openai needs --model, such as --model gpt-4o-mini")
-        gateway = OpenAiLlm(model=settings.model, rpm=settings.rpm, tpm=settings.tpm)
-    else:
-        gateway = OfflineLlm(
-            seed=settings.seed, latency_ms=settings.latency_ms, model=settings.model or "offline-1"
-        )
-    if settings.chaos > 0:
-        gateway = ChaosLlm(gateway, rate=settings.chaos, seed=settings.seed)
+    spec = GatewaySpec(
+        llm=settings.llm,
+        model=settings.model,
+        structured=settings.structured,
+        rpm=settings.rpm,
+        tpm=settings.tpm,
+        seed=settings.seed,
+        latency_ms=settings.latency_ms,
+        chaos=settings.chaos,
+        run_dir=out,
+        provider_down_limit=settings.provider_down_limit,
+    )
+    gateway = build_gateway(spec)
     return PipelineConfig(
         out=out,
         gateway=gateway,

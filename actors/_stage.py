@@ -13,6 +13,7 @@ from actors._context import Context
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._parse import parse_reply
+from actors.llm._provider_breaker import ProviderDown
 from messages import (
     POLICIES,
     STAGE_ATTEMPTS,
@@ -55,7 +56,8 @@ class LlmStage(Actor[In], Generic[In, Basis]):
     the failure paths of the taxonomy: a malformed reply is re-asked once and then
     dead-lettered with its raw text; a schema mismatch is re-asked within the stage's
     attempt budget and then reviewed; a timeout or provider error that outlived its
-    retries goes to review; quota and auth failures halt the run. A ``ValidationFailed``
+    retries goes to review; quota and auth failures, and a provider down past the
+    caller's breaker limit, halt the run. A ``ValidationFailed``
     with verdict ``retry`` for this stage starts the next attempt with the violations
     as feedback.
     """
@@ -132,7 +134,7 @@ class LlmStage(Actor[In], Generic[In, Basis]):
             except (LlmTimeout, ProviderError) as exc:
                 await self._review(ctx, basis, exc.failure, str(exc), attempt)
                 return
-            except (QuotaExhausted, AuthFailed) as exc:
+            except (QuotaExhausted, AuthFailed, ProviderDown) as exc:
                 reason = redact(str(exc))
                 ctx.log.error("run_halted", failure=exc.failure.value, reason=reason)
                 await ctx.publish(RunHalted(failure=exc.failure, reason=reason))

@@ -8,13 +8,12 @@ Run by hand from the repository root, never by pytest::
 
 It starts ``run.py serve`` on 127.0.0.1 (a free port, a fresh temporary ``--out``, the
 offline LLM with ``--latency-ms``), posts N synthetic valid leads from ``--clients``
-concurrent clients, ``--batch`` leads a request (a 429 is waited out as its
-``Retry-After`` says, and counted), and polls ``/v1/leads?outcome=pending`` until every
-lead has an outcome. ``accepted_per_s`` is N over the time to the last 202;
-``finished_per_s`` is N over the time to the last outcome; ``post_p50_ms`` and ``post_p99_ms`` are the latencies of the
-POSTs that were answered 202. The server's RSS is read from ``/proc`` at each quarter of
-the leads finished, and its peak (``VmHWM``) at the end. The last line is one JSON object.
-"""
+concurrent clients, ``--batch`` leads a request (a 429 is waited out as its ``Retry-After``
+says, and counted), and polls ``/v1/leads?outcome=pending`` until every lead has an outcome.
+``accepted_per_s`` is N over the time to the last 202; ``finished_per_s`` is N over the time
+to the last outcome; ``post_p50_ms`` and ``post_p99_ms`` are the latencies of the POSTs that
+were answered 202. The server's RSS is read from ``/proc`` at each quarter of the leads
+finished, and its peak (``VmHWM``) at the end. The last line is one JSON object."""
 
 from __future__ import annotations
 

@@ -17,8 +17,10 @@ class RunSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    llm: Literal["offline", "openai"] = "offline"
+    llm: Literal["offline", "openai", "local"] = "offline"
     model: str | None = None
+    structured: Literal["auto", "json_schema", "json_object", "prompt"] = "auto"
+    provider_down_limit: float = Field(default=120.0, gt=0)
     fallback_model: str | None = None
     concurrency: int = Field(default=16, ge=1)
     timeout: float = Field(default=30.0, gt=0)

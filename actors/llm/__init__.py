@@ -1,14 +1,26 @@
-"""LLM backends behind one gateway: offline, OpenAI-compatible, fault injection, and the
-policy-driven caller that every stage goes through."""
+"""LLM backends behind one gateway: offline, OpenAI-compatible, local GGUF, fault injection,
+the policy-driven caller that every stage goes through, and the preflight before a run."""
 
 from actors.llm._caller import CallerStatistics, LlmCaller
 from actors.llm._chaos import ChaosLlm, ChaosStatistics, Fault
+from actors.llm._factory import GatewaySpec, LlmKind, build_gateway
 from actors.llm._function import FunctionLlm
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
+from actors.llm._local import LocalLlm, default_model_path, llama_cpp_available
 from actors.llm._offline import OPT_OUT, OfflineLlm, OfflineStatistics
 from actors.llm._openai import OpenAiLlm, OpenAiStatistics
 from actors.llm._parse import parse_reply
+from actors.llm._preflight import PreflightFailed, preflight
 from actors.llm._pricing import PRICES, Price, cost_usd
+from actors.llm._provider_breaker import (
+    DOWN_LIMIT_S,
+    BreakerPolicy,
+    BreakerState,
+    BreakerStatistics,
+    HasBreakerPolicy,
+    ProviderBreaker,
+    ProviderDown,
+)
 from actors.llm._rate_gate import RateGate, RateGateStatistics
 from actors.llm._replies import (
     REPLY_TYPES,
@@ -19,12 +31,27 @@ from actors.llm._replies import (
     reply_schema,
 )
 from actors.llm._strict_schema import strict_schema
+from actors.llm._structured import (
+    LADDER,
+    MODES_FILE,
+    ModeMemory,
+    Rung,
+    StructuredMode,
+    describe_schema,
+    structured_mode,
+)
 from actors.llm._tokens import estimate_tokens
 
 __all__ = [
+    "DOWN_LIMIT_S",
+    "LADDER",
+    "MODES_FILE",
     "OPT_OUT",
     "PRICES",
     "REPLY_TYPES",
+    "BreakerPolicy",
+    "BreakerState",
+    "BreakerStatistics",
     "CallerStatistics",
     "ChaosLlm",
     "ChaosStatistics",
@@ -32,22 +59,38 @@ __all__ = [
     "DraftReply",
     "Fault",
     "FunctionLlm",
+    "GatewaySpec",
+    "HasBreakerPolicy",
     "LlmCaller",
     "LlmGateway",
+    "LlmKind",
     "LlmReply",
     "LlmRequest",
+    "LocalLlm",
+    "ModeMemory",
     "OfflineLlm",
     "OfflineStatistics",
     "OpenAiLlm",
     "OpenAiStatistics",
+    "PreflightFailed",
     "Price",
+    "ProviderBreaker",
+    "ProviderDown",
     "RateGate",
     "RateGateStatistics",
     "ResearchReply",
+    "Rung",
     "ScoreReply",
+    "StructuredMode",
+    "build_gateway",
     "cost_usd",
+    "default_model_path",
+    "describe_schema",
     "estimate_tokens",
+    "llama_cpp_available",
     "parse_reply",
+    "preflight",
     "reply_schema",
     "strict_schema",
+    "structured_mode",
 ]

@@ -11,6 +11,7 @@ import stamina
 
 from actors._log import EventLog, null_log
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
+from actors.llm._provider_breaker import BreakerState, HasBreakerPolicy, ProviderBreaker
 from actors.llm._rate_gate import RateGate
 from messages import (
     POLICIES,
@@ -93,6 +94,11 @@ class LlmCaller:
     - A 429 pauses the shared rate gate for the advised time and the call is made
       again; it never spends an attempt.
     - With a fallback model, provider-error retries go to that model.
+    - A gateway to a remote provider (one with a ``breaker_policy``) gets a provider-level
+      circuit breaker: calls held while the provider is down spend no attempt, and a
+      provider down past the policy's limit raises ``ProviderDown`` (the run stops).
+    - The structured-output mode a model answers in is logged once, as
+      ``structured_output``.
     """
 
     def __init__(
@@ -102,6 +108,7 @@ class LlmCaller:
         limit: int = 32,
         gate: RateGate | None = None,
         fallback_model: str | None = None,
+        breaker: ProviderBreaker | None = None,
     ) -> None:
         self.gateway = gateway
         # A global cap on calls in flight: the provider's concurrency, not the actors'.
@@ -109,6 +116,10 @@ class LlmCaller:
         self.gate = gate if gate is not None else RateGate()
         self.fallback_model = fallback_model
         self.stats = _Counters()
+        if breaker is None and isinstance(gateway, HasBreakerPolicy):
+            breaker = ProviderBreaker(gateway.breaker_policy, clock=self.gate.clock)
+        self.breaker = breaker
+        self._modes_logged: set[tuple[str, str]] = set()
 
     async def call(self, request: LlmRequest, *, log: EventLog | None = None) -> LlmReply:
         """The gateway's reply to ``request``, or the error that outlasted every retry.
@@ -154,37 +165,76 @@ class LlmCaller:
         return request
 
     async def _call_through_rate_limits(self, request: LlmRequest, log: EventLog) -> LlmReply:
+        breaker = self.breaker
         while True:
             await self.gate.wait()
+            probe = await breaker.acquire() if breaker is not None else False
             try:
-                async with self.limiter:
-                    self.stats.calls += 1
-                    self.stats.in_flight += 1
-                    started = anyio.current_time()
-                    outcome = "ok"
-                    reply: LlmReply | None = None
-                    try:
-                        with anyio.fail_after(request.timeout):
-                            reply = await self.gateway.complete(request)
-                    except TimeoutError:
-                        outcome = FailureKind.LLM_TIMEOUT.value
-                        raise
-                    except LlmError as error:
-                        outcome = error.failure.value
-                        raise
-                    finally:
-                        self.stats.in_flight -= 1
-                        self._record(request, reply, anyio.current_time() - started, outcome, log)
+                reply = await self._call_once(request, log)
             except TimeoutError:
+                if probe and breaker is not None:
+                    breaker.failed(request.trace_id, "no reply to the probe", probe=True)
+                    continue
                 raise LlmTimeout(
                     f"No reply within {request.timeout:g} s ({request.stage.value})."
                 ) from None
-            except RateLimited as limited:
-                self.stats.rate_limited += 1
-                self.gate.pause(limited.retry_after)
-                log.warning("rate_limited", retry_after=limited.retry_after)
-                continue
+            except ProviderError as error:
+                if breaker is not None:
+                    was_closed = breaker.state is BreakerState.CLOSED
+                    if breaker.failed(request.trace_id, str(error), probe=probe):
+                        if was_closed:
+                            log.warning("provider_down", reason=str(error))
+                        continue
+                raise
+            except LlmError as error:
+                # The provider answered, if only to refuse: it is up.
+                self._provider_answered(log)
+                if isinstance(error, RateLimited):
+                    self.stats.rate_limited += 1
+                    self.gate.pause(error.retry_after)
+                    log.warning("rate_limited", retry_after=error.retry_after)
+                    continue
+                raise
+            except BaseException:
+                if breaker is not None:
+                    breaker.abandoned(probe=probe)
+                raise
+            self._provider_answered(log)
+            self._log_mode(reply, log)
             return reply
+
+    async def _call_once(self, request: LlmRequest, log: EventLog) -> LlmReply:
+        """One call to the gateway within the request's deadline (``TimeoutError`` if not)."""
+        async with self.limiter:
+            self.stats.calls += 1
+            self.stats.in_flight += 1
+            started = anyio.current_time()
+            outcome = "ok"
+            reply: LlmReply | None = None
+            try:
+                with anyio.fail_after(request.timeout):
+                    reply = await self.gateway.complete(request)
+            except TimeoutError:
+                outcome = FailureKind.LLM_TIMEOUT.value
+                raise
+            except LlmError as error:
+                outcome = error.failure.value
+                raise
+            finally:
+                self.stats.in_flight -= 1
+                self._record(request, reply, anyio.current_time() - started, outcome, log)
+            return reply
+
+    def _provider_answered(self, log: EventLog) -> None:
+        if self.breaker is not None and self.breaker.succeeded():
+            log.warning("provider_back")
+
+    def _log_mode(self, reply: LlmReply, log: EventLog) -> None:
+        mode = reply.extra.get("structured_mode")
+        if isinstance(mode, str) and (reply.model, mode) not in self._modes_logged:
+            self._modes_logged.add((reply.model, mode))
+            refused = reply.extra.get("structured_refused") or ()
+            log.info("structured_output", model=reply.model, mode=mode, refused=list(refused))
 
     def statistics(self) -> CallerStatistics:
         stats = self.stats

@@ -264,6 +264,11 @@ class ChaosLlm:
         """A snapshot of the calls seen and the faults injected so far."""
         return ChaosStatistics(calls=self._calls, injected=MappingProxyType(dict(self._injected)))
 
+    @property
+    def inner(self) -> LlmGateway:
+        """The gateway it wraps."""
+        return self._inner
+
     async def complete(self, request: LlmRequest) -> LlmReply:
         """Answer through the inner gateway, or inject the fault drawn for this call."""
         self._calls += 1

@@ -1,4 +1,4 @@
-"""The OpenAI backend: Chat Completions with strict structured output, under client-side limits.
+"""The OpenAI backend: Chat Completions with structured output, under client-side limits.
 
 It speaks to any OpenAI-compatible server (OpenAI, Azure OpenAI, vLLM, Ollama, a
 llama.cpp server). The SDK's own retries are off: ``LlmCaller`` and the policy table
@@ -12,17 +12,31 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, final
 
+import anyio.to_thread
 from aiolimiter import AsyncLimiter
 
 from actors._lazy import lazy_module
 from actors.llm._gateway import LlmReply, LlmRequest
 from actors.llm._openai_errors import classify, redact
+from actors.llm._preflight import check_openai_server
 from actors.llm._pricing import PRICES, Price, cost_usd
+from actors.llm._provider_breaker import BreakerPolicy
 from actors.llm._strict_schema import strict_schema
+from actors.llm._structured import (
+    ModeMemory,
+    Rung,
+    StructuredMode,
+    refuses_response_format,
+    response_format,
+    rungs,
+    schema_instruction,
+    strip_fence,
+    structured_mode,
+)
 from actors.llm._tokens import CHARS_PER_TOKEN
 from messages import ClosedResourceError, LlmError, ProviderError, UsageError
 
@@ -58,12 +72,15 @@ class OpenAiStatistics:
 
 @final
 class OpenAiLlm:
-    """An ``LlmGateway`` over ``AsyncOpenAI`` Chat Completions with strict JSON Schema output.
+    """An ``LlmGateway`` over ``AsyncOpenAI`` Chat Completions with structured output.
 
     ``api_key`` and ``base_url`` default to ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``.
     ``client`` replaces the client built from them (an ``AsyncAzureOpenAI``, say); it is
     used with its retries off and is not closed by ``aclose``. ``max_output_tokens``, when
     set, is sent as ``max_completion_tokens``. ``prices`` overrides the price table.
+    ``structured`` picks the structured-output rungs (see ``_structured``); ``memory``
+    keeps the rung that worked for the next run. ``breaker_policy`` tells the caller when
+    this provider counts as down.
     """
 
     def __init__(
@@ -77,6 +94,9 @@ class OpenAiLlm:
         client: openai.AsyncOpenAI | None = None,
         max_output_tokens: int | None = None,
         prices: Mapping[str, Price] | None = None,
+        structured: StructuredMode | str = StructuredMode.AUTO,
+        memory: ModeMemory | None = None,
+        breaker_policy: BreakerPolicy | None = None,
     ) -> None:
         if not model:
             raise UsageError("model='' must name a model, such as --model gpt-4o-mini.")
@@ -94,6 +114,12 @@ class OpenAiLlm:
             self.client = client.with_options(max_retries=0)
             self._owns_client = False
         self.model = model
+        self.structured = structured_mode(structured)
+        self.memory = memory
+        self.breaker_policy = breaker_policy if breaker_policy is not None else BreakerPolicy()
+        self._rungs = rungs(self.structured)
+        self._levels: dict[str, int] = {}
+        self._remembered: dict[str, Rung] = {}
         self.max_output_tokens = max_output_tokens
         self.prices = PRICES if prices is None else prices
         self.rpm_limiter = AsyncLimiter(rpm, 60) if rpm is not None else None
@@ -112,43 +138,122 @@ class OpenAiLlm:
         return f"OpenAiLlm(model={self.model!r}, base_url={str(self.client.base_url)!r})"
 
     async def complete(self, request: LlmRequest) -> LlmReply:
-        """The model's reply to ``request``, or the taxonomy's error for what went wrong."""
+        """The model's reply to ``request``, or the taxonomy's error for what went wrong.
+
+        A server that refuses the structured-output rung in use gets the same request on
+        the next rung down, within this call (``--structured auto``); the rung that
+        answered is in ``reply.extra["structured_mode"]``, and those refused on the way
+        in ``reply.extra["structured_refused"]``.
+        """
         if self._closed:
             raise ClosedResourceError("Cannot complete a request, as the OpenAiLlm is closed.")
         model = request.model or self.model
         schema = strict_schema(request.json_schema)
         await self._acquire(request)
-        messages: list[ChatCompletionMessageParam] = []
-        if request.system:
-            messages.append({"role": "system", "content": request.system})
-        messages.append({"role": "user", "content": request.prompt})
-        self._requests += 1
-        started = time.perf_counter()
-        try:
-            completion = await self.client.chat.completions.create(
-                model=model,
-                messages=messages,
-                response_format={
-                    "type": "json_schema",
-                    "json_schema": {"name": request.schema_name, "schema": schema, "strict": True},
-                },
-                max_completion_tokens=(
-                    self.max_output_tokens if self.max_output_tokens is not None else openai.omit
-                ),
-                timeout=request.timeout,
-            )
-        except (openai.OpenAIError, json.JSONDecodeError) as exc:
-            error: LlmError = classify(exc, secrets=self._secrets, timeout=request.timeout)
-        else:
+        refused: list[Rung] = []
+        while True:
+            level = await self._level_of(model)
+            rung = self._rungs[level]
+            fmt = response_format(rung, request.schema_name, schema)
+            self._requests += 1
+            started = time.perf_counter()
             try:
-                return self._reply(completion, model, time.perf_counter() - started)
-            except ProviderError:
-                self._failures += 1
-                raise
-        # Raised outside the except clause on purpose: the SDK's exception holds the
-        # request, headers and key included, and must not ride along as __context__.
-        self._failures += 1
-        raise error
+                completion = await self.client.chat.completions.create(
+                    model=model,
+                    messages=self._messages(request, rung),
+                    response_format=fmt if fmt is not None else openai.omit,  # type: ignore[arg-type]
+                    max_completion_tokens=(
+                        self.max_output_tokens
+                        if self.max_output_tokens is not None
+                        else openai.omit
+                    ),
+                    # Servers below the top rung are seldom OpenAI's own, and many of them
+                    # (llama.cpp's) know only the older max_tokens.
+                    extra_body=(
+                        {"max_tokens": self.max_output_tokens}
+                        if self.max_output_tokens is not None and rung is not Rung.JSON_SCHEMA
+                        else None
+                    ),
+                    timeout=request.timeout,
+                )
+            except openai.APIStatusError as exc:
+                if refuses_response_format(exc) and level + 1 < len(self._rungs):
+                    self._failures += 1
+                    refused.append(rung)
+                    self._levels[model] = max(self._levels[model], level + 1)
+                    continue
+                error: LlmError = classify(exc, secrets=self._secrets, timeout=request.timeout)
+                if refuses_response_format(exc):
+                    error = ProviderError(
+                        f"{str(error).rstrip('.')}; the server refuses structured mode "
+                        f"{rung.value}: run with --structured auto."
+                    )
+            except (openai.OpenAIError, json.JSONDecodeError) as exc:
+                error = classify(exc, secrets=self._secrets, timeout=request.timeout)
+            else:
+                try:
+                    reply = self._reply(completion, model, time.perf_counter() - started)
+                except ProviderError:
+                    self._failures += 1
+                    raise
+                await self._remember(model, rung)
+                text = strip_fence(reply.text) if rung is Rung.PROMPT else reply.text
+                extra = {
+                    **reply.extra,
+                    "structured_mode": rung.value,
+                    "structured_refused": tuple(r.value for r in refused),
+                }
+                return replace(reply, text=text, extra=extra)
+            # Raised outside the except clause on purpose: the SDK's exception holds the
+            # request, headers and key included, and must not ride along as __context__.
+            self._failures += 1
+            raise error
+
+    async def preflight(self) -> None:
+        """Raise ``PreflightFailed`` (one line) if the server or the model cannot be used."""
+        await check_openai_server(self.client, self.model, secrets=self._secrets)
+
+    @property
+    def base_url(self) -> str:
+        return str(self.client.base_url)
+
+    def structured_rung(self, model: str | None = None) -> Rung | None:
+        """The rung calls for ``model`` (the default model) start on; None before any call."""
+        level = self._levels.get(model or self.model)
+        return self._rungs[level] if level is not None else None
+
+    def _messages(self, request: LlmRequest, rung: Rung) -> list[ChatCompletionMessageParam]:
+        system = request.system
+        if rung is not Rung.JSON_SCHEMA:
+            # Only strict json_schema makes the server hold the reply to the schema on its
+            # own; every other rung needs the model to read it.
+            instruction = schema_instruction(request.json_schema)
+            system = f"{system}\n\n{instruction}" if system else instruction
+        messages: list[ChatCompletionMessageParam] = []
+        if system:
+            messages.append({"role": "system", "content": system})
+        messages.append({"role": "user", "content": request.prompt})
+        return messages
+
+    async def _level_of(self, model: str) -> int:
+        """The rung index calls for ``model`` use: the remembered one, or the top."""
+        level = self._levels.get(model)
+        if level is not None:
+            return level
+        recalled = None
+        if self.memory is not None:
+            recalled = await anyio.to_thread.run_sync(self.memory.recall, self.base_url, model)
+        start = self._rungs.index(recalled) if recalled in self._rungs else 0
+        if recalled is not None and recalled in self._rungs:
+            self._remembered[model] = recalled
+        return self._levels.setdefault(model, start)
+
+    async def _remember(self, model: str, rung: Rung) -> None:
+        if self._remembered.get(model) is rung:
+            return
+        self._remembered[model] = rung
+        if self.memory is not None:
+            await anyio.to_thread.run_sync(self.memory.remember, self.base_url, model, rung)
 
     def estimate_tokens(self, request: LlmRequest) -> int:
         """The tokens ``request`` is charged against the TPM limit: prompt plus reply cap."""

@@ -4,6 +4,7 @@ Point ``OpenAiLlm(base_url=server.url, ...)`` at a ``FakeOpenAI`` and script its
 to test your own code against real HTTP, without a key or a network.
 """
 
+from actors.llm.testing._offline_model import OfflineModel, stage_of
 from actors.llm.testing._server import (
     Completion,
     ErrorReply,
@@ -15,10 +16,12 @@ from actors.llm.testing._server import (
     auth_failed,
     completion,
     cut_short,
+    model_not_found,
     not_json,
     quota_exhausted,
     rate_limited,
     refusal,
+    response_format_refused,
     server_error,
     slow,
     truncated,
@@ -28,6 +31,7 @@ __all__ = [
     "Completion",
     "ErrorReply",
     "FakeOpenAI",
+    "OfflineModel",
     "RawReply",
     "RecordedRequest",
     "Response",
@@ -35,11 +39,14 @@ __all__ = [
     "auth_failed",
     "completion",
     "cut_short",
+    "model_not_found",
     "not_json",
     "quota_exhausted",
     "rate_limited",
     "refusal",
+    "response_format_refused",
     "server_error",
     "slow",
+    "stage_of",
     "truncated",
 ]

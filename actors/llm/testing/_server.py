@@ -149,6 +149,27 @@ def server_error(status: int = 500, *, message: str = "The server had an error."
     return ErrorReply(status, message, "server_error")
 
 
+def model_not_found(model: str = "no-such-model") -> ErrorReply:
+    """A 404 model_not_found, as OpenAI answers a model the account cannot use."""
+    return ErrorReply(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        "invalid_request_error",
+        "model_not_found",
+    )
+
+
+def response_format_refused(kind: str = "json_schema", *, status: int = 500) -> ErrorReply:
+    """A refusal of a ``response_format`` type, in llama.cpp server's words (a 500 there)."""
+    return ErrorReply(
+        status,
+        f"1 validation error for CreateChatCompletionRequest\nresponse_format.type\n  Input "
+        f"should be 'text' or 'json_object' [type=literal_error, input_value='{kind}', "
+        "input_type=str]",
+        "internal_server_error" if status >= 500 else "invalid_request_error",
+    )
+
+
 def not_json(
     body: str = "<html><body>502 Bad Gateway</body></html>",
     *,
@@ -173,6 +194,9 @@ Script = Callable[[Mapping[str, Any], int], Response]
 """Answers request number ``n`` (from 1), given its JSON body."""
 
 PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
+MODEL_PATHS = frozenset({"/v1/models", "/models"})
+FORMATS: frozenset[str] = frozenset({"text", "json_object", "json_schema"})
+"""Every ``response_format`` type the server takes, by default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,17 +225,39 @@ class _State(enum.Enum):
 
 @final
 class FakeOpenAI:
-    """A chat-completions server on 127.0.0.1 (a free port), for sync and async tests alike.
+    """A chat-completions server on 127.0.0.1 (a free port, or ``port``), for tests and trials.
 
     Use it as a context manager (``with`` or ``async with``); ``url`` is the base URL to
     hand the client. A script that raises, or a sequence that runs out, gets a 500
     reply, and the error is raised again when the server closes.
+
+    ``models`` are the models it has: ``GET /models`` lists them, and a chat request for
+    any other gets a 404 ``model_not_found`` without reaching the script. None (the
+    default) has every model and lists ``model``. ``formats`` are the ``response_format``
+    types it takes; a request with another gets ``response_format_refused`` (a 500, as
+    llama.cpp's server answers ``json_schema``). With ``api_key``, any request that
+    presents another key gets a 401. ``go_down()`` and ``come_back()`` close and reopen
+    its port, so calls meanwhile are refused a connection; ``schedule_outage`` does both
+    on its own, mid-run.
     """
 
     def __init__(
-        self, script: Script | Iterable[Response] = (), *, model: str = "fake-model"
+        self,
+        script: Script | Iterable[Response] = (),
+        *,
+        model: str = "fake-model",
+        models: Iterable[str] | None = None,
+        formats: Iterable[str] = FORMATS,
+        api_key: str | None = None,
+        port: int = 0,
     ) -> None:
         self.model = model
+        self._wanted_port = port
+        self.api_key = api_key
+        self.models = tuple(models) if models is not None else None
+        self.formats = frozenset(formats)
+        self.listings = 0
+        """``GET /models`` requests answered."""
         self._script: Script | None = script if callable(script) else None
         self._queue: deque[Response] = deque() if callable(script) else deque(script)
         self._lock = threading.Lock()
@@ -221,16 +267,24 @@ class FakeOpenAI:
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._port = 0
+        self._down = False
+        self._outage: tuple[int, float] | None = None
+        self._outage_thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         """The base URL, ``http://127.0.0.1:PORT/v1``, while the server runs."""
-        if self._httpd is None or self._state is not _State.RUNNING:
+        if self._port == 0 or self._state is not _State.RUNNING:
             raise UsageError(
                 "FakeOpenAI has no URL until it runs; use `with FakeOpenAI(...) as server:`."
             )
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return f"http://127.0.0.1:{self._port}/v1"
+
+    @property
+    def port(self) -> int:
+        """The port it serves on; it keeps it across ``go_down`` and ``come_back``."""
+        return int(self.url.rsplit(":", 1)[1].removesuffix("/v1"))
 
     @property
     def requests(self) -> tuple[RecordedRequest, ...]:
@@ -249,7 +303,55 @@ class FakeOpenAI:
         """Bind a free port on 127.0.0.1 and serve in a background thread."""
         if self._state is not _State.NEW:
             raise UsageError(f"FakeOpenAI is {self._state.value}; a server starts only once.")
-        self._httpd = _HttpServer(("127.0.0.1", 0), _Handler, self)
+        self._serve(self._wanted_port)
+        self._state = _State.RUNNING
+
+    def go_down(self) -> None:
+        """Close the port and cut every connection: calls now fail to connect."""
+        if self._state is not _State.RUNNING:
+            raise UsageError(f"FakeOpenAI is {self._state.value}; only a running server goes down.")
+        with self._lock:
+            if self._down:
+                return
+            self._down = True
+        self._stop_serving()
+
+    def come_back(self) -> None:
+        """Serve again on the same port after ``go_down``."""
+        if self._state is not _State.RUNNING:
+            raise UsageError(
+                f"FakeOpenAI is {self._state.value}; only a running server comes back."
+            )
+        if self._down:
+            self._serve(self._port)
+            self._down = False
+
+    @property
+    def is_down(self) -> bool:
+        return self._down
+
+    def schedule_outage(self, *, after: int, seconds: float) -> None:
+        """Go down once request number ``after`` is answered, and come back ``seconds`` later."""
+        if after < 1 or seconds <= 0:
+            raise UsageError(f"after={after!r} must be >= 1 and seconds={seconds!r} > 0")
+        self._outage = (after, seconds)
+
+    def _maybe_start_outage(self, number: int) -> None:
+        if self._outage is None or number != self._outage[0]:
+            return
+        seconds = self._outage[1]
+
+        def outage() -> None:
+            self.go_down()
+            if not self._stopping.wait(seconds):
+                self.come_back()
+
+        self._outage_thread = threading.Thread(target=outage, name="FakeOpenAI-outage")
+        self._outage_thread.start()
+
+    def _serve(self, port: int) -> None:
+        self._httpd = _HttpServer(("127.0.0.1", port), _Handler, self)
+        self._port = int(self._httpd.server_address[1])
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.02},
@@ -257,18 +359,24 @@ class FakeOpenAI:
             daemon=True,
         )
         self._thread.start()
-        self._state = _State.RUNNING
 
-    def close(self) -> None:
-        """Stop serving, cut open connections, join every thread; then raise a script error."""
-        if self._state is _State.RUNNING and self._httpd is not None:
-            self._state = _State.CLOSED
-            self._stopping.set()
+    def _stop_serving(self) -> None:
+        if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.cut_connections()
             self._httpd.server_close()
             if self._thread is not None:
                 self._thread.join()
+            self._httpd = None
+
+    def close(self) -> None:
+        """Stop serving, cut open connections, join every thread; then raise a script error."""
+        if self._state is _State.RUNNING:
+            self._stopping.set()
+            if self._outage_thread is not None:
+                self._outage_thread.join()
+            self._state = _State.CLOSED
+            self._stop_serving()
         self._state = _State.CLOSED
         with self._lock:
             errors, self._errors = self._errors, []
@@ -318,6 +426,17 @@ class FakeOpenAI:
             self._requests[index] = replace(
                 self._requests[index], answered_at=time.monotonic(), response=response
             )
+
+    def _refusal(self, body: Mapping[str, Any]) -> Response | None:
+        """The answer to a request this server cannot take, before the script sees it."""
+        model = body.get("model")
+        if self.models is not None and model not in self.models:
+            return model_not_found(str(model))
+        fmt = body.get("response_format")
+        kind = fmt.get("type") if isinstance(fmt, Mapping) else None
+        if isinstance(kind, str) and kind not in self.formats:
+            return response_format_refused(kind)
+        return None
 
     def _next(self, body: Mapping[str, Any], number: int) -> Response:
         try:
@@ -381,6 +500,31 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the recorded requests are the log."""
 
+    def _refused_key(self) -> bool:
+        """With an ``api_key`` set, answer a request that presents another one with a 401."""
+        fake = self.server.fake
+        bearer = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if fake.api_key is None or bearer == fake.api_key:
+            return False
+        reply = auth_failed(401)
+        message = reply.message.replace("{api_key}", bearer)
+        self._send(401, _error_body(message, reply.type, reply.code))
+        return True
+
+    def do_GET(self) -> None:
+        fake = self.server.fake
+        path = self.path.split("?", 1)[0]
+        if self._refused_key():
+            return
+        if path not in MODEL_PATHS:
+            self._send(404, _error_body(f"No route {path!r} on the fake server.", "not_found"))
+            return
+        with fake._lock:
+            fake.listings += 1
+        models = fake.models if fake.models is not None else (fake.model,)
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in models]
+        self._send(200, json.dumps({"object": "list", "data": data}).encode())
+
     def do_POST(self) -> None:
         fake = self.server.fake
         length = int(self.headers.get("Content-Length") or 0)
@@ -388,6 +532,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path not in PATHS:
             self._send(404, _error_body(f"No route {path!r} on the fake server.", "not_found"))
+            return
+        if self._refused_key():
             return
         try:
             body = json.loads(raw)
@@ -399,7 +545,7 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in self.headers.items()
         }
         number = fake._record(path, headers, body)
-        response = fake._next(body, number)
+        response = fake._refusal(body) or fake._next(body, number)
         if response.delay > 0 and fake._stopping.wait(response.delay):
             self.close_connection = True  # the server is closing: answer nothing
             return
@@ -407,6 +553,7 @@ class _Handler(BaseHTTPRequestHandler):
         status, extra_headers, payload, missing = _render(response, body, number, fake, bearer)
         fake._answered(number, response)
         self._send(status, payload, extra_headers, missing=missing, number=number)
+        fake._maybe_start_outage(number)
 
     def _send(
         self,
