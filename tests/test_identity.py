@@ -181,3 +181,32 @@ def test_ledger_report_of_one_input_follows_its_lines(tmp_path: Path) -> None:
             ledger.close()
 
     assert anyio.run(scenario) == [(1, "Y"), (2, "X")]
+
+
+def test_progress_counts_every_line_of_the_input_finished_earlier_included(tmp_path: Path) -> None:
+    """A run whose input holds leads finished before counts them in its progress, so the last
+    progress says every line is done, not only the new ones."""
+    import anyio
+
+    from actors import Icp, KnowledgeBase
+    from actors.intake import read_records
+    from actors.llm import OfflineLlm
+    from supervision import PipelineConfig, Progress, run_pipeline
+
+    out = tmp_path / "run"
+    config = PipelineConfig(
+        out=out,
+        gateway=OfflineLlm(seed=1),
+        icp=Icp.load(ROOT / "examples" / "icp.toml"),
+        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+    )
+    first = write_csv(tmp_path / "a.csv", sample_rows(0, 5))
+    anyio.run(run_pipeline, config, read_records(first))
+    both = write_csv(tmp_path / "b.csv", sample_rows(0, 8))
+    seen: list[Progress] = []
+
+    async def again() -> None:
+        await run_pipeline(config, read_records(both), total=8, on_progress=seen.append)
+
+    anyio.run(again)
+    assert (seen[-1].done, seen[-1].total, seen[-1].finished_earlier) == (8, 8, 5)

@@ -390,3 +390,21 @@ async def test_ledger_counts_outcomes_and_pending_records(tmp_path: Path) -> Non
     assert store.counts() == {"completed": 2, "failed": 1, PENDING: 1}
     assert Counter(row.outcome for row in store.report()) == store.counts()
     store.close()
+
+
+async def test_the_ledger_tells_the_run_of_an_outcome_the_record_already_had(
+    tmp_path: Path,
+) -> None:
+    """An outcome delivered again (or written first by another process) is still handed to
+    the run, marked not first, so that the record's admission place is freed."""
+    store = LedgerStore(tmp_path / "journal.sqlite")
+    input_id = await store.open_input("test")
+    await store.submit(input_id, [(1, {"id": "L0001", "email": "a@b.co"})])
+    heard: list[tuple[int, bool]] = []
+    ledger = OutcomeLedger(store, lambda outcome, first: heard.append((outcome.record, first)))
+    bus = TestBus()
+    outcome = LeadOutcome(record=1, lead_id="L0001", outcome=Outcome.COMPLETED, reason="ok")
+    await bus.deliver(ledger, outcome)
+    await bus.deliver(ledger, outcome)
+    store.close()
+    assert heard == [(1, True), (1, False)]
