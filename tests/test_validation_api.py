@@ -84,6 +84,7 @@ def test_rule_sets_name_their_stage_and_ids() -> None:
         "draft.greeting",
         "draft.company",
         "draft.placeholder",
+        "draft.markup",
         "draft.length",
         "draft.subject_length",
         "draft.unsupported_fact",

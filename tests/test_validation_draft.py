@@ -191,3 +191,17 @@ def test_opt_out_missing() -> None:
     """A body without an opt-out line breaks draft.opt_out."""
     output = draft(body=BODY.replace("Not interested? Just reply and I won't write again.", ""))
     assert fired(output) == {"draft.opt_out"}
+
+
+@pytest.mark.parametrize("markup", ["<script>alert(1)</script>", "<b>now</b>", "&lt;"])
+def test_markup_in_the_body_breaks_draft_markup(markup: str) -> None:
+    """A tag or an HTML entity in a draft breaks draft.markup: drafts are plain text."""
+    output = draft(body=BODY.replace("Would a short", f"{markup} Would a short"))
+    assert "draft.markup" in fired(output)
+
+
+@pytest.mark.parametrize("text", ["a <zoe@heron-industries.de>", "under 5 < 6 and 7 > 6"])
+def test_angle_brackets_in_prose_are_not_markup(text: str) -> None:
+    """An email address in angle brackets, and comparisons, are not markup."""
+    output = draft(body=BODY.replace("Would a short", f"{text} Would a short"))
+    assert "draft.markup" not in fired(output)

@@ -84,6 +84,31 @@ def no_placeholders(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
             )
 
 
+_HTML_TAGS = (
+    "a|b|i|u|p|br|hr|em|strong|font|div|span|img|svg|script|style|iframe|object|embed|link|"
+    "meta|form|input|button|table|tr|td|th|ul|ol|li|h[1-6]|html|head|body|title"
+)
+_MARKUP = re.compile(
+    rf"</\s*[A-Za-z][\w-]*\s*>"  # a closing tag
+    rf"|<\s*[A-Za-z][\w-]*\s[^<>]*=[^<>]*>"  # a tag with an attribute
+    rf"|<\s*(?:{_HTML_TAGS})\s*/?>"  # an HTML element by name
+    rf"|&#?\w+;"  # an entity
+)
+"""Markup, told from a placeholder such as ``<company>``, which ``draft.placeholder`` owns."""
+
+
+@rule("draft.markup")
+def no_markup(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
+    """Neither the subject nor the body holds markup (an HTML tag or entity).
+
+    A draft is plain text that reaches a person's mail client: a tag, such as a script
+    taken from hostile lead data, must never ride along in it.
+    """
+    for field, text in (("subject", draft.subject), ("body", draft.body)):
+        for token in dict.fromkeys(m.group() for m in _MARKUP.finditer(text)):
+            yield f"The {field} contains markup {show(token)}; write plain text."
+
+
 @rule("draft.length")
 def body_length(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
     """The body, without surrounding whitespace, has a length within the bounds."""
