@@ -53,6 +53,8 @@ class Model:
             self.broken.discard(lead_id)
 
     def __call__(self, body: Mapping[str, Any], number: int) -> Response:
+        if "response_format" not in body:
+            return completion("OK")  # the preflight's tiny call, before any lead
         name = body["response_format"]["json_schema"]["name"]
         stage = Stage(name.removesuffix("_reply"))
         system, user = (m["content"] for m in body["messages"])
