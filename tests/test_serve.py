@@ -161,6 +161,8 @@ def test_sigterm_refuses_new_leads_drains_and_exits_143(tmp_path: Path) -> None:
         server.client() as client,
     ):
         assert client.post("/v1/leads", json=leads[:5]).status_code == 202
+        # Leads in flight, so that there is something to drain while new ones are refused.
+        wait_until(lambda: "leadwright_in_flight 0.0" not in client.get("/metrics").text)
         server.process.send_signal(signal.SIGTERM)
         codes: list[int] = []
 

@@ -21,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, final
 
-from messages import UsageError
+from messages import UsageError, without_credentials
 
 
 class StructuredMode(StrEnum):
@@ -178,7 +178,8 @@ class ModeMemory:
 
     @staticmethod
     def key(base_url: str, model: str) -> str:
-        return f"{base_url.rstrip('/')} {model}"
+        # Never a base URL with its credentials: the file is written to the run directory.
+        return f"{without_credentials(base_url).rstrip('/')} {model}"
 
     def recall(self, base_url: str, model: str) -> Rung | None:
         """The rung remembered for ``model`` at ``base_url``, or None."""
