@@ -51,6 +51,20 @@ class Workers:
                 )
             self.processes.append(process)
 
+    def completed_llm_calls(self) -> list[tuple[str, str, int]]:
+        """Every LLM call the workers logged as answered: actor, input message, attempt.
+
+        A handler calls again, with the next attempt number, when an answer does not
+        parse (a chaos fault); a handler run twice on one input would repeat attempt 1.
+        """
+        calls = []
+        for log in self.logs:
+            for line in (log / "events.jsonl").read_text().splitlines():
+                event = json.loads(line)
+                if event["event"] == "llm_call" and event["outcome"] == "ok":
+                    calls.append((event["actor"], event["message_id"], event["attempt"]))
+        return calls
+
     def kill(self, index: int) -> None:
         self.processes[index].kill()
         self.processes[index].communicate()
@@ -148,7 +162,8 @@ def test_serve_and_three_workers_end_500_leads_once_each(
     secured: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """500 leads over HTTP to serve --bus, stages on three workers with chaos 0.2: every
-    lead ends in exactly one outcome, no CRM duplicates, and each worker did some work."""
+    lead ends in exactly one outcome, no CRM duplicates, each worker did some work, and
+    no LLM call was answered twice for the same input."""
     leads = sample_leads(500)
     with running(secured, tmp_path, monkeypatch) as (server, workers):
         post(server, leads)
@@ -159,6 +174,8 @@ def test_serve_and_three_workers_end_500_leads_once_each(
         assert summary is not None
         delivered = summary["delivered"]
         assert isinstance(delivered, dict) and sum(delivered.values()) > 0, summary
+    calls = workers.completed_llm_calls()
+    assert calls and len(calls) == len(set(calls))
 
 
 def test_killed_workers_lose_no_lead(
