@@ -3,6 +3,7 @@ processes, leads posted over HTTP, and every lead ends once, whatever is killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,15 +14,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio
+import nats.js.errors
 import pytest
-from _nats import passwords, secured
+from _nats import WAIT_S, nats_server, passwords, secured
 from _serving import ROOT, Server, pending, sample_leads, start_server, wait_until
 
+from actors import Icp, KnowledgeBase
+from actors.llm import OfflineLlm
 from bus import NatsServer
+from supervision.system import PipelineConfig, open_system
 
 pytestmark = pytest.mark.slow
 
-__all__ = ["secured"]
+__all__ = ["nats_server", "secured"]
 
 RUN_S = 600.0
 """The longest a batch may take to end; reaching it fails the test."""
@@ -249,3 +255,43 @@ def test_serve_without_a_nats_server_says_how_to_fix_it(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "Cannot connect to NATS at nats://127.0.0.1:9" in done.stderr, done.stderr
+
+
+async def consumers_of(url: str) -> set[str]:
+    """The durable consumers on the server, over both streams."""
+    client = await nats.connect(url)
+    try:
+        js = client.jetstream()
+        names: set[str] = set()
+        for stream in ("LEADWRIGHT", "UNVALIDATED"):
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                names |= {info.name for info in await js.consumers_info(stream)}
+        return names
+    finally:
+        await client.close()
+
+
+def test_the_system_on_a_shared_bus_runs_no_stage(nats_server: NatsServer, tmp_path: Path) -> None:
+    """open_system with a bus setting makes consumers for the stateful actors only: no
+    research, scoring, writer or validator consumer, so the workers get all stage work."""
+    config = PipelineConfig(
+        out=tmp_path / "run",
+        gateway=OfflineLlm(seed=1),
+        icp=Icp.load(ROOT / "examples" / "icp.toml"),
+        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+        bus=nats_server.url,
+    )
+
+    async def main() -> set[str]:
+        async with open_system(config) as system:
+            assert system.distributed and system.stores.journal is None
+            with anyio.fail_after(WAIT_S):
+                while True:  # the consumers are made once the actors first wait
+                    made = await consumers_of(nats_server.url)
+                    if "intake" in made:
+                        return made
+                    await anyio.sleep(0.05)
+
+    made = anyio.run(main)
+    assert "intake" in made and "outcomeledger" in made and "crm" in made
+    assert made.isdisjoint({"research", "scoring", "writer", "validator"}), made
