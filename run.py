@@ -292,8 +292,23 @@ def serve(
     baseline: Baseline = None,
     structured: StructuredOutput = Structured.auto,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            help="A NATS server, such as nats://HOST:4222: run only the stateful actors here, "
+            "and the stages in `run.py worker` processes."
+        ),
+    ] = None,
+    ack_wait: Annotated[
+        float,
+        typer.Option(min=0.1, help="With --bus: seconds before a dead process's messages go back."),
+    ] = 30.0,
 ) -> None:
-    """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM."""
+    """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
+
+    With --bus, connects as the NATS user LEADWRIGHT_NATS_SERVE_USER (default: serve) with
+    LEADWRIGHT_NATS_SERVE_PASSWORD; without a password, no login.
+    """
     from console import HttpFace, load_token
 
     settings = _settings(locals())
@@ -302,7 +317,20 @@ def serve(
             config = replace(
                 _config(settings, out), inbox=inbox, drift_window=drift_window, handle_signals=True
             )
-            anyio.run(preflight, config.gateway, backend="asyncio")
+            if bus is not None:
+                password = os.environ.get("LEADWRIGHT_NATS_SERVE_PASSWORD")
+                config = replace(
+                    config,
+                    bus=bus,
+                    bus_user=os.environ.get("LEADWRIGHT_NATS_SERVE_USER", "serve")
+                    if password is not None
+                    else None,
+                    bus_password=password,
+                    nats=NatsSettings(ack_wait=ack_wait, duplicate_window=max(600.0, 4 * ack_wait)),
+                )
+            else:
+                # With --bus, the workers call the model; here, nothing does.
+                anyio.run(preflight, config.gateway, backend="asyncio")
             if baseline is not None:
                 config = replace(
                     config, baseline=Profile.load(baseline), baseline_name=str(baseline)

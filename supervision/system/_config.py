@@ -7,7 +7,7 @@ from pathlib import Path
 
 from actors import CrmStore, EventLog, EvidenceSource, Icp, LlmGateway
 from actors.drift import Profile
-from bus import PublishHook
+from bus import NatsSettings, PublishHook
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,15 @@ class PipelineConfig:
     inbox: int = 0
     """Submitted records waiting for admission at most, before a feeder must wait (or an
     HTTP client is told to retry later); 0 means four admission windows."""
+    bus: str | None = None
+    """A NATS server (``nats://HOST:4222``) to run on: then this process runs only the
+    stateful actors, and ``run.py worker`` processes run the stages. ``None``: every actor
+    in this process, on the in-process bus."""
+    bus_user: str | None = None
+    """The NATS user (``serve`` in deploy/nats-server.conf); ``None``: no login."""
+    bus_password: str | None = None
+    nats: NatsSettings | None = None
+    """How the streams and consumers are configured; the defaults if ``None``."""
 
     @property
     def window(self) -> int:

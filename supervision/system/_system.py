@@ -6,6 +6,8 @@ admits them in order, a window at a time, and tells listeners each outcome.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from actors import (
     null_log,
 )
 from actors.drift import PROFILE_FILE, DriftReport, Profile, ProfileBuilder
-from bus import InProcessBus
+from bus import Bus, InProcessBus
 from messages import (
     DriftDetected,
     Envelope,
@@ -48,6 +50,7 @@ from supervision.system._config import PipelineConfig
 from supervision.system._resume import InFlight, in_flight, restarts
 from supervision.system._stores import Stores
 from supervision.system._wiring import OPERATOR, SystemParts, build_bus, build_supervisor
+from supervision.system._worker import VALIDATORS
 
 STOP_S = 10.0
 """How long stopping the actors may take before they are cancelled."""
@@ -67,7 +70,16 @@ class System:
     an earlier process left unfinished are admitted first, from where their lead stopped.
     """
 
-    def __init__(self, config: PipelineConfig, stores: Stores, *, admit: bool = True) -> None:
+    def __init__(
+        self,
+        config: PipelineConfig,
+        stores: Stores,
+        *,
+        admit: bool = True,
+        bus: Bus | None = None,
+    ) -> None:
+        """``bus``, when given, is a bus other processes share (``NatsBus``): this
+        process then runs only the stateful actors, and workers run the stages."""
         self.config = config
         self.admits = admit
         """Whether it admits the inbox's records; an operator's one-off action does not,
@@ -107,8 +119,15 @@ class System:
         if (config.out / PROFILE_FILE).is_file():
             with contextlib.suppress(UsageError):
                 self.profile.profile = Profile.load(config.out / PROFILE_FILE)
-        self.bus: InProcessBus = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
-        self.supervisor: Supervisor = build_supervisor(self.bus, self._parts())
+        self.distributed = bus is not None
+        """Whether the stages run in other processes, on a shared bus."""
+        self._local: InProcessBus | None = None
+        if bus is None:
+            bus = self._local = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
+        self.bus: Bus = bus
+        self.supervisor: Supervisor = build_supervisor(
+            self.bus, self._parts(), stages=not self.distributed
+        )
         self._check_finished()
 
     def _parts(self) -> SystemParts:
@@ -237,7 +256,7 @@ class System:
                 if self.stores.ledger.outcome_of(record) != PENDING:
                     loose.extend(self._in_flight.by_record.pop(record))
             for envelope, subscriber in loose:
-                await self.bus.redeliver(envelope, subscriber)
+                await self._redeliver(envelope, subscriber)
             self.log.info(
                 "run_started",
                 out=str(self.config.out),
@@ -271,15 +290,25 @@ class System:
                 ready = []
                 await self._admission.admit(stored.record)
             self._cursor = stored.record
+            if self.distributed and self.stores.ledger.outcome_of(stored.record) != PENDING:
+                # Its outcome came, from the shared bus, while it waited for a place.
+                self._admission.settle(stored.record)
+                continue
             redeliveries = self._in_flight.by_record.pop(stored.record, [])
             if redeliveries:
                 for envelope, subscriber in redeliveries:
-                    await self.bus.redeliver(envelope, subscriber)
+                    await self._redeliver(envelope, subscriber)
             elif stored.record in plans:
                 ready.append(plans[stored.record])
             else:
-                ready.append(_submitted(stored))
+                ready.append(_submitted(stored, stable=self.distributed))
         await self.bus.commit(ready)
+
+    async def _redeliver(self, envelope: Envelope[Message], subscriber: str) -> None:
+        # Only a journal has anything to redeliver, and only the in-process bus has one;
+        # on a shared bus, the server redelivers what no one acknowledged.
+        assert self._local is not None, "a journal is kept only on the in-process bus"
+        await self._local.redeliver(envelope, subscriber)
 
     def _on_outcome(self, outcome: LeadOutcome, first: bool) -> None:
         self._admission.settle(outcome.record)
@@ -365,9 +394,17 @@ class GroupSubmit:
         return item.receipts
 
 
-def _submitted(stored: StoredRecord) -> Envelope[Message]:
+def _submitted(stored: StoredRecord, *, stable: bool = False) -> Envelope[Message]:
+    """The record's ``LeadSubmitted``; with ``stable``, under an id derived from the record,
+    so that admitting it again after a restart is dropped by the server's duplicate window
+    while the first copy is still in the stream."""
     message = LeadSubmitted(record=stored.record, lead_id=stored.lead_id, fields=stored.fields)
-    return Envelope.new(message, producer=OPERATOR, trace_id=stored.lead_id)
+    envelope = Envelope.new(message, producer=OPERATOR, trace_id=stored.lead_id)
+    if stable:
+        text = f"submitted/{stored.record}/{stored.lead_id}"
+        message_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+        envelope = dataclasses.replace(envelope, message_id=message_id)
+    return envelope
 
 
 @contextlib.contextmanager
@@ -401,9 +438,35 @@ async def open_system(config: PipelineConfig, *, admit: bool = True) -> AsyncIte
     ``STOP_S``: actors still busy then are cancelled, their messages unacked.
     """
     config.out.mkdir(parents=True, exist_ok=True)
-    stores = Stores.open(config.out, journal=config.journal)
+    if config.bus is None:
+        async with _open_system(config, admit=admit, bus=None) as system:
+            yield system
+        return
+    from bus import NatsBus  # needs nats-py, which only the NATS bus needs
+
+    async with (
+        NatsBus.connect(
+            config.bus,
+            validators=VALIDATORS,
+            user=config.bus_user,
+            password=config.bus_password,
+            name="serve",
+            settings=config.nats,
+            default_capacity=config.mailbox_capacity,
+        ) as shared,
+        _open_system(config, admit=admit, bus=shared) as system,
+    ):
+        yield system
+
+
+@asynccontextmanager
+async def _open_system(
+    config: PipelineConfig, *, admit: bool, bus: Bus | None
+) -> AsyncIterator[System]:
+    # On a shared bus the server keeps every message; the ledger stays the durable inbox.
+    stores = Stores.open(config.out, journal=config.journal and bus is None)
     try:
-        system = System(config, stores, admit=admit)
+        system = System(config, stores, admit=admit, bus=bus)
         try:
             with _sole_error():
                 async with anyio.create_task_group() as group:

@@ -33,7 +33,7 @@ from actors import (
 )
 from actors.drift import DriftMonitor, DriftReport, Profile, ProfileBuilder
 from actors.intake import Intake
-from bus import InProcessBus, Journal, PublishHook, Unrouted
+from bus import Bus, InProcessBus, Journal, PublishHook, Unrouted
 from messages import LeadOutcome, LeadScore, OutreachDraft, ResearchResult
 from supervision._events import SupervisorEvent
 from supervision._spec import actor_child
@@ -91,14 +91,18 @@ def build_bus(
     )
 
 
-def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
-    """Every actor as a permanent child, consumers first, so that a stop drains intake first."""
+def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Supervisor:
+    """Every actor as a permanent child, consumers first, so that a stop drains intake first.
+
+    ``stages=False`` leaves out the validator and the LLM stages (research, scoring,
+    writer): ``run.py worker`` processes run them, on the same NATS server.
+    """
     p = parts
     logged: ActorOptions = {"log": p.log}
     io: ActorOptions = {"concurrency": p.handlers, "log": p.log}
     llm: StageOptions = {"timeout": p.timeout, "concurrency": p.handlers, "log": p.log}
     rules = p.icp.rules()
-    children = [
+    stateful = [
         actor_child(bus, lambda: RunControl(p.on_notice, **logged)),
         actor_child(bus, lambda: OutcomeLedger(p.ledger, p.on_outcome, **logged)),
         actor_child(bus, lambda: Metrics(p.book, **logged)),
@@ -116,10 +120,21 @@ def build_supervisor(bus: InProcessBus, parts: SystemParts) -> Supervisor:
         actor_child(bus, lambda: DeadLetters(p.dead, **logged)),
         actor_child(bus, lambda: ReviewQueue(p.review, **logged)),
         actor_child(bus, lambda: Crm(p.crm, breaker=p.breaker, **io)),
-        actor_child(bus, lambda: Validator(rules, name=VALIDATOR, log=p.log)),
-        actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
-        actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
-        actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
+    ]
+    # Not even built otherwise: a child spec subscribes its actor on the bus at once.
+    staged = (
+        [
+            actor_child(bus, lambda: Validator(rules, name=VALIDATOR, log=p.log)),
+            actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
+            actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
+            actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
+        ]
+        if stages
+        else []
+    )
+    children = [
+        *stateful,
+        *staged,
         # Duplicates were refused when the records were submitted, against the ledger.
         actor_child(bus, lambda: Intake(check_duplicates=False, log=p.log)),
     ]
