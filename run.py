@@ -42,7 +42,14 @@ from actors import (
 )
 from actors.drift import DRIFT_SHARE, DriftReport, Profile, compare, write_report
 from actors.intake import InputError, RawRecord, read_records
-from actors.llm import DOWN_LIMIT_S, GatewaySpec, OpenAiLlm, build_gateway, preflight
+from actors.llm import (
+    DOWN_LIMIT_S,
+    GatewaySpec,
+    OpenAiLlm,
+    StructuredMode,
+    build_gateway,
+    preflight,
+)
 from bus import NatsSettings, SqliteJournal, storage_failure
 from messages import (
     POLICIES,
@@ -136,13 +143,6 @@ class LlmBackend(StrEnum):
     local = "local"
 
 
-class Structured(StrEnum):
-    auto = "auto"
-    json_schema = "json_schema"
-    json_object = "json_object"
-    prompt = "prompt"
-
-
 class Source(StrEnum):
     kb = "kb"
     web = "web"
@@ -196,7 +196,7 @@ CrmFaultRate = Annotated[
 Baseline = Annotated[Path | None, typer.Option(help="Drift baseline: a run directory or profile.")]
 RunOut = Annotated[Path, typer.Option("--out", help="The run directory; running again resumes.")]
 StructuredOutput = Annotated[
-    Structured, typer.Option(help="Structured output (openai): auto steps down as refused.")
+    StructuredMode, typer.Option(help="Structured output (openai): auto steps down as refused.")
 ]
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
@@ -227,7 +227,7 @@ def run(
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
         False
     ),
-    structured: StructuredOutput = Structured.auto,
+    structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
@@ -290,7 +290,7 @@ def serve(
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
-    structured: StructuredOutput = Structured.auto,
+    structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
     bus: Annotated[
         str | None,
