@@ -243,7 +243,8 @@ def test_a_worker_refused_by_the_server_says_so_in_one_line(secured: NatsServer)
         [*command, "--roles", "validator"], cwd=ROOT, env=env, capture_output=True, timeout=60
     )
     assert done.returncode == 1
-    assert done.stderr.decode().splitlines() == [
-        f"error: Cannot connect to NATS at {secured.url} (nats: 'Authorization Violation'); "
-        "start nats-server there, or fix --bus and the credentials"
-    ]
+    # The server answers a bad password with an authorization violation or by resetting
+    # the connection, depending on timing; either way, one line that names the fix.
+    [line] = done.stderr.decode().splitlines()
+    assert line.startswith(f"error: Cannot connect to NATS at {secured.url} (")
+    assert line.endswith("); start nats-server there, or fix --bus and the credentials")
