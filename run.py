@@ -236,10 +236,7 @@ def run(
         with DirectoryLock(out, command="run"):
             config = _config(settings, out)
             anyio.run(preflight, config.gateway, backend="asyncio")
-            if baseline is not None:
-                config = replace(
-                    config, baseline=Profile.load(baseline), baseline_name=str(baseline)
-                )
+            config = _with_baseline(config, baseline)
             stream = str(leads) == "-"
             records = read_records("-" if stream else leads, stdin=sys.stdin)
             total = None if stream else sum(1 for _ in read_records(leads))
@@ -331,10 +328,7 @@ def serve(
             else:
                 # With --bus, the workers call the model; here, nothing does.
                 anyio.run(preflight, config.gateway, backend="asyncio")
-            if baseline is not None:
-                config = replace(
-                    config, baseline=Profile.load(baseline), baseline_name=str(baseline)
-                )
+            config = _with_baseline(config, baseline)
             settings.save(out)
             token, made = load_token(out)
             if made:
@@ -885,6 +879,13 @@ def _settings(options: dict[str, object]) -> RunSettings:
         if name in values:
             values[name] = str(values[name])
     return RunSettings.model_validate(values)
+
+
+def _with_baseline(config: PipelineConfig, baseline: Path | None) -> PipelineConfig:
+    """``config`` comparing its drift with ``baseline``, a run directory or profile, if any."""
+    if baseline is None:
+        return config
+    return replace(config, baseline=Profile.load(baseline), baseline_name=str(baseline))
 
 
 def _config(settings: RunSettings, out: Path) -> PipelineConfig:

@@ -88,13 +88,6 @@ class DeadLetterStore:
         )
         return DeadLetterItem(*rows[0]) if rows else None
 
-    def mark(self, item_id: int, status: str) -> None:
-        self.db.run_sync(
-            lambda c: c.execute(
-                "UPDATE dead_letters SET status = ? WHERE id = ?", (status, item_id)
-            )
-        )
-
     def close(self) -> None:
         self.db.close()
 

@@ -167,10 +167,6 @@ class LedgerStore:
         """Change a settled outcome: a reviewer's decision, or a replay."""
         self.db.run_sync(lambda c: replace_outcome(c, record, outcome, reason))
 
-    def clear_outcome(self, record: int) -> None:
-        """Forget a record's outcome, so that it runs again."""
-        self.db.run_sync(lambda c: clear_outcome(c, record))
-
     async def unfinished_after(self, record: int, limit: int) -> list[StoredRecord]:
         """Up to ``limit`` records without an outcome numbered above ``record``, in order."""
         rows = await self.db.run(

@@ -104,10 +104,6 @@ class ReviewStore:
         )
         return _item(rows[0]) if rows else None
 
-    def record_action(self, item_id: int, action: str, note: str, reviewer: str = "") -> None:
-        """Log what an operator did to an item, whether or not it settled it."""
-        self.db.run_sync(lambda c: record_action(c, item_id, action, note, reviewer))
-
     def actions(self, item_id: int) -> list[tuple[str, str, str]]:
         """``(at, action, note)`` for every action taken on an item, oldest first."""
         return [(at, action, note) for at, action, note, _ in self.audit(item_id)]
@@ -122,10 +118,6 @@ class ReviewStore:
             ).fetchall()
         )
         return [(str(a), str(b), str(n), str(r)) for a, b, n, r in rows]
-
-    def decide(self, item_id: int, status: str, note: str) -> None:
-        """Settle an item (``approved`` or ``rejected``) and log the decision."""
-        self.db.run_sync(lambda c: decide(c, item_id, ReviewStatus(status), note, ""))
 
     def close(self) -> None:
         self.db.close()
