@@ -1086,6 +1086,8 @@ def _with_stores(out: Path, work: Callable[[Stores], T], *, lock: bool = False) 
         with DirectoryLock(out, command="operator action") if lock else contextlib.nullcontext():
             stores = Stores.open(out)
             try:
+                if lock:
+                    stores.settle_crm()
                 return work(stores)
             finally:
                 stores.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,6 +141,19 @@ class SqliteCrm:
             return None if found is None else dict(zip(names, found, strict=True))
 
         return self.db.run_sync(read)
+
+    def records(self) -> set[int]:
+        """The record numbers the CRM has a row for."""
+        rows = self.db.run_sync(lambda c: c.execute("SELECT record FROM contacts").fetchall())
+        return {int(record) for (record,) in rows}
+
+    def remove(self, records: Collection[int]) -> None:
+        """Delete the rows of ``records``, in one transaction."""
+        self.db.run_sync(
+            lambda c: c.executemany(
+                "DELETE FROM contacts WHERE record = ?", [(record,) for record in records]
+            )
+        )
 
     def close(self) -> None:
         self.db.close()

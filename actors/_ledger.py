@@ -208,6 +208,17 @@ class LedgerStore:
         )
         return PENDING if row is None else str(row[0])
 
+    def records_with(self, outcomes: Sequence[Outcome]) -> set[int]:
+        """The records whose outcome is one of ``outcomes``."""
+        marks = ", ".join("?" * len(outcomes))
+        rows = self.db.run_sync(
+            lambda c: c.execute(
+                f"SELECT record FROM outcomes WHERE outcome IN ({marks})",
+                tuple(outcome.value for outcome in outcomes),
+            ).fetchall()
+        )
+        return {int(record) for (record,) in rows}
+
     def find(self, lead_id: str) -> ReportRow | None:
         """The first record of a lead id, with its outcome."""
         rows = self.db.run_sync(

@@ -82,7 +82,7 @@ def _limit_file_size() -> None:
 
 @pytest.mark.slow
 def test_a_full_disk_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    """A run whose files cannot grow stops with one line saying to free space, and exit 1."""
+    """A run whose files cannot grow says to free space, exits 1, and leaves no stray CRM row."""
     out = tmp_path / "out"
     argv = [sys.executable, str(ROOT / "run.py"), "run", str(LEADS), "--out", str(out), "--json"]
     result = subprocess.run(
@@ -92,6 +92,17 @@ def test_a_full_disk_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert result.stderr.startswith(f"error: {out}: cannot write ("), result.stderr
     assert "free disk space and run the same command again" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+    # The CRM and the outcomes agree: no row for a lead still pending.
+    with closing(sqlite3.connect(out / "crm.sqlite")) as crm:
+        in_crm = {record for (record,) in crm.execute("SELECT record FROM contacts")}
+    with closing(sqlite3.connect(out / "journal.sqlite")) as journal:
+        written = {
+            record
+            for (record,) in journal.execute(
+                "SELECT record FROM outcomes WHERE outcome IN ('completed', 'disqualified')"
+            )
+        }
+    assert in_crm <= written, sorted(in_crm - written)
 
 
 @pytest.mark.parametrize("command", ["run", "report", "trace"])

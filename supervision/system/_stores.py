@@ -7,9 +7,12 @@ from pathlib import Path
 
 from actors import DeadLetterStore, LedgerStore, ReviewStore, SqliteCrm
 from bus import SqliteJournal
+from messages import Outcome
 
 JOURNAL_FILE = "journal.sqlite"
 CRM_FILE = "crm.sqlite"
+IN_CRM = (Outcome.COMPLETED, Outcome.DISQUALIFIED)
+"""The outcomes whose leads have a CRM row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,18 @@ class Stores:
             review=ReviewStore(ledger.db),
             dead=DeadLetterStore(ledger.db),
         )
+
+    def settle_crm(self) -> int:
+        """Remove the CRM rows of leads with no outcome that has one, and count them.
+
+        The CRM is a file of its own, so its row is written before the outcome, not with
+        it: a crash in between leaves a row for a lead still pending. Such a lead runs
+        again and writes its row again when it finishes.
+        """
+        stray = self.crm.records() - self.ledger.records_with(IN_CRM)
+        if stray:
+            self.crm.remove(stray)
+        return len(stray)
 
     def close(self) -> None:
         for store in (self.ledger, self.journal, self.crm, self.review, self.dead):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -466,6 +467,7 @@ async def _open_system(
     # On a shared bus the server keeps every message; the ledger stays the durable inbox.
     stores = Stores.open(config.out, journal=config.journal and bus is None)
     try:
+        _settle_crm(stores, config)
         system = System(config, stores, admit=admit, bus=bus)
         try:
             with _sole_error():
@@ -484,5 +486,14 @@ async def _open_system(
                         group.cancel_scope.deadline = stop_by
         finally:
             await system.bus.aclose()
+            # After a failure too, if the files still allow it; if not, the next start does.
+            with contextlib.suppress(sqlite3.Error, OSError):
+                _settle_crm(stores, config)
     finally:
         stores.close()
+
+
+def _settle_crm(stores: Stores, config: PipelineConfig) -> None:
+    if settled := stores.settle_crm():
+        log = config.log if config.log is not None else null_log()
+        log.warning("crm_settled", removed=settled, reason="leads still pending after a crash")
