@@ -10,12 +10,12 @@ from contextlib import closing
 from pathlib import Path
 
 import anyio
+from _serving import sample_leads
 
 from actors import Icp, KnowledgeBase
 from actors.intake import read_records
 from actors.llm import OfflineLlm
 from supervision.system import PipelineConfig, run_pipeline
-from tests._serving import sample_leads
 
 ROOT = Path(__file__).resolve().parent.parent
 BYTES_PER_FINISHED_LEAD = 2_000
