@@ -106,7 +106,7 @@ def lead_of(raw: RawRecord) -> Lead:
     checked = check_record(raw.fields)
     if isinstance(checked, list):
         raise ValueError(f"record {raw.record} is invalid: {'; '.join(checked)}")
-    return Lead(lead_id=lead_id_for(raw.fields, raw.record), record=raw.record, **checked)
+    return Lead(lead_id=lead_id_for(raw.fields), record=raw.record, **checked)
 
 
 @final

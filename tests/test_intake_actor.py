@@ -41,7 +41,7 @@ def submitted(record: int, **changes: RawValue) -> LeadSubmitted:
         "notes": "",
         **changes,
     }
-    return LeadSubmitted(record=record, lead_id=lead_id_for(fields, record), fields=fields)
+    return LeadSubmitted(record=record, lead_id=lead_id_for(fields), fields=fields)
 
 
 async def deliver(intake: Intake, message: LeadSubmitted) -> list[Message]:

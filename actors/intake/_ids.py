@@ -17,7 +17,7 @@ from actors.intake._record import COLUMNS
 _MAX_ID_BITS = 800  # about 240 decimal digits: beyond that, a number is no id
 
 
-def lead_id_for(fields: Mapping[str, object], record: int | None = None) -> str:
+def lead_id_for(fields: Mapping[str, object]) -> str:
     """The lead id of a record's fields. Never raises.
 
     - the ``id`` field, stripped, when it is non-empty text or a whole number;
@@ -25,8 +25,6 @@ def lead_id_for(fields: Mapping[str, object], record: int | None = None) -> str:
       case-folded, so the same address gets the same id whatever its case;
     - else ``"R-"`` and the first 16 hex digits of the record's fingerprint, so the same
       content gets the same id in any file, at any position.
-
-    ``record`` (the position in the input) is accepted for older callers and ignored.
     """
     explicit = explicit_id(fields.get("id"))
     if explicit:

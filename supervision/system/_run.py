@@ -11,14 +11,13 @@ from dataclasses import asdict, dataclass, field
 from typing import final
 
 import anyio
-from anyio import CancelScope
 
 from actors import PENDING, Submission
 from actors.intake import RawRecord
 from messages import LeadOutcome, Outcome
 from supervision.system._config import PipelineConfig
-from supervision.system._signals import Stopper, cancel_when
-from supervision.system._system import System, open_system
+from supervision.system._signals import Stopper
+from supervision.system._system import System
 
 SUMMARY_FILE = "summary.json"
 
@@ -117,35 +116,21 @@ class Run:
     async def __call__(self) -> RunSummary:
         started = time.perf_counter()
         summary: RunSummary | None = None
-        async with anyio.create_task_group() as outer:
-            if self.config.handle_signals:
-                outer.start_soon(self.stopper.watch, outer.cancel_scope)
+        async with self.stopper.guarding(self.config) as system:
+            self.system = system
+            stop_listening = system.listen(self._heard)
             try:
-                async with open_system(self.config) as system:
-                    self.system = self.stopper.system = system
-                    stop_listening = system.listen(self._heard)
-                    try:
-                        await self._work(system)
-                    finally:
-                        stop_listening()
-                        summary = self.summarise(system, time.perf_counter() - started)
+                await self.stopper.until_stopped(system, lambda: self._feed_and_finish(system))
+                await self.stopper.drain(system)
             finally:
-                outer.cancel_scope.cancel()
+                stop_listening()
+                summary = self.summarise(system, time.perf_counter() - started)
         assert summary is not None
         return summary
 
-    async def _work(self, system: System) -> None:
-        async with anyio.create_task_group() as work:
-            work.start_soon(self._feed_and_finish, system, work.cancel_scope)
-            work.start_soon(cancel_when, system.halt, work.cancel_scope)
-            work.start_soon(cancel_when, self.stopper.requested, work.cancel_scope)
-        if self.stopper.signal is not None:
-            await self.stopper.drain(system)
-
-    async def _feed_and_finish(self, system: System, work: CancelScope) -> None:
+    async def _feed_and_finish(self, system: System) -> None:
         await self.feed(system)
         await self.finish(system)
-        work.cancel()
 
     async def feed(self, system: System) -> None:
         """Submit the input's records as the inbox has room; each is durable once submitted."""

@@ -10,8 +10,8 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervision.system._config import PipelineConfig
-from supervision.system._signals import Stopper, cancel_when
-from supervision.system._system import System, open_system
+from supervision.system._signals import Stopper
+from supervision.system._system import System
 
 
 @final
@@ -61,16 +61,10 @@ class Service:
 
     async def __call__(self) -> ServiceEnd:
         pending = 0
-        async with anyio.create_task_group() as outer:
-            if self.config.handle_signals:
-                outer.start_soon(self.stopper.watch, outer.cancel_scope)
-            try:
-                async with open_system(self.config) as system:
-                    self.system = self.stopper.system = system
-                    await self._serve(system)
-                    pending = system.unfinished
-            finally:
-                outer.cancel_scope.cancel()
+        async with self.stopper.guarding(self.config) as system:
+            self.system = system
+            await self._serve(system)
+            pending = system.unfinished
         ran = self.system
         halted = ran.halted.reason if ran is not None and ran.halted is not None else None
         return ServiceEnd(self.stopper.signal, halted, pending)
@@ -78,11 +72,8 @@ class Service:
     async def _serve(self, system: System) -> None:
         async with anyio.create_task_group() as face:
             await face.start(self.face, system, self.gate)
-            async with anyio.create_task_group() as until:
-                until.start_soon(cancel_when, system.halt, until.cancel_scope)
-                until.start_soon(cancel_when, self.stopper.requested, until.cancel_scope)
+            await self.stopper.until_stopped(system)
             self.gate.close()
             system.stop_admitting()
-            if self.stopper.signal is not None:
-                await self.stopper.drain(system)
+            await self.stopper.drain(system)
             face.cancel_scope.cancel()

@@ -4,12 +4,15 @@ a second stops at once. The system, not the HTTP server, owns them."""
 from __future__ import annotations
 
 import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import final
 
 import anyio
 from anyio import CancelScope
 
-from supervision.system._system import System
+from supervision.system._config import PipelineConfig
+from supervision.system._system import System, open_system
 
 DRAIN_S = 10.0
 """How long in-flight leads may take to finish after SIGINT or SIGTERM, stopping included."""
@@ -42,8 +45,34 @@ class Stopper:
                     self.system.stop_admitting()
                     self.system.stop_by = anyio.current_time() + DRAIN_S
 
+    @asynccontextmanager
+    async def guarding(self, config: PipelineConfig) -> AsyncIterator[System]:
+        """The live system on ``config.out``, with this stopper listening while it lives."""
+        async with anyio.create_task_group() as outer:
+            if config.handle_signals:
+                outer.start_soon(self.watch, outer.cancel_scope)
+            try:
+                async with open_system(config) as system:
+                    self.system = system
+                    yield system
+            finally:
+                outer.cancel_scope.cancel()
+
+    async def until_stopped(
+        self, system: System, work: Callable[[], Awaitable[object]] | None = None
+    ) -> None:
+        """Run ``work`` (or nothing) until it is done, the system halts, or a signal comes."""
+        async with anyio.create_task_group() as until:
+            until.start_soon(cancel_when, system.halt, until.cancel_scope)
+            until.start_soon(cancel_when, self.requested, until.cancel_scope)
+            if work is not None:
+                await work()
+                until.cancel_scope.cancel()
+
     async def drain(self, system: System) -> None:
-        """Give leads in flight what is left of ``DRAIN_S`` to finish."""
+        """After a signal, give leads in flight what is left of ``DRAIN_S`` to finish."""
+        if self.signal is None:
+            return
         deadline = system.stop_by if system.stop_by is not None else anyio.current_time()
         # The actors' stop needs a moment of the deadline too.
         with anyio.move_on_after(max(0.0, deadline - anyio.current_time() - 1.0)):
