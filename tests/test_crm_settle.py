@@ -8,24 +8,14 @@ from contextlib import closing
 from pathlib import Path
 
 import anyio
+from _pipeline import offline_config
 
-from actors import Icp, KnowledgeBase
 from actors.intake import RawRecord, read_records
-from actors.llm import OfflineLlm
 from messages import Outcome
-from supervision.system import PipelineConfig, Stores, open_system, run_pipeline
+from supervision.system import Stores, open_system, run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
-
-
-def config(out: Path) -> PipelineConfig:
-    return PipelineConfig(
-        out=out,
-        gateway=OfflineLlm(seed=1),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
-    )
 
 
 def first_records(count: int) -> list[RawRecord]:
@@ -48,7 +38,7 @@ def crash_before_outcome(out: Path, record: int) -> None:
 
 
 async def open_and_close(out: Path) -> None:
-    async with open_system(config(out), admit=False):
+    async with open_system(offline_config(out), admit=False):
         pass
 
 
@@ -58,7 +48,7 @@ def test_a_crm_row_of_a_pending_lead_is_removed_at_open_and_written_again(
     """Opening drops the CRM row of a lead without an outcome; resuming writes it once again."""
     out = tmp_path / "run"
     records = first_records(6)
-    anyio.run(run_pipeline, config(out), records)
+    anyio.run(run_pipeline, offline_config(out), records)
     in_crm = crm_records(out)
     assert in_crm, "the sample's first leads should put some rows in the CRM"
     crashed = in_crm[0]
@@ -68,7 +58,7 @@ def test_a_crm_row_of_a_pending_lead_is_removed_at_open_and_written_again(
     assert crashed not in crm_records(out)
     assert crm_records(out) == in_crm[1:]
 
-    anyio.run(run_pipeline, config(out), records)
+    anyio.run(run_pipeline, offline_config(out), records)
     assert crm_records(out) == in_crm
     stores = Stores.open(out)
     try:
@@ -80,7 +70,7 @@ def test_a_crm_row_of_a_pending_lead_is_removed_at_open_and_written_again(
 def test_every_crm_row_has_an_outcome_that_writes_one(tmp_path: Path) -> None:
     """After a run, the CRM holds exactly the completed and disqualified records."""
     out = tmp_path / "run"
-    anyio.run(run_pipeline, config(out), first_records(12))
+    anyio.run(run_pipeline, offline_config(out), first_records(12))
     stores = Stores.open(out)
     try:
         expected = stores.ledger.records_with((Outcome.COMPLETED, Outcome.DISQUALIFIED))

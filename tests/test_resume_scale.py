@@ -10,12 +10,11 @@ from contextlib import closing
 from pathlib import Path
 
 import anyio
+from _pipeline import offline_config
 from _serving import sample_leads
 
-from actors import Icp, KnowledgeBase
 from actors.intake import read_records
-from actors.llm import OfflineLlm
-from supervision.system import PipelineConfig, run_pipeline
+from supervision.system import run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 BYTES_PER_FINISHED_LEAD = 2_000
@@ -23,21 +22,12 @@ BYTES_PER_FINISHED_LEAD = 2_000
 lead's five journaled envelopes, parsed, are tens of kilobytes)."""
 
 
-def config(out: Path) -> PipelineConfig:
-    return PipelineConfig(
-        out=out,
-        gateway=OfflineLlm(seed=1),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
-    )
-
-
 def finished_but_one(tmp_path: Path, count: int) -> Path:
     """A run directory of ``count`` finished leads, the last of which lost its outcome."""
     leads = tmp_path / f"leads-{count}.jsonl"
     leads.write_text("".join(json.dumps(row) + "\n" for row in sample_leads(count)))
     out = tmp_path / f"run-{count}"
-    anyio.run(run_pipeline, config(out), read_records(leads))
+    anyio.run(run_pipeline, offline_config(out), read_records(leads))
     with closing(sqlite3.connect(out / "journal.sqlite")) as c, c:
         c.execute("DELETE FROM outcomes WHERE record = (SELECT MAX(record) FROM records)")
     return out
@@ -48,7 +38,7 @@ def resume_peak(out: Path) -> int:
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
-        anyio.run(run_pipeline, config(out), iter(()))
+        anyio.run(run_pipeline, offline_config(out), iter(()))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
