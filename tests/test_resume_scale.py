@@ -16,7 +16,6 @@ from _serving import sample_leads
 from actors.intake import read_records
 from supervision.system import run_pipeline
 
-ROOT = Path(__file__).resolve().parent.parent
 BYTES_PER_FINISHED_LEAD = 2_000
 """What resuming may hold for each finished lead: ids in sets, never its envelopes (a
 lead's five journaled envelopes, parsed, are tens of kilobytes)."""
