@@ -142,10 +142,12 @@ class SqliteCrm:
 
         return self.db.run_sync(read)
 
-    def records(self) -> set[int]:
-        """The record numbers the CRM has a row for."""
-        rows = self.db.run_sync(lambda c: c.execute("SELECT record FROM contacts").fetchall())
-        return {int(record) for (record,) in rows}
+    def leads(self) -> dict[int, str]:
+        """The lead id of every row, by record number."""
+        rows = self.db.run_sync(
+            lambda c: c.execute("SELECT record, lead_id FROM contacts").fetchall()
+        )
+        return {int(record): str(lead_id) for record, lead_id in rows}
 
     def remove(self, records: Collection[int]) -> None:
         """Delete the rows of ``records``, in one transaction."""

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from actors import DeadLetterStore, LedgerStore, ReviewStore, SqliteCrm
 from bus import SqliteJournal
-from messages import Outcome
+from messages import CrmUpdated, Outcome
 
 JOURNAL_FILE = "journal.sqlite"
 CRM_FILE = "crm.sqlite"
 IN_CRM = (Outcome.COMPLETED, Outcome.DISQUALIFIED)
 """The outcomes whose leads have a CRM row."""
+CRM_UPDATED = "crm_updated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +47,18 @@ class Stores:
 
         The CRM is a file of its own, so its row is written before the outcome, not with
         it: a crash in between leaves a row for a lead still pending. Such a lead runs
-        again and writes its row again when it finishes.
+        again and writes its row again when it finishes, unless the CRM had already
+        announced the row (``CrmUpdated`` is in the journal): then that announcement is
+        redelivered, the outcome follows, and the row stays.
         """
-        stray = self.crm.records() - self.ledger.records_with(IN_CRM)
+        rows = self.crm.leads()
+        stray = {record: rows[record] for record in rows.keys() - self.ledger.records_with(IN_CRM)}
+        if stray and self.journal is not None:
+            announced = self.journal.envelopes(
+                kinds=(CRM_UPDATED,), trace_ids=sorted(set(stray.values()))
+            )
+            settling = {e.message.lead_id for e in announced if isinstance(e.message, CrmUpdated)}
+            stray = {record: lead for record, lead in stray.items() if lead not in settling}
         if stray:
             self.crm.remove(stray)
         return len(stray)

@@ -466,8 +466,11 @@ async def _open_system(
 ) -> AsyncIterator[System]:
     # On a shared bus the server keeps every message; the ledger stays the durable inbox.
     stores = Stores.open(config.out, journal=config.journal and bus is None)
+    # On a shared bus, the server may hold a CrmUpdated that settles a stray row.
+    settles = bus is None
     try:
-        _settle_crm(stores, config)
+        if settles:
+            _settle_crm(stores, config)
         system = System(config, stores, admit=admit, bus=bus)
         try:
             with _sole_error():
@@ -487,8 +490,9 @@ async def _open_system(
         finally:
             await system.bus.aclose()
             # After a failure too, if the files still allow it; if not, the next start does.
-            with contextlib.suppress(sqlite3.Error, OSError):
-                _settle_crm(stores, config)
+            if settles:
+                with contextlib.suppress(sqlite3.Error, OSError):
+                    _settle_crm(stores, config)
     finally:
         stores.close()
 
