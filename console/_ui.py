@@ -315,7 +315,7 @@ def ui_router(system: System) -> APIRouter:
     @router.get("/dashboard", response_class=HTMLResponse)
     async def dashboard(request: Request) -> Response:
         session = sessions.need(request)
-        now = await anyio.to_thread.run_sync(board.snapshot)
+        now = await board.read()
         return page(request, "dashboard.html", session, counts=now, rules=now["rules"])
 
     @router.get("/dashboard/stream")

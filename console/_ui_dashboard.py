@@ -2,8 +2,11 @@
 server-sent events whenever it changes.
 
 A lead's outcome wakes the stream at once. LLM calls, tokens and validator verdicts come
-between outcomes, from counters that tell no one, so the stream also looks again every
-``TICK_S`` and sends a snapshot only when it differs from the last one sent.
+between outcomes, from counters that tell no one, so the stream also looks at those
+in-memory counters every ``TICK_S`` and sends a snapshot only when it differs from the last
+one sent. The ledger's figures (outcome counts, the recent rate) cost a query over every
+record, so they are read again on an outcome, and otherwise every ``LEDGER_EVERY_S``, as
+the rate's window moves.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ RATE_WINDOW = timedelta(minutes=5)
 """The recent window over which leads per minute is measured."""
 TICK_S = 1.0
 """How often a connected dashboard looks for figures that changed between outcomes."""
+LEDGER_EVERY_S = 10.0
+"""How often, without an outcome, a connected dashboard reads the ledger's figures again."""
 _MIN_SPAN = timedelta(seconds=1)
 
 Clock = Callable[[], datetime]
@@ -59,22 +64,27 @@ class Dashboard:
         self.clock = clock
         self.rate = RecentRate(started=clock())
 
-    def snapshot(self) -> dict[str, Any]:
-        """Every tile's value by its key, and ``rules``: ``[rule, failures]`` pairs, the
-        most failed first. Blocks on SQLite: call it in a worker thread."""
-        system = self.system
-        ledger = system.stores.ledger
+    def ledger_figures(self) -> dict[str, Any]:
+        """Outcome counts and leads per minute, from the ledger. Blocks on SQLite."""
+        ledger = self.system.stores.ledger
         counts = ledger.counts()
         now = self.clock()
         finished = ledger.finished_since(self.rate.since(now))
+        return {
+            **{f"outcome.{k}": v for k, v in counts.items()},
+            "leads": sum(counts.values()),
+            "per_minute": self.rate.per_minute(finished, now),
+        }
+
+    def counters(self) -> dict[str, Any]:
+        """The figures this process counts in memory (LLM calls, verdicts, drift): read
+        them on the event loop, where they change, never in a worker thread."""
+        system = self.system
         stats = system.caller.statistics()
         book = system.book
         retries = stats.retries + stats.reasks
         return {
-            **{f"outcome.{k}": v for k, v in counts.items()},
-            "leads": sum(counts.values()),
             "settled": sum(system.heard.values()),
-            "per_minute": self.rate.per_minute(finished, now),
             "llm_calls": stats.calls,
             "tokens": stats.prompt_tokens + stats.completion_tokens,
             "cost": f"${sum(stats.cost_by_stage.values()):.4f}",
@@ -83,6 +93,11 @@ class Dashboard:
             "drift": ", ".join(system.drifted) or "none",
             "rules": sorted(book.failures_by_rule.items(), key=lambda kv: (-kv[1], kv[0])),
         }
+
+    async def read(self) -> dict[str, Any]:
+        """Every tile's value by its key, and ``rules``: ``[rule, failures]`` pairs, the
+        most failed first; the ledger is read in a worker thread."""
+        return await anyio.to_thread.run_sync(self.ledger_figures) | self.counters()
 
     async def stream(self) -> AsyncGenerator[str]:
         """``counts`` events: one now, then one whenever the snapshot changed."""
@@ -101,13 +116,20 @@ class Dashboard:
         last = ""
         try:
             async with receive:
+                ledger = await anyio.to_thread.run_sync(self.ledger_figures)
+                read_at = anyio.current_time()
                 while True:
-                    now = json.dumps(await anyio.to_thread.run_sync(self.snapshot))
+                    now = json.dumps(ledger | self.counters())
                     if now != last:
                         last = now
                         yield f"event: counts\ndata: {now}\n\n"
+                    woken = False
                     with anyio.move_on_after(TICK_S):
                         await receive.receive()
+                        woken = True
+                    if woken or anyio.current_time() - read_at >= LEDGER_EVERY_S:
+                        ledger = await anyio.to_thread.run_sync(self.ledger_figures)
+                        read_at = anyio.current_time()
         finally:
             stop()
             send.close()

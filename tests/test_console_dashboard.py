@@ -105,16 +105,16 @@ async def test_leads_per_minute_counts_the_ledgers_recent_finish_times(system: S
     board = Dashboard(system, clock=clock)
     await run_examples(system, 3)
     clock.now = datetime.now(UTC) + timedelta(seconds=1)
-    assert board.snapshot()["per_minute"] == round(3 / RATE_WINDOW.total_seconds() * 60, 1)
+    assert (await board.read())["per_minute"] == round(3 / RATE_WINDOW.total_seconds() * 60, 1)
     clock.now += RATE_WINDOW
-    assert board.snapshot()["per_minute"] == 0.0
+    assert (await board.read())["per_minute"] == 0.0
 
 
 async def test_the_snapshot_agrees_with_the_systems_counters(system: System) -> None:
     """Calls, tokens, failures by rule and outcomes are the caller's, the book's and the
     ledger's."""
     await run_examples(system, 4)
-    now = Dashboard(system).snapshot()
+    now = await Dashboard(system).read()
     stats = system.caller.statistics()
     assert now["llm_calls"] == stats.calls > 0
     assert now["tokens"] == stats.prompt_tokens + stats.completion_tokens
