@@ -187,3 +187,10 @@ def test_a_long_reply_is_cut_and_says_so() -> None:
     )
     assert isinstance(draft, OutreachDraft) and draft.raw_reply == "{}"
     assert draft.score.raw_reply is None and draft.score.research.raw_reply is None
+
+
+def test_an_output_journaled_before_raw_replies_still_parses() -> None:
+    """An output written without the raw_reply field reads back with none."""
+    old = ResearchResult(lead=LEAD, evidence=(), summary="s", claims=()).model_dump(mode="json")
+    del old["raw_reply"]
+    assert ResearchResult.model_validate_json(json.dumps(old)).raw_reply is None
