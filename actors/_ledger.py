@@ -286,6 +286,18 @@ class LedgerStore:
         rows = self.db.run_sync(lambda c: c.execute(query, params).fetchall())
         return {str(outcome): int(count) for outcome, count in rows}
 
+    def finished_since(self, since: datetime) -> int:
+        """How many records got their outcome at ``since`` or later; a decision or a
+        replay that changed an outcome counts at its own time."""
+        at = since.astimezone(UTC).isoformat()
+        return int(
+            self.db.run_sync(
+                lambda c: c.execute(
+                    "SELECT COUNT(*) FROM outcomes WHERE at >= ?", (at,)
+                ).fetchone()[0]
+            )
+        )
+
     def conflicts(self) -> int:
         return int(
             self.db.run_sync(

@@ -26,6 +26,7 @@ from messages import (
     LlmTimeout,
     MalformedReply,
     Message,
+    OutreachDraft,
     ProviderError,
     QuotaExhausted,
     ResearchResult,
@@ -41,6 +42,8 @@ In = TypeVar("In", bound=Message)
 Basis = TypeVar("Basis")
 
 _MALFORMED_ATTEMPTS = POLICIES[FailureKind.MALFORMED_OUTPUT].max_attempts or 1
+RAW_REPLY_LIMIT = 8_000
+"""Characters of a reply an output keeps as its ``raw_reply``; the rest is cut, and said so."""
 
 
 class StageOptions(ActorOptions, total=False):
@@ -140,7 +143,8 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                 await ctx.publish(RunHalted(failure=exc.failure, reason=reason))
                 return
             else:
-                await ctx.publish(self.assemble(basis, parsed), attempt=attempt)
+                output = with_raw_reply(self.assemble(basis, parsed), reply.text)
+                await ctx.publish(output, attempt=attempt)
                 return
             attempt += 1
 
@@ -167,3 +171,31 @@ class LlmStage(Actor[In], Generic[In, Basis]):
             raw_output=redact(exc.raw),
         )
         await ctx.publish(letter, attempt=attempt)
+
+
+def with_raw_reply(output: Message, raw: str) -> Message:
+    """``output`` carrying the (redacted) reply it was parsed from, capped, so that a
+    reviewer sees what the model said; the copies of earlier stages' outputs inside it
+    drop theirs, so that a lead's journal keeps each reply once, not once per stage."""
+    if len(raw) > RAW_REPLY_LIMIT:
+        raw = f"{raw[:RAW_REPLY_LIMIT]}\n[{len(raw) - RAW_REPLY_LIMIT} more characters cut]"
+    match output:
+        case ResearchResult():
+            return output.model_copy(update={"raw_reply": raw})
+        case LeadScore():
+            return output.model_copy(
+                update={"raw_reply": raw, "research": _bare_research(output.research)}
+            )
+        case OutreachDraft():
+            return output.model_copy(update={"raw_reply": raw, "score": _bare_score(output.score)})
+        case _:
+            return output
+
+
+def _bare_research(research: ResearchResult) -> ResearchResult:
+    return research.model_copy(update={"raw_reply": None}) if research.raw_reply else research
+
+
+def _bare_score(score: LeadScore) -> LeadScore:
+    """``score`` without its raw reply, nor that of the research inside it."""
+    return score.model_copy(update={"raw_reply": None, "research": _bare_research(score.research)})

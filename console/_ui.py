@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -30,6 +28,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from console._token import same_token
+from console._ui_dashboard import Dashboard
 from console._ui_drift import DriftPlots
 from console._ui_session import (
     SESSION_COOKIE,
@@ -40,7 +39,7 @@ from console._ui_session import (
     set_cookie,
 )
 from console._ui_views import highlight, inbox, lead_view, letters, spans
-from messages import LeadOutcome, UsageError
+from messages import UsageError
 from supervision.system import (
     UNOVERRIDABLE,
     DraftEdit,
@@ -87,7 +86,7 @@ def ui_router(system: System) -> APIRouter:
     env = templates()
     sessions = Sessions()
     stores = system.stores
-    started = time.monotonic()
+    board = Dashboard(system)
     drift = DriftPlots(system)
 
     def page(
@@ -313,64 +312,17 @@ def ui_router(system: System) -> APIRouter:
 
     # The dashboard
 
-    def counts() -> dict[str, Any]:
-        ledger = stores.ledger.counts()
-        stats = system.caller.statistics()
-        minutes = max((time.monotonic() - started) / 60, 1 / 60)
-        settled = sum(system.heard.values())
-        book = system.book
-        return {
-            **{f"outcome.{k}": v for k, v in ledger.items()},
-            "leads": sum(ledger.values()),
-            "settled": settled,
-            "per_minute": round(settled / minutes, 1),
-            "llm_calls": stats.calls,
-            "tokens": stats.prompt_tokens + stats.completion_tokens,
-            "cost": f"${sum(stats.cost_by_stage.values()):.4f}",
-            "retry_rate": f"{(stats.retries + stats.reasks) / stats.calls:.1%}"
-            if stats.calls
-            else "0.0%",
-            "validation_failures": book.validation_failures,
-            "drift": ", ".join(system.drifted) or "none",
-        }
-
     @router.get("/dashboard", response_class=HTMLResponse)
     async def dashboard(request: Request) -> Response:
         session = sessions.need(request)
-        now = await anyio.to_thread.run_sync(counts)
-        rules = sorted(system.book.failures_by_rule.items(), key=lambda kv: -kv[1])
-        return page(request, "dashboard.html", session, counts=now, rules=rules)
+        now = await board.read()
+        return page(request, "dashboard.html", session, counts=now, rules=now["rules"])
 
     @router.get("/dashboard/stream")
     async def dashboard_stream(request: Request) -> StreamingResponse:
         sessions.need(request)
-        send, receive = anyio.create_memory_object_stream[None](1)
-
-        def heard(outcome: LeadOutcome) -> None:
-            # One pending wake-up is enough: the snapshot sent next includes them all.
-            try:
-                send.send_nowait(None)
-            except anyio.WouldBlock:
-                pass
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-                send.close()
-
-        stop = system.listen(heard)
-
-        async def stream() -> AsyncIterator[str]:
-            try:
-                now = await anyio.to_thread.run_sync(counts)
-                yield f"event: counts\ndata: {json.dumps(now)}\n\n"
-                async with receive:
-                    async for _ in receive:
-                        now = await anyio.to_thread.run_sync(counts)
-                        yield f"event: counts\ndata: {json.dumps(now)}\n\n"
-            finally:
-                stop()
-                send.close()
-
         return StreamingResponse(
-            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+            board.stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
         )
 
     @router.get("/dashboard/drift", response_class=HTMLResponse)

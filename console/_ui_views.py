@@ -20,6 +20,8 @@ from messages import (
     OutreachDraft,
     ResearchResult,
     RuleViolation,
+    Stage,
+    stage_of,
 )
 from supervision.system import Stores, entry_detail
 
@@ -101,6 +103,8 @@ class LeadView:
     score: LeadScore | None = None
     draft: OutreachDraft | None = None
     crm: dict[str, Any] | None = None
+    raw: dict[str, str] = field(default_factory=dict)
+    """The latest raw LLM reply of each stage that kept one, by stage, in pipeline order."""
 
     @property
     def open_item(self) -> ReviewItem | None:
@@ -120,6 +124,12 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
         _take(view, item.request.lead.model_dump(exclude={"kind"}))
         if item.request.last_output is not None:
             _stage_output(view, item.request.last_output)
+    # Oldest first, so that the latest reply of a stage is the one kept; the journal's
+    # messages (none for a compacted lead) come after the items they caused.
+    for item in reversed(view.items):
+        for output in (item.request.stage_input, item.request.last_output):
+            if output is not None:
+                _raw_reply(view, output)
     view.letters = [d for d in stores.dead.items() if d.lead_id == lead_id]
     entries = stores.journal.trace(lead_id) if stores.journal is not None else []
     for entry in entries:
@@ -136,7 +146,10 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
         # A compacted lead keeps no messages, only their lines.
         if entry.message is not None:
             _stage_output(view, entry.message)
+            _raw_reply(view, entry.message)
     view.crm = stores.crm.row(lead_id)
+    order = [stage.value for stage in Stage]
+    view.raw = dict(sorted(view.raw.items(), key=lambda kv: order.index(kv[0])))
     return view
 
 
@@ -157,6 +170,15 @@ def _stage_output(view: LeadView, message: Message) -> None:
         case OutreachDraft():
             view.draft = message
             view.score = view.score or message.score
+        case _:
+            pass
+
+
+def _raw_reply(view: LeadView, message: Message) -> None:
+    """Keep the raw reply an LLM output carries, as its stage's latest."""
+    match message:
+        case ResearchResult() | LeadScore() | OutreachDraft() if message.raw_reply is not None:
+            view.raw[stage_of(message).value] = message.raw_reply
         case _:
             pass
 

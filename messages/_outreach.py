@@ -21,6 +21,9 @@ class OutreachDraft(Message):
     """The approved score, which carries the approved research and the lead."""
     subject: str = Field(min_length=1)
     body: str = Field(min_length=1)
+    raw_reply: str | None = None
+    """The LLM's reply text this was parsed from, redacted and capped; ``None`` where no
+    reply is kept (a copy inside a later stage's output, or a journal older than it)."""
 
     @property
     def lead(self) -> Lead:

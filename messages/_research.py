@@ -42,3 +42,6 @@ class ResearchResult(Message):
     """Everything the LLM was shown; grounding is checked against it."""
     summary: str
     claims: tuple[Claim, ...]
+    raw_reply: str | None = None
+    """The LLM's reply text this was parsed from, redacted and capped; ``None`` where no
+    reply is kept (a copy inside a later stage's output, or a journal older than it)."""

@@ -34,6 +34,9 @@ class LeadScore(Message):
     score: int = Field(ge=0, le=100)
     confidence: float = Field(ge=0.0, le=1.0)
     reasons: tuple[str, ...]
+    raw_reply: str | None = None
+    """The LLM's reply text this was parsed from, redacted and capped; ``None`` where no
+    reply is kept (a copy inside a later stage's output, or a journal older than it)."""
 
     @property
     def lead(self) -> Lead:

@@ -3,7 +3,9 @@
 The model answers like the offline engine, except for leads whose id asks for a flaw:
 ``R-`` leads get research without claims (a research review item), ``E-`` leads a draft
 that invents "3,605 hours" (a writing review item with a draft), and ``D-`` leads a reply
-that is not JSON (a dead letter) until the test heals them.
+that is not JSON (a dead letter) until the test heals them. A lead whose id holds
+``SECRET`` gets research whose summary echoes the server's API key (``SECRET``). The model
+keeps the last reply it sent for each lead and stage, for tests to compare with.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, final
 
 import anyio
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from actors.llm import LlmRequest, OfflineLlm
 from actors.llm.testing import FakeOpenAI, Response, completion
@@ -30,6 +33,8 @@ from messages import Stage
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "console-test-token"
+SECRET = "sk-test-console"
+"""The server's ``OPENAI_API_KEY``: it must never show."""
 INVENTED = "Teams like yours usually save 3,605 hours of manual work a year."
 GOOD_FIT = ["L0001", "L0002", "L0003", "L0004", "L0005", "L0006", "L0008", "L0009", "L0011"]
 """Example leads the offline engine completes: each becomes one test lead."""
@@ -46,6 +51,8 @@ class Model:
     def __init__(self) -> None:
         self.engine = OfflineLlm(seed=0, imperfection_rate=0.0)
         self.broken: set[str] = set()
+        self.sent: dict[tuple[str, Stage], str] = {}
+        """The last reply's text for each lead and stage."""
         self._lock = threading.Lock()
 
     def heal(self, lead_id: str) -> None:
@@ -80,7 +87,12 @@ class Model:
             paragraphs = reply["body"].split("\n\n")
             paragraphs.insert(1, INVENTED)
             reply["body"] = "\n\n".join(paragraphs)
-        return completion(json.dumps(reply), model="gpt-4o-mini-2024-07-18")
+        if "SECRET" in lead_id and stage is Stage.RESEARCH:
+            reply["summary"] += f" The key is {SECRET}."
+        text = json.dumps(reply)
+        with self._lock:
+            self.sent[lead_id, stage] = text
+        return completion(text, model="gpt-4o-mini-2024-07-18")
 
 
 def leads() -> list[dict[str, str]]:
@@ -115,6 +127,22 @@ class Served:
         posted = httpx.post(f"{self.url}/v1/leads", json=row | {"id": lead_id}, headers=headers)
         assert posted.status_code == 202, posted.text
 
+    def settle(self, *lead_ids: str, deadline: float = 120.0) -> None:
+        """Wait until none of ``lead_ids`` is pending, following the outcome events."""
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            _settled(client, deadline, list(lead_ids))
+
+    def metrics(self) -> dict[str, float]:
+        """``/metrics``, each sample by its name and labels (``name{label=value}``)."""
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        text = httpx.get(f"{self.url}/metrics", headers=headers).text
+        found: dict[str, float] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+                found[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+        return found
+
     def open_items(self) -> list[dict[str, Any]]:
         """The open review items, as ``review list --json`` prints them."""
         return [json.loads(line) for line in self.cli("review", "list", "--json").splitlines()]
@@ -139,7 +167,7 @@ def serve(out: Path, deadline: float = 120.0) -> Iterator[Served]:
         env = os.environ | {
             "PYTHONPATH": str(ROOT),
             "LEADWRIGHT_TOKEN": TOKEN,
-            "OPENAI_API_KEY": "sk-test-console",
+            "OPENAI_API_KEY": SECRET,
             "OPENAI_BASE_URL": server.url,
         }
         argv = [sys.executable, str(ROOT / "run.py"), "serve", "--out", str(out), "--port", "0"]
@@ -157,7 +185,7 @@ def serve(out: Path, deadline: float = 120.0) -> Iterator[Served]:
                     "/v1/leads", json=leads(), headers={"Authorization": f"Bearer {TOKEN}"}
                 )
                 assert posted.status_code == 202, posted.text
-                _settled(client, deadline)
+                _settled(client, deadline, [lead["id"] for lead in leads()])
             yield Served(url, out, model)
         finally:
             process.terminate()
@@ -176,10 +204,9 @@ def _url(process: subprocess.Popen[str]) -> str:
     raise AssertionError(f"serve exited with {process.wait()} before listening")
 
 
-def _settled(client: httpx.Client, deadline: float) -> None:
-    """Wait until no test lead is pending, by following the outcome events."""
+def _settled(client: httpx.Client, deadline: float, ids: list[str]) -> None:
+    """Wait until none of ``ids`` is pending, by following the outcome events."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    ids = [lead["id"] for lead in leads()]
 
     def pending() -> int:
         states = [client.get(f"/v1/leads/{i}", headers=headers).json()["status"] for i in ids]

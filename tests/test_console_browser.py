@@ -14,8 +14,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _console import INVENTED, TOKEN, XSS_NOTES, Served, serve
+from _console import INVENTED, SECRET, TOKEN, XSS_NOTES, Served, serve
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+
+from messages import REDACTED, Stage
 
 pytestmark = pytest.mark.slow
 
@@ -240,6 +242,78 @@ def test_dashboard_counts_change_without_a_reload(
     assert served.outcomes()["N-1"] == "completed"
     assert "N-1" in served.crm()
     shot(page, tmp_path, "dashboard")
+
+
+def test_dashboard_figures_change_live_and_agree_with_metrics(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """After a lead is posted, LLM calls, tokens, validation failures and the failures of
+    its rule move over SSE on the same page, to the figures /metrics gives."""
+    rule = "research.claims.empty"
+    page.goto("/dashboard")
+    expect(page.locator("body")).to_have_attribute("data-live", "open")
+    calls = page.locator('[data-count="llm_calls"]')
+    tokens = page.locator('[data-count="tokens"]')
+    failures = page.locator('[data-count="validation_failures"]')
+    by_rule = page.locator(f'#rules tr[data-rule="{rule}"] .n')
+    before = served.metrics()
+    rule_key = f"leadwright_validation_failures_total{{rule={rule}}}"
+    expect(calls).to_have_text(str(int(before["leadwright_llm_calls_total"])))
+    expect(by_rule).to_have_text(str(int(before[rule_key])))
+    page.evaluate("window.sameDocument = true")
+    served.post_lead("L0014", "R-LIVE")
+    served.settle("R-LIVE")
+    # Each verdict on the lead's research fails the rule; the validator's counter may
+    # trail the outcome, so the page is waited on (expect retries), never slept on.
+    trace = httpx.get(
+        f"{served.url}/v1/leads/R-LIVE", headers={"Authorization": f"Bearer {TOKEN}"}
+    ).json()["trace"]
+    verdicts = sum(step["kind"] == "validation_failed" for step in trace)
+    assert verdicts >= 1
+    wanted = int(before[rule_key]) + verdicts
+    expect(by_rule).to_have_text(str(wanted), timeout=30_000)
+    after = served.metrics()
+    assert after[rule_key] == wanted
+    assert after["leadwright_llm_calls_total"] > before["leadwright_llm_calls_total"]
+    expect(calls).to_have_text(str(int(after["leadwright_llm_calls_total"])), timeout=30_000)
+    spent = sum(v for k, v in after.items() if k.startswith("leadwright_tokens_total{"))
+    expect(tokens).to_have_text(str(int(spent)), timeout=30_000)
+    expect(failures).not_to_have_text("0")
+    assert page.evaluate("window.sameDocument") is True
+    assert served.outcomes()["R-LIVE"] == "needs_review"
+    shot(page, tmp_path, "dashboard-live")
+
+
+def test_a_review_items_raw_llm_output_is_shown_redacted(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """The lead page shows the research reply exactly as the model sent it, the server's
+    key redacted, and ``review show`` prints it too."""
+    served.post_lead("L0015", "R-SECRET")
+    served.settle("R-SECRET")
+    assert served.outcomes()["R-SECRET"] == "needs_review"
+    sent = served.model.sent["R-SECRET", Stage.RESEARCH]
+    assert SECRET in sent
+    page.goto("/leads/R-SECRET")
+    raw = page.locator('#raw [data-raw="research"]')
+    expect(raw).to_be_visible()
+    assert raw.text_content() == sent.replace(SECRET, REDACTED)
+    assert SECRET not in page.content()
+    shot(page, tmp_path, "raw")
+    shown = served.cli("review", "show", str(item_of(served, "R-SECRET")))
+    assert "raw_reply" in shown and REDACTED in shown
+    assert SECRET not in shown
+
+
+def test_the_lead_page_shows_every_stages_raw_reply(page: Page, served: Served) -> None:
+    """A lead that reached the writer shows the raw reply of research, scoring and
+    writing, each the text the model sent."""
+    page.goto("/leads/E-1")
+    for stage in (Stage.RESEARCH, Stage.SCORING, Stage.WRITING):
+        raw = page.locator(f'#raw [data-raw="{stage.value}"]')
+        expect(raw).to_be_visible()
+        assert raw.text_content() == served.model.sent["E-1", stage]
+    assert INVENTED in (page.locator('#raw [data-raw="writing"]').text_content() or "")
 
 
 def test_crm_view_and_csv_export(page: Page, served: Served, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 // The review console's behaviour: keyboard moves in the inbox, focus for #edit-body and
-// #reject-reason, and the dashboard's live counts. No inline scripts: the pages forbid them.
+// #reject-reason, and the dashboard's live figures. No inline scripts: the pages forbid them.
 "use strict";
 
 (function () {
@@ -61,8 +61,29 @@
         var value = counts[cell.dataset.count];
         cell.textContent = value === undefined ? "0" : String(value);
       });
+      rules(counts.rules || []);
       document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
     });
+  }
+
+  // The failures by rule, most failed first, rebuilt from [rule, count] pairs as text
+  // nodes: nothing in an event is parsed as HTML.
+  function rules(pairs) {
+    var table = document.getElementById("rules");
+    if (!table) return;
+    var body = document.createElement("tbody");
+    pairs.forEach(function (pair) {
+      var row = body.insertRow();
+      row.dataset.rule = pair[0];
+      var code = document.createElement("code");
+      code.textContent = pair[0];
+      row.insertCell().appendChild(code);
+      var count = row.insertCell();
+      count.className = "n";
+      count.textContent = String(pair[1]);
+    });
+    table.replaceChildren(body);
+    document.getElementById("no-rules").hidden = pairs.length > 0;
   }
 
   document.addEventListener("DOMContentLoaded", function () {
