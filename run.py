@@ -540,7 +540,9 @@ def review_show(
         say(f"draft to {request.lead.email}:\n  Subject: {output.subject}\n")
         say("  " + output.body.replace("\n", "\n  "))
     elif output is not None:
-        say("last output: " + output.model_dump_json(indent=2))
+        say("last output: " + output.model_dump_json(indent=2, exclude={"raw_reply"}))
+    if output is not None and output.raw_reply is not None:
+        say("raw LLM output:\n  " + output.raw_reply.replace("\n", "\n  "))
     trail = _with_journal(out, lambda journal: journal.trace(item.lead_id))
     for entry in trail:
         detail = entry_detail(entry)

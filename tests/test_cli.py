@@ -18,6 +18,7 @@ import run as cli
 from actors import Icp, KnowledgeBase, LedgerStore, ReviewItem, ReviewStore, SqliteCrm
 from actors.intake import read_records
 from actors.llm import ChaosLlm, Fault, OfflineLlm
+from messages import OutreachDraft
 from supervision import PipelineConfig, RunSettings, run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,6 +222,29 @@ def test_review_show_gives_lead_rules_and_outputs(
     assert code == 0
     assert f"record {item.record}" in out and item.request.lead.email in out
     assert all(f"failed rule {v.rule}" in out for v in item.request.violations)
+
+
+def test_review_show_prints_a_drafts_raw_llm_output(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A writing-stage item shows the draft as an email, then the model's raw reply as text."""
+    out = tmp_path / "run"
+    config = PipelineConfig(
+        out=out,
+        gateway=ChaosLlm(OfflineLlm(seed=1), rate=1.0, seed=1, faults=[Fault.PLACEHOLDER]),
+        icp=Icp.load(ROOT / "examples" / "icp.toml"),
+        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+    )
+    anyio.run(run_pipeline, config, itertools.islice(read_records(LEADS), 5))
+    store = ReviewStore(out / "journal.sqlite")
+    item = next(i for i in store.items(status="open") if i.stage == "writing")
+    store.close()
+    draft = item.request.last_output
+    assert isinstance(draft, OutreachDraft) and draft.raw_reply, item.request
+    code, shown, _ = invoke(capsys, "review", "show", str(item.id), "--out", str(out))
+    assert code == 0
+    assert f"Subject: {draft.subject}" in shown
+    assert "raw LLM output:\n  " + draft.raw_reply.replace("\n", "\n  ") in shown
 
 
 def test_dead_letters_replay_runs_the_lead_again(

@@ -301,7 +301,7 @@ def test_a_review_items_raw_llm_output_is_shown_redacted(
     assert SECRET not in page.content()
     shot(page, tmp_path, "raw")
     shown = served.cli("review", "show", str(item_of(served, "R-SECRET")))
-    assert "raw_reply" in shown and REDACTED in shown
+    assert "raw LLM output:" in shown and REDACTED in shown
     assert SECRET not in shown
 
 
