@@ -996,8 +996,9 @@ def _run(
 
         async def main() -> RunSummary:
             try:
+                path = None if stream else Path(source)
                 run = Run(
-                    config, records, source=source, total=total, stream=stream,
+                    config, records, source=source, total=total, stream=stream, path=path,
                     on_progress=update,
                 )  # fmt: skip
                 return await run()

@@ -41,6 +41,11 @@ CREATE TABLE IF NOT EXISTS inputs (
     source TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS input_digests (
+    digest TEXT NOT NULL,
+    input INTEGER NOT NULL,
+    PRIMARY KEY (digest, input)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS submissions (
     input INTEGER NOT NULL,
     position INTEGER NOT NULL,
@@ -154,6 +159,24 @@ class LedgerStore:
         return await self.db.run(
             lambda c: [[_submit(c, i, p, f) for p, f in rows] for i, rows in batches]
         )
+
+    async def note_digest(self, input_id: int, digest: str) -> None:
+        """Remember that ``input_id`` was a whole file with this content digest."""
+        await self.db.run(
+            lambda c: c.execute(
+                "INSERT OR IGNORE INTO input_digests VALUES (?, ?)", (digest, input_id)
+            )
+        )
+
+    async def repeat_input(self, input_id: int, digest: str) -> dict[str, int] | None:
+        """Submit ``input_id`` as a copy of an earlier, finished input of the same content.
+
+        The same file again submits the same lines, each known and finished, so copying
+        the earlier input's submissions gives the receipts reading it would, without
+        reading it. Returns the lines by outcome, or ``None`` (and does nothing) when no
+        earlier input had this content or one of its records is unfinished.
+        """
+        return await self.db.run(lambda c: _repeat_input(c, input_id, digest))
 
     async def set_outcome(self, outcome: LeadOutcome) -> bool:
         """Record an outcome; ``False`` if the record had one already.
@@ -325,6 +348,28 @@ def _submit(
     row = c.execute("SELECT outcome, reason FROM outcomes WHERE record = ?", (record,)).fetchone()
     outcome, stored_reason = (PENDING, reason) if row is None else (str(row[0]), str(row[1]))
     return Receipt(position, record, lead_id, submission, outcome, stored_reason)
+
+
+def _repeat_input(c: sqlite3.Connection, input_id: int, digest: str) -> dict[str, int] | None:
+    earlier = c.execute(
+        "SELECT d.input FROM input_digests d WHERE d.digest = ? AND NOT EXISTS (SELECT 1 FROM "
+        "submissions s WHERE s.input = d.input AND NOT EXISTS (SELECT 1 FROM outcomes o "
+        "WHERE o.record = s.record)) ORDER BY d.input DESC LIMIT 1",
+        (digest,),
+    ).fetchone()
+    if earlier is None:
+        return None
+    c.execute(
+        "INSERT INTO submissions SELECT ?, position, record FROM submissions WHERE input = ?",
+        (input_id, earlier[0]),
+    )
+    c.execute("INSERT INTO input_digests VALUES (?, ?)", (digest, input_id))
+    rows = c.execute(
+        "SELECT o.outcome, COUNT(*) FROM submissions s JOIN outcomes o ON o.record = s.record "
+        "WHERE s.input = ? GROUP BY 1",
+        (input_id,),
+    ).fetchall()
+    return {str(outcome): int(count) for outcome, count in rows}
 
 
 def _resolve(

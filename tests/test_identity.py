@@ -210,3 +210,53 @@ def test_progress_counts_every_line_of_the_input_finished_earlier_included(tmp_p
 
     anyio.run(again)
     assert (seen[-1].done, seen[-1].total, seen[-1].finished_earlier) == (8, 8, 5)
+
+
+def repeated_events(out: Path) -> list[dict[str, object]]:
+    lines = (out / "events.jsonl").read_text(encoding="utf-8").splitlines()
+    return [event for line in lines if (event := json.loads(line))["event"] == "input_repeated"]
+
+
+def test_the_same_finished_file_again_is_recognised_by_its_digest(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A finished file run again is known by its content: its lines are copied from the
+    earlier input with their outcomes, without reading them, and report agrees."""
+    out = tmp_path / "run"
+    a = write_csv(tmp_path / "a.csv", sample_rows(0, 7))
+    assert invoke(capsys, "run", str(a), "--out", str(out), "--json")[0] == 0
+    first = report(capsys, out, "--input", "last")
+    assert repeated_events(out) == []
+    code, text, _ = invoke(capsys, "run", str(a), "--out", str(out), "--json")
+    assert code == 0
+    summary = json.loads(text)
+    assert summary["leads"] == len(first) and summary["llm_calls"] == 0
+    assert sum(summary["outcomes"].values()) == len(first)
+    assert [event["lines"] for event in repeated_events(out)] == [len(first)]
+    again = report(capsys, out, "--input", "last")
+    assert [(r["record"], r["outcome"]) for r in again] == [
+        (r["record"], r["outcome"]) for r in first
+    ]
+    assert all(str(row["reason"]).startswith("finished earlier") for row in again)
+
+
+def test_a_changed_file_or_an_unfinished_one_is_read_again(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """One changed line, or a record of the earlier input without an outcome, and the file
+    is read line by line: the new lead and the unfinished one are processed."""
+    out = tmp_path / "run"
+    rows = sample_rows(0, 6)
+    a = write_csv(tmp_path / "a.csv", rows)
+    assert invoke(capsys, "run", str(a), "--out", str(out), "--json")[0] == 0
+    write_csv(a, [*rows[:-1], rows[-1] | {"id": "CHANGED"}])
+    assert invoke(capsys, "run", str(a), "--out", str(out), "--json")[0] == 0
+    assert repeated_events(out) == []
+    assert all(row["outcome"] != "pending" for row in report(capsys, out))
+    ledger = LedgerStore(out / "journal.sqlite")
+    ledger.db.run_sync(lambda c: c.execute("DELETE FROM outcomes WHERE record = 1"))
+    ledger.close()
+    code, text, _ = invoke(capsys, "run", str(a), "--out", str(out), "--json")
+    assert code == 0 and repeated_events(out) == []
+    assert json.loads(text)["leads"] == len(rows)
+    assert report(capsys, out)[0]["outcome"] != "pending"

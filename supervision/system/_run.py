@@ -3,11 +3,13 @@ stops when the input is done and every lead is finished, or on a signal."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import final
 
 import anyio
@@ -95,11 +97,15 @@ class Run:
         source: str = "input",
         total: int | None = None,
         stream: bool = False,
+        path: Path | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.config = config
         self.records = iter(records)
         self.source = source
+        self.path = path
+        """The file ``records`` are read from, if they are: the same file again, once
+        finished, is recognised by its digest without reading it."""
         self.total = total
         self.stream = stream
         self.on_progress = on_progress
@@ -135,11 +141,20 @@ class Run:
     async def feed(self, system: System) -> None:
         """Submit the input's records as the inbox has room; each is durable once submitted."""
         self.input_id = input_id = await system.open_input(self.source)
+        ledger = system.stores.ledger
+        digest = None if self.path is None else await anyio.to_thread.run_sync(_digest, self.path)
+        if digest is not None and (repeated := await ledger.repeat_input(input_id, digest)):
+            self.lines = self.finished_earlier = sum(repeated.values())
+            system.log.info("input_repeated", lines=self.lines, digest=digest[:16])
+            for outcome, lines in repeated.items():
+                self._count(outcome, lines)
+            self._progress()
+            return
         while True:
             await system.wait_for_room()
             chunk = await self._read(system.inbox_room())
             if not chunk:
-                return
+                break
             receipts = await system.submit(input_id, [(r.record, r.fields) for r in chunk])
             self.lines += len(chunk)
             for receipt in receipts:
@@ -149,6 +164,9 @@ class Run:
                     self.finished_earlier += receipt.submission is Submission.KNOWN
                     self._count(receipt.outcome, 1)
             self._progress()
+        # Only a file read whole, and unchanged while it was read, can be recognised later.
+        if digest is not None and digest == await anyio.to_thread.run_sync(_digest, self.path):
+            await ledger.note_digest(input_id, digest)
 
     async def _read(self, room: int) -> list[RawRecord]:
         if self.stream:
@@ -234,6 +252,12 @@ class Run:
         return summary
 
 
+def _digest(path: Path | None) -> str:
+    assert path is not None
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
 def _next(records: Iterator[RawRecord]) -> RawRecord | None:
     return next(records, None)
 
@@ -249,8 +273,12 @@ async def run_pipeline(
     total: int | None = None,
     stream: bool = False,
     source: str = "input",
+    path: Path | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> RunSummary:
     """Run ``records`` through the system on ``config.out`` until each has an outcome."""
-    run = Run(config, records, source=source, total=total, stream=stream, on_progress=on_progress)
+    run = Run(
+        config, records, source=source, total=total, stream=stream, path=path,
+        on_progress=on_progress,
+    )  # fmt: skip
     return await run()
