@@ -124,7 +124,7 @@ class Actor(ABC, Generic[In]):
     async def dispatch(self, envelope: Envelope[Message], publisher: Publisher) -> None:
         """Run the handler on one envelope; the runtime and the test bus both call this."""
         # accepts() checked the type against handles, which mirror the In parameter.
-        await self.handle(Context(cast(Envelope[In], envelope), publisher, self.name, self.log))
+        await self.handle(Context(cast("Envelope[In]", envelope), publisher, self.name, self.log))
 
     def attach(self, bus: Bus) -> Mailbox:
         """Open this actor's mailbox on ``bus`` and subscribe it; safe to repeat."""
