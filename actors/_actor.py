@@ -94,8 +94,8 @@ class Actor(ABC, Generic[In]):
         self._state = Lifecycle.CREATED
         self._drain = False
         self._stop_requested = False
-        self._waits: set[CancelScope] = set()
-        """The workers' waits for a message, which ``stop`` cancels."""
+        self._mailbox: Mailbox | None = None
+        """The mailbox being served, whose waiting workers ``stop`` wakes."""
         self._crash: ActorCrashed | None = None
         self._in_flight = 0
         self._handled = 0
@@ -124,7 +124,7 @@ class Actor(ABC, Generic[In]):
     async def dispatch(self, envelope: Envelope[Message], publisher: Publisher) -> None:
         """Run the handler on one envelope; the runtime and the test bus both call this."""
         # accepts() checked the type against handles, which mirror the In parameter.
-        await self.handle(Context(cast(Envelope[In], envelope), publisher, self.name, self.log))
+        await self.handle(Context(cast("Envelope[In]", envelope), publisher, self.name, self.log))
 
     def attach(self, bus: Bus) -> Mailbox:
         """Open this actor's mailbox on ``bus`` and subscribe it; safe to repeat."""
@@ -143,6 +143,7 @@ class Actor(ABC, Generic[In]):
                 "build a new instance to run it again"
             )
         mailbox = self.attach(bus)
+        self._mailbox = mailbox
         self._state = Lifecycle.RUNNING
         try:
             await self.on_start()
@@ -172,8 +173,8 @@ class Actor(ABC, Generic[In]):
         self._drain = drain
         if self._state is Lifecycle.RUNNING:
             self._state = Lifecycle.STOPPING
-        for wait in self._waits:
-            wait.cancel()
+        if self._mailbox is not None:
+            self._mailbox.interrupt()
 
     def statistics(self) -> ActorStatistics:
         return ActorStatistics(
@@ -210,33 +211,35 @@ class Actor(ABC, Generic[In]):
 
     async def _next(self, mailbox: Mailbox) -> Envelope[Message] | None:
         """The next envelope; ``None`` once stopping or closed."""
-        # One yield per message, so that a busy actor shares the loop (and notices a
-        # cancellation) even when its handlers never wait for anything.
-        await checkpoint()
         if not self._stop_requested and self._crash is None:
-            try:
-                return mailbox.take_nowait()
-            except WouldBlock:
-                pass
-            except EndOfStream:
-                return None
-            with CancelScope() as wait:
-                self._waits.add(wait)
+            if mailbox.ready():
+                # One yield per message, so that a busy actor shares the loop (and notices
+                # a cancellation) even when its handlers never wait for anything. With
+                # nothing queued, the wait below is the yield.
+                await checkpoint()
                 try:
-                    # The checkpoint above has let others run: wait, then take without
-                    # a second one (a take of its own would begin with another).
-                    while True:
-                        await mailbox.wait()
-                        try:
-                            return mailbox.take_nowait()
-                        except WouldBlock:
-                            pass
+                    return mailbox.take_nowait()
+                except WouldBlock:
+                    pass
                 except EndOfStream:
                     return None
-                finally:
-                    self._waits.discard(wait)
-            # stop() cancelled the wait: from here on, only what is already queued.
+            # A wait that needs no cancel scope of its own: stop() wakes every waiting
+            # worker through the mailbox, and each looks at the request again.
+            try:
+                while not self._stop_requested:
+                    await mailbox.wait()
+                    if self._stop_requested:
+                        break
+                    # The wait has let others run: take without a checkpoint of its own.
+                    try:
+                        return mailbox.take_nowait()
+                    except WouldBlock:
+                        pass
+            except EndOfStream:
+                return None
+            # stop() woke the wait: from here on, only what is already queued.
         if self._drain and self._crash is None:
+            await checkpoint()
             try:
                 return mailbox.take_nowait()
             except (WouldBlock, EndOfStream):

@@ -465,6 +465,10 @@ def clear_outcome(c: sqlite3.Connection, record: int) -> None:
     c.execute("DELETE FROM outcomes WHERE record = ?", (record,))
 
 
+OUTCOME_WRITERS = 8
+"""Outcomes the ledger actor writes at once, unless told otherwise."""
+
+
 @final
 class OutcomeLedger(Actor[LeadOutcome]):
     """Writes each record's outcome once, then tells the run.
@@ -482,7 +486,9 @@ class OutcomeLedger(Actor[LeadOutcome]):
         on_outcome: Callable[[LeadOutcome, bool], None],
         **options: Unpack[ActorOptions],
     ) -> None:
-        super().__init__(**options)
+        # Several outcomes at once: their writes share one trip to the database's thread.
+        merged: ActorOptions = {"concurrency": OUTCOME_WRITERS, **options}
+        super().__init__(**merged)
         self.store = store
         self.on_outcome = on_outcome
 

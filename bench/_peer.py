@@ -94,6 +94,9 @@ class Run:
     concurrency: int
     makespan_s: float
     peak_in_flight: int
+    cpu_s: float
+    """CPU time (user and system, every thread) the process spent in the same window:
+    less sensitive than the makespan to a machine shared with other work."""
 
     def report(self) -> dict[str, Any]:
         ideal = math.ceil(3 * self.n / self.concurrency) * self.latency_ms / 1000
@@ -107,6 +110,7 @@ class Run:
             "efficiency": round(ideal / self.makespan_s, 3),
             "leads_per_s": round(self.n / self.makespan_s, 1),
             "us_per_lead": round(self.makespan_s / self.n * 1e6, 1),
+            "cpu_us_per_lead": round(self.cpu_s / self.n * 1e6, 1),
             "peak_rss_mb": round(peak_rss_mb(), 1),
             "peak_in_flight": self.peak_in_flight,
         }
@@ -122,7 +126,9 @@ def peak_rss_mb() -> float:
 
 
 def median_of(lines: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The run with the median makespan, marked as the median of ``len(lines)``."""
+    """The run with the median makespan, marked as the median of ``len(lines)``, with the
+    median of the runs' CPU time a lead (which may come from another run)."""
     middle = statistics.median_low(line["makespan_s"] for line in lines)
     chosen = next(line for line in lines if line["makespan_s"] == middle)
-    return {**chosen, "median_of": len(lines)}
+    cpu = statistics.median(line["cpu_us_per_lead"] for line in lines)
+    return {**chosen, "median_of": len(lines), "median_cpu_us_per_lead": round(cpu, 1)}

@@ -107,7 +107,7 @@ async def run_once(config: str) -> Run:
         drafts.append(DraftAgent(llm, count, finished))
         return drafts[-1]
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     llm = FakeLlm(latency_ms, concurrency)
     runtime = SingleThreadedAgentRuntime()
     await ResearchAgent.register(runtime, "research", lambda: ResearchAgent(llm))
@@ -117,10 +117,17 @@ async def run_once(config: str) -> Run:
     for lead in records:
         await runtime.publish_message(LeadMessage(lead), TopicId("research", "default"))
     await runtime.stop_when_idle()
-    makespan = time.perf_counter() - started
+    makespan, cpu = time.perf_counter() - started, time.process_time() - cpu
     check(count, concurrency, llm, finished)
     return Run(
-        "autogen-core 0.7.5", False, count, latency_ms, concurrency, makespan, llm.peak_in_flight
+        "autogen-core 0.7.5",
+        False,
+        count,
+        latency_ms,
+        concurrency,
+        makespan,
+        llm.peak_in_flight,
+        cpu,
     )
 
 

@@ -177,7 +177,7 @@ async def run_once(config: str, journal: bool) -> Run:
     count, latency_ms, concurrency = CONFIGS[config]
     records = leads(count)
     with tempfile.TemporaryDirectory(prefix="leadwright-peer-") as scratch:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         llm = FakeLlm(latency_ms, concurrency)
         window = anyio.Semaphore(2 * concurrency)
         capacity = 4 * concurrency + 8
@@ -205,9 +205,11 @@ async def run_once(config: str, journal: bool) -> Run:
         await bus.aclose()
         if store is not None:
             store.close()
-        makespan = time.perf_counter() - started
+        makespan, cpu = time.perf_counter() - started, time.process_time() - cpu
     check(count, concurrency, llm, collector.finished)
-    return Run("leadwright", journal, count, latency_ms, concurrency, makespan, llm.peak_in_flight)
+    return Run(
+        "leadwright", journal, count, latency_ms, concurrency, makespan, llm.peak_in_flight, cpu
+    )
 
 
 async def feed(bus: InProcessBus, records: list[dict[str, Any]], window: anyio.Semaphore) -> None:
@@ -248,9 +250,10 @@ def ensure_autogen() -> Path:
     return python
 
 
-def measure(commands: list[list[str]], rounds: int) -> None:
+def measure(commands: list[list[str]], rounds: int) -> list[dict[str, Any]]:
     """Run each command ``rounds`` times, round by round, so that a change in the machine's
-    load weighs on every system alike; print each run's JSON line, then each median."""
+    load weighs on every system alike; print each run's JSON line, then each median, and
+    return the medians."""
     lines: list[list[dict[str, Any]]] = [[] for _ in commands]
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     for _ in range(rounds):
@@ -259,8 +262,10 @@ def measure(commands: list[list[str]], rounds: int) -> None:
             line = json.loads(done.stdout.strip().splitlines()[-1])
             print(json.dumps(line), flush=True)
             runs.append(line)
-    for runs in lines:
-        print(json.dumps(median_of(runs)), flush=True)
+    medians = [median_of(runs) for runs in lines]
+    for median in medians:
+        print(json.dumps(median), flush=True)
+    return medians
 
 
 def main() -> None:
@@ -280,7 +285,25 @@ def main() -> None:
         commands = [[*me, "--one", config], [*me, "--one", config, "--journal"]]
         if args.autogen:
             commands.append([str(ensure_autogen()), str(HERE / "peer_autogen.py"), "--one", config])
-        measure(commands, args.rounds)
+        medians = measure(commands, args.rounds)
+        if args.autogen:
+            off, on, peer = medians
+            print(
+                json.dumps(
+                    {
+                        "config": config,
+                        "ratio_off": round(off["leads_per_s"] / peer["leads_per_s"], 2),
+                        "ratio_on": round(on["leads_per_s"] / peer["leads_per_s"], 2),
+                        "cpu_ratio_off": round(
+                            peer["median_cpu_us_per_lead"] / off["median_cpu_us_per_lead"], 2
+                        ),
+                        "cpu_ratio_on": round(
+                            peer["median_cpu_us_per_lead"] / on["median_cpu_us_per_lead"], 2
+                        ),
+                    }
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

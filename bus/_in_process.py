@@ -133,6 +133,29 @@ class InProcessBus:
         """
         await self._deliver(effects, acks, on_durable, shield=True)
 
+    def deliver_now(self, effects: Sequence[Envelope[Message]]) -> bool:
+        """Deliver ``effects`` at once if there is nothing to record first; say if it did.
+
+        Only a bus without a journal, and only when every effect has a subscriber and
+        every mailbox has room for all of them: otherwise it does nothing and returns
+        False, and the caller commits them (all or nothing, as ``publish_nowait``).
+        """
+        if self.journal is not None:
+            return False
+        routed: list[_Routed] = []
+        needed: dict[Mailbox, int] = {}
+        for envelope in effects:
+            targets = self._targets(envelope)
+            if not targets:
+                return False  # a dead letter stands in for it: commit() does that
+            for mailbox in targets:
+                needed[mailbox] = needed.get(mailbox, 0) + 1
+            routed.append((envelope, targets))
+        if any(mailbox.room() < count for mailbox, count in needed.items()):
+            return False
+        self._put_now(self._accept(routed))
+        return True
+
     def ack(self, ack: Ack) -> None:
         """Note that a handler that published nothing is done with its message."""
         if self.journal is not None:

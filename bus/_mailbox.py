@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from typing import final
 
 import anyio
-from anyio import WouldBlock, create_memory_object_stream
+from anyio import WouldBlock
 from anyio.lowlevel import checkpoint
 
 from bus._statistics import MailboxStatistics
 from messages import ClosedResourceError, Envelope, Message, UsageError
+
+
+@dataclass(eq=False, slots=True)
+class _Waiting:
+    """A ``put`` waiting for room: its envelope, and the event that ends the wait."""
+
+    envelope: Envelope[Message]
+    done: anyio.Event
+    refused: bool = False
 
 
 @final
@@ -28,38 +38,62 @@ class Mailbox:
             raise UsageError(f"capacity={capacity!r} of mailbox {owner!r} must be >= 1")
         self.owner = owner
         self.capacity = capacity
-        self._send, self._receive = create_memory_object_stream[Envelope[Message]](capacity)
+        # A deque and two queues of waiters rather than an anyio memory stream: a message
+        # is put and taken on every hop, and the stream's bookkeeping cost more than this.
+        self._queue: deque[Envelope[Message]] = deque()
         self._redelivery: deque[Envelope[Message]] = deque()
-        self._backlog: deque[Envelope[Message]] = deque()
-        """What was queued when the mailbox closed, moved out of the released stream."""
         self._closed = False
         self._in_flight: dict[str, Envelope[Message]] = {}
         self._crashes: dict[str, int] = {}
         self._takers: deque[anyio.Event] = deque()
         """One event per task waiting in ``take``, first come first served."""
+        self._senders: deque[_Waiting] = deque()
+        """Envelopes whose ``put`` waits for room, first come first served; each enters
+        the queue, and its event is set, as soon as a take makes room for it."""
         self._taken = 0
         self._acked = 0
 
     async def put(self, envelope: Envelope[Message]) -> None:
         """Queue an envelope, waiting while the mailbox is full."""
+        await checkpoint()
+        if self._closed:
+            raise self._closed_error(envelope)
+        if len(self._queue) < self.capacity:
+            self._queue.append(envelope)
+            self._wake(1)
+            return
+        waiting = _Waiting(envelope, anyio.Event())
+        self._senders.append(waiting)
         try:
-            await self._send.send(envelope)
-        except anyio.ClosedResourceError:
-            raise self._closed_error(envelope) from None
-        self._wake(1)
+            await waiting.done.wait()
+        except BaseException:
+            if not waiting.done.is_set():
+                self._senders.remove(waiting)
+            raise
+        if waiting.refused:
+            raise self._closed_error(envelope)
 
     def put_nowait(self, envelope: Envelope[Message]) -> None:
         """Queue an envelope now, or raise ``WouldBlock`` if the mailbox is full."""
-        try:
-            self._send.send_nowait(envelope)
-        except anyio.ClosedResourceError:
-            raise self._closed_error(envelope) from None
+        if self._closed:
+            raise self._closed_error(envelope)
+        if len(self._queue) >= self.capacity:
+            raise WouldBlock
+        self._queue.append(envelope)
         self._wake(1)
 
     def has_room(self) -> bool:
         """Whether ``put_nowait`` would succeed now."""
-        stats = self._send.statistics()
-        return stats.current_buffer_used < stats.max_buffer_size
+        return len(self._queue) < self.capacity
+
+    def room(self) -> int:
+        """How many ``put_nowait`` calls would succeed now."""
+        return self.capacity - len(self._queue)
+
+    def ready(self) -> bool:
+        """Whether a ``take_nowait`` now would return at once rather than raise ``WouldBlock``
+        (it may raise ``EndOfStream``: a closed mailbox is always ready)."""
+        return bool(self._redelivery or self._queue) or self._closed
 
     async def take(self) -> Envelope[Message]:
         """The next envelope, waiting for one; raises ``EndOfStream`` once closed and empty.
@@ -99,16 +133,28 @@ class Mailbox:
                 self._takers.remove(woken)
             raise
 
+    def interrupt(self) -> None:
+        """Wake every task waiting in ``wait`` without an arrival (an actor that stops).
+
+        Each returns from ``wait`` and may find nothing to take; no arrival is lost, since
+        an envelope leaves the mailbox only when it is taken.
+        """
+        self._wake(len(self._takers))
+
     def take_nowait(self) -> Envelope[Message]:
         """The next envelope now, or raise ``WouldBlock`` if there is none."""
         if self._redelivery:
             envelope = self._redelivery.popleft()
+        elif self._queue:
+            envelope = self._queue.popleft()
+            if self._senders:
+                waiting = self._senders.popleft()
+                self._queue.append(waiting.envelope)
+                waiting.done.set()
         elif self._closed:
-            if not self._backlog:
-                raise anyio.EndOfStream
-            envelope = self._backlog.popleft()
+            raise anyio.EndOfStream
         else:
-            envelope = self._receive.receive_nowait()
+            raise WouldBlock
         self._in_flight[envelope.message_id] = envelope
         self._taken += 1
         return envelope
@@ -143,26 +189,21 @@ class Mailbox:
         if self._closed:
             return
         self._closed = True
-        self._send.close()
-        # Move what is queued (and what blocked senders hold) out of the stream, then
-        # release it: anyio warns about a stream that is collected while still open.
-        while True:
-            try:
-                self._backlog.append(self._receive.receive_nowait())
-            except (WouldBlock, anyio.EndOfStream):
-                break
-        self._receive.close()
-        self._wake(len(self._takers))  # each finds the backlog, or the end of the stream
+        # The puts that wait for room are refused: each raises, so its caller knows.
+        while self._senders:
+            waiting = self._senders.popleft()
+            waiting.refused = True
+            waiting.done.set()
+        self._wake(len(self._takers))  # each finds the queue, or the end of the stream
 
     def statistics(self) -> MailboxStatistics:
-        stream = self._send.statistics()
         return MailboxStatistics(
             owner=self.owner,
             capacity=self.capacity,
-            queued=stream.current_buffer_used + len(self._backlog),
+            queued=len(self._queue),
             redelivery=len(self._redelivery),
             in_flight=len(self._in_flight),
-            waiting_senders=stream.tasks_waiting_send,
+            waiting_senders=len(self._senders),
             taken=self._taken,
             acked=self._acked,
         )

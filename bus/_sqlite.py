@@ -6,10 +6,13 @@ import errno
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar, final
+from typing import TypeVar, cast, final
 
 import anyio
+from anyio import CancelScope
+from anyio.lowlevel import checkpoint
 
 from messages import StorageFailed
 
@@ -69,6 +72,18 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
                 stack.append(linked)
 
 
+@dataclass(eq=False, slots=True)
+class _Call:
+    """One ``SqliteFile.run``: its work, and what came of it."""
+
+    work: Callable[[sqlite3.Connection], object]
+    trip: anyio.Event | None = None
+    """Set when the call is taken to the thread: the trip's end, which it waits for."""
+    done: bool = False
+    result: object = None
+    error: BaseException | None = None
+
+
 @final
 class SqliteFile:
     """One SQLite database in WAL mode, whose calls run in a worker thread one at a time.
@@ -99,6 +114,11 @@ class SqliteFile:
         # one transaction at a time on the shared connection.
         self._lock = threading.Lock()
         self._users = 1
+        self._queued: list[_Call] = []
+        self._trip: anyio.Event | None = None
+        """The end of the trip to the thread under way, if one is."""
+        self.trips = 0
+        """Trips to the worker thread made by ``run``."""
 
     @classmethod
     def open(cls, target: Path | SqliteFile, schema: str) -> SqliteFile:
@@ -140,8 +160,81 @@ class SqliteFile:
             self._connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``work`` in a worker thread, inside a transaction."""
-        return await anyio.to_thread.run_sync(self.run_sync, work, limiter=self._limiter)
+        """Run ``work`` in a worker thread, inside a transaction.
+
+        Calls made while another is in the thread, or in the same turn of the event loop,
+        go together in one trip to the thread and one transaction, each in a savepoint of
+        its own: a call that raises undoes its own writes alone. Each trip costs the event
+        loop far more than a short transaction. A call cancelled before its trip begins
+        never runs; once begun, its transaction finishes before the cancellation goes on.
+        """
+        call = _Call(work)
+        self._queued.append(call)
+        try:
+            while call.trip is None:
+                if self._trip is None:
+                    await self._make_trip()
+                else:
+                    await self._trip.wait()
+            if not call.done:
+                await call.trip.wait()
+        except BaseException:
+            if call.trip is None:
+                self._queued.remove(call)
+            else:
+                with CancelScope(shield=True):
+                    await call.trip.wait()
+            raise
+        if call.error is not None:
+            raise call.error
+        return cast(T, call.result)
+
+    async def _make_trip(self) -> None:
+        """Take every queued call to the thread, after a turn that lets others queue theirs."""
+        self._trip = trip = anyio.Event()
+        try:
+            await checkpoint()
+            calls, self._queued = self._queued, []
+            for call in calls:
+                call.trip = trip
+            self.trips += 1
+            await anyio.to_thread.run_sync(self._run_calls, calls, limiter=self._limiter)
+        finally:
+            self._trip = None
+            trip.set()
+
+    def _run_calls(self, calls: list[_Call]) -> None:
+        with self._lock:
+            if len(calls) == 1:
+                [call] = calls
+                try:
+                    call.result = self._transaction(call.work)
+                except BaseException as exc:
+                    call.error = exc
+            else:
+                self._savepoints(calls)
+        for call in calls:
+            call.done = True
+
+    def _savepoints(self, calls: list[_Call]) -> None:
+        """Every call in one transaction, each in its own savepoint."""
+        connection = self._connection
+        connection.execute("BEGIN")
+        try:
+            for call in calls:
+                connection.execute("SAVEPOINT call")
+                try:
+                    call.result = call.work(connection)
+                except BaseException as exc:
+                    connection.execute("ROLLBACK TO call")
+                    call.error = exc
+                connection.execute("RELEASE call")
+            connection.commit()
+        except BaseException as exc:
+            connection.rollback()
+            for call in calls:
+                call.result = None
+                call.error = call.error or exc
 
     def close(self) -> None:
         """Close the connection once every store that shares it has closed it."""

@@ -25,7 +25,7 @@ def new_id() -> str:
     a forked child, rather than ``os.urandom``, whose system call lets a worker thread
     take the GIL from the event loop on every message.
     """
-    return f"{time.time_ns():016x}{random.getrandbits(64):016x}"
+    return (time.time_ns() << 64 | random.getrandbits(64)).to_bytes(16).hex()
 
 
 # A frozen, slotted dataclass rather than a pydantic model: an envelope is built on every

@@ -185,6 +185,57 @@ async def test_put_nowait_into_a_full_mailbox_raises(mailbox: Mailbox) -> None:
     assert mailbox.statistics().queued == 4
 
 
+async def test_interrupt_wakes_every_waiter_and_takes_nothing(mailbox: Mailbox) -> None:
+    """``interrupt`` ends every ``wait`` with no arrival, and a later put is still queued."""
+    woken: list[int] = []
+
+    async def wait(n: int) -> None:
+        await mailbox.wait()
+        woken.append(n)
+
+    async with anyio.create_task_group() as tg:
+        for n in range(3):
+            tg.start_soon(wait, n)
+        await settle()
+        mailbox.interrupt()
+    assert sorted(woken) == [0, 1, 2]
+    assert mailbox.statistics().queued == 0
+    mailbox.put_nowait(ping(5))
+    assert mailbox.ready()
+    assert n_of(mailbox.take_nowait()) == 5
+
+
+async def test_room_and_ready_follow_the_queue(mailbox: Mailbox) -> None:
+    """``room`` counts the free places, ``ready`` says whether a take would return at once."""
+    assert (mailbox.room(), mailbox.ready()) == (4, False)
+    mailbox.put_nowait(ping(0))
+    mailbox.put_nowait(ping(1))
+    assert (mailbox.room(), mailbox.ready()) == (2, True)
+    mailbox.take_nowait()
+    mailbox.take_nowait()
+    assert (mailbox.room(), mailbox.ready()) == (4, False)
+    mailbox.close()
+    assert mailbox.ready()  # the take would end the stream at once
+
+
+async def test_puts_waiting_for_room_enter_in_the_order_they_came(mailbox: Mailbox) -> None:
+    """Each take admits the longest-waiting put, so envelopes come out in the order sent."""
+    for n in range(4):
+        mailbox.put_nowait(ping(n))
+
+    async def put(n: int) -> None:
+        await mailbox.put(ping(n))
+
+    async with anyio.create_task_group() as tg:
+        for n in range(4, 7):
+            tg.start_soon(put, n)
+            await settle()
+        assert mailbox.statistics().waiting_senders == 3
+        taken = [n_of(mailbox.take_nowait()) for _ in range(7)]
+    assert taken == list(range(7))
+    assert mailbox.statistics().waiting_senders == 0
+
+
 async def test_requeue_puts_unacked_first_in_original_order(mailbox: Mailbox) -> None:
     """Unacked envelopes go back ahead of everything queued, in the order they were taken."""
     for n in range(4):
