@@ -1,15 +1,22 @@
-"""Shared fixtures: the asyncio backend, buses that close themselves, a fake clock."""
+"""Shared fixtures: the asyncio backend, buses that close themselves, a fake clock, and a
+live system on a temporary run directory."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from pathlib import Path
 
 import pytest
 import stamina
 from hypothesis import settings
 
+from actors import Icp, KnowledgeBase
+from actors.llm import OfflineLlm
 from bus import FakeClock, InProcessBus, Unrouted
 from messages import Message
+from supervision.system import PipelineConfig, System, open_system
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 # Tests pin behaviour, not speed: a slow machine must not fail an example on time.
 settings.register_profile("leadwright", deadline=None)
@@ -63,3 +70,17 @@ async def bus(make_bus: BusFactory) -> InProcessBus:
 def clock() -> FakeClock:
     """Virtual time, moved only by the test."""
     return FakeClock()
+
+
+@pytest.fixture
+async def system(tmp_path: Path) -> AsyncIterator[System]:
+    """The live system on ``tmp_path``: the offline engine with no imperfections, the
+    sample ICP and knowledge base."""
+    config = PipelineConfig(
+        out=tmp_path,
+        gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
+    )
+    async with open_system(config) as running:
+        yield running

@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
 import pytest
 
-from actors import Icp, KnowledgeBase
 from actors._stage import RAW_REPLY_LIMIT, with_raw_reply
-from actors.llm import LlmRequest, OfflineLlm
+from actors.llm import LlmRequest
 from console._ui_dashboard import RATE_WINDOW, Dashboard, RecentRate
 from console._ui_views import lead_view
 from messages import Fit, Lead, LeadScore, OutreachDraft, ResearchResult, Stage
-from supervision.system import PipelineConfig, System, open_system
+from supervision.system import System
 
 pytestmark = pytest.mark.anyio
 
@@ -51,18 +49,6 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    config = PipelineConfig(
-        out=tmp_path,
-        gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
-        icp=Icp.load(EXAMPLES / "icp.toml"),
-        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
-    )
-    async with open_system(config) as running:
-        yield running
 
 
 async def run_examples(system: System, n: int) -> list[str]:

@@ -29,18 +29,6 @@ DEADLOCK_GUARD_S = 60
 
 
 @pytest.fixture
-async def system(tmp_path: Path) -> AsyncIterator[System]:
-    config = PipelineConfig(
-        out=tmp_path,
-        gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
-        icp=Icp.load(EXAMPLES / "icp.toml"),
-        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
-    )
-    async with open_system(config) as running:
-        yield running
-
-
-@pytest.fixture
 async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
     async with httpx.AsyncClient(transport=transport, base_url="http://console") as c:
