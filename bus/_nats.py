@@ -43,6 +43,7 @@ from bus._nats_wire import (
     stream_of,
     subject_of,
 )
+from bus._protocol import PublishHook
 from bus._statistics import BusStatistics
 from messages import ClosedResourceError, DeadLetter, Envelope, FailureKind, Message, UsageError
 
@@ -74,6 +75,7 @@ class NatsBus:
         validators: Mapping[type[Message], str],
         settings: NatsSettings,
         default_capacity: int,
+        hooks: Sequence[PublishHook] = (),
     ) -> None:
         if default_capacity < 1:
             raise UsageError(f"default_capacity={default_capacity!r} must be >= 1")
@@ -84,6 +86,8 @@ class NatsBus:
         self.validators: Mapping[type[Message], str] = MappingProxyType(dict(validators))
         self.settings = settings
         self.default_capacity = default_capacity
+        self.hooks = tuple(hooks)
+        """Shown every envelope this process publishes, before the server has it."""
         self._tasks = tasks
         self._mailboxes: dict[str, Mailbox] = {}
         self._subjects: dict[tuple[str, str], set[str]] = {}
@@ -111,11 +115,14 @@ class NatsBus:
         name: str = "leadwright",
         settings: NatsSettings | None = None,
         default_capacity: int = 64,
+        hooks: Sequence[PublishHook] = (),
     ) -> AsyncIterator[NatsBus]:
         """Connect, make sure the streams exist, and run the pumps until the block ends.
 
         ``name`` also names the connection's inbox prefix (``_INBOX_<name>``), so that a
-        role's server permissions can keep other roles from reading its replies.
+        role's server permissions can keep other roles from reading its replies. ``hooks``
+        see what this process publishes, as the in-process bus's hooks see every envelope
+        it accepts; what other processes publish, their own hooks see.
         """
         errors: list[Exception] = []
 
@@ -150,6 +157,7 @@ class NatsBus:
                     validators=validators,
                     settings=settings or NatsSettings(),
                     default_capacity=default_capacity,
+                    hooks=hooks,
                 )
                 try:
                     await bus.ensure_streams()
@@ -265,6 +273,8 @@ class NatsBus:
         """
         stamped = stamp(effects, acks)
         subjects = [self._subject_for(envelope) for envelope in stamped]
+        # A hook that raises (fault injection) stops the commit before anything is sent.
+        self._show_hooks(stamped)
         if len(stamped) == 1:
             await self._publish_one(stamped[0], subjects[0])
         else:
@@ -418,6 +428,7 @@ class NatsBus:
             causation_id=envelope.message_id if envelope is not None else None,
             message_id=message_id,
         )
+        self._show_hooks([wrapped])
         await self._publish_one(wrapped, envelope_subject(wrapped))
         self._dead_lettered += 1
         if envelope is not None:
@@ -450,6 +461,11 @@ class NatsBus:
         for msg in held:
             with suppress(nats.errors.Error):
                 await msg.nak(delay=2 * FETCH_WAIT_S)
+
+    def _show_hooks(self, envelopes: Sequence[Envelope[Message]]) -> None:
+        for envelope in envelopes:
+            for hook in self.hooks:
+                hook(envelope)
 
     def _check_open(self, action: str) -> None:
         if not self._open:

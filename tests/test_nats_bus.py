@@ -254,3 +254,31 @@ async def test_a_message_held_past_ack_wait_stays_with_its_process(
         await a.commit([], acks=[Ack(held.message_id, "pinger")])
     assert info.num_redelivered == 0
     assert info.num_ack_pending == 1
+
+
+async def test_hooks_see_what_the_process_publishes_and_can_stop_it(
+    nats_server: NatsServer,
+) -> None:
+    """Publish hooks see each envelope before the server does; one that raises sends nothing."""
+    seen: list[Envelope[Message]] = []
+    refuse = {"n": -1}
+
+    def tap(envelope: Envelope[Message]) -> None:
+        seen.append(envelope)
+
+    def fault(envelope: Envelope[Message]) -> None:
+        if isinstance(envelope.message, Ping) and envelope.message.n == refuse["n"]:
+            raise RuntimeError("injected fault")
+
+    async with NatsBus.connect(nats_server.url, validators=VALIDATORS, hooks=(tap, fault)) as bus:
+        pings = bus.subscribe("pinger", Ping)
+        refuse["n"] = 1
+        with pytest.raises(RuntimeError, match="injected fault"):
+            await bus.publish(Envelope.new(Ping(n=1), producer="test"))
+        sent = Envelope.new(Ping(n=2), producer="test")
+        await bus.publish(sent)
+        assert await take(pings) == sent
+        with pytest.raises(anyio.WouldBlock):
+            pings.take_nowait()  # the refused one never reached the server
+    assert [e.message.n for e in seen] == [1, 2]  # type: ignore[attr-defined]
+    assert bus.statistics().published == 1

@@ -454,6 +454,7 @@ async def open_system(config: PipelineConfig, *, admit: bool = True) -> AsyncIte
             name="serve",
             settings=config.nats,
             default_capacity=config.mailbox_capacity,
+            hooks=config.hooks,
         ) as shared,
         _open_system(config, admit=admit, bus=shared) as system,
     ):
