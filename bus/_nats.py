@@ -54,6 +54,9 @@ CONNECT_RETRIES = 1
 """Retries of the first connection, two seconds apart, before ``connect`` gives up."""
 RETRY_WAIT_S = 0.5
 """How long a pump waits after the connection failed under it, before it asks again."""
+STREAM_WAIT_S = 0.2
+"""How often a process whose user may not create a missing stream looks for it again."""
+"""How long a pump waits after the connection failed under it, before it asks again."""
 
 
 @final
@@ -176,13 +179,15 @@ class NatsBus:
                 await client.close()
 
     async def ensure_streams(self) -> None:
-        """Create each stream this user may create, if it is missing; look up the others."""
+        """Create each stream this user may create, if it is missing; wait for the others.
+
+        A worker's user may not create ``LEADWRIGHT`` (only ``serve``'s may): a worker
+        started before ``serve`` waits here until ``serve`` has made it, and then works,
+        so the order in which processes start does not matter.
+        """
         for stream, subjects in STREAM_SUBJECTS.items():
-            try:
-                await self.js.stream_info(stream)
+            if await self._stream_exists(stream):
                 continue
-            except nats.js.errors.NotFoundError:
-                pass
             config = StreamConfig(
                 name=stream,
                 subjects=list(subjects),
@@ -193,11 +198,24 @@ class NatsBus:
             )
             try:
                 await self.js.add_stream(config)
+                continue
             except nats.errors.TimeoutError:
-                raise UsageError(
-                    f"Stream {stream} does not exist and this NATS user may not create it; "
-                    "start a process whose user may (see deploy/nats-server.conf) first"
-                ) from None
+                pass  # refused: the server answers a forbidden request with silence
+            except nats.js.errors.BadRequestError:
+                pass  # another process made it at the same moment
+            # The server's stream advisories are subjects this user may not subscribe to,
+            # so it looks again, until the stream is there.
+            while True:
+                await anyio.sleep(STREAM_WAIT_S)
+                if await self._stream_exists(stream):
+                    break
+
+    async def _stream_exists(self, stream: str) -> bool:
+        try:
+            await self.js.stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            return False
+        return True
 
     def open_mailbox(self, owner: str, *, capacity: int | None = None) -> Mailbox:
         self._check_open(f"open a mailbox for {owner!r}")
