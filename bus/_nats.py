@@ -8,13 +8,24 @@ commits what its handler produced. ``commit`` publishes each effect and waits fo
 server's acknowledgement, and only then acks the inputs: a process that dies in between
 has its inputs redelivered after ``ack_wait``, and the handler's second run publishes
 effects with the same ids (``stamp``), which the server's duplicate window drops.
+
+A rate limit hands a message back with ``nak(delay=...)`` rather than holding it. The
+server counts that delivery like any other, so the poison budget is not the server's
+``max_deliver`` (which is left unlimited) but the bus's own: deliveries minus the rate
+limits the message met, counted in a key-value bucket keyed by consumer and stream
+sequence (``LW_DEFERRALS``). The count is written before the nak, so a process that dies
+in between errs towards one more delivery, never towards a lost one. The bucket, not a
+republished copy with a count in a header, because a worker may not publish the approved
+subjects its input came on (validator-first, enforced by the server).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
 from types import MappingProxyType
 from typing import final
 
@@ -28,15 +39,25 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.kv import KeyValue
 
 from bus._journal import Ack
 from bus._mailbox import Mailbox
 from bus._nats_settings import NatsSettings
 from bus._nats_wire import (
+    DEFERRALS,
     MSG_ID,
     STREAM_SUBJECTS,
     check_subject,
+    deferral_key,
     derived_id,
     envelope_subject,
     stamp,
@@ -102,6 +123,12 @@ class NatsBus:
         acks: tuple[MemoryObjectSendStream[Msg], MemoryObjectReceiveStream[Msg]]
         acks = anyio.create_memory_object_stream[Msg](math.inf)
         self._ack_send, self._ack_receive = acks
+        later: tuple[MemoryObjectSendStream[_Deferral], MemoryObjectReceiveStream[_Deferral]]
+        later = anyio.create_memory_object_stream[_Deferral](math.inf)
+        self._defer_send, self._defer_receive = later
+        self._deferrals: KeyValue | None = None
+        """The bucket of rate limits per delivery, bound by ``ensure_streams``."""
+        self._deferred = 0
         self._open = True
         self._published = 0
         self._delivered = 0
@@ -166,6 +193,7 @@ class NatsBus:
                     await bus.ensure_streams()
                     tasks.start_soon(bus._keep_alive)
                     tasks.start_soon(bus._send_acks)
+                    tasks.start_soon(bus._send_deferrals)
                     yield bus
                 finally:
                     await bus.aclose()
@@ -175,6 +203,7 @@ class NatsBus:
         finally:
             if bus is not None:
                 bus._ack_receive.close()  # in case _send_acks never ran
+                bus._defer_receive.close()
             with anyio.CancelScope(shield=True):
                 await client.close()
 
@@ -183,32 +212,44 @@ class NatsBus:
 
         A worker's user may not create ``LEADWRIGHT`` (only ``serve``'s may): a worker
         started before ``serve`` waits here until ``serve`` has made it, and then works,
-        so the order in which processes start does not matter.
+        so the order in which processes start does not matter. The same holds for the
+        bucket of rate limits.
         """
+        storage = StorageType.MEMORY if self.settings.memory else StorageType.FILE
         for stream, subjects in STREAM_SUBJECTS.items():
-            if await self._stream_exists(stream):
-                continue
             config = StreamConfig(
                 name=stream,
                 subjects=list(subjects),
                 retention=RetentionPolicy.LIMITS,
-                storage=StorageType.MEMORY if self.settings.memory else StorageType.FILE,
+                storage=storage,
                 duplicate_window=self.settings.duplicate_window,
                 max_age=self.settings.max_age,
             )
-            try:
-                await self.js.add_stream(config)
-                continue
-            except nats.errors.TimeoutError:
-                pass  # refused: the server answers a forbidden request with silence
-            except nats.js.errors.BadRequestError:
-                pass  # another process made it at the same moment
-            # The server's stream advisories are subjects this user may not subscribe to,
-            # so it looks again, until the stream is there.
-            while True:
-                await anyio.sleep(STREAM_WAIT_S)
-                if await self._stream_exists(stream):
-                    break
+            await self._ensure(stream, partial(self.js.add_stream, config))
+        # One value per delivery that met a rate limit, kept as long as its message.
+        bucket = KeyValueConfig(
+            bucket=DEFERRALS, history=1, ttl=self.settings.max_age, storage=storage, direct=True
+        )
+        await self._ensure(f"KV_{DEFERRALS}", partial(self.js.create_key_value, bucket))
+        self._deferrals = await self.js.key_value(DEFERRALS)
+
+    async def _ensure(self, stream: str, create: Callable[[], Awaitable[object]]) -> None:
+        """Return once ``stream`` exists, made by ``create`` if this user may."""
+        if await self._stream_exists(stream):
+            return
+        try:
+            await create()
+            return
+        except nats.errors.TimeoutError:
+            pass  # refused: the server answers a forbidden request with silence
+        except nats.js.errors.BadRequestError:
+            pass  # another process made it at the same moment
+        # The server's stream advisories are subjects this user may not subscribe to,
+        # so it looks again, until the stream is there.
+        while True:
+            await anyio.sleep(STREAM_WAIT_S)
+            if await self._stream_exists(stream):
+                return
 
     async def _stream_exists(self, stream: str) -> bool:
         try:
@@ -316,6 +357,14 @@ class NatsBus:
         if held is not None:
             self._ack_send.send_nowait(held)
 
+    def defer(self, ack: Ack, delay: float) -> None:
+        """Hand a message back for ``delay`` seconds (a rate limit), without waiting: a
+        task counts the rate limit against the delivery, then naks it with the delay."""
+        held = self._held.pop((ack.subscriber, ack.message_id), None)
+        if held is not None:
+            self._deferred += 1
+            self._defer_send.send_nowait(_Deferral(ack.subscriber, held, max(0.0, delay)))
+
     def statistics(self) -> BusStatistics:
         return BusStatistics(
             open=self._open,
@@ -323,6 +372,7 @@ class NatsBus:
             delivered=self._delivered,
             unrouted=self._dead_lettered,
             mailboxes=tuple(mailbox.statistics() for mailbox in self._mailboxes.values()),
+            deferred=self._deferred,
         )
 
     async def aclose(self) -> None:
@@ -331,6 +381,7 @@ class NatsBus:
         for mailbox in self._mailboxes.values():
             mailbox.close()
         self._ack_send.close()
+        self._defer_send.close()
 
     def _subject_for(self, envelope: Envelope[Message]) -> str:
         self._check_open(f"publish {envelope.kind}")
@@ -365,8 +416,9 @@ class NatsBus:
             durable_name=subscriber,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=settings.ack_wait,
-            # One delivery past the limit, which the pump turns into the dead letter.
-            max_deliver=settings.max_deliver + 1,
+            # Unlimited: the pump counts deliveries less rate limits against max_deliver,
+            # and turns the first one past it into the dead letter.
+            max_deliver=-1,
             max_ack_pending=settings.max_ack_pending,
             filter_subjects=subjects,
         )
@@ -406,12 +458,17 @@ class NatsBus:
             await self._dead_letter(subscriber, msg, FailureKind.SCHEMA_MISMATCH, reason)
             return
         if delivered > self.settings.max_deliver:
-            reason = (
-                f"{envelope.kind} {envelope.message_id} was delivered to {subscriber!r} "
-                f"{delivered - 1} times without being acknowledged (max_deliver)"
-            )
-            await self._dead_letter(subscriber, msg, FailureKind.ACTOR_CRASH, reason, envelope)
-            return
+            # Only now is the bucket asked: deliveries handed back for a rate limit are free.
+            spent = delivered - await self._rate_limits(subscriber, msg)
+            if spent > self.settings.max_deliver:
+                reason = (
+                    f"{envelope.kind} {envelope.message_id} was delivered to {subscriber!r} "
+                    f"{spent - 1} times without being acknowledged (max_deliver)"
+                )
+                await self._dead_letter(
+                    subscriber, msg, FailureKind.ACTOR_CRASH, reason, envelope, attempts=spent - 1
+                )
+                return
         key = (subscriber, envelope.message_id)
         again = key in self._held
         self._held[key] = msg  # acks go to the latest delivery's reply subject
@@ -427,6 +484,8 @@ class NatsBus:
         failure: FailureKind,
         reason: str,
         envelope: Envelope[Message] | None = None,
+        *,
+        attempts: int = 1,
     ) -> None:
         """Publish a dead letter for a delivery, then end its deliveries with ``term``."""
         payload = msg.data.decode("utf-8", errors="replace")
@@ -435,7 +494,7 @@ class NatsBus:
             reason=reason[:1000],
             actor=subscriber,
             payload=payload,
-            attempts=max(1, msg.metadata.num_delivered - 1),
+            attempts=max(1, attempts),
         )
         # Its id comes from the delivery, so a dead letter published twice is stored once.
         message_id = derived_id(msg.metadata.stream, msg.metadata.sequence.stream, subscriber)
@@ -462,6 +521,37 @@ class NatsBus:
                 with suppress(nats.errors.Error):
                     await msg.in_progress()
 
+    async def _rate_limits(self, subscriber: str, msg: Msg) -> int:
+        """How many of the deliveries of ``msg`` to ``subscriber`` were rate limits."""
+        key = deferral_key(subscriber, msg.metadata.stream, msg.metadata.sequence.stream)
+        if self._deferrals is None:
+            return 0
+        try:
+            entry = await self._deferrals.get(key)
+        except nats.js.errors.KeyNotFoundError:
+            return 0
+        except nats.errors.Error:
+            return 0  # unreadable: count every delivery, rather than loop forever
+        return int(entry.value or b"0")
+
+    async def _send_deferrals(self) -> None:
+        async with self._defer_receive:
+            async for deferral in self._defer_receive:
+                await self._defer_one(deferral)
+
+    async def _defer_one(self, deferral: _Deferral) -> None:
+        """Count the rate limit against the delivery, then nak it with its delay."""
+        msg = deferral.msg
+        # If the count or the nak is lost, the message comes back after ack_wait anyway.
+        with suppress(nats.errors.Error):
+            if self._deferrals is not None:
+                count = await self._rate_limits(deferral.subscriber, msg)
+                key = deferral_key(
+                    deferral.subscriber, msg.metadata.stream, msg.metadata.sequence.stream
+                )
+                await self._deferrals.put(key, str(count + 1).encode())
+            await msg.nak(delay=deferral.delay)
+
     async def _send_acks(self) -> None:
         async with self._ack_receive:
             async for msg in self._ack_receive:
@@ -479,6 +569,12 @@ class NatsBus:
         for msg in held:
             with suppress(nats.errors.Error):
                 await msg.nak(delay=2 * FETCH_WAIT_S)
+        while True:  # rate-limited messages not yet handed back
+            try:
+                deferral = self._defer_receive.receive_nowait()
+            except (WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+            await self._defer_one(deferral)
 
     def _show_hooks(self, envelopes: Sequence[Envelope[Message]]) -> None:
         for envelope in envelopes:
@@ -488,3 +584,12 @@ class NatsBus:
     def _check_open(self, action: str) -> None:
         if not self._open:
             raise ClosedResourceError(f"Cannot {action}, as the bus has been closed.")
+
+
+@dataclass(frozen=True, slots=True)
+class _Deferral:
+    """A delivery to hand back after a rate limit."""
+
+    subscriber: str
+    msg: Msg
+    delay: float

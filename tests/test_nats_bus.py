@@ -9,7 +9,7 @@ from _messages import Ping, Pong, Score
 from _nats import WAIT_S, nats_server, take
 
 from actors import Actor, Context
-from bus import Ack, Mailbox, NatsBus, NatsServer, NatsSettings
+from bus import Ack, InProcessBus, Mailbox, NatsBus, NatsServer, NatsSettings
 from messages import DeadLetter, Envelope, FailureKind, Message, UsageError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -282,3 +282,14 @@ async def test_hooks_see_what_the_process_publishes_and_can_stop_it(
             pings.take_nowait()  # the refused one never reached the server
     assert [e.message.n for e in seen] == [1, 2]  # type: ignore[attr-defined]
     assert bus.statistics().published == 1
+
+
+def test_the_in_process_bus_refuses_to_defer() -> None:
+    """In one process a rate limit waits in the caller: the in-process bus says so."""
+    bus = InProcessBus(validators=VALIDATORS)
+    with pytest.raises(UsageError) as refused:
+        bus.defer(Ack("m1", "pinger"), 2.0)
+    assert str(refused.value) == (
+        "The in-process bus cannot defer m1 for 2 s; build the LlmCaller without "
+        "defer_rate_limits, so that a rate limit waits in the caller"
+    )
