@@ -22,9 +22,9 @@ subjects its input came on (validator-first, enforced by the server).
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from types import MappingProxyType
 from typing import final
@@ -66,7 +66,15 @@ from bus._nats_wire import (
 )
 from bus._protocol import PublishHook
 from bus._statistics import BusStatistics
-from messages import ClosedResourceError, DeadLetter, Envelope, FailureKind, Message, UsageError
+from messages import (
+    ClosedResourceError,
+    DeadLetter,
+    Envelope,
+    FailureKind,
+    Message,
+    UnroutedMessage,
+    UsageError,
+)
 
 BUS_PRODUCER = "bus"
 FETCH_WAIT_S = 1.0
@@ -100,6 +108,7 @@ class NatsBus:
         settings: NatsSettings,
         default_capacity: int,
         hooks: Sequence[PublishHook] = (),
+        routes: Collection[type[Message]] | None = None,
     ) -> None:
         if default_capacity < 1:
             raise UsageError(f"default_capacity={default_capacity!r} must be >= 1")
@@ -112,6 +121,12 @@ class NatsBus:
         self.default_capacity = default_capacity
         self.hooks = tuple(hooks)
         """Shown every envelope this process publishes, before the server has it."""
+        self.routes = frozenset(routes) if routes is not None else None
+        """The system's routing table: every type that some process's actor takes
+        (approved, if probabilistic). Another type is published as a dead letter instead,
+        as the in-process bus does; ``None`` publishes it, to wait in its stream."""
+        self._taken: set[type[Message]] = set()
+        """Types subscribed in this process (approved, if probabilistic)."""
         self._tasks = tasks
         self._mailboxes: dict[str, Mailbox] = {}
         self._subjects: dict[tuple[str, str], set[str]] = {}
@@ -146,6 +161,7 @@ class NatsBus:
         settings: NatsSettings | None = None,
         default_capacity: int = 64,
         hooks: Sequence[PublishHook] = (),
+        routes: Collection[type[Message]] | None = None,
     ) -> AsyncIterator[NatsBus]:
         """Connect, make sure the streams exist, and run the pumps until the block ends.
 
@@ -188,6 +204,7 @@ class NatsBus:
                     settings=settings or NatsSettings(),
                     default_capacity=default_capacity,
                     hooks=hooks,
+                    routes=routes,
                 )
                 try:
                     await bus.ensure_streams()
@@ -295,6 +312,8 @@ class NatsBus:
                     f"subscribe {subscriber!r} without unvalidated=True to get approved {name}"
                 )
         subject = subject_of(message_type, approved=not unvalidated)
+        if not unvalidated:
+            self._taken.add(message_type)
         key = (subscriber, stream_of(subject))
         subjects = self._subjects.setdefault(key, set())
         if subject in subjects:
@@ -330,7 +349,7 @@ class NatsBus:
         ``on_durable`` runs once the server has every effect. Nothing needs a shield: an
         effect whose PubAck never came is published again when its input is redelivered.
         """
-        stamped = stamp(effects, acks)
+        stamped = [self._routed(envelope) for envelope in stamp(effects, acks)]
         subjects = [self._subject_for(envelope) for envelope in stamped]
         # A hook that raises (fault injection) stops the commit before anything is sent.
         self._show_hooks(stamped)
@@ -382,6 +401,34 @@ class NatsBus:
             mailbox.close()
         self._ack_send.close()
         self._defer_send.close()
+
+    def _routed(self, envelope: Envelope[Message]) -> Envelope[Message]:
+        """``envelope``, or the dead letter that stands in for it if no one takes it."""
+        message_type = type(envelope.message)
+        unvalidated = message_type.probabilistic and not envelope.approved
+        if unvalidated or self._takes(message_type):  # an unvalidated one: its validator's
+            return envelope
+        self._dead_lettered += 1
+        state = "approved " if message_type.probabilistic else ""
+        problem = f"No subscriber for {state}{message_type.__name__}"
+        if isinstance(envelope.message, DeadLetter) or not self._takes(DeadLetter):
+            raise UnroutedMessage(
+                f"{problem} from {envelope.producer!r}; subscribe an actor to it, "
+                "or add its type to the bus's routes"
+            )
+        letter = DeadLetter(
+            failure=FailureKind.UNROUTED,
+            reason=problem,
+            actor=BUS_PRODUCER,
+            payload=envelope.to_json(),
+            attempts=envelope.attempt,
+        )
+        # Its id comes from the original's, so a handler run twice publishes it once.
+        child = envelope.child(letter, producer=BUS_PRODUCER)
+        return replace(child, message_id=derived_id(envelope.message_id, "unrouted"))
+
+    def _takes(self, message_type: type[Message]) -> bool:
+        return self.routes is None or message_type in self.routes or message_type in self._taken
 
     def _subject_for(self, envelope: Envelope[Message]) -> str:
         self._check_open(f"publish {envelope.kind}")

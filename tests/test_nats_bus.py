@@ -10,7 +10,7 @@ from _nats import WAIT_S, nats_server, take
 
 from actors import Actor, Context
 from bus import Ack, InProcessBus, Mailbox, NatsBus, NatsServer, NatsSettings
-from messages import DeadLetter, Envelope, FailureKind, Message, UsageError
+from messages import DeadLetter, Envelope, FailureKind, Message, UnroutedMessage, UsageError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -293,3 +293,29 @@ def test_the_in_process_bus_refuses_to_defer() -> None:
         "The in-process bus cannot defer m1 for 2 s; build the LlmCaller without "
         "defer_rate_limits, so that a rate limit waits in the caller"
     )
+
+
+async def test_a_message_no_process_takes_is_a_dead_letter(nats_server: NatsServer) -> None:
+    """With a routing table, a type that no process takes is published as an unrouted dead
+    letter, as on the in-process bus; a type another process takes goes to its stream."""
+    async with (
+        NatsBus.connect(nats_server.url, validators=VALIDATORS, routes={Pong}) as bus,
+        NatsBus.connect(nats_server.url, validators=VALIDATORS, name="other") as other,
+    ):
+        letters = other.subscribe("dead", DeadLetter)
+        with pytest.raises(UnroutedMessage, match="No subscriber for Ping from 'test'"):
+            await bus.publish(Envelope.new(Ping(n=0), producer="test"))  # nor dead letters
+        bus.subscribe("graveyard", DeadLetter)  # this process takes dead letters now
+        pongs = other.subscribe("collector", Pong)
+        ping = Envelope.new(Ping(n=1), producer="test")
+        await bus.publish(ping)
+        pong = Envelope.new(Pong(n=2), producer="test")
+        await bus.publish(pong)  # in the routes: taken by another process
+        letter = await take(letters)
+        assert await take(pongs) == pong
+    assert isinstance(letter.message, DeadLetter)
+    assert letter.message.failure is FailureKind.UNROUTED
+    assert letter.message.reason == "No subscriber for Ping"
+    assert Envelope.from_json(letter.message.payload) == ping
+    assert letter.causation_id == ping.message_id
+    assert bus.statistics().unrouted == 2

@@ -10,16 +10,17 @@ from typing import Any
 import anyio
 import nats
 import pytest
+from _messages import Ping
 from _nats import WAIT_S, nats_server
 from _serving import sample_leads
 
 from actors import Icp, KnowledgeBase, LlmCaller, null_log
 from actors.llm import OfflineLlm, OpenAiLlm
 from actors.llm.testing import FakeOpenAI, OfflineModel, Response, rate_limited
-from bus import NatsServer, NatsSettings
-from messages import Envelope, LeadAccepted, LeadSubmitted, Message
+from bus import InProcessBus, NatsServer, NatsSettings
+from messages import Envelope, FailureKind, LeadAccepted, LeadSubmitted, Message
 from supervision import Credentials, Role, WorkerParts, run_worker
-from supervision.system import PipelineConfig, open_system
+from supervision.system import PipelineConfig, open_system, routes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -139,3 +140,38 @@ async def test_a_rate_limited_worker_hands_its_message_back_for_free(
     counted = await rate_limits_counted(nats_server.url)
     assert list(counted.values()) == [RATE_LIMITED]
     assert next(iter(counted)).startswith("research.LEADWRIGHT.")
+
+
+async def test_the_routing_table_is_what_the_one_process_system_subscribes(
+    tmp_path: Path,
+) -> None:
+    """routes() names exactly the types the actors of the in-process system take."""
+    config = PipelineConfig(out=tmp_path / "run", gateway=OfflineLlm(seed=1), icp=ICP, source=KB)
+    async with open_system(config, admit=False) as system:
+        local = system.bus
+        assert isinstance(local, InProcessBus)
+        taken = set(local._routes)
+    assert taken == routes()
+
+
+async def test_serve_on_nats_dead_letters_what_no_process_takes(
+    nats_server: NatsServer, tmp_path: Path
+) -> None:
+    """A message that no actor of the system takes, in any process, ends in serve's dead
+    letters as unrouted, rather than waiting in its stream for ever."""
+    config = PipelineConfig(
+        out=tmp_path / "run", gateway=OfflineLlm(seed=1), icp=ICP, source=KB, bus=nats_server.url
+    )
+    ping = Envelope.new(Ping(n=1), producer="test")
+    async with open_system(config) as system:
+        await system.bus.publish(ping)
+        with anyio.fail_after(WAIT_S):
+            while True:  # the store has no event to wait on
+                letters = system.stores.dead.items()
+                if letters:
+                    break
+                await anyio.sleep(0.05)
+    [item] = letters
+    assert item.failure == FailureKind.UNROUTED.value
+    assert item.reason == "No subscriber for Ping"
+    assert Envelope.from_json(item.payload) == ping

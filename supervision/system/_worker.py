@@ -35,7 +35,7 @@ from messages import LeadScore, Message, OutreachDraft, ResearchResult, UsageErr
 from supervision._events import SupervisorEvent
 from supervision._spec import ChildSpec, actor_child
 from supervision._supervisor import Supervisor
-from supervision.system._wiring import VALIDATOR
+from supervision.system._wiring import VALIDATOR, routes
 
 if TYPE_CHECKING:
     from bus import NatsBus
@@ -170,6 +170,7 @@ async def run_worker(
                     # A mailbox no deeper than the handlers: a worker takes from the server
                     # only what it can soon handle, and leaves the rest to other workers.
                     default_capacity=parts.handlers,
+                    routes=routes(),
                 )
             )
             buses[role] = nats_buses[role] = bus
