@@ -492,7 +492,12 @@ class NatsBus:
                 await anyio.sleep(RETRY_WAIT_S)
                 continue
             for msg in messages:
-                await self._receive(subscriber, mailbox, msg)
+                try:
+                    await self._receive(subscriber, mailbox, msg)
+                except nats.errors.Error:
+                    # Its dead letter or term was lost with the connection: the delivery
+                    # is not acknowledged, so it comes back after ack_wait, to try again.
+                    continue
 
     async def _receive(self, subscriber: str, mailbox: Mailbox, msg: Msg) -> None:
         """Hand one delivery to the mailbox, or make it a dead letter."""
