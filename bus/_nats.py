@@ -9,14 +9,8 @@ server's acknowledgement, and only then acks the inputs: a process that dies in 
 has its inputs redelivered after ``ack_wait``, and the handler's second run publishes
 effects with the same ids (``stamp``), which the server's duplicate window drops.
 
-A rate limit hands a message back with ``nak(delay=...)`` rather than holding it. The
-server counts that delivery like any other, so the poison budget is not the server's
-``max_deliver`` (which is left unlimited) but the bus's own: deliveries minus the rate
-limits the message met, counted in a key-value bucket keyed by consumer and stream
-sequence (``LW_DEFERRALS``). The count is written before the nak, so a process that dies
-in between errs towards one more delivery, never towards a lost one. The bucket, not a
-republished copy with a count in a header, because a worker may not publish the approved
-subjects its input came on (validator-first, enforced by the server).
+A rate limit hands a message back with ``nak(delay=...)`` rather than holding it, at no
+cost to its ``max_deliver`` budget (``bus/_nats_deferrals.py`` says how).
 """
 
 from __future__ import annotations
@@ -24,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from types import MappingProxyType
 from typing import final
@@ -42,22 +36,20 @@ from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
-    KeyValueConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
 )
-from nats.js.kv import KeyValue
 
 from bus._journal import Ack
 from bus._mailbox import Mailbox
+from bus._nats_deferrals import Deferrals, bucket_config
 from bus._nats_settings import NatsSettings
 from bus._nats_wire import (
     DEFERRALS,
     MSG_ID,
     STREAM_SUBJECTS,
     check_subject,
-    deferral_key,
     derived_id,
     envelope_subject,
     stamp,
@@ -138,12 +130,7 @@ class NatsBus:
         acks: tuple[MemoryObjectSendStream[Msg], MemoryObjectReceiveStream[Msg]]
         acks = anyio.create_memory_object_stream[Msg](math.inf)
         self._ack_send, self._ack_receive = acks
-        later: tuple[MemoryObjectSendStream[_Deferral], MemoryObjectReceiveStream[_Deferral]]
-        later = anyio.create_memory_object_stream[_Deferral](math.inf)
-        self._defer_send, self._defer_receive = later
-        self._deferrals: KeyValue | None = None
-        """The bucket of rate limits per delivery, bound by ``ensure_streams``."""
-        self._deferred = 0
+        self._deferrals = Deferrals(self.js)
         self._open = True
         self._published = 0
         self._delivered = 0
@@ -210,7 +197,7 @@ class NatsBus:
                     await bus.ensure_streams()
                     tasks.start_soon(bus._keep_alive)
                     tasks.start_soon(bus._send_acks)
-                    tasks.start_soon(bus._send_deferrals)
+                    tasks.start_soon(bus._deferrals.run)
                     yield bus
                 finally:
                     await bus.aclose()
@@ -220,7 +207,7 @@ class NatsBus:
         finally:
             if bus is not None:
                 bus._ack_receive.close()  # in case _send_acks never ran
-                bus._defer_receive.close()
+                bus._deferrals.discard()
             with anyio.CancelScope(shield=True):
                 await client.close()
 
@@ -243,12 +230,9 @@ class NatsBus:
                 max_age=self.settings.max_age,
             )
             await self._ensure(stream, partial(self.js.add_stream, config))
-        # One value per delivery that met a rate limit, kept as long as its message.
-        bucket = KeyValueConfig(
-            bucket=DEFERRALS, history=1, ttl=self.settings.max_age, storage=storage, direct=True
-        )
+        bucket = bucket_config(self.settings)
         await self._ensure(f"KV_{DEFERRALS}", partial(self.js.create_key_value, bucket))
-        self._deferrals = await self.js.key_value(DEFERRALS)
+        await self._deferrals.bind()
 
     async def _ensure(self, stream: str, create: Callable[[], Awaitable[object]]) -> None:
         """Return once ``stream`` exists, made by ``create`` if this user may."""
@@ -381,8 +365,7 @@ class NatsBus:
         task counts the rate limit against the delivery, then naks it with the delay."""
         held = self._held.pop((ack.subscriber, ack.message_id), None)
         if held is not None:
-            self._deferred += 1
-            self._defer_send.send_nowait(_Deferral(ack.subscriber, held, max(0.0, delay)))
+            self._deferrals.defer(ack.subscriber, held, delay)
 
     def statistics(self) -> BusStatistics:
         return BusStatistics(
@@ -391,7 +374,7 @@ class NatsBus:
             delivered=self._delivered,
             unrouted=self._dead_lettered,
             mailboxes=tuple(mailbox.statistics() for mailbox in self._mailboxes.values()),
-            deferred=self._deferred,
+            deferred=self._deferrals.deferred,
         )
 
     async def aclose(self) -> None:
@@ -400,7 +383,7 @@ class NatsBus:
         for mailbox in self._mailboxes.values():
             mailbox.close()
         self._ack_send.close()
-        self._defer_send.close()
+        self._deferrals.close()
 
     def _routed(self, envelope: Envelope[Message]) -> Envelope[Message]:
         """``envelope``, or the dead letter that stands in for it if no one takes it."""
@@ -511,7 +494,7 @@ class NatsBus:
             return
         if delivered > self.settings.max_deliver:
             # Only now is the bucket asked: deliveries handed back for a rate limit are free.
-            spent = delivered - await self._rate_limits(subscriber, msg)
+            spent = delivered - await self._deferrals.count(subscriber, msg)
             if spent > self.settings.max_deliver:
                 reason = (
                     f"{envelope.kind} {envelope.message_id} was delivered to {subscriber!r} "
@@ -573,37 +556,6 @@ class NatsBus:
                 with suppress(nats.errors.Error):
                     await msg.in_progress()
 
-    async def _rate_limits(self, subscriber: str, msg: Msg) -> int:
-        """How many of the deliveries of ``msg`` to ``subscriber`` were rate limits."""
-        key = deferral_key(subscriber, msg.metadata.stream, msg.metadata.sequence.stream)
-        if self._deferrals is None:
-            return 0
-        try:
-            entry = await self._deferrals.get(key)
-        except nats.js.errors.KeyNotFoundError:
-            return 0
-        except nats.errors.Error:
-            return 0  # unreadable: count every delivery, rather than loop forever
-        return int(entry.value or b"0")
-
-    async def _send_deferrals(self) -> None:
-        async with self._defer_receive:
-            async for deferral in self._defer_receive:
-                await self._defer_one(deferral)
-
-    async def _defer_one(self, deferral: _Deferral) -> None:
-        """Count the rate limit against the delivery, then nak it with its delay."""
-        msg = deferral.msg
-        # If the count or the nak is lost, the message comes back after ack_wait anyway.
-        with suppress(nats.errors.Error):
-            if self._deferrals is not None:
-                count = await self._rate_limits(deferral.subscriber, msg)
-                key = deferral_key(
-                    deferral.subscriber, msg.metadata.stream, msg.metadata.sequence.stream
-                )
-                await self._deferrals.put(key, str(count + 1).encode())
-            await msg.nak(delay=deferral.delay)
-
     async def _send_acks(self) -> None:
         async with self._ack_receive:
             async for msg in self._ack_receive:
@@ -621,12 +573,7 @@ class NatsBus:
         for msg in held:
             with suppress(nats.errors.Error):
                 await msg.nak(delay=2 * FETCH_WAIT_S)
-        while True:  # rate-limited messages not yet handed back
-            try:
-                deferral = self._defer_receive.receive_nowait()
-            except (WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
-                break
-            await self._defer_one(deferral)
+        await self._deferrals.release()
 
     def _show_hooks(self, envelopes: Sequence[Envelope[Message]]) -> None:
         for envelope in envelopes:
@@ -636,12 +583,3 @@ class NatsBus:
     def _check_open(self, action: str) -> None:
         if not self._open:
             raise ClosedResourceError(f"Cannot {action}, as the bus has been closed.")
-
-
-@dataclass(frozen=True, slots=True)
-class _Deferral:
-    """A delivery to hand back after a rate limit."""
-
-    subscriber: str
-    msg: Msg
-    delay: float
