@@ -137,9 +137,11 @@ async def test_a_rate_limited_worker_hands_its_message_back_for_free(
     assert caller.stats.rate_limited == RATE_LIMITED
     # One answer per stage: the rate limits spent none of the stage's attempts.
     assert len(answered) == (3 if outcome == "completed" else 2)
-    counted = await rate_limits_counted(nats_server.url)
-    assert list(counted.values()) == [RATE_LIMITED]
-    assert next(iter(counted)).startswith("research.LEADWRIGHT.")
+    # Every rate limit was counted against the research delivery (a redelivery that came
+    # before the pause was over would be handed back again, and counted too).
+    [(key, counted)] = (await rate_limits_counted(nats_server.url)).items()
+    assert key.startswith("research.LEADWRIGHT.")
+    assert counted >= RATE_LIMITED
 
 
 async def test_the_routing_table_is_what_the_one_process_system_subscribes(
