@@ -149,6 +149,7 @@ class NatsBus:
         default_capacity: int = 64,
         hooks: Sequence[PublishHook] = (),
         routes: Collection[type[Message]] | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> AsyncIterator[NatsBus]:
         """Connect, make sure the streams exist, and run the pumps until the block ends.
 
@@ -194,7 +195,7 @@ class NatsBus:
                     routes=routes,
                 )
                 try:
-                    await bus.ensure_streams()
+                    await bus.ensure_streams(on_wait)
                     tasks.start_soon(bus._keep_alive)
                     tasks.start_soon(bus._send_acks)
                     tasks.start_soon(bus._deferrals.run)
@@ -211,13 +212,13 @@ class NatsBus:
             with anyio.CancelScope(shield=True):
                 await client.close()
 
-    async def ensure_streams(self) -> None:
+    async def ensure_streams(self, on_wait: Callable[[str], None] | None = None) -> None:
         """Create each stream this user may create, if it is missing; wait for the others.
 
         A worker's user may not create ``LEADWRIGHT`` (only ``serve``'s may): a worker
         started before ``serve`` waits here until ``serve`` has made it, and then works,
         so the order in which processes start does not matter. The same holds for the
-        bucket of rate limits.
+        bucket of rate limits. ``on_wait`` is told, once per stream, why this waits.
         """
         storage = StorageType.MEMORY if self.settings.memory else StorageType.FILE
         for stream, subjects in STREAM_SUBJECTS.items():
@@ -229,12 +230,17 @@ class NatsBus:
                 duplicate_window=self.settings.duplicate_window,
                 max_age=self.settings.max_age,
             )
-            await self._ensure(stream, partial(self.js.add_stream, config))
+            await self._ensure(stream, partial(self.js.add_stream, config), on_wait)
         bucket = bucket_config(self.settings)
-        await self._ensure(f"KV_{DEFERRALS}", partial(self.js.create_key_value, bucket))
+        await self._ensure(f"KV_{DEFERRALS}", partial(self.js.create_key_value, bucket), on_wait)
         await self._deferrals.bind()
 
-    async def _ensure(self, stream: str, create: Callable[[], Awaitable[object]]) -> None:
+    async def _ensure(
+        self,
+        stream: str,
+        create: Callable[[], Awaitable[object]],
+        on_wait: Callable[[str], None] | None,
+    ) -> None:
         """Return once ``stream`` exists, made by ``create`` if this user may."""
         if await self._stream_exists(stream):
             return
@@ -245,6 +251,12 @@ class NatsBus:
             pass  # refused: the server answers a forbidden request with silence
         except nats.js.errors.BadRequestError:
             pass  # another process made it at the same moment
+        if on_wait is not None:
+            on_wait(
+                f"Waiting for stream {stream}, which this NATS user may not create: start "
+                "serve --bus, whose user makes it (a deploy/nats-server.conf older than this "
+                "version lacks the permissions for it)"
+            )
         # The server's stream advisories are subjects this user may not subscribe to,
         # so it looks again, until the stream is there.
         while True:

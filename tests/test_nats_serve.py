@@ -320,7 +320,7 @@ def test_workers_started_before_serve_wait_for_it_then_work(
     try:
         log = secured.store / "server.log"
         refused = '"$JS.API.STREAM.CREATE.LEADWRIGHT"'
-        # Each worker's research connection asked to create the stream and was refused.
+        # Each worker's first connection (the validator's) asked to create it, refused.
         wait_until(lambda: log.read_text().count(refused) >= 2, deadline_s=RUN_S)
         assert not anyio.run(has_stream, secured.url, "LEADWRIGHT")
         assert all(process.poll() is None for process in workers.processes)
@@ -335,3 +335,10 @@ def test_workers_started_before_serve_wait_for_it_then_work(
         workers.close()
     assert_conserved(tmp_path / "run", leads)
     assert all(summary is not None for summary in summaries)
+    for log in workers.logs:  # each said in its log why it waited
+        events = [json.loads(line) for line in (log / "events.jsonl").read_text().splitlines()]
+        waits = [e for e in events if e["event"] == "waiting_for_stream"]
+        assert any(
+            e["role"] == "validator" and e["reason"].startswith("Waiting for stream LEADWRIGHT,")
+            for e in waits
+        ), waits

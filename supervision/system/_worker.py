@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -171,6 +172,7 @@ async def run_worker(
                     # only what it can soon handle, and leaves the rest to other workers.
                     default_capacity=parts.handlers,
                     routes=routes(),
+                    on_wait=partial(_waiting, parts.log, role),
                 )
             )
             buses[role] = nats_buses[role] = bus
@@ -185,6 +187,10 @@ async def run_worker(
             delivered={role.value: nats_buses[role].statistics().delivered for role in buses},
             llm_calls=parts.caller.stats.calls,
         )
+
+
+def _waiting(log: EventLog, role: Role, reason: str) -> None:
+    log.warning("waiting_for_stream", role=role.value, reason=reason)
 
 
 async def _stop_on_signal(supervisor: Supervisor) -> None:
