@@ -416,7 +416,13 @@ def worker(
         )
 
     async def main(log: EventLog) -> WorkerSummary:
-        caller = LlmCaller(config.gateway, limit=concurrency, fallback_model=config.fallback_model)
+        # A 429 hands its message back to NATS with a delayed nak, rather than holding it.
+        caller = LlmCaller(
+            config.gateway,
+            limit=concurrency,
+            fallback_model=config.fallback_model,
+            defer_rate_limits=True,
+        )
         parts = WorkerParts(
             caller=caller,
             icp=config.icp,

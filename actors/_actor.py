@@ -17,7 +17,15 @@ from actors._context import Context
 from actors._log import EventLog, null_log
 from actors._outbox import Outbox
 from bus import Ack, Bus, Mailbox, Publisher
-from messages import ActorCrashed, DeadLetter, Envelope, FailureKind, Message, UsageError
+from messages import (
+    ActorCrashed,
+    DeadLetter,
+    Envelope,
+    FailureKind,
+    Message,
+    RateLimited,
+    UsageError,
+)
 
 In = TypeVar("In", bound=Message)
 
@@ -258,6 +266,12 @@ class Actor(ABC, Generic[In]):
         outbox = Outbox()
         try:
             await self.dispatch(envelope, outbox)
+        except RateLimited as limited:
+            # The provider's limit, not the message's fault: the bus delivers it again
+            # once the pause is over, and that spends none of its attempts.
+            delay = limited.retry_after if limited.retry_after is not None else 1.0
+            bus.defer(Ack(envelope.message_id, self.name), delay)
+            mailbox.discard(envelope)
         except Exception as exc:
             self._crashed += 1
             await self._on_crash(envelope, mailbox, bus, exc)

@@ -107,10 +107,14 @@ class LlmStage(Actor[In], Generic[In, Basis]):
     ) -> None:
         """Ask until a well-formed output is published, or the lead takes a failure path."""
         malformed = 0
+        answered = False
         while True:
             try:
                 request = self.request(basis, attempt=attempt, feedback=feedback)
-                reply = await self.caller.call(request, log=ctx.log)
+                # A rate limit may hand the message back (on a shared bus) only before a
+                # call was answered: running the handler again must not repeat a paid call.
+                reply = await self.caller.call(request, log=ctx.log, may_defer=not answered)
+                answered = True
                 # A reply is untrusted text that may echo a secret: none goes further.
                 text = redact(reply.text)
                 if text != reply.text:

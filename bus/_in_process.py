@@ -161,6 +161,13 @@ class InProcessBus:
         if self.journal is not None:
             self.journal.defer_ack(ack)
 
+    def defer(self, ack: Ack, delay: float) -> None:
+        """Refused: in one process, a rate limit waits in the LLM caller, holding its message."""
+        raise UsageError(
+            f"The in-process bus cannot defer {ack.message_id} for {delay:g} s; build the "
+            "LlmCaller without defer_rate_limits, so that a rate limit waits in the caller"
+        )
+
     async def redeliver(self, envelope: Envelope[Message], subscriber: str) -> None:
         """Put a journaled envelope back in one subscriber's mailbox (when resuming)."""
         self._check_open(f"redeliver {envelope.kind}")

@@ -8,13 +8,18 @@ commits what its handler produced. ``commit`` publishes each effect and waits fo
 server's acknowledgement, and only then acks the inputs: a process that dies in between
 has its inputs redelivered after ``ack_wait``, and the handler's second run publishes
 effects with the same ids (``stamp``), which the server's duplicate window drops.
+
+A rate limit hands a message back with ``nak(delay=...)`` rather than holding it, at no
+cost to its ``max_deliver`` budget (``bus/_nats_deferrals.py`` says how).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
+from dataclasses import replace
+from functools import partial
 from types import MappingProxyType
 from typing import final
 
@@ -28,12 +33,20 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 
 from bus._journal import Ack
 from bus._mailbox import Mailbox
+from bus._nats_deferrals import Deferrals, bucket_config
 from bus._nats_settings import NatsSettings
 from bus._nats_wire import (
+    DEFERRALS,
     MSG_ID,
     STREAM_SUBJECTS,
     check_subject,
@@ -43,8 +56,17 @@ from bus._nats_wire import (
     stream_of,
     subject_of,
 )
+from bus._protocol import PublishHook
 from bus._statistics import BusStatistics
-from messages import ClosedResourceError, DeadLetter, Envelope, FailureKind, Message, UsageError
+from messages import (
+    ClosedResourceError,
+    DeadLetter,
+    Envelope,
+    FailureKind,
+    Message,
+    UnroutedMessage,
+    UsageError,
+)
 
 BUS_PRODUCER = "bus"
 FETCH_WAIT_S = 1.0
@@ -52,6 +74,9 @@ FETCH_WAIT_S = 1.0
 CONNECT_RETRIES = 1
 """Retries of the first connection, two seconds apart, before ``connect`` gives up."""
 RETRY_WAIT_S = 0.5
+"""How long a pump waits after the connection failed under it, before it asks again."""
+STREAM_WAIT_S = 0.2
+"""How often a process whose user may not create a missing stream looks for it again."""
 """How long a pump waits after the connection failed under it, before it asks again."""
 
 
@@ -74,6 +99,8 @@ class NatsBus:
         validators: Mapping[type[Message], str],
         settings: NatsSettings,
         default_capacity: int,
+        hooks: Sequence[PublishHook] = (),
+        routes: Collection[type[Message]] | None = None,
     ) -> None:
         if default_capacity < 1:
             raise UsageError(f"default_capacity={default_capacity!r} must be >= 1")
@@ -84,6 +111,14 @@ class NatsBus:
         self.validators: Mapping[type[Message], str] = MappingProxyType(dict(validators))
         self.settings = settings
         self.default_capacity = default_capacity
+        self.hooks = tuple(hooks)
+        """Shown every envelope this process publishes, before the server has it."""
+        self.routes = frozenset(routes) if routes is not None else None
+        """The system's routing table: every type that some process's actor takes
+        (approved, if probabilistic). Another type is published as a dead letter instead,
+        as the in-process bus does; ``None`` publishes it, to wait in its stream."""
+        self._taken: set[type[Message]] = set()
+        """Types subscribed in this process (approved, if probabilistic)."""
         self._tasks = tasks
         self._mailboxes: dict[str, Mailbox] = {}
         self._subjects: dict[tuple[str, str], set[str]] = {}
@@ -95,6 +130,7 @@ class NatsBus:
         acks: tuple[MemoryObjectSendStream[Msg], MemoryObjectReceiveStream[Msg]]
         acks = anyio.create_memory_object_stream[Msg](math.inf)
         self._ack_send, self._ack_receive = acks
+        self._deferrals = Deferrals(self.js)
         self._open = True
         self._published = 0
         self._delivered = 0
@@ -111,11 +147,16 @@ class NatsBus:
         name: str = "leadwright",
         settings: NatsSettings | None = None,
         default_capacity: int = 64,
+        hooks: Sequence[PublishHook] = (),
+        routes: Collection[type[Message]] | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> AsyncIterator[NatsBus]:
         """Connect, make sure the streams exist, and run the pumps until the block ends.
 
         ``name`` also names the connection's inbox prefix (``_INBOX_<name>``), so that a
-        role's server permissions can keep other roles from reading its replies.
+        role's server permissions can keep other roles from reading its replies. ``hooks``
+        see what this process publishes, as the in-process bus's hooks see every envelope
+        it accepts; what other processes publish, their own hooks see.
         """
         errors: list[Exception] = []
 
@@ -150,11 +191,14 @@ class NatsBus:
                     validators=validators,
                     settings=settings or NatsSettings(),
                     default_capacity=default_capacity,
+                    hooks=hooks,
+                    routes=routes,
                 )
                 try:
-                    await bus.ensure_streams()
+                    await bus.ensure_streams(on_wait)
                     tasks.start_soon(bus._keep_alive)
                     tasks.start_soon(bus._send_acks)
+                    tasks.start_soon(bus._deferrals.run)
                     yield bus
                 finally:
                     await bus.aclose()
@@ -164,32 +208,68 @@ class NatsBus:
         finally:
             if bus is not None:
                 bus._ack_receive.close()  # in case _send_acks never ran
+                bus._deferrals.discard()
             with anyio.CancelScope(shield=True):
                 await client.close()
 
-    async def ensure_streams(self) -> None:
-        """Create each stream this user may create, if it is missing; look up the others."""
+    async def ensure_streams(self, on_wait: Callable[[str], None] | None = None) -> None:
+        """Create each stream this user may create, if it is missing; wait for the others.
+
+        A worker's user may not create ``LEADWRIGHT`` (only ``serve``'s may): a worker
+        started before ``serve`` waits here until ``serve`` has made it, and then works,
+        so the order in which processes start does not matter. The same holds for the
+        bucket of rate limits. ``on_wait`` is told, once per stream, why this waits.
+        """
+        storage = StorageType.MEMORY if self.settings.memory else StorageType.FILE
         for stream, subjects in STREAM_SUBJECTS.items():
-            try:
-                await self.js.stream_info(stream)
-                continue
-            except nats.js.errors.NotFoundError:
-                pass
             config = StreamConfig(
                 name=stream,
                 subjects=list(subjects),
                 retention=RetentionPolicy.LIMITS,
-                storage=StorageType.MEMORY if self.settings.memory else StorageType.FILE,
+                storage=storage,
                 duplicate_window=self.settings.duplicate_window,
                 max_age=self.settings.max_age,
             )
-            try:
-                await self.js.add_stream(config)
-            except nats.errors.TimeoutError:
-                raise UsageError(
-                    f"Stream {stream} does not exist and this NATS user may not create it; "
-                    "start a process whose user may (see deploy/nats-server.conf) first"
-                ) from None
+            await self._ensure(stream, partial(self.js.add_stream, config), on_wait)
+        bucket = bucket_config(self.settings)
+        await self._ensure(f"KV_{DEFERRALS}", partial(self.js.create_key_value, bucket), on_wait)
+        await self._deferrals.bind()
+
+    async def _ensure(
+        self,
+        stream: str,
+        create: Callable[[], Awaitable[object]],
+        on_wait: Callable[[str], None] | None,
+    ) -> None:
+        """Return once ``stream`` exists, made by ``create`` if this user may."""
+        if await self._stream_exists(stream):
+            return
+        try:
+            await create()
+            return
+        except nats.errors.TimeoutError:
+            pass  # refused: the server answers a forbidden request with silence
+        except nats.js.errors.BadRequestError:
+            pass  # another process made it at the same moment
+        if on_wait is not None:
+            on_wait(
+                f"Waiting for stream {stream}, which this NATS user may not create: start "
+                "serve --bus, whose user makes it (a deploy/nats-server.conf older than this "
+                "version lacks the permissions for it)"
+            )
+        # The server's stream advisories are subjects this user may not subscribe to,
+        # so it looks again, until the stream is there.
+        while True:
+            await anyio.sleep(STREAM_WAIT_S)
+            if await self._stream_exists(stream):
+                return
+
+    async def _stream_exists(self, stream: str) -> bool:
+        try:
+            await self.js.stream_info(stream)
+        except nats.js.errors.NotFoundError:
+            return False
+        return True
 
     def open_mailbox(self, owner: str, *, capacity: int | None = None) -> Mailbox:
         self._check_open(f"open a mailbox for {owner!r}")
@@ -228,6 +308,8 @@ class NatsBus:
                     f"subscribe {subscriber!r} without unvalidated=True to get approved {name}"
                 )
         subject = subject_of(message_type, approved=not unvalidated)
+        if not unvalidated:
+            self._taken.add(message_type)
         key = (subscriber, stream_of(subject))
         subjects = self._subjects.setdefault(key, set())
         if subject in subjects:
@@ -263,8 +345,10 @@ class NatsBus:
         ``on_durable`` runs once the server has every effect. Nothing needs a shield: an
         effect whose PubAck never came is published again when its input is redelivered.
         """
-        stamped = stamp(effects, acks)
+        stamped = [self._routed(envelope) for envelope in stamp(effects, acks)]
         subjects = [self._subject_for(envelope) for envelope in stamped]
+        # A hook that raises (fault injection) stops the commit before anything is sent.
+        self._show_hooks(stamped)
         if len(stamped) == 1:
             await self._publish_one(stamped[0], subjects[0])
         else:
@@ -288,6 +372,13 @@ class NatsBus:
         if held is not None:
             self._ack_send.send_nowait(held)
 
+    def defer(self, ack: Ack, delay: float) -> None:
+        """Hand a message back for ``delay`` seconds (a rate limit), without waiting: a
+        task counts the rate limit against the delivery, then naks it with the delay."""
+        held = self._held.pop((ack.subscriber, ack.message_id), None)
+        if held is not None:
+            self._deferrals.defer(ack.subscriber, held, delay)
+
     def statistics(self) -> BusStatistics:
         return BusStatistics(
             open=self._open,
@@ -295,6 +386,7 @@ class NatsBus:
             delivered=self._delivered,
             unrouted=self._dead_lettered,
             mailboxes=tuple(mailbox.statistics() for mailbox in self._mailboxes.values()),
+            deferred=self._deferrals.deferred,
         )
 
     async def aclose(self) -> None:
@@ -303,6 +395,35 @@ class NatsBus:
         for mailbox in self._mailboxes.values():
             mailbox.close()
         self._ack_send.close()
+        self._deferrals.close()
+
+    def _routed(self, envelope: Envelope[Message]) -> Envelope[Message]:
+        """``envelope``, or the dead letter that stands in for it if no one takes it."""
+        message_type = type(envelope.message)
+        unvalidated = message_type.probabilistic and not envelope.approved
+        if unvalidated or self._takes(message_type):  # an unvalidated one: its validator's
+            return envelope
+        self._dead_lettered += 1
+        state = "approved " if message_type.probabilistic else ""
+        problem = f"No subscriber for {state}{message_type.__name__}"
+        if isinstance(envelope.message, DeadLetter) or not self._takes(DeadLetter):
+            raise UnroutedMessage(
+                f"{problem} from {envelope.producer!r}; subscribe an actor to it, "
+                "or add its type to the bus's routes"
+            )
+        letter = DeadLetter(
+            failure=FailureKind.UNROUTED,
+            reason=problem,
+            actor=BUS_PRODUCER,
+            payload=envelope.to_json(),
+            attempts=envelope.attempt,
+        )
+        # Its id comes from the original's, so a handler run twice publishes it once.
+        child = envelope.child(letter, producer=BUS_PRODUCER)
+        return replace(child, message_id=derived_id(envelope.message_id, "unrouted"))
+
+    def _takes(self, message_type: type[Message]) -> bool:
+        return self.routes is None or message_type in self.routes or message_type in self._taken
 
     def _subject_for(self, envelope: Envelope[Message]) -> str:
         self._check_open(f"publish {envelope.kind}")
@@ -337,8 +458,9 @@ class NatsBus:
             durable_name=subscriber,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=settings.ack_wait,
-            # One delivery past the limit, which the pump turns into the dead letter.
-            max_deliver=settings.max_deliver + 1,
+            # Unlimited: the pump counts deliveries less rate limits against max_deliver,
+            # and turns the first one past it into the dead letter.
+            max_deliver=-1,
             max_ack_pending=settings.max_ack_pending,
             filter_subjects=subjects,
         )
@@ -365,7 +487,12 @@ class NatsBus:
                 await anyio.sleep(RETRY_WAIT_S)
                 continue
             for msg in messages:
-                await self._receive(subscriber, mailbox, msg)
+                try:
+                    await self._receive(subscriber, mailbox, msg)
+                except nats.errors.Error:
+                    # Its dead letter or term was lost with the connection: the delivery
+                    # is not acknowledged, so it comes back after ack_wait, to try again.
+                    continue
 
     async def _receive(self, subscriber: str, mailbox: Mailbox, msg: Msg) -> None:
         """Hand one delivery to the mailbox, or make it a dead letter."""
@@ -378,12 +505,17 @@ class NatsBus:
             await self._dead_letter(subscriber, msg, FailureKind.SCHEMA_MISMATCH, reason)
             return
         if delivered > self.settings.max_deliver:
-            reason = (
-                f"{envelope.kind} {envelope.message_id} was delivered to {subscriber!r} "
-                f"{delivered - 1} times without being acknowledged (max_deliver)"
-            )
-            await self._dead_letter(subscriber, msg, FailureKind.ACTOR_CRASH, reason, envelope)
-            return
+            # Only now is the bucket asked: deliveries handed back for a rate limit are free.
+            spent = delivered - await self._deferrals.count(subscriber, msg)
+            if spent > self.settings.max_deliver:
+                reason = (
+                    f"{envelope.kind} {envelope.message_id} was delivered to {subscriber!r} "
+                    f"{spent - 1} times without being acknowledged (max_deliver)"
+                )
+                await self._dead_letter(
+                    subscriber, msg, FailureKind.ACTOR_CRASH, reason, envelope, attempts=spent - 1
+                )
+                return
         key = (subscriber, envelope.message_id)
         again = key in self._held
         self._held[key] = msg  # acks go to the latest delivery's reply subject
@@ -399,6 +531,8 @@ class NatsBus:
         failure: FailureKind,
         reason: str,
         envelope: Envelope[Message] | None = None,
+        *,
+        attempts: int = 1,
     ) -> None:
         """Publish a dead letter for a delivery, then end its deliveries with ``term``."""
         payload = msg.data.decode("utf-8", errors="replace")
@@ -407,7 +541,7 @@ class NatsBus:
             reason=reason[:1000],
             actor=subscriber,
             payload=payload,
-            attempts=max(1, msg.metadata.num_delivered - 1),
+            attempts=max(1, attempts),
         )
         # Its id comes from the delivery, so a dead letter published twice is stored once.
         message_id = derived_id(msg.metadata.stream, msg.metadata.sequence.stream, subscriber)
@@ -418,6 +552,7 @@ class NatsBus:
             causation_id=envelope.message_id if envelope is not None else None,
             message_id=message_id,
         )
+        self._show_hooks([wrapped])
         await self._publish_one(wrapped, envelope_subject(wrapped))
         self._dead_lettered += 1
         if envelope is not None:
@@ -450,6 +585,12 @@ class NatsBus:
         for msg in held:
             with suppress(nats.errors.Error):
                 await msg.nak(delay=2 * FETCH_WAIT_S)
+        await self._deferrals.release()
+
+    def _show_hooks(self, envelopes: Sequence[Envelope[Message]]) -> None:
+        for envelope in envelopes:
+            for hook in self.hooks:
+                hook(envelope)
 
     def _check_open(self, action: str) -> None:
         if not self._open:

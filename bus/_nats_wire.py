@@ -28,6 +28,8 @@ STREAM_SUBJECTS: dict[str, tuple[str, ...]] = {
     UNVALIDATED_STREAM: (f"{UNVALIDATED}.>",),
 }
 MSG_ID = "Nats-Msg-Id"
+DEFERRALS = "LW_DEFERRALS"
+"""The key-value bucket that counts, per delivery, the rate limits it met."""
 
 
 def subject_of(message_type: type[Message], *, approved: bool) -> str:
@@ -47,6 +49,12 @@ def envelope_subject(envelope: Envelope[Message]) -> str:
     """The subject ``envelope`` is published on."""
     message_type = type(envelope.message)
     return subject_of(message_type, approved=message_type.probabilistic and envelope.approved)
+
+
+def deferral_key(subscriber: str, stream: str, sequence: int) -> str:
+    """The key of one message's rate limits at one consumer: its name comes first, so
+    that a role's server permissions can hold it to its own keys."""
+    return f"{subscriber}.{stream}.{sequence}"
 
 
 def derived_id(*parts: str | int) -> str:

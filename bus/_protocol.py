@@ -74,6 +74,11 @@ class Bus(Publisher, Protocol):
         """Record, without waiting, that a handler which published nothing is done."""
         ...
 
+    def defer(self, ack: Ack, delay: float) -> None:
+        """Hand a message back, unhandled, to be delivered again in ``delay`` seconds
+        (a rate limit); this spends none of its delivery budget."""
+        ...
+
     def statistics(self) -> BusStatistics:
         """A snapshot of the bus and every mailbox."""
         ...

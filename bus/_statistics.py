@@ -33,3 +33,5 @@ class BusStatistics:
     """Deliveries into mailboxes: one message to two subscribers counts twice."""
     unrouted: int
     mailboxes: tuple[MailboxStatistics, ...]
+    deferred: int = 0
+    """Messages handed back to be delivered later (a rate limit), on a shared bus."""

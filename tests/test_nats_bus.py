@@ -9,8 +9,8 @@ from _messages import Ping, Pong, Score
 from _nats import WAIT_S, nats_server, take
 
 from actors import Actor, Context
-from bus import Ack, Mailbox, NatsBus, NatsServer, NatsSettings
-from messages import DeadLetter, Envelope, FailureKind, Message, UsageError
+from bus import Ack, InProcessBus, Mailbox, NatsBus, NatsServer, NatsSettings
+from messages import DeadLetter, Envelope, FailureKind, Message, UnroutedMessage, UsageError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -254,3 +254,68 @@ async def test_a_message_held_past_ack_wait_stays_with_its_process(
         await a.commit([], acks=[Ack(held.message_id, "pinger")])
     assert info.num_redelivered == 0
     assert info.num_ack_pending == 1
+
+
+async def test_hooks_see_what_the_process_publishes_and_can_stop_it(
+    nats_server: NatsServer,
+) -> None:
+    """Publish hooks see each envelope before the server does; one that raises sends nothing."""
+    seen: list[Envelope[Message]] = []
+    refuse = {"n": -1}
+
+    def tap(envelope: Envelope[Message]) -> None:
+        seen.append(envelope)
+
+    def fault(envelope: Envelope[Message]) -> None:
+        if isinstance(envelope.message, Ping) and envelope.message.n == refuse["n"]:
+            raise RuntimeError("injected fault")
+
+    async with NatsBus.connect(nats_server.url, validators=VALIDATORS, hooks=(tap, fault)) as bus:
+        pings = bus.subscribe("pinger", Ping)
+        refuse["n"] = 1
+        with pytest.raises(RuntimeError, match="injected fault"):
+            await bus.publish(Envelope.new(Ping(n=1), producer="test"))
+        sent = Envelope.new(Ping(n=2), producer="test")
+        await bus.publish(sent)
+        assert await take(pings) == sent
+        with pytest.raises(anyio.WouldBlock):
+            pings.take_nowait()  # the refused one never reached the server
+    assert [e.message.n for e in seen] == [1, 2]  # type: ignore[attr-defined]
+    assert bus.statistics().published == 1
+
+
+def test_the_in_process_bus_refuses_to_defer() -> None:
+    """In one process a rate limit waits in the caller: the in-process bus says so."""
+    bus = InProcessBus(validators=VALIDATORS)
+    with pytest.raises(UsageError) as refused:
+        bus.defer(Ack("m1", "pinger"), 2.0)
+    assert str(refused.value) == (
+        "The in-process bus cannot defer m1 for 2 s; build the LlmCaller without "
+        "defer_rate_limits, so that a rate limit waits in the caller"
+    )
+
+
+async def test_a_message_no_process_takes_is_a_dead_letter(nats_server: NatsServer) -> None:
+    """With a routing table, a type that no process takes is published as an unrouted dead
+    letter, as on the in-process bus; a type another process takes goes to its stream."""
+    async with (
+        NatsBus.connect(nats_server.url, validators=VALIDATORS, routes={Pong}) as bus,
+        NatsBus.connect(nats_server.url, validators=VALIDATORS, name="other") as other,
+    ):
+        letters = other.subscribe("dead", DeadLetter)
+        with pytest.raises(UnroutedMessage, match="No subscriber for Ping from 'test'"):
+            await bus.publish(Envelope.new(Ping(n=0), producer="test"))  # nor dead letters
+        bus.subscribe("graveyard", DeadLetter)  # this process takes dead letters now
+        pongs = other.subscribe("collector", Pong)
+        ping = Envelope.new(Ping(n=1), producer="test")
+        await bus.publish(ping)
+        pong = Envelope.new(Pong(n=2), producer="test")
+        await bus.publish(pong)  # in the routes: taken by another process
+        letter = await take(letters)
+        assert await take(pongs) == pong
+    assert isinstance(letter.message, DeadLetter)
+    assert letter.message.failure is FailureKind.UNROUTED
+    assert letter.message.reason == "No subscriber for Ping"
+    assert Envelope.from_json(letter.message.payload) == ping
+    assert letter.causation_id == ping.message_id
+    assert bus.statistics().unrouted == 2

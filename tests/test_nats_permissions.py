@@ -8,14 +8,14 @@ from contextlib import asynccontextmanager
 import nats
 import nats.errors
 import pytest
-from _messages import Score
-from _nats import WAIT_S, password, secured
+from _messages import Ping, Score
+from _nats import WAIT_S, password, secured, take
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
-from bus import NatsBus, NatsServer
+from bus import Ack, NatsBus, NatsServer
 from bus._nats_wire import UNVALIDATED_STREAM
-from messages import Message
+from messages import Envelope, Message
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -97,4 +97,46 @@ async def test_a_scoring_client_cannot_read_unvalidated_research(secured: NatsSe
             ("publish to", "lw.approved.research_result"),
             ("subscription to", "lw.unvalidated.>"),
         ]
+    ]
+
+
+async def test_a_role_counts_its_own_rate_limits_and_no_other_roles(
+    secured: NatsServer,
+) -> None:
+    """Under the deployment config, research's bus records the rate limit of a delivery it
+    hands back in LW_DEFERRALS, and the server refuses it another role's keys."""
+    validators: dict[type[Message], str] = {Score: "validator"}
+    async with (
+        NatsBus.connect(
+            secured.url,
+            validators=validators,
+            user="serve",
+            password=password("serve"),
+            name="serve",
+        ) as serve,
+        NatsBus.connect(
+            secured.url,
+            validators=validators,
+            user="research",
+            password=password("research"),
+            name="research",
+        ) as research,
+        connected(secured, "research") as (raw, refusals),
+    ):
+        pings = research.subscribe("research", Ping)
+        sent = Envelope.new(Ping(n=1), producer="test")
+        await serve.publish(sent)  # the first message of the stream: sequence 1
+        first = await take(pings)
+        research.defer(Ack(first.message_id, "research"), 0.1)
+        again = await take(pings)
+        await research.commit([], acks=[Ack(again.message_id, "research")])
+        bucket = await raw.jetstream(timeout=REFUSED_S).key_value("LW_DEFERRALS")
+        entry = await bucket.get("research.LEADWRIGHT.1")
+        with pytest.raises(nats.errors.TimeoutError):
+            await bucket.put("scoring.LEADWRIGHT.1", b"9")
+    assert first == again == sent
+    assert research.statistics().deferred == 1
+    assert entry.value == b"1"
+    assert refusals == [
+        'nats: permissions violation for publish to "$kv.lw_deferrals.scoring.leadwright.1"'
     ]

@@ -295,3 +295,50 @@ def test_the_system_on_a_shared_bus_runs_no_stage(nats_server: NatsServer, tmp_p
     made = anyio.run(main)
     assert "intake" in made and "outcomeledger" in made and "crm" in made
     assert made.isdisjoint({"research", "scoring", "writer", "validator"}), made
+
+
+async def has_stream(url: str, stream: str) -> bool:
+    """Whether the secured server has ``stream``, as its ``serve`` user sees."""
+    serve = passwords()["LEADWRIGHT_NATS_SERVE_PASSWORD"]
+    client = await nats.connect(url, user="serve", password=serve, inbox_prefix="_INBOX_serve")
+    try:
+        await client.jetstream().stream_info(stream)
+    except nats.js.errors.NotFoundError:
+        return False
+    finally:
+        await client.close()
+    return True
+
+
+def test_workers_started_before_serve_wait_for_it_then_work(
+    secured: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers started first, whose users may not create the streams, wait for serve to
+    make them and then do the stage work: every lead ends once, whatever the start order."""
+    leads = sample_leads(30)
+    workers = Workers(secured.url, 2, tmp_path / "logs")
+    try:
+        log = secured.store / "server.log"
+        refused = '"$JS.API.STREAM.CREATE.LEADWRIGHT"'
+        # Each worker's first connection (the validator's) asked to create it, refused.
+        wait_until(lambda: log.read_text().count(refused) >= 2, deadline_s=RUN_S)
+        assert not anyio.run(has_stream, secured.url, "LEADWRIGHT")
+        assert all(process.poll() is None for process in workers.processes)
+        server = start_serve(tmp_path / "run", secured.url, monkeypatch)
+        try:
+            post(server, leads)
+            finish(server)
+        finally:
+            server.close()
+        summaries = workers.stop()
+    finally:
+        workers.close()
+    assert_conserved(tmp_path / "run", leads)
+    assert all(summary is not None for summary in summaries)
+    for log in workers.logs:  # each said in its log why it waited
+        events = [json.loads(line) for line in (log / "events.jsonl").read_text().splitlines()]
+        waits = [e for e in events if e["event"] == "waiting_for_stream"]
+        assert any(
+            e["role"] == "validator" and e["reason"].startswith("Waiting for stream LEADWRIGHT,")
+            for e in waits
+        ), waits

@@ -92,7 +92,10 @@ class LlmCaller:
     - Timeouts and provider errors are retried with exponential backoff and jitter
       (stamina), up to the policy's attempts; the last error then propagates.
     - A 429 pauses the shared rate gate for the advised time and the call is made
-      again; it never spends an attempt.
+      again; it never spends an attempt. With ``defer_rate_limits`` (a worker on a
+      shared bus), the caller does not wait: a 429, or a call while the gate is paused,
+      raises ``RateLimited`` with the pause left, and the actor hands its message back
+      to the bus for that long.
     - With a fallback model, provider-error retries go to that model.
     - A gateway to a remote provider (one with a ``breaker_policy``) gets a provider-level
       circuit breaker: calls held while the provider is down spend no attempt, and a
@@ -109,8 +112,10 @@ class LlmCaller:
         gate: RateGate | None = None,
         fallback_model: str | None = None,
         breaker: ProviderBreaker | None = None,
+        defer_rate_limits: bool = False,
     ) -> None:
         self.gateway = gateway
+        self.defer_rate_limits = defer_rate_limits
         # A global cap on calls in flight: the provider's concurrency, not the actors'.
         self.limiter = anyio.CapacityLimiter(limit)
         self.gate = gate if gate is not None else RateGate()
@@ -121,16 +126,21 @@ class LlmCaller:
         self.breaker = breaker
         self._modes_logged: set[tuple[str, str]] = set()
 
-    async def call(self, request: LlmRequest, *, log: EventLog | None = None) -> LlmReply:
+    async def call(
+        self, request: LlmRequest, *, log: EventLog | None = None, may_defer: bool = True
+    ) -> LlmReply:
         """The gateway's reply to ``request``, or the error that outlasted every retry.
 
         Every try is logged as ``llm_call`` with its model, latency, tokens and outcome.
+        ``may_defer=False`` makes a caller with ``defer_rate_limits`` wait out a rate
+        limit all the same (its handler has had a call answered, which must not be lost).
         """
+        defer = self.defer_rate_limits and may_defer
         log = log if log is not None else null_log()
         if request.attempt > 1:
             self.stats.reasks += 1
         try:
-            return await self._call_through_rate_limits(request, log)
+            return await self._call_through_rate_limits(request, log, defer)
         except (LlmTimeout, ProviderError) as error:
             failure: LlmTimeout | ProviderError = error
         current = self._after(failure, request)
@@ -152,7 +162,7 @@ class LlmCaller:
                     raise failure
                 self.stats.retries += 1
                 try:
-                    return await self._call_through_rate_limits(current, log)
+                    return await self._call_through_rate_limits(current, log, defer)
                 except (LlmTimeout, ProviderError) as error:
                     current = self._after(error, current)
                     raise
@@ -164,9 +174,13 @@ class LlmCaller:
             return _with_model(request, self.fallback_model)
         return request
 
-    async def _call_through_rate_limits(self, request: LlmRequest, log: EventLog) -> LlmReply:
+    async def _call_through_rate_limits(
+        self, request: LlmRequest, log: EventLog, defer: bool
+    ) -> LlmReply:
         breaker = self.breaker
         while True:
+            if defer:
+                self._raise_if_paused()
             await self.gate.wait()
             probe = await breaker.acquire() if breaker is not None else False
             try:
@@ -193,7 +207,7 @@ class LlmCaller:
                     self.stats.rate_limited += 1
                     self.gate.pause(error.retry_after)
                     log.warning("rate_limited", retry_after=error.retry_after)
-                    continue
+                    continue  # deferred, the next turn raises
                 raise
             except BaseException:
                 if breaker is not None:
@@ -224,6 +238,14 @@ class LlmCaller:
                 self.stats.in_flight -= 1
                 self._record(request, reply, anyio.current_time() - started, outcome, log)
             return reply
+
+    def _raise_if_paused(self) -> None:
+        left = self.gate.paused_until - self.gate.clock.now()
+        if left > 0:
+            raise RateLimited(
+                f"Rate limited: calls to this provider are paused for {left:.3g} s.",
+                retry_after=left,
+            )
 
     def _provider_answered(self, log: EventLog) -> None:
         if self.breaker is not None and self.breaker.succeeded():

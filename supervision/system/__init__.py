@@ -24,7 +24,7 @@ from supervision.system._signals import DRAIN_S, Stopper
 from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
 from supervision.system._system import System, open_system
 from supervision.system._trace import TraceNode, build_trace, describe, entry_detail
-from supervision.system._wiring import OPERATOR, REVIEWER, VALIDATOR
+from supervision.system._wiring import OPERATOR, REVIEWER, VALIDATOR, routes
 from supervision.system._worker import (
     VALIDATORS,
     Credentials,
@@ -85,6 +85,7 @@ __all__ = [
     "replay",
     "replay_envelope",
     "replayable",
+    "routes",
     "run_pipeline",
     "run_worker",
 ]

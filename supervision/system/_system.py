@@ -50,7 +50,13 @@ from supervision.system._admission import Admission
 from supervision.system._config import PipelineConfig
 from supervision.system._resume import InFlight, in_flight, restarts
 from supervision.system._stores import Stores
-from supervision.system._wiring import OPERATOR, SystemParts, build_bus, build_supervisor
+from supervision.system._wiring import (
+    OPERATOR,
+    SystemParts,
+    build_bus,
+    build_supervisor,
+    routes,
+)
 from supervision.system._worker import VALIDATORS
 
 STOP_S = 10.0
@@ -454,6 +460,8 @@ async def open_system(config: PipelineConfig, *, admit: bool = True) -> AsyncIte
             name="serve",
             settings=config.nats,
             default_capacity=config.mailbox_capacity,
+            hooks=config.hooks,
+            routes=routes(),
         ) as shared,
         _open_system(config, admit=admit, bus=shared) as system,
     ):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from actors import (
+    Actor,
     ActorOptions,
     CircuitBreaker,
     Crm,
@@ -34,7 +36,7 @@ from actors import (
 from actors.drift import DriftMonitor, DriftReport, Profile, ProfileBuilder
 from actors.intake import Intake
 from bus import Bus, InProcessBus, Journal, PublishHook, Unrouted
-from messages import LeadOutcome, LeadScore, OutreachDraft, ResearchResult
+from messages import LeadOutcome, LeadScore, Message, OutreachDraft, ResearchResult
 from supervision._events import SupervisorEvent
 from supervision._spec import actor_child
 from supervision._supervisor import Supervisor
@@ -89,6 +91,26 @@ def build_bus(
         hooks=hooks,
         journal=journal,
     )
+
+
+def routes() -> frozenset[type[Message]]:
+    """Every type an actor of ``build_supervisor``'s takes (approved, if probabilistic):
+    the routing table of a bus that processes share, where no process sees them all."""
+    actors: tuple[type[Actor[Any]], ...] = (
+        RunControl,
+        OutcomeLedger,
+        Metrics,
+        DriftMonitor,
+        DeadLetters,
+        ReviewQueue,
+        Crm,
+        Validator,
+        Writer,
+        Scoring,
+        Research,
+        Intake,
+    )
+    return frozenset(message_type for actor in actors for message_type in actor.handles)
 
 
 def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Supervisor:

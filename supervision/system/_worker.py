@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -35,7 +36,7 @@ from messages import LeadScore, Message, OutreachDraft, ResearchResult, UsageErr
 from supervision._events import SupervisorEvent
 from supervision._spec import ChildSpec, actor_child
 from supervision._supervisor import Supervisor
-from supervision.system._wiring import VALIDATOR
+from supervision.system._wiring import VALIDATOR, routes
 
 if TYPE_CHECKING:
     from bus import NatsBus
@@ -170,6 +171,8 @@ async def run_worker(
                     # A mailbox no deeper than the handlers: a worker takes from the server
                     # only what it can soon handle, and leaves the rest to other workers.
                     default_capacity=parts.handlers,
+                    routes=routes(),
+                    on_wait=partial(_waiting, parts.log, role),
                 )
             )
             buses[role] = nats_buses[role] = bus
@@ -184,6 +187,10 @@ async def run_worker(
             delivered={role.value: nats_buses[role].statistics().delivered for role in buses},
             llm_calls=parts.caller.stats.calls,
         )
+
+
+def _waiting(log: EventLog, role: Role, reason: str) -> None:
+    log.warning("waiting_for_stream", role=role.value, reason=reason)
 
 
 async def _stop_on_signal(supervisor: Supervisor) -> None:
