@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import run as cli
+from cli import _common as common
 
 UNKNOWN_COMPANY = {
     "first_name": "Ana", "last_name": "Ruiz", "email": "ana@quillstone.io",
@@ -38,7 +39,7 @@ def unknown_company_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def wide(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tables as wide as they need to be, so no cell wraps."""
-    monkeypatch.setattr(cli.stdout, "width", 1000)
+    monkeypatch.setattr(common.stdout, "width", 1000)
 
 
 @pytest.mark.usefixtures("wide")

@@ -1,0 +1,152 @@
+"""What every command shares: the typer apps, the consoles, one-line failures, the
+run directory's stores, and tables that print data as data."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextvars import ContextVar
+from enum import StrEnum
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from actors import LedgerStore
+from bus import SqliteJournal
+from messages import LeadwrightError
+from supervision import samples
+from supervision.system import JOURNAL_FILE, DirectoryLock, Stores
+
+DEFAULT_OUT = Path("runs/latest")
+SAMPLE_KB = samples.path("companies.json")
+SAMPLE_ICP = samples.path("icp.toml")
+"""The defaults of --kb and --icp: the samples, installed with the package."""
+DRIFT_EXIT = 3
+"""``drift --fail-on-drift`` exits with this when any column drifted."""
+PROGRESS_EVERY = 10
+"""Leads between progress lines when stderr is not a terminal."""
+
+app = typer.Typer(
+    name="leadwright",
+    help="Leadwright: an autonomous sales-research pipeline built as a supervised actor system.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+review_app = typer.Typer(help="The human review queue: list, show, approve, reject.")
+dead_app = typer.Typer(help="Dead letters: list them, and replay them.")
+app.add_typer(review_app, name="review")
+app.add_typer(dead_app, name="dead-letters")
+# Nothing printed is rich markup: lead data, rule ids ("[draft.placeholder]") and paths
+# show as they are.
+stdout = Console(highlight=False, soft_wrap=True, markup=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+Out = Annotated[Path, typer.Option("--out", help="The run directory.")]
+PROG: ContextVar[str] = ContextVar("prog", default="run.py")
+"""How the operator called us ("run.py" or "leadwright"), for the commands in our hints."""
+
+
+def hint(command: str) -> str:
+    """``command`` as the operator types it: ``hint("report")`` is "leadwright report"."""
+    return f"{PROG.get()} {command}"
+
+
+Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+class LlmBackend(StrEnum):
+    offline = "offline"
+    openai = "openai"
+    local = "local"
+
+
+class Source(StrEnum):
+    kb = "kb"
+    web = "web"
+
+
+def fail(message: str) -> NoReturn:
+    """Stop with one line for the operator and exit code 1."""
+    stderr.print(f"error: {message}", markup=False)
+    raise typer.Exit(1)
+
+
+def print_version(value: bool) -> None:
+    if value:
+        try:
+            number = installed_version("leadwright")
+        except PackageNotFoundError:
+            number = "(not installed)"
+        typer.echo(f"leadwright {number}")
+        raise typer.Exit(0)
+
+
+def table(headers: list[str], rows: list[list[str]], *, title: str | None = None) -> None:
+    # Cells are data, never markup: a rule id such as "[draft.placeholder]" must show.
+    table = Table(title=None if title is None else Text(title))
+    for header in headers:
+        table.add_column(Text(header))
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    stdout.print(table)
+
+
+T = TypeVar("T")
+
+
+def must_exist(out: Path) -> None:
+    if not (out / JOURNAL_FILE).is_file():
+        fail(f"{out}: no run here (no {JOURNAL_FILE}); pass the --out of a run")
+
+
+def with_stores(out: Path, work: Callable[[Stores], T], *, lock: bool = False) -> T:
+    """Open the run directory's stores for ``work`` (under its lock when ``work`` writes)."""
+    must_exist(out)
+    try:
+        with DirectoryLock(out, command="operator action") if lock else contextlib.nullcontext():
+            stores = Stores.open(out)
+            try:
+                if lock:
+                    stores.settle_crm()
+                return work(stores)
+            finally:
+                stores.close()
+    except LeadwrightError as exc:
+        fail(str(exc))
+
+
+def with_ledger(out: Path, work: Callable[[LedgerStore], T]) -> T:
+    return with_stores(out, lambda stores: work(stores.ledger))
+
+
+def with_journal(out: Path, work: Callable[[SqliteJournal], T]) -> T:
+    def read(stores: Stores) -> T:
+        assert stores.journal is not None
+        return work(stores.journal)
+
+    return with_stores(out, read)
+
+
+def parse_number(text: str, option: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        fail(f"{option} {text!r} is not a number")
+
+
+def fold(text: str, width: int = 80) -> str:
+    """One line of at most ``width`` characters; ``show`` has the whole text."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+def plain(text: str) -> None:
+    stdout.print(text, markup=False, highlight=False)

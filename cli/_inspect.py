@@ -1,0 +1,227 @@
+"""What an operator reads from a run directory: report, trace, drift, and compaction."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+from rich.tree import Tree
+
+from actors import PENDING, LedgerStore, ReportRow
+from actors.drift import DRIFT_SHARE, DriftReport, Profile, compare, write_report
+from cli._common import (
+    DEFAULT_OUT,
+    DRIFT_EXIT,
+    Json,
+    Out,
+    app,
+    fail,
+    fold,
+    hint,
+    parse_number,
+    stdout,
+    table,
+    with_journal,
+    with_ledger,
+)
+from messages import POLICIES, LeadwrightError, Outcome, registry
+from supervision import TraceNode, build_trace, compact_run
+
+
+@app.command()
+def report(
+    out: Out = DEFAULT_OUT,
+    json_output: Json = False,
+    input_id: Annotated[
+        str | None,
+        typer.Option("--input", help="One input's lines, in its order: its number, or 'last'."),
+    ] = None,
+    outcome: Annotated[
+        str | None, typer.Option(help="Only records with this outcome (or pending).")
+    ] = None,
+    csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+) -> None:
+    """Every record and its outcome, in the order submitted (or one input's lines)."""
+
+    def rows_of(ledger: LedgerStore) -> list[ReportRow]:
+        if input_id is None:
+            return ledger.report()
+        number = ledger.last_input() if input_id == "last" else parse_number(input_id, "--input")
+        if number is None:
+            fail(f"{out}: no input yet; run some leads first")
+        return ledger.report(input_id=number)
+
+    rows = with_ledger(out, rows_of)
+    if outcome is not None:
+        if outcome not in {o.value for o in Outcome} | {PENDING}:
+            known = ", ".join([o.value for o in Outcome] + [PENDING])
+            fail(f"--outcome {outcome!r} is not one of: {known}")
+        rows = [row for row in rows if row.outcome == outcome]
+    if csv_output:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["record", "lead_id", "outcome", "reason"])
+        writer.writerows([r.record, r.lead_id, r.outcome, r.reason] for r in rows)
+        return
+    if json_output:
+        for row in rows:
+            line = {"record": row.record, "lead_id": row.lead_id, "outcome": row.outcome}
+            typer.echo(json.dumps(line | {"reason": row.reason}, ensure_ascii=False))
+        return
+    table(
+        ["record", "lead_id", "outcome", "reason"],
+        [[str(r.record), r.lead_id, r.outcome, fold(r.reason)] for r in rows],
+    )
+
+
+@app.command()
+def trace(
+    lead_id: Annotated[str, typer.Argument(help="The lead id, as report shows it.")],
+    out: Out = DEFAULT_OUT,
+    json_output: Json = False,
+) -> None:
+    """The causal chain of messages for one lead: who sent what, why, and when."""
+    entries = with_journal(out, lambda journal: journal.trace(lead_id))
+    if not entries:
+        fail(f"no messages for lead {lead_id!r} in {out}; see {hint('report')} --out {out}")
+    roots = build_trace(entries)
+    if json_output:
+        typer.echo(json.dumps([root.to_dict() for root in roots], ensure_ascii=False))
+        return
+    tree = Tree(f"lead {lead_id}")
+    _grow(tree, roots)
+    stdout.print(tree)
+
+
+def _grow(branch: Tree, nodes: list[TraceNode]) -> None:
+    for node in nodes:
+        entry = node.entry
+        after = "" if node.after_s is None else f" +{node.after_s * 1000:.0f} ms"
+        approved = " approved" if entry.approved else ""
+        to = ", ".join(f"{s}{'' if acked else ' (pending)'}" for s, acked in entry.deliveries)
+        label = Text(f"{entry.kind}{approved} #{entry.attempt} from {entry.producer}")
+        label.append(f"{after} -> {to or 'no one'}", style="dim")
+        if node.detail:
+            label.append(f"  {node.detail}", style="cyan")
+        _grow(branch.add(label), node.children)
+
+
+@app.command()
+def compact(out: Out = DEFAULT_OUT, json_output: Json = False) -> None:
+    """Shrink the journal: finished leads keep their story (for trace), not every message."""
+    if not (out / "journal.sqlite").is_file():
+        fail(f"{out}: no run here (no journal.sqlite); pass the --out of a run")
+    result = compact_run(out)
+    per_lead = result.bytes_per_finished_lead
+    if json_output:
+        typer.echo(json.dumps(asdict(result) | {"bytes_per_finished_lead": round(per_lead)}))
+        return
+    stdout.print(
+        f"compacted {result.compacted} of {result.finished_leads} finished leads in {out}: "
+        f"journal {result.bytes_before / 1e6:.1f} MB -> {result.bytes_after / 1e6:.1f} MB "
+        f"({per_lead / 1024:.1f} KB per finished lead)",
+        markup=False,
+    )
+
+
+@app.command()
+def drift(
+    baseline: Annotated[Path, typer.Option(help="A run directory or profile.json.")],
+    current: Annotated[Path, typer.Option(help="The run directory (or profile) to check.")],
+    report_dir: Annotated[
+        Path | None, typer.Option("--report", help="Write a report with plots here.")
+    ] = None,
+    json_output: Json = False,
+    fail_on_drift: Annotated[
+        bool, typer.Option("--fail-on-drift", help="Exit 3 when any column drifted.")
+    ] = False,
+) -> None:
+    """Compare a run's input and output distributions with a baseline.
+
+    Exit code 3 with --fail-on-drift when any column drifted, so a scheduled job can gate.
+    """
+    try:
+        reference, profile = Profile.load(baseline), Profile.load(current)
+        result = compare(reference, profile)
+        written = write_report(result, reference, profile, report_dir) if report_dir else None
+    except (LeadwrightError, OSError) as exc:
+        fail(str(exc))
+    if json_output:
+        typer.echo(result.to_json())
+    else:
+        _print_drift(result, written)
+    if fail_on_drift and result.drifted:
+        raise typer.Exit(DRIFT_EXIT)
+
+
+def _print_drift(result: DriftReport, written: Path | None) -> None:
+    rows = [
+        [c.name, c.role, c.test, f"{c.statistic:.3g}",
+         "" if c.p_value is None else f"{c.p_value:.3g}", c.psi_band, "DRIFT" if c.drift else ""]
+        for c in result.columns
+    ]  # fmt: skip
+    table(["column", "kind", "test", "statistic", "p-value", "PSI", "drift"], rows)
+    stdout.print(drift_verdict(result), markup=False)
+    if written is not None:
+        stdout.print(f"report: {written}")
+
+
+@app.command()
+def contracts(
+    out: Annotated[Path | None, typer.Option(help="Write one file per type here.")] = None,
+) -> None:
+    """The JSON Schema of every message type."""
+    schemas = registry.json_schemas()
+    if out is None:
+        typer.echo(json.dumps(schemas, indent=2, sort_keys=True))
+        return
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for kind, schema in schemas.items():
+            (out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+    except OSError as exc:
+        fail(f"{out}: cannot write the schemas ({exc.strerror}); pass a writable --out")
+    stdout.print(f"wrote {len(schemas)} schemas to {out}")
+
+
+@app.command()
+def failures(json_output: Json = False) -> None:
+    """The failure taxonomy: how each failure is detected, and the path it takes."""
+    rows = []
+    for policy in POLICIES.values():
+        attempts = "until it succeeds" if policy.max_attempts is None else str(policy.max_attempts)
+        backoff = (
+            f"{policy.backoff_initial:g}-{policy.backoff_max:g} s" if policy.backoff_max else "-"
+        )
+        ends = (
+            policy.exhausted.value
+            if policy.exhausted
+            else ("run stops" if policy.stops_run else "-")
+        )
+        rows.append(
+            [policy.failure.value, policy.detected_by, policy.path, attempts, backoff, ends]
+        )
+    if json_output:
+        keys = ["failure", "detected_by", "path", "attempts", "backoff", "ends_as"]
+        for row in rows:
+            typer.echo(json.dumps(dict(zip(keys, row, strict=True))))
+        return
+    table(["failure", "detected by", "path", "attempts", "backoff", "ends as"], rows)
+
+
+def drift_verdict(result: DriftReport) -> str:
+    """One line that agrees with the table: which columns drifted, and the dataset verdict."""
+    drifted, total = len(result.drifted), len(result.columns)
+    if not drifted:
+        return f"no drift: none of {total} columns drifted"
+    names = ", ".join(c.name for c in result.drifted)
+    dataset = "dataset drift" if result.drift else "no dataset drift"
+    return (
+        f"drift in {drifted} of {total} columns ({names}); {dataset}, "
+        f"which needs at least {DRIFT_SHARE:.0%} of the columns"
+    )

@@ -1,0 +1,449 @@
+"""The commands that run the system: run, serve, worker (and no command at all)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import anyio
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from stamina.instrumentation import set_on_retry_hooks
+
+from actors import EventLog, LlmCaller, WebSource, null_log
+from actors.intake import InputError, RawRecord, read_records
+from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
+from bus import NatsSettings
+from cli._common import (
+    DEFAULT_OUT,
+    PROGRESS_EVERY,
+    SAMPLE_ICP,
+    SAMPLE_KB,
+    LlmBackend,
+    Source,
+    app,
+    fail,
+    hint,
+    plain,
+    print_version,
+    stderr,
+    table,
+    with_stores,
+)
+from cli._config import close_backends, config_of, settings_of, with_baseline
+from messages import LeadwrightError, Outcome, ResearchResult
+from supervision import (
+    Credentials,
+    PipelineConfig,
+    Role,
+    RunSummary,
+    Tally,
+    WorkerParts,
+    WorkerSummary,
+    event_log,
+    parse_roles,
+    run_worker,
+    samples,
+)
+from supervision import Progress as RunProgress
+from supervision.system import DirectoryLock, Run, Service, ServiceEnd
+
+
+@app.callback(invoke_without_command=True)
+def default(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=print_version, help="Print the version."),
+    ] = False,
+) -> None:
+    """With no command: run the sample leads, offline, into runs/latest."""
+    if ctx.invoked_subcommand is None:
+        run(leads=samples.path("leads.csv"))
+
+
+Llm = Annotated[LlmBackend, typer.Option(help="The LLM backend.")]
+Model = Annotated[str | None, typer.Option(help="The model for the backend.")]
+Concurrency = Annotated[int, typer.Option(min=1, max=1024, help="LLM calls in flight.")]
+Rpm = Annotated[int | None, typer.Option(min=1, help="Requests per minute (openai).")]
+Tpm = Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai).")]
+Timeout = Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")]
+LatencyMs = Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")]
+Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")]
+Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
+Kb = Annotated[Path, typer.Option(help="Company knowledge base (JSON).")]
+IcpFile = Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")]
+Sources = Annotated[Source, typer.Option(help="Where research finds evidence.")]
+FallbackModel = Annotated[str | None, typer.Option(help="Model to use after provider errors.")]
+CrmFaultRate = Annotated[
+    float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
+]
+Baseline = Annotated[Path | None, typer.Option(help="Drift baseline: a run directory or profile.")]
+RunOut = Annotated[Path, typer.Option("--out", help="The run directory; running again resumes.")]
+StructuredOutput = Annotated[
+    StructuredMode, typer.Option(help="Structured output (openai): auto steps down as refused.")
+]
+ProviderDownLimit = Annotated[
+    float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
+]
+KB_DEFAULT = SAMPLE_KB
+ICP_DEFAULT = SAMPLE_ICP
+
+
+@app.command()
+def run(
+    leads: Annotated[Path, typer.Argument(help="CSV or JSONL leads, or - for JSONL on stdin.")],
+    out: RunOut = DEFAULT_OUT,
+    llm: Llm = LlmBackend.offline,
+    model: Model = None,
+    concurrency: Concurrency = 16,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: Timeout = 30.0,
+    latency_ms: LatencyMs = 0.0,
+    chaos: Chaos = 0.0,
+    seed: Seed = 0,
+    kb: Kb = KB_DEFAULT,
+    icp: IcpFile = ICP_DEFAULT,
+    sources: Sources = Source.kb,
+    fallback_model: FallbackModel = None,
+    crm_fault_rate: CrmFaultRate = 0.0,
+    baseline: Baseline = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
+        False
+    ),
+    structured: StructuredOutput = StructuredMode.AUTO,
+    provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
+) -> None:
+    """Run leads through research, scoring, drafting and the CRM."""
+    settings = settings_of(locals())
+    try:
+        with DirectoryLock(out, command="run"):
+            config = config_of(settings, out)
+            anyio.run(preflight, config.gateway, backend="asyncio")
+            config = with_baseline(config, baseline)
+            stream = str(leads) == "-"
+            records = read_records("-" if stream else leads, stdin=sys.stdin)
+            total = None if stream else sum(1 for _ in read_records(leads))
+            settings.save(out)
+            secrets = [os.environ.get("OPENAI_API_KEY", "")]
+            tally = Tally()
+            with event_log(out, secrets=secrets, tally=tally) as log:
+                config = replace(config, handle_signals=True, log=log)
+                source = "stdin" if stream else str(leads)
+                summary = _run(config, records, total, stream=stream, source=source, tally=tally)
+    except (InputError, LeadwrightError) as exc:
+        fail(str(exc))
+    if summary.halted is not None:
+        fail(f"run stopped: {summary.halted} Unfinished leads stay pending; rerun with --out {out}")
+    if json_output:
+        typer.echo(json.dumps(summary.contract()))
+    else:
+        _print_summary(summary, out, tally)
+    if summary.interrupted is not None:
+        name = signal.Signals(summary.interrupted).name
+        stderr.print(f"stopped by {name}: {summary.pending} leads pending; rerun with --out {out}")
+        raise typer.Exit(128 + summary.interrupted)
+
+
+@app.command()
+def serve(
+    out: RunOut = DEFAULT_OUT,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="The port; 0 for any.")] = 8080,
+    inbox: Annotated[
+        int, typer.Option(min=1, help="Leads waiting for admission at most (then 429).")
+    ] = 10_000,
+    drift_window: Annotated[
+        int, typer.Option(min=1, help="Accepted leads per live drift window.")
+    ] = 500,
+    llm: Llm = LlmBackend.offline,
+    model: Model = None,
+    concurrency: Concurrency = 16,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: Timeout = 30.0,
+    latency_ms: LatencyMs = 0.0,
+    chaos: Chaos = 0.0,
+    seed: Seed = 0,
+    kb: Kb = KB_DEFAULT,
+    icp: IcpFile = ICP_DEFAULT,
+    sources: Sources = Source.kb,
+    fallback_model: FallbackModel = None,
+    crm_fault_rate: CrmFaultRate = 0.0,
+    baseline: Baseline = None,
+    structured: StructuredOutput = StructuredMode.AUTO,
+    provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            help="A NATS server, such as nats://HOST:4222: run only the stateful actors here, "
+            "and the stages in `run.py worker` processes."
+        ),
+    ] = None,
+    ack_wait: Annotated[
+        float,
+        typer.Option(min=0.1, help="With --bus: seconds before a dead process's messages go back."),
+    ] = 30.0,
+) -> None:
+    """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
+
+    With --bus, connects as the NATS user LEADWRIGHT_NATS_SERVE_USER (default: serve) with
+    LEADWRIGHT_NATS_SERVE_PASSWORD; without a password, no login.
+    """
+    from console import HttpFace, load_token
+
+    settings = settings_of(locals())
+    try:
+        with DirectoryLock(out, command="serve") as lock:
+            config = replace(
+                config_of(settings, out),
+                inbox=inbox,
+                drift_window=drift_window,
+                handle_signals=True,
+            )
+            if bus is not None:
+                password = os.environ.get("LEADWRIGHT_NATS_SERVE_PASSWORD")
+                config = replace(
+                    config,
+                    bus=bus,
+                    bus_user=os.environ.get("LEADWRIGHT_NATS_SERVE_USER", "serve")
+                    if password is not None
+                    else None,
+                    bus_password=password,
+                    nats=NatsSettings(ack_wait=ack_wait, duplicate_window=max(600.0, 4 * ack_wait)),
+                )
+            else:
+                # With --bus, the workers call the model; here, nothing does.
+                anyio.run(preflight, config.gateway, backend="asyncio")
+            config = with_baseline(config, baseline)
+            settings.save(out)
+            token, made = load_token(out)
+            if made:
+                stderr.print(f"API token (kept in {out}/token): {token}", markup=False)
+
+            def listening(url: str) -> None:
+                lock.announce(url)
+                stderr.print(f"serving {out} on {url} (Ctrl-C to stop)", markup=False)
+
+            secrets = [os.environ.get("OPENAI_API_KEY", ""), token]
+            with event_log(out, secrets=secrets, tally=Tally()) as log:
+                config = replace(config, log=log)
+                face = HttpFace(host=host, port=port, token=token, on_listening=listening)
+
+                async def main() -> ServiceEnd:
+                    try:
+                        return await Service(config, face)()
+                    finally:
+                        await close_backends(config)
+
+                end = anyio.run(main, backend="asyncio")
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --port")
+    except LeadwrightError as exc:
+        fail(str(exc))
+    if end.halted is not None:
+        fail(f"stopped: {end.halted} Unfinished leads stay pending; serve again with --out {out}")
+    if end.signal is not None:
+        name = signal.Signals(end.signal).name
+        stderr.print(
+            f"stopped by {name}: {end.pending} leads pending; serve again with --out {out}"
+        )
+        raise typer.Exit(128 + end.signal)
+
+
+@app.command()
+def worker(
+    bus: Annotated[str, typer.Option(help="The NATS server, such as nats://HOST:4222.")],
+    roles: Annotated[
+        str, typer.Option(help="Comma-separated stages to run: research,scoring,writer,validator.")
+    ] = "research,scoring,writer,validator",
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=1024, help="Handlers per stage, and LLM calls in flight.")
+    ] = 8,
+    llm: Annotated[LlmBackend, typer.Option(help="The LLM backend.")] = LlmBackend.offline,
+    model: Annotated[str | None, typer.Option(help="The model for the backend.")] = None,
+    rpm: Annotated[int | None, typer.Option(min=1, help="Requests per minute (openai).")] = None,
+    tpm: Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai).")] = None,
+    timeout: Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")] = 30.0,
+    latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
+    chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
+    kb: Kb = KB_DEFAULT,
+    icp: IcpFile = ICP_DEFAULT,
+    sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
+    fallback_model: Annotated[
+        str | None, typer.Option(help="Model to use after provider errors.")
+    ] = None,
+    ack_wait: Annotated[
+        float, typer.Option(min=0.1, help="Seconds before a dead worker's messages go to another.")
+    ] = 30.0,
+    log_dir: Annotated[
+        Path | None, typer.Option(help="Append the worker's events to DIR/events.jsonl.")
+    ] = None,
+) -> None:
+    """Run stage actors that take their work from NATS; start as many as you like.
+
+    Each role connects as its own NATS user: LEADWRIGHT_NATS_<ROLE>_USER (default: the
+    role's name) with LEADWRIGHT_NATS_<ROLE>_PASSWORD; without a password, no login.
+    Prints a JSON summary when stopped by SIGINT or SIGTERM.
+    """
+    settings = settings_of(locals())
+    try:
+        chosen = parse_roles(roles)
+        nats_settings = NatsSettings(ack_wait=ack_wait, duplicate_window=max(600.0, 4 * ack_wait))
+        config = config_of(settings, log_dir or Path("."))
+    except LeadwrightError as exc:
+        fail(str(exc))
+
+    def credentials(role: Role) -> Credentials:
+        prefix = f"LEADWRIGHT_NATS_{role.value.upper()}"
+        return Credentials(
+            user=os.environ.get(f"{prefix}_USER", role.value),
+            password=os.environ.get(f"{prefix}_PASSWORD"),
+        )
+
+    async def main(log: EventLog) -> WorkerSummary:
+        # A 429 hands its message back to NATS with a delayed nak, rather than holding it.
+        caller = LlmCaller(
+            config.gateway,
+            limit=concurrency,
+            fallback_model=config.fallback_model,
+            defer_rate_limits=True,
+        )
+        parts = WorkerParts(
+            caller=caller,
+            icp=config.icp,
+            source=config.source,
+            handlers=concurrency,
+            log=log,
+            timeout=timeout,
+        )
+        try:
+            return await run_worker(
+                bus, chosen, parts, credentials=credentials, settings=nats_settings
+            )
+        finally:
+            if isinstance(config.gateway, OpenAiLlm):
+                await config.gateway.aclose()
+            if isinstance(config.source, WebSource):
+                await config.source.aclose()
+
+    set_on_retry_hooks([])
+    try:
+        if log_dir is None:
+            summary = anyio.run(main, null_log(), backend="asyncio")
+        else:
+            secrets = [os.environ.get("OPENAI_API_KEY", "")]
+            with event_log(log_dir, secrets=secrets) as log:
+                summary = anyio.run(main, log, backend="asyncio")
+    except (LeadwrightError, OSError) as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(summary.contract()))
+
+
+def _run(
+    config: PipelineConfig,
+    records: Iterable[RawRecord],
+    total: int | None,
+    *,
+    stream: bool,
+    source: str,
+    tally: Tally,
+) -> RunSummary:
+    # Retries are counted in the summary and the progress line, not printed one by one.
+    set_on_retry_hooks([])
+    columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[detail]}"), TimeElapsedColumn())  # fmt: skip
+    # A terminal gets a live bar; a log file or a pipe gets a plain line every few leads.
+    live = stderr.is_terminal
+    with Progress(*columns, console=stderr, disable=not live) as bar:
+        task = bar.add_task("leads", total=total, detail="")
+        last_line = [0]
+
+        def update(progress: RunProgress) -> None:
+            outcomes = " ".join(f"{k}={v}" for k, v in sorted(progress.outcomes.items()))
+            calls = f"llm calls={progress.llm_calls} retries={progress.retries}"
+            detail = f"{outcomes} | {calls} in flight={progress.in_flight_calls}"
+            if tally.warnings or tally.errors:
+                detail += f" | warnings={tally.warnings} errors={tally.errors} (events.jsonl)"
+            bar.update(task, completed=progress.done, detail=detail)
+            if not live and progress.done // PROGRESS_EVERY > last_line[0]:
+                last_line[0] = progress.done // PROGRESS_EVERY
+                of = f"/{progress.total}" if progress.total is not None else ""
+                stderr.print(f"progress: {progress.done}{of} leads done; {detail}", markup=False)
+
+        async def main() -> RunSummary:
+            try:
+                path = None if stream else Path(source)
+                run = Run(
+                    config, records, source=source, total=total, stream=stream, path=path,
+                    on_progress=update,
+                )  # fmt: skip
+                return await run()
+            finally:
+                await close_backends(config)
+
+        return anyio.run(main, backend="asyncio")
+
+
+def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
+    rows = [[o.value, str(summary.outcomes.get(o.value, 0))] for o in Outcome]
+    if summary.pending:
+        rows.append(["pending", str(summary.pending)])
+    table(["outcome", "leads"], rows, title=f"Leadwright run: {out}")
+    earlier = f", {summary.finished_earlier} finished earlier" if summary.finished_earlier else ""
+    plain(
+        f"{summary.leads} leads in {summary.makespan_s:.2f} s ({summary.leads_per_s:.1f}/s)"
+        f"{earlier}; {summary.llm_calls} LLM calls, {summary.retries} retries, "
+        f"{summary.validation_failures} validation failures. Details: {hint('report')} --out {out}"
+    )
+    tokens = sum(summary.tokens_by_stage.values())
+    if tokens:
+        by_stage = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.tokens_by_stage.items()))
+        cost = sum(summary.cost_usd_by_stage.values())
+        priced = f"; cost ${cost:.4f}" if cost else ""
+        plain(f"tokens: {tokens:,} ({by_stage}){priced}")
+    waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
+    if waiting:
+        plain(f"{waiting} leads wait for a person: {hint('review list')} --out {out}")
+    failed = summary.outcomes.get(Outcome.FAILED.value, 0)
+    if failed:
+        plain(f"{failed} leads failed: {hint('dead-letters list')} --out {out}")
+    if tally.warnings or tally.errors:
+        plain(f"{tally.warnings} warnings, {tally.errors} errors: see {out}/events.jsonl")
+    if summary.drifted:
+        drifted = ", ".join(summary.drifted)
+        plain(f"drift from the baseline in: {drifted} ({hint('drift')} for the report)")
+    if summary.outcomes.get(Outcome.NEEDS_REVIEW.value):
+        line = _no_evidence(out)
+        if line is not None:
+            plain(line)
+
+
+def _no_evidence(out: Path) -> str | None:
+    """A line on the leads in review because nothing was known about their company."""
+    items = with_stores(out, lambda stores: stores.review.items(status="open"))
+    domains = sorted(
+        {
+            item.request.lead.domain
+            for item in items
+            if isinstance(item.request.last_output, ResearchResult)
+            and not item.request.last_output.evidence
+        }
+    )
+    if not domains:
+        return None
+    shown = ", ".join(domains[:5]) + (", ..." if len(domains) > 5 else "")
+    return (
+        f"no evidence about {len(domains)} {'company' if len(domains) == 1 else 'companies'} "
+        f"({shown}), so their leads wait for "
+        f"review: pass --kb FILE with entries for those domains, or --sources web; "
+        f"events.jsonl says why (no_evidence)"
+    )
