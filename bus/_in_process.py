@@ -13,12 +13,12 @@ from bus._journal import Ack, Journal, Routed
 from bus._mailbox import Mailbox
 from bus._protocol import PublishHook, Unrouted
 from bus._statistics import BusStatistics
+from bus._unrouted import unrouted_letter
 from messages import (
     ClosedResourceError,
     DeadLetter,
     DeliveryStalled,
     Envelope,
-    FailureKind,
     Message,
     UnroutedMessage,
     UsageError,
@@ -27,7 +27,6 @@ from messages import (
 DEFAULT_CAPACITY = 64
 DELIVERY_DEADLINE_S = 30.0
 """How long a journaled message may wait for room in a mailbox before it counts as stalled."""
-BUS_PRODUCER = "bus"
 
 _Routed = tuple[Envelope[Message], tuple[Mailbox, ...]]
 """An envelope to deliver and its mailboxes."""
@@ -310,14 +309,7 @@ class InProcessBus:
                 f"{problem} from {envelope.producer!r}; subscribe an actor to it, "
                 "or build the bus with unrouted=Unrouted.DEAD_LETTER and a dead-letter actor"
             )
-        letter = DeadLetter(
-            failure=FailureKind.UNROUTED,
-            reason=problem,
-            actor=BUS_PRODUCER,
-            payload=envelope.to_json(),
-            attempts=envelope.attempt,
-        )
-        return envelope.child(letter, producer=BUS_PRODUCER)
+        return unrouted_letter(envelope, problem)
 
     def _check_open(self, action: str) -> None:
         if not self._open:

@@ -58,6 +58,7 @@ from bus._nats_wire import (
 )
 from bus._protocol import PublishHook
 from bus._statistics import BusStatistics
+from bus._unrouted import BUS_PRODUCER, unrouted_letter
 from messages import (
     ClosedResourceError,
     DeadLetter,
@@ -68,7 +69,6 @@ from messages import (
     UsageError,
 )
 
-BUS_PRODUCER = "bus"
 FETCH_WAIT_S = 1.0
 """How long one pull request waits for messages before the pump asks again."""
 CONNECT_RETRIES = 1
@@ -411,16 +411,9 @@ class NatsBus:
                 f"{problem} from {envelope.producer!r}; subscribe an actor to it, "
                 "or add its type to the bus's routes"
             )
-        letter = DeadLetter(
-            failure=FailureKind.UNROUTED,
-            reason=problem,
-            actor=BUS_PRODUCER,
-            payload=envelope.to_json(),
-            attempts=envelope.attempt,
-        )
         # Its id comes from the original's, so a handler run twice publishes it once.
-        child = envelope.child(letter, producer=BUS_PRODUCER)
-        return replace(child, message_id=derived_id(envelope.message_id, "unrouted"))
+        letter = unrouted_letter(envelope, problem)
+        return replace(letter, message_id=derived_id(envelope.message_id, "unrouted"))
 
     def _takes(self, message_type: type[Message]) -> bool:
         return self.routes is None or message_type in self.routes or message_type in self._taken
