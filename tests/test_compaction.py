@@ -98,6 +98,27 @@ def test_report_and_review_are_unchanged_by_compaction(
         assert after == before and before[1]
 
 
+def test_review_items_keep_their_raw_replies_after_compaction(
+    chaotic_run: Path, compacted: Path
+) -> None:
+    """The raw LLM reply of every review item (what the lead page shows) survives compaction."""
+
+    def replies(out: Path) -> dict[int, str | None]:
+        store = ReviewStore(out / "journal.sqlite")
+        try:
+            return {
+                item.id: None if item.request.last_output is None
+                else item.request.last_output.raw_reply
+                for item in store.items()
+            }  # fmt: skip
+        finally:
+            store.close()
+
+    before = replies(chaotic_run)
+    assert any(before.values()), "no review item of the chaotic run kept a raw reply"
+    assert replies(compacted) == before
+
+
 def test_a_compacted_run_resumes_to_the_same_outcomes_without_llm_calls(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, compacted: Path
 ) -> None:
