@@ -12,6 +12,7 @@ from anyio import CancelScope, WouldBlock
 from bus._journal import Ack, Journal, Routed
 from bus._mailbox import Mailbox
 from bus._protocol import PublishHook, Unrouted
+from bus._rules import check_publisher, check_unvalidated_subscriber, open_mailbox
 from bus._statistics import BusStatistics
 from bus._unrouted import unrouted_letter
 from messages import (
@@ -75,35 +76,15 @@ class InProcessBus:
 
     def open_mailbox(self, owner: str, *, capacity: int | None = None) -> Mailbox:
         self._check_open(f"open a mailbox for {owner!r}")
-        mailbox = self._mailboxes.get(owner)
-        if mailbox is None:
-            mailbox = Mailbox(owner, self.default_capacity if capacity is None else capacity)
-            self._mailboxes[owner] = mailbox
-        elif capacity is not None and capacity != mailbox.capacity:
-            raise UsageError(
-                f"Mailbox {owner!r} already has capacity={mailbox.capacity}, "
-                f"not {capacity}; open it once, with one capacity"
-            )
-        return mailbox
+        return open_mailbox(self._mailboxes, owner, capacity, self.default_capacity)
 
     def subscribe(
         self, subscriber: str, message_type: type[Message], *, unvalidated: bool = False
     ) -> Mailbox:
         self._check_open(f"subscribe {subscriber!r}")
         mailbox = self.open_mailbox(subscriber)
-        name = message_type.__name__
         if unvalidated:
-            if not message_type.probabilistic:
-                raise UsageError(
-                    f"{name} is not probabilistic, so it is never unvalidated; "
-                    f"subscribe {subscriber!r} to it without unvalidated=True"
-                )
-            validator = self.validators.get(message_type)
-            if validator != subscriber:
-                raise UsageError(
-                    f"Only the validator of {name} ({validator!r}) may receive it unvalidated; "
-                    f"subscribe {subscriber!r} without unvalidated=True to get approved {name}"
-                )
+            check_unvalidated_subscriber(self.validators, subscriber, message_type)
             self._unvalidated_routes[message_type] = mailbox
         else:
             routes = self._routes.get(message_type, ())
@@ -280,23 +261,10 @@ class InProcessBus:
     def _targets(self, envelope: Envelope[Message]) -> tuple[Mailbox, ...]:
         message_type = type(envelope.message)
         self._check_open(f"publish {message_type.__name__}")
-        if not message_type.probabilistic:
-            return self._routes.get(message_type, ())
-        name = message_type.__name__
-        validator = self.validators.get(message_type)
-        if validator is None:
-            raise UsageError(
-                f"{name} is probabilistic, but the bus has no validator for it; "
-                f"pass validators={{{name}: <validator actor name>}} to the bus"
-            )
-        if not envelope.approved:
+        check_publisher(self.validators, envelope)
+        if message_type.probabilistic and not envelope.approved:
             mailbox = self._unvalidated_routes.get(message_type)
             return (mailbox,) if mailbox is not None else ()
-        if envelope.producer != validator:
-            raise UsageError(
-                f"Only the validator of {name} ({validator!r}) may publish it approved, "
-                f"not {envelope.producer!r}"
-            )
         return self._routes.get(message_type, ())
 
     def _unroutable(self, envelope: Envelope[Message]) -> Envelope[Message]:

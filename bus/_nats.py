@@ -57,6 +57,7 @@ from bus._nats_wire import (
     subject_of,
 )
 from bus._protocol import PublishHook
+from bus._rules import check_publisher, check_unvalidated_subscriber, open_mailbox
 from bus._statistics import BusStatistics
 from bus._unrouted import BUS_PRODUCER, unrouted_letter
 from messages import (
@@ -273,16 +274,7 @@ class NatsBus:
 
     def open_mailbox(self, owner: str, *, capacity: int | None = None) -> Mailbox:
         self._check_open(f"open a mailbox for {owner!r}")
-        mailbox = self._mailboxes.get(owner)
-        if mailbox is None:
-            mailbox = Mailbox(owner, self.default_capacity if capacity is None else capacity)
-            self._mailboxes[owner] = mailbox
-        elif capacity is not None and capacity != mailbox.capacity:
-            raise UsageError(
-                f"Mailbox {owner!r} already has capacity={mailbox.capacity}, "
-                f"not {capacity}; open it once, with one capacity"
-            )
-        return mailbox
+        return open_mailbox(self._mailboxes, owner, capacity, self.default_capacity)
 
     def subscribe(
         self, subscriber: str, message_type: type[Message], *, unvalidated: bool = False
@@ -296,17 +288,7 @@ class NatsBus:
         mailbox = self.open_mailbox(subscriber)
         name = message_type.__name__
         if unvalidated:
-            if not message_type.probabilistic:
-                raise UsageError(
-                    f"{name} is not probabilistic, so it is never unvalidated; "
-                    f"subscribe {subscriber!r} to it without unvalidated=True"
-                )
-            validator = self.validators.get(message_type)
-            if validator != subscriber:
-                raise UsageError(
-                    f"Only the validator of {name} ({validator!r}) may receive it unvalidated; "
-                    f"subscribe {subscriber!r} without unvalidated=True to get approved {name}"
-                )
+            check_unvalidated_subscriber(self.validators, subscriber, message_type)
         subject = subject_of(message_type, approved=not unvalidated)
         if not unvalidated:
             self._taken.add(message_type)
@@ -420,20 +402,7 @@ class NatsBus:
 
     def _subject_for(self, envelope: Envelope[Message]) -> str:
         self._check_open(f"publish {envelope.kind}")
-        message_type = type(envelope.message)
-        if message_type.probabilistic:
-            name = message_type.__name__
-            validator = self.validators.get(message_type)
-            if validator is None:
-                raise UsageError(
-                    f"{name} is probabilistic, but the bus has no validator for it; "
-                    f"pass validators={{{name}: <validator actor name>}} to the bus"
-                )
-            if envelope.approved and envelope.producer != validator:
-                raise UsageError(
-                    f"Only the validator of {name} ({validator!r}) may publish it approved, "
-                    f"not {envelope.producer!r}"
-                )
+        check_publisher(self.validators, envelope)
         return envelope_subject(envelope)
 
     async def _publish_one(self, envelope: Envelope[Message], subject: str) -> None:
