@@ -117,7 +117,8 @@ class LlmCaller:
         self.gateway = gateway
         self.defer_rate_limits = defer_rate_limits
         # A global cap on calls in flight: the provider's concurrency, not the actors'.
-        self.limiter = anyio.CapacityLimiter(limit)
+        # A free slot is taken without a turn of the loop: the call itself is one.
+        self.limiter = anyio.Semaphore(limit, fast_acquire=True)
         self.gate = gate if gate is not None else RateGate()
         self.fallback_model = fallback_model
         self.stats = _Counters()
@@ -226,8 +227,12 @@ class LlmCaller:
             outcome = "ok"
             reply: LlmReply | None = None
             try:
-                with anyio.fail_after(request.timeout):
+                # A bare deadline scope: ``anyio.fail_after`` wraps the same scope in a
+                # generator, which costs as much again on every call.
+                with anyio.CancelScope(deadline=started + request.timeout):
                     reply = await self.gateway.complete(request)
+                if reply is None:  # the deadline passed: the scope swallowed its cancellation
+                    raise TimeoutError
             except TimeoutError:
                 outcome = FailureKind.LLM_TIMEOUT.value
                 raise
@@ -283,7 +288,10 @@ class LlmCaller:
         log: EventLog,
     ) -> None:
         stage = request.stage.value
-        self.stats.latencies.setdefault(stage, _Sample()).add(latency)
+        sample = self.stats.latencies.get(stage)
+        if sample is None:
+            sample = self.stats.latencies[stage] = _Sample()
+        sample.add(latency)
         if reply is not None:
             self._count(request, reply)
         log.info(
