@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -98,11 +99,7 @@ class Icp:
 
     def seniority_of(self, title: str) -> str:
         """The seniority level a job title names; ``individual`` when none matches."""
-        words = " ".join(re.findall(r"[\w&-]+", title.casefold()))
-        for keyword, level in self.seniority_keywords:
-            if re.search(rf"(?<![\w-]){re.escape(keyword)}(?![\w-])", words):
-                return level
-        return "individual"
+        return _seniority(self.seniority_keywords, title)
 
     def fit_of(self, score: int) -> Fit:
         """The fit band of a 0-100 score."""
@@ -126,3 +123,14 @@ class Icp:
         }
         total = sum(self.weights.get(name, 0) * fraction for name, fraction in fractions.items())
         return max(0, min(100, round(total)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _seniority(keywords: tuple[tuple[str, str], ...], title: str) -> str:
+    """Cached: a lead's title is looked up for its prompt, its score and its check, and
+    titles repeat across leads."""
+    words = " ".join(re.findall(r"[\w&-]+", title.casefold()))
+    for keyword, level in keywords:
+        if re.search(rf"(?<![\w-]){re.escape(keyword)}(?![\w-])", words):
+            return level
+    return "individual"

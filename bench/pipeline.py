@@ -113,7 +113,7 @@ async def leadwright(
             icp=setting.icp,
             source=setting.source,
             concurrency=setting.concurrency,
-            seed=setting.seed, journal=__import__("os").environ.get("NOJ") is None,
+            seed=setting.seed,
         )
         summary = await run_pipeline(config, records, total=len(records))
     if summary.halted is not None or summary.pending or summary.leads != len(records):
