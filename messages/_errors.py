@@ -131,9 +131,23 @@ class AuthFailed(LlmError):
 
 @final
 class ProviderError(LlmError):
-    """The provider failed (5xx) or could not be reached."""
+    """The provider failed (5xx), could not be reached, or refused the request (4xx).
+
+    ``status`` is the HTTP status of an answer, if there was one. A 4xx is the request's
+    fault, not an outage: the provider is up, so it never counts towards the provider's
+    circuit breaker (``answered``).
+    """
 
     failure = FailureKind.PROVIDER_ERROR
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def answered(self) -> bool:
+        """Whether the provider answered (a 4xx): it is up, whatever it thought of the call."""
+        return self.status is not None and 400 <= self.status < 500
 
 
 @final

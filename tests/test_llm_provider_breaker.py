@@ -167,6 +167,42 @@ async def test_the_caller_raises_provider_down_past_the_limit(clock: FakeClock) 
     assert all(isinstance(e, ProviderDown) for e in errors)
 
 
+async def test_requests_the_provider_refuses_never_open_it(clock: FakeClock) -> None:
+    """A 4xx is an answer: however many leads get one, the provider is up and no call waits."""
+
+    def provider(req: LlmRequest) -> str:
+        raise ProviderError("The provider rejected the request (HTTP 400).", status=400)
+
+    breaker = ProviderBreaker(POLICY, clock=clock)
+    caller = LlmCaller(FunctionLlm(provider), gate=RateGate(clock), breaker=breaker)
+    errors: list[BaseException] = []
+
+    async def call(lead: str) -> None:
+        try:
+            await caller.call(request(lead))
+        except ProviderError as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as tg:
+        for lead in ("L1", "L2", "L3", "L4", "L5"):
+            tg.start_soon(call, lead)
+        while len(errors) < 5:
+            await wait_all_tasks_blocked()
+            clock.advance(10.0)  # the retries' backoff
+    assert [type(e) for e in errors] == [ProviderError] * 5
+    assert breaker.state is BreakerState.CLOSED
+    assert breaker.statistics().openings == 0
+    assert caller.statistics().retries > 0  # still retried, as the policy says
+
+
+def test_only_a_4xx_counts_as_the_provider_answering() -> None:
+    """A 5xx or no status at all (a refused connection) may be an outage; a 4xx is not."""
+    assert ProviderError("refused", status=400).answered
+    assert ProviderError("too large", status=413).answered
+    assert not ProviderError("failed", status=503).answered
+    assert not ProviderError("connection refused").answered
+
+
 def test_a_nonsense_policy_is_a_usage_error() -> None:
     """A limit of zero seconds names the value."""
     with pytest.raises(UsageError) as caught:

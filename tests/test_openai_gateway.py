@@ -270,6 +270,21 @@ async def test_each_provider_failure_maps_to_its_error_after_one_request(
     assert_no_secret(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("response", "answered"),
+    [(server_error(404, message="No such model"), True), (server_error(503), False)],
+    ids=["404", "503"],
+)
+async def test_a_refused_request_says_the_provider_answered(
+    gateway: Gateway, response: Response, answered: bool
+) -> None:
+    """A 4xx is the request's fault, a 5xx may be an outage: the breaker counts only the
+    second."""
+    with FakeOpenAI([response]) as server, pytest.raises(ProviderError) as caught:
+        await gateway(server).complete(request())
+    assert caught.value.answered is answered
+
+
 async def test_a_rate_limit_carries_the_advised_pause(gateway: Gateway) -> None:
     """retry-after-ms becomes RateLimited.retry_after in seconds."""
     with (

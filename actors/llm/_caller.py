@@ -194,7 +194,11 @@ class LlmCaller:
                     f"No reply within {request.timeout:g} s ({request.stage.value})."
                 ) from None
             except ProviderError as error:
-                if breaker is not None:
+                if error.answered:
+                    # Refused (4xx), not down: the request's fault, retried as the
+                    # policy says, but no sign of an outage.
+                    self._provider_answered(log)
+                elif breaker is not None:
                     was_closed = breaker.state is BreakerState.CLOSED
                     if breaker.failed(request.trace_id, str(error), probe=probe):
                         if was_closed:

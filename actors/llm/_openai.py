@@ -186,7 +186,8 @@ class OpenAiLlm:
                 if refuses_response_format(exc):
                     error = ProviderError(
                         f"{str(error).rstrip('.')}; the server refuses structured mode "
-                        f"{rung.value}: run with --structured auto."
+                        f"{rung.value}: run with --structured auto.",
+                        status=exc.status_code,
                     )
             except (openai.OpenAIError, json.JSONDecodeError) as exc:
                 error = classify(exc, secrets=self._secrets, timeout=request.timeout)

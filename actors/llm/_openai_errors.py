@@ -116,8 +116,12 @@ def _status_error(
             "Check OPENAI_API_KEY and OPENAI_BASE_URL."
         )
     if status >= 500:
-        return ProviderError(f"The provider failed (HTTP {status}){detail}{request_id}.")
-    return ProviderError(f"The provider rejected the request (HTTP {status}){detail}{request_id}.")
+        return ProviderError(
+            f"The provider failed (HTTP {status}){detail}{request_id}.", status=status
+        )
+    return ProviderError(
+        f"The provider rejected the request (HTTP {status}){detail}{request_id}.", status=status
+    )
 
 
 def _detail(exc: openai.APIStatusError, secrets: tuple[str, ...]) -> str:
