@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Iterable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -130,14 +131,13 @@ def run(
             config = with_baseline(config, baseline)
             stream = str(leads) == "-"
             records = read_records("-" if stream else leads, stdin=sys.stdin)
-            total = None if stream else sum(1 for _ in read_records(leads))
             settings.save(out)
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
             tally = Tally()
             with event_log(out, secrets=secrets, tally=tally) as log:
                 config = replace(config, handle_signals=True, log=log)
                 source = "stdin" if stream else str(leads)
-                summary = _run(config, records, total, stream=stream, source=source, tally=tally)
+                summary = _run(config, records, stream=stream, source=source, tally=tally)
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -351,7 +351,6 @@ def worker(
 def _run(
     config: PipelineConfig,
     records: Iterable[RawRecord],
-    total: int | None,
     *,
     stream: bool,
     source: str,
@@ -364,7 +363,7 @@ def _run(
     # A terminal gets a live bar; a log file or a pipe gets a plain line every few leads.
     live = stderr.is_terminal
     with Progress(*columns, console=stderr, disable=not live) as bar:
-        task = bar.add_task("leads", total=total, detail="")
+        task = bar.add_task("leads", total=None, detail="")
         last_line = [0]
 
         def update(progress: RunProgress) -> None:
@@ -373,7 +372,7 @@ def _run(
             detail = f"{outcomes} | {calls} in flight={progress.in_flight_calls}"
             if tally.warnings or tally.errors:
                 detail += f" | warnings={tally.warnings} errors={tally.errors} (events.jsonl)"
-            bar.update(task, completed=progress.done, detail=detail)
+            bar.update(task, completed=progress.done, total=progress.total, detail=detail)
             if not live and progress.done // PROGRESS_EVERY > last_line[0]:
                 last_line[0] = progress.done // PROGRESS_EVERY
                 of = f"/{progress.total}" if progress.total is not None else ""
@@ -383,7 +382,8 @@ def _run(
             try:
                 path = None if stream else Path(source)
                 run = Run(
-                    config, records, source=source, total=total, stream=stream, path=path,
+                    config, records, source=source, stream=stream, path=path,
+                    count=None if path is None else partial(_count_records, path),
                     on_progress=update,
                 )  # fmt: skip
                 return await run()
@@ -391,6 +391,10 @@ def _run(
                 await close_backends(config)
 
         return anyio.run(main, backend="asyncio")
+
+
+def _count_records(path: Path) -> int:
+    return sum(1 for _ in read_records(path))
 
 
 def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:

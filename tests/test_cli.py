@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -328,6 +329,30 @@ def test_operator_errors_are_one_line_and_exit_1(
     assert err.startswith(message.format(**names)), err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert out == ""
+
+
+@pytest.mark.parametrize("where", ["file", "stdin"])
+def test_binary_data_deep_in_the_input_is_one_line_too(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    where: str,
+) -> None:
+    """Binary data found only once the run is reading (past the reader's first chunk) ends
+    it with the same one line as binary data up front, from a file or a pipe alike."""
+    header = "first_name,email,company,employees\n" if where == "file" else ""
+    line = "Ana,a@b.co,B,3\n" if where == "file" else '{"first_name": "Ana"}\n'
+    data = (header + line * 20_000).encode() + b"\x00\x01\xff\n"
+    leads = tmp_path / "leads.csv"
+    leads.write_bytes(data)
+    if where == "stdin":
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"))
+    source = str(leads) if where == "file" else "-"
+    code, _, err = invoke(capsys, "run", source, "--out", str(tmp_path / "o"))
+    assert code == 1, err
+    last = err.strip().splitlines()[-1]  # after the progress lines of what was read
+    assert last.startswith(f"error: {source if where == 'file' else 'stdin'}: not a "), err
+    assert "Traceback" not in err
 
 
 def test_bad_record_never_stops_the_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

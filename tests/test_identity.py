@@ -260,3 +260,42 @@ def test_a_changed_file_or_an_unfinished_one_is_read_again(
     assert code == 0 and repeated_events(out) == []
     assert json.loads(text)["leads"] == len(rows)
     assert report(capsys, out)[0]["outcome"] != "pending"
+
+
+def test_a_file_is_counted_beside_the_run_and_a_repeated_one_not_at_all(tmp_path: Path) -> None:
+    """The progress's total comes from counting the file while the run goes on; the same
+    finished file again is known by its digest, so it is not read even to be counted."""
+    import anyio
+
+    from actors import Icp, KnowledgeBase
+    from actors.intake import read_records
+    from actors.llm import OfflineLlm
+    from supervision import PipelineConfig, Progress, run_pipeline
+
+    config = PipelineConfig(
+        out=tmp_path / "run",
+        gateway=OfflineLlm(seed=1),
+        icp=Icp.load(ROOT / "examples" / "icp.toml"),
+        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+    )
+    leads = write_csv(tmp_path / "a.csv", sample_rows(0, 6))
+    counted: list[Path] = []
+    seen: list[Progress] = []
+
+    def count() -> int:
+        counted.append(leads)
+        return sum(1 for _ in read_records(leads))
+
+    async def run() -> None:
+        await run_pipeline(
+            config, read_records(leads), path=leads, count=count, on_progress=seen.append
+        )
+
+    anyio.run(run)
+    assert counted == [leads]
+    assert (seen[-1].done, seen[-1].total) == (6, 6)
+    counted.clear()
+    seen.clear()
+    anyio.run(run)
+    assert counted == []
+    assert (seen[-1].done, seen[-1].total, seen[-1].finished_earlier) == (6, 6, 6)

@@ -98,6 +98,7 @@ class Run:
         total: int | None = None,
         stream: bool = False,
         path: Path | None = None,
+        count: Callable[[], int] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.config = config
@@ -107,6 +108,10 @@ class Run:
         """The file ``records`` are read from, if they are: the same file again, once
         finished, is recognised by its digest without reading it."""
         self.total = total
+        self.count = count
+        """Counts the input's records (a blocking read of the file), for the progress's
+        total: it runs in a thread beside the run, and not at all for an input recognised
+        by its digest, whose lines are known without reading it."""
         self.stream = stream
         self.on_progress = on_progress
         self.system: System | None = None
@@ -144,12 +149,26 @@ class Run:
         ledger = system.stores.ledger
         digest = None if self.path is None else await anyio.to_thread.run_sync(_digest, self.path)
         if digest is not None and (repeated := await ledger.repeat_input(input_id, digest)):
-            self.lines = self.finished_earlier = sum(repeated.values())
+            self.lines = self.finished_earlier = self.total = sum(repeated.values())
             system.log.info("input_repeated", lines=self.lines, digest=digest[:16])
             for outcome, lines in repeated.items():
                 self._count(outcome, lines)
             self._progress()
             return
+        async with anyio.create_task_group() as counting:
+            if self.count is not None and self.total is None:
+                counting.start_soon(self._count_total, self.count)
+            await self._submit_all(system, input_id)
+        # Only a file read whole, and unchanged while it was read, can be recognised later.
+        if digest is not None and digest == await anyio.to_thread.run_sync(_digest, self.path):
+            await ledger.note_digest(input_id, digest)
+
+    async def _count_total(self, count: Callable[[], int]) -> None:
+        # Abandoned if the run stops first: counting holds nothing the run needs.
+        self.total = await anyio.to_thread.run_sync(count, abandon_on_cancel=True)
+        self._progress()
+
+    async def _submit_all(self, system: System, input_id: int) -> None:
         while True:
             await system.wait_for_room()
             chunk = await self._read(system.inbox_room())
@@ -164,9 +183,6 @@ class Run:
                     self.finished_earlier += receipt.submission is Submission.KNOWN
                     self._count(receipt.outcome, 1)
             self._progress()
-        # Only a file read whole, and unchanged while it was read, can be recognised later.
-        if digest is not None and digest == await anyio.to_thread.run_sync(_digest, self.path):
-            await ledger.note_digest(input_id, digest)
 
     async def _read(self, room: int) -> list[RawRecord]:
         if self.stream:
@@ -274,11 +290,12 @@ async def run_pipeline(
     stream: bool = False,
     source: str = "input",
     path: Path | None = None,
+    count: Callable[[], int] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> RunSummary:
     """Run ``records`` through the system on ``config.out`` until each has an outcome."""
     run = Run(
-        config, records, source=source, total=total, stream=stream, path=path,
+        config, records, source=source, total=total, stream=stream, path=path, count=count,
         on_progress=on_progress,
     )  # fmt: skip
     return await run()
