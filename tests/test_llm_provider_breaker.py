@@ -19,7 +19,7 @@ from actors.llm import (
 )
 from actors.llm._gateway import LlmRequest
 from bus import FakeClock
-from messages import ProviderError, Stage, UsageError
+from messages import LlmError, ProviderError, Stage, UsageError
 
 pytestmark = pytest.mark.anyio
 
@@ -150,21 +150,30 @@ async def test_the_caller_raises_provider_down_past_the_limit(clock: FakeClock) 
 
     breaker = ProviderBreaker(POLICY, clock=clock)
     caller = LlmCaller(FunctionLlm(provider), gate=RateGate(clock), breaker=breaker)
-    errors: list[BaseException] = []
+    errors = await every_call_failing(caller, clock, leads=3, step=1.0)
+    assert all(isinstance(e, ProviderDown) for e in errors)
+
+
+async def every_call_failing(
+    caller: LlmCaller, clock: FakeClock, *, leads: int, step: float
+) -> list[LlmError]:
+    """The error each of ``leads`` concurrent calls ends with, moving the clock by ``step``
+    whenever every call waits."""
+    errors: list[LlmError] = []
 
     async def call(lead: str) -> None:
         try:
             await caller.call(request(lead))
-        except ProviderDown as exc:
+        except LlmError as exc:
             errors.append(exc)
 
     async with anyio.create_task_group() as tg:
-        for lead in ("L1", "L2", "L3"):
-            tg.start_soon(call, lead)
-        while len(errors) < 3:
+        for number in range(1, leads + 1):
+            tg.start_soon(call, f"L{number}")
+        while len(errors) < leads:
             await wait_all_tasks_blocked()
-            clock.advance(1.0)
-    assert all(isinstance(e, ProviderDown) for e in errors)
+            clock.advance(step)
+    return errors
 
 
 async def test_requests_the_provider_refuses_never_open_it(clock: FakeClock) -> None:
@@ -175,20 +184,7 @@ async def test_requests_the_provider_refuses_never_open_it(clock: FakeClock) -> 
 
     breaker = ProviderBreaker(POLICY, clock=clock)
     caller = LlmCaller(FunctionLlm(provider), gate=RateGate(clock), breaker=breaker)
-    errors: list[BaseException] = []
-
-    async def call(lead: str) -> None:
-        try:
-            await caller.call(request(lead))
-        except ProviderError as exc:
-            errors.append(exc)
-
-    async with anyio.create_task_group() as tg:
-        for lead in ("L1", "L2", "L3", "L4", "L5"):
-            tg.start_soon(call, lead)
-        while len(errors) < 5:
-            await wait_all_tasks_blocked()
-            clock.advance(10.0)  # the retries' backoff
+    errors = await every_call_failing(caller, clock, leads=5, step=10.0)  # past each backoff
     assert [type(e) for e in errors] == [ProviderError] * 5
     assert breaker.state is BreakerState.CLOSED
     assert breaker.statistics().openings == 0
