@@ -15,6 +15,7 @@ cost to its ``max_deliver`` budget (``bus/_nats_deferrals.py`` says how).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -69,6 +70,8 @@ from messages import (
     UnroutedMessage,
     UsageError,
 )
+
+log = logging.getLogger(__name__)
 
 FETCH_WAIT_S = 1.0
 """How long one pull request waits for messages before the pump asks again."""
@@ -514,7 +517,20 @@ class NatsBus:
             causation_id=envelope.message_id if envelope is not None else None,
             message_id=message_id,
         )
-        self._show_hooks([wrapped])
+        try:
+            self._show_hooks([wrapped])
+        except Exception as exc:
+            # A failed delivery, as if its handler had failed: left unacknowledged, it comes
+            # back after ack_wait, and that delivery counts against max_deliver too.
+            log.warning(
+                "A publish hook raised %r on the dead letter of %s %d for %r; "
+                "it is delivered again after ack_wait",
+                exc,
+                msg.metadata.stream,
+                msg.metadata.sequence.stream,
+                subscriber,
+            )
+            return
         await self._publish_one(wrapped, envelope_subject(wrapped))
         self._dead_lettered += 1
         if envelope is not None:
