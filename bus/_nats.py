@@ -1,84 +1,55 @@
 """The bus on NATS JetStream: the same ``Bus`` as the in-process one, across processes.
 
 Each subscriber is one durable pull consumer, so every process that runs an actor of the
-same name shares that actor's work. A pump per consumer fetches messages into the
-actor's bounded mailbox, which is where the actor takes them from, exactly as on the
-in-process bus; the NATS message stays unacknowledged until the actor's committer
-commits what its handler produced. ``commit`` publishes each effect and waits for the
-server's acknowledgement, and only then acks the inputs: a process that dies in between
-has its inputs redelivered after ``ack_wait``, and the handler's second run publishes
-effects with the same ids (``stamp``), which the server's duplicate window drops.
+same name shares that actor's work. A pump per consumer (``bus/_nats_pumps.py``) fetches
+messages into the actor's bounded mailbox, which is where the actor takes them from,
+exactly as on the in-process bus; the NATS message stays unacknowledged, held
+(``bus/_nats_held.py``), until the actor's committer commits what its handler produced.
+``commit`` publishes each effect and waits for the server's acknowledgement, and only
+then acks the inputs: a process that dies in between has its inputs redelivered after
+``ack_wait``, and the handler's second run publishes effects with the same ids
+(``stamp``), which the server's duplicate window drops.
 
 A rate limit hands a message back with ``nak(delay=...)`` rather than holding it, at no
-cost to its ``max_deliver`` budget (``bus/_nats_deferrals.py`` says how).
+cost to its ``max_deliver`` budget (``bus/_nats_deferrals.py`` says how). The streams
+and consumers are made, or waited for, as ``bus/_nats_streams.py`` says.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
-from dataclasses import replace
-from functools import partial
 from types import MappingProxyType
 from typing import final
 
 import anyio
-import nats
 import nats.errors
-import nats.js.errors
 from anyio import WouldBlock
 from anyio.abc import TaskGroup
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from nats.aio.client import Client
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
-    RetentionPolicy,
-    StorageType,
-    StreamConfig,
-)
 
 from bus._journal import Ack
 from bus._mailbox import Mailbox
-from bus._nats_deferrals import Deferrals, bucket_config
+from bus._nats_connection import open_connection
+from bus._nats_deferrals import Deferrals
+from bus._nats_held import Held
+from bus._nats_letters import unrouted_stand_in
+from bus._nats_pumps import FETCH_WAIT_S, Pumps
 from bus._nats_settings import NatsSettings
-from bus._nats_wire import (
-    DEFERRALS,
-    MSG_ID,
-    STREAM_SUBJECTS,
-    check_subject,
-    derived_id,
-    envelope_subject,
-    stamp,
-    stream_of,
-    subject_of,
-)
+from bus._nats_streams import OnWait, ensure_streams
+from bus._nats_wire import MSG_ID, envelope_subject, stamp, stream_of, subject_of
 from bus._protocol import PublishHook
 from bus._rules import check_publisher, check_unvalidated_subscriber, open_mailbox
 from bus._statistics import BusStatistics
-from bus._unrouted import BUS_PRODUCER, unrouted_letter
 from messages import (
     ClosedResourceError,
     DeadLetter,
     Envelope,
-    FailureKind,
     Message,
     UnroutedMessage,
     UsageError,
 )
-
-FETCH_WAIT_S = 1.0
-"""How long one pull request waits for messages before the pump asks again."""
-CONNECT_RETRIES = 1
-"""Retries of the first connection, two seconds apart, before ``connect`` gives up."""
-RETRY_WAIT_S = 0.5
-"""How long a pump waits after the connection failed under it, before it asks again."""
-STREAM_WAIT_S = 0.2
-"""How often a process whose user may not create a missing stream looks for it again."""
-"""How long a pump waits after the connection failed under it, before it asks again."""
 
 
 @final
@@ -126,16 +97,19 @@ class NatsBus:
         """Per (subscriber, stream), the subjects its consumer filters on."""
         self._consuming: set[tuple[str, str]] = set()
         """The (subscriber, stream) pairs whose consumer's subjects are settled."""
-        self._held: dict[tuple[str, str], Msg] = {}
-        """Delivered and not yet acked, by (subscriber, message id): the latest delivery."""
-        acks: tuple[MemoryObjectSendStream[Msg], MemoryObjectReceiveStream[Msg]]
-        acks = anyio.create_memory_object_stream[Msg](math.inf)
-        self._ack_send, self._ack_receive = acks
+        self._held = Held()
         self._deferrals = Deferrals(self.js)
+        self._pumps = Pumps(
+            self.js,
+            settings,
+            held=self._held,
+            deferrals=self._deferrals,
+            hooks=self.hooks,
+            send=self._send,
+        )
         self._open = True
         self._published = 0
-        self._delivered = 0
-        self._dead_lettered = 0
+        self._unrouted = 0
 
     @staticmethod
     @asynccontextmanager
@@ -150,7 +124,7 @@ class NatsBus:
         default_capacity: int = 64,
         hooks: Sequence[PublishHook] = (),
         routes: Collection[type[Message]] | None = None,
-        on_wait: Callable[[str], None] | None = None,
+        on_wait: OnWait | None = None,
     ) -> AsyncIterator[NatsBus]:
         """Connect, make sure the streams exist, and run the pumps until the block ends.
 
@@ -160,28 +134,7 @@ class NatsBus:
         it accepts; what other processes publish, their own hooks see.
         """
         errors: list[Exception] = []
-
-        async def note(error: Exception) -> None:
-            errors.append(error)
-
-        try:
-            client = await nats.connect(
-                servers=[url],
-                user=user,
-                password=password,
-                name=name,
-                inbox_prefix=f"_INBOX_{name}",
-                max_reconnect_attempts=CONNECT_RETRIES,
-                error_cb=note,
-            )
-        except (OSError, nats.errors.Error) as exc:
-            cause = errors[-1] if errors else exc
-            raise UsageError(
-                f"Cannot connect to NATS at {url} ({cause or type(cause).__name__}); "
-                "start nats-server there, or fix --bus and the credentials"
-            ) from None
-        # Once connected, a lost server is waited for, however long it takes.
-        client.options["max_reconnect_attempts"] = -1
+        client = await open_connection(url, user=user, password=password, name=name, errors=errors)
         bus: NatsBus | None = None
         try:
             async with anyio.create_task_group() as tasks:
@@ -197,80 +150,24 @@ class NatsBus:
                 )
                 try:
                     await bus.ensure_streams(on_wait)
-                    tasks.start_soon(bus._keep_alive)
-                    tasks.start_soon(bus._send_acks)
-                    tasks.start_soon(bus._deferrals.run)
+                    bus._start(tasks)
                     yield bus
                 finally:
-                    await bus.aclose()
-                    tasks.cancel_scope.cancel()
-                    with anyio.CancelScope(shield=True):
-                        await bus._release()
+                    await bus._stop(tasks)
         finally:
             if bus is not None:
-                bus._ack_receive.close()  # in case _send_acks never ran
-                bus._deferrals.discard()
+                bus._discard()
             with anyio.CancelScope(shield=True):
                 await client.close()
 
-    async def ensure_streams(self, on_wait: Callable[[str], None] | None = None) -> None:
+    async def ensure_streams(self, on_wait: OnWait | None = None) -> None:
         """Create each stream this user may create, if it is missing; wait for the others.
 
-        A worker's user may not create ``LEADWRIGHT`` (only ``serve``'s may): a worker
-        started before ``serve`` waits here until ``serve`` has made it, and then works,
-        so the order in which processes start does not matter. The same holds for the
-        bucket of rate limits. ``on_wait`` is told, once per stream, why this waits.
+        ``on_wait`` is told, once per stream, why this waits (``ensure_streams`` in
+        ``bus/_nats_streams.py`` says when).
         """
-        storage = StorageType.MEMORY if self.settings.memory else StorageType.FILE
-        for stream, subjects in STREAM_SUBJECTS.items():
-            config = StreamConfig(
-                name=stream,
-                subjects=list(subjects),
-                retention=RetentionPolicy.LIMITS,
-                storage=storage,
-                duplicate_window=self.settings.duplicate_window,
-                max_age=self.settings.max_age,
-            )
-            await self._ensure(stream, partial(self.js.add_stream, config), on_wait)
-        bucket = bucket_config(self.settings)
-        await self._ensure(f"KV_{DEFERRALS}", partial(self.js.create_key_value, bucket), on_wait)
+        await ensure_streams(self.js, self.settings, on_wait)
         await self._deferrals.bind()
-
-    async def _ensure(
-        self,
-        stream: str,
-        create: Callable[[], Awaitable[object]],
-        on_wait: Callable[[str], None] | None,
-    ) -> None:
-        """Return once ``stream`` exists, made by ``create`` if this user may."""
-        if await self._stream_exists(stream):
-            return
-        try:
-            await create()
-            return
-        except nats.errors.TimeoutError:
-            pass  # refused: the server answers a forbidden request with silence
-        except nats.js.errors.BadRequestError:
-            pass  # another process made it at the same moment
-        if on_wait is not None:
-            on_wait(
-                f"Waiting for stream {stream}, which this NATS user may not create: start "
-                "serve --bus, whose user makes it (a deploy/nats-server.conf older than this "
-                "version lacks the permissions for it)"
-            )
-        # The server's stream advisories are subjects this user may not subscribe to,
-        # so it looks again, until the stream is there.
-        while True:
-            await anyio.sleep(STREAM_WAIT_S)
-            if await self._stream_exists(stream):
-                return
-
-    async def _stream_exists(self, stream: str) -> bool:
-        try:
-            await self.js.stream_info(stream)
-        except nats.js.errors.NotFoundError:
-            return False
-        return True
 
     def open_mailbox(self, owner: str, *, capacity: int | None = None) -> Mailbox:
         self._check_open(f"open a mailbox for {owner!r}")
@@ -330,18 +227,15 @@ class NatsBus:
         stamped = [self._routed(envelope) for envelope in stamp(effects, acks)]
         subjects = [self._subject_for(envelope) for envelope in stamped]
         # A hook that raises (fault injection) stops the commit before anything is sent.
-        self._show_hooks(stamped)
-        if len(stamped) == 1:
-            await self._publish_one(stamped[0], subjects[0])
-        else:
-            async with anyio.create_task_group() as publishing:
-                for envelope, subject in zip(stamped, subjects, strict=True):
-                    publishing.start_soon(self._publish_one, envelope, subject)
+        for envelope in stamped:
+            for hook in self.hooks:
+                hook(envelope)
+        await self._send_all(stamped, subjects)
         self._published += len(stamped)
         if on_durable is not None:
             on_durable()
         for ack in acks:
-            held = self._held.pop((ack.subscriber, ack.message_id), None)
+            held = self._held.release(ack)
             # An ack lost with the connection means one more delivery, and the handler's
             # second run publishes its effects under the same ids: dropped by the server.
             if held is not None:
@@ -350,14 +244,12 @@ class NatsBus:
 
     def ack(self, ack: Ack) -> None:
         """Ack a handled message that published nothing; sent by a task, without waiting."""
-        held = self._held.pop((ack.subscriber, ack.message_id), None)
-        if held is not None:
-            self._ack_send.send_nowait(held)
+        self._held.ack_soon(ack)
 
     def defer(self, ack: Ack, delay: float) -> None:
         """Hand a message back for ``delay`` seconds (a rate limit), without waiting: a
         task counts the rate limit against the delivery, then naks it with the delay."""
-        held = self._held.pop((ack.subscriber, ack.message_id), None)
+        held = self._held.release(ack)
         if held is not None:
             self._deferrals.defer(ack.subscriber, held, delay)
 
@@ -365,8 +257,8 @@ class NatsBus:
         return BusStatistics(
             open=self._open,
             published=self._published,
-            delivered=self._delivered,
-            unrouted=self._dead_lettered,
+            delivered=self._pumps.delivered,
+            unrouted=self._unrouted + self._pumps.dead_lettered,
             mailboxes=tuple(mailbox.statistics() for mailbox in self._mailboxes.values()),
             deferred=self._deferrals.deferred,
         )
@@ -376,8 +268,35 @@ class NatsBus:
         self._open = False
         for mailbox in self._mailboxes.values():
             mailbox.close()
-        self._ack_send.close()
+        self._held.close()
         self._deferrals.close()
+
+    def _start(self, tasks: TaskGroup) -> None:
+        """Start what runs beside the pumps: keep-alives, acks, and rate-limit hand-backs."""
+        tasks.start_soon(self._held.keep_alive, self.settings.ack_wait)
+        tasks.start_soon(self._held.send_acks)
+        tasks.start_soon(self._deferrals.run)
+
+    async def _stop(self, tasks: TaskGroup) -> None:
+        """Close, stop every task, and hand what is held back to the server for another
+        process: delayed past this process's last pull request, which would take it."""
+        await self.aclose()
+        tasks.cancel_scope.cancel()
+        with anyio.CancelScope(shield=True):
+            await self._held.hand_back(delay=2 * FETCH_WAIT_S)
+            await self._deferrals.release()
+
+    def _discard(self) -> None:
+        """Close the queues of acks and deferrals, in case their tasks never ran."""
+        self._held.discard()
+        self._deferrals.discard()
+
+    async def _pump(self, subscriber: str, stream: str) -> None:
+        """Run the subscriber's pump on ``stream``, on the subjects subscribed until now."""
+        key = (subscriber, stream)
+        mailbox = self._mailboxes[subscriber]
+        self._consuming.add(key)  # from here on, its subjects are settled
+        await self._pumps.run(subscriber, stream, frozenset(self._subjects[key]), mailbox)
 
     def _routed(self, envelope: Envelope[Message]) -> Envelope[Message]:
         """``envelope``, or the dead letter that stands in for it if no one takes it."""
@@ -385,7 +304,7 @@ class NatsBus:
         unvalidated = message_type.probabilistic and not envelope.approved
         if unvalidated or self._takes(message_type):  # an unvalidated one: its validator's
             return envelope
-        self._dead_lettered += 1
+        self._unrouted += 1
         state = "approved " if message_type.probabilistic else ""
         problem = f"No subscriber for {state}{message_type.__name__}"
         if isinstance(envelope.message, DeadLetter) or not self._takes(DeadLetter):
@@ -393,9 +312,7 @@ class NatsBus:
                 f"{problem} from {envelope.producer!r}; subscribe an actor to it, "
                 "or add its type to the bus's routes"
             )
-        # Its id comes from the original's, so a handler run twice publishes it once.
-        letter = unrouted_letter(envelope, problem)
-        return replace(letter, message_id=derived_id(envelope.message_id, "unrouted"))
+        return unrouted_stand_in(envelope, problem)
 
     def _takes(self, message_type: type[Message]) -> bool:
         return self.routes is None or message_type in self.routes or message_type in self._taken
@@ -405,154 +322,22 @@ class NatsBus:
         check_publisher(self.validators, envelope)
         return envelope_subject(envelope)
 
-    async def _publish_one(self, envelope: Envelope[Message], subject: str) -> None:
+    async def _send_all(
+        self, envelopes: Sequence[Envelope[Message]], subjects: Sequence[str]
+    ) -> None:
+        """Publish each envelope on its subject, at once, and wait for every PubAck."""
+        if len(envelopes) == 1:
+            await self._send(envelopes[0], subjects[0])
+            return
+        async with anyio.create_task_group() as publishing:
+            for envelope, subject in zip(envelopes, subjects, strict=True):
+                publishing.start_soon(self._send, envelope, subject)
+
+    async def _send(self, envelope: Envelope[Message], subject: str) -> None:
+        """Publish one envelope under its id, so that the server drops a second copy."""
         await self.js.publish(
             subject, envelope.to_json().encode("utf-8"), headers={MSG_ID: envelope.message_id}
         )
-
-    async def _pump(self, subscriber: str, stream: str) -> None:
-        """Fetch the consumer's messages into the subscriber's mailbox, for good."""
-        mailbox = self._mailboxes[subscriber]
-        self._consuming.add((subscriber, stream))
-        subjects = sorted(self._subjects[(subscriber, stream)])
-        settings = self.settings
-        config = ConsumerConfig(
-            durable_name=subscriber,
-            ack_policy=AckPolicy.EXPLICIT,
-            ack_wait=settings.ack_wait,
-            # Unlimited: the pump counts deliveries less rate limits against max_deliver,
-            # and turns the first one past it into the dead letter.
-            max_deliver=-1,
-            max_ack_pending=settings.max_ack_pending,
-            filter_subjects=subjects,
-        )
-        await self.js.add_consumer(stream, config)
-        pull = await self.js.pull_subscribe_bind(durable=subscriber, stream=stream)
-        try:
-            await self._pull(subscriber, mailbox, pull)
-        finally:
-            with anyio.CancelScope(shield=True), suppress(nats.errors.Error):
-                await pull.unsubscribe()
-
-    async def _pull(
-        self, subscriber: str, mailbox: Mailbox, pull: JetStreamContext.PullSubscription
-    ) -> None:
-        while True:
-            stats = mailbox.statistics()
-            room = max(1, mailbox.capacity - stats.queued - stats.redelivery)
-            try:
-                messages = await pull.fetch(batch=room, timeout=FETCH_WAIT_S)
-            except TimeoutError:  # nats-py raises its own subclass, or asyncio's
-                continue
-            except nats.errors.Error:
-                # The connection is reconnecting; the client does that on its own.
-                await anyio.sleep(RETRY_WAIT_S)
-                continue
-            for msg in messages:
-                try:
-                    await self._receive(subscriber, mailbox, msg)
-                except nats.errors.Error:
-                    # Its dead letter or term was lost with the connection: the delivery
-                    # is not acknowledged, so it comes back after ack_wait, to try again.
-                    continue
-
-    async def _receive(self, subscriber: str, mailbox: Mailbox, msg: Msg) -> None:
-        """Hand one delivery to the mailbox, or make it a dead letter."""
-        delivered = msg.metadata.num_delivered
-        try:
-            envelope = Envelope.from_json(msg.data)
-            check_subject(envelope, msg.subject)
-        except (ValueError, UsageError) as exc:
-            reason = f"Undecodable message on {msg.subject}: {exc}"
-            await self._dead_letter(subscriber, msg, FailureKind.SCHEMA_MISMATCH, reason)
-            return
-        if delivered > self.settings.max_deliver:
-            # Only now is the bucket asked: deliveries handed back for a rate limit are free.
-            spent = delivered - await self._deferrals.count(subscriber, msg)
-            if spent > self.settings.max_deliver:
-                reason = (
-                    f"{envelope.kind} {envelope.message_id} was delivered to {subscriber!r} "
-                    f"{spent - 1} times without being acknowledged (max_deliver)"
-                )
-                await self._dead_letter(
-                    subscriber, msg, FailureKind.ACTOR_CRASH, reason, envelope, attempts=spent - 1
-                )
-                return
-        key = (subscriber, envelope.message_id)
-        again = key in self._held
-        self._held[key] = msg  # acks go to the latest delivery's reply subject
-        if again:
-            return  # still queued or being handled here: not a second time
-        self._delivered += 1
-        await mailbox.put(envelope)
-
-    async def _dead_letter(
-        self,
-        subscriber: str,
-        msg: Msg,
-        failure: FailureKind,
-        reason: str,
-        envelope: Envelope[Message] | None = None,
-        *,
-        attempts: int = 1,
-    ) -> None:
-        """Publish a dead letter for a delivery, then end its deliveries with ``term``."""
-        payload = msg.data.decode("utf-8", errors="replace")
-        letter = DeadLetter(
-            failure=failure,
-            reason=reason[:1000],
-            actor=subscriber,
-            payload=payload,
-            attempts=max(1, attempts),
-        )
-        # Its id comes from the delivery, so a dead letter published twice is stored once.
-        message_id = derived_id(msg.metadata.stream, msg.metadata.sequence.stream, subscriber)
-        wrapped = Envelope(
-            message=letter,
-            producer=BUS_PRODUCER,
-            trace_id=envelope.trace_id if envelope is not None else message_id,
-            causation_id=envelope.message_id if envelope is not None else None,
-            message_id=message_id,
-        )
-        self._show_hooks([wrapped])
-        await self._publish_one(wrapped, envelope_subject(wrapped))
-        self._dead_lettered += 1
-        if envelope is not None:
-            self._held.pop((subscriber, envelope.message_id), None)
-        await msg.term()
-
-    async def _keep_alive(self) -> None:
-        """Tell the server, well within ``ack_wait``, that held messages are in progress."""
-        while True:
-            await anyio.sleep(self.settings.ack_wait / 3)
-            for msg in list(self._held.values()):
-                # If reconnecting, the message may be redelivered, which is safe.
-                with suppress(nats.errors.Error):
-                    await msg.in_progress()
-
-    async def _send_acks(self) -> None:
-        async with self._ack_receive:
-            async for msg in self._ack_receive:
-                # If lost, it is redelivered and handled again, harmlessly: it published nothing.
-                with suppress(nats.errors.Error):
-                    await msg.ack()
-
-    async def _release(self) -> None:
-        """Hand every held message back to the server, for another process, soon.
-
-        Not at once: the server would hand it to this process's last pull request, which
-        is open until it expires, and so to no one, until ``ack_wait`` runs out.
-        """
-        held, self._held = list(self._held.values()), {}
-        for msg in held:
-            with suppress(nats.errors.Error):
-                await msg.nak(delay=2 * FETCH_WAIT_S)
-        await self._deferrals.release()
-
-    def _show_hooks(self, envelopes: Sequence[Envelope[Message]]) -> None:
-        for envelope in envelopes:
-            for hook in self.hooks:
-                hook(envelope)
 
     def _check_open(self, action: str) -> None:
         if not self._open:

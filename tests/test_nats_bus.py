@@ -10,6 +10,7 @@ from _nats import WAIT_S, nats_server, take
 
 from actors import Actor, Context
 from bus import Ack, InProcessBus, Mailbox, NatsBus, NatsServer, NatsSettings
+from bus._nats_wire import STREAM, subject_of
 from messages import DeadLetter, Envelope, FailureKind, Message, UnroutedMessage, UsageError
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -147,6 +148,51 @@ async def test_max_deliver_ends_in_a_dead_letter(nats_server: NatsServer) -> Non
     assert Envelope.from_json(letter.message.payload) == sent
     assert letter.causation_id == sent.message_id
     assert letter.trace_id == sent.trace_id
+
+
+async def test_a_hook_that_refuses_a_poison_letter_leaves_the_delivery_for_redelivery(
+    nats_server: NatsServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hook that raises on the bus's own dead letter fails that delivery, not the bus: the
+    message comes back, spends one more delivery, and its letter is stored once."""
+    sent = Envelope.new(Ping(n=8), producer="test")
+    for _ in range(QUICK.max_deliver):
+        async with NatsBus.connect(nats_server.url, validators=VALIDATORS, settings=QUICK) as b:
+            await b.publish(sent)
+            assert await take(b.subscribe("pinger", Ping)) == sent
+    refused: list[Envelope[Message]] = []
+
+    def refuse_first_letter(envelope: Envelope[Message]) -> None:
+        if isinstance(envelope.message, DeadLetter) and not refused:
+            refused.append(envelope)
+            raise RuntimeError("injected fault")
+
+    dead_subject = subject_of(DeadLetter, approved=True)
+    hooks = (refuse_first_letter,)
+    async with (
+        NatsBus.connect(nats_server.url, validators=VALIDATORS, settings=QUICK, hooks=hooks) as bus,
+        NatsBus.connect(nats_server.url, validators=VALIDATORS, name="other") as other,
+    ):
+        letters = other.subscribe("dead", DeadLetter)
+        pings = bus.subscribe("pinger", Ping)
+        letter = await take(letters)
+        with anyio.fail_after(WAIT_S):  # the term follows the letter's publish
+            while True:
+                if not (await bus.js.consumer_info(STREAM, "pinger")).num_ack_pending:
+                    break
+                await anyio.sleep(0.05)
+        stored = await bus.js.stream_info(STREAM, subjects_filter=dead_subject)
+        after = Envelope.new(Ping(n=9), producer="test")
+        await bus.publish(after)
+        assert await take(pings) == after
+    assert len(refused) == 1
+    assert isinstance(letter.message, DeadLetter)
+    assert letter.message.attempts == QUICK.max_deliver + 1
+    assert stored.state.subjects == {dead_subject: 1}
+    logged = [record.getMessage() for record in caplog.records if record.name.startswith("bus")]
+    assert len(logged) == 1
+    assert "injected fault" in logged[0]
+    assert "\n" not in logged[0]
 
 
 async def test_a_message_that_does_not_parse_is_a_dead_letter(nats_server: NatsServer) -> None:

@@ -4,7 +4,6 @@ processes, leads posted over HTTP, and every lead ends once, whatever is killed.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import sqlite3
@@ -17,8 +16,8 @@ from pathlib import Path
 import anyio
 import nats.js.errors
 import pytest
-from _nats import WAIT_S, nats_server, passwords, secured
-from _serving import ROOT, Server, pending, sample_leads, start_server, wait_until
+from _nats import WAIT_S, Workers, nats_server, passwords, running_workers, secured, serving_bus
+from _serving import ROOT, Server, pending, sample_leads, wait_until
 
 from actors import Icp, KnowledgeBase
 from actors.llm import OfflineLlm
@@ -31,68 +30,8 @@ __all__ = ["nats_server", "secured"]
 
 RUN_S = 600.0
 """The longest a batch may take to end; reaching it fails the test."""
-ACK_WAIT = "2"
-"""Seconds before a killed process's messages go to another: short, to keep tests fast."""
-
-
-class Workers:
-    """``run.py worker`` processes logging to their own directories, as the deploy user of
-    each role."""
-
-    def __init__(self, url: str, count: int, logs: Path) -> None:
-        command = [sys.executable, str(ROOT / "run.py"), "worker", "--bus", url]
-        command += ["--concurrency", "4", "--latency-ms", "20", "--chaos", "0.2"]
-        command += ["--ack-wait", ACK_WAIT]
-        self.logs = [logs / f"worker-{n}" for n in range(count)]
-        self.processes: list[subprocess.Popen[bytes]] = []
-        for log in self.logs:
-            log.mkdir(parents=True)
-            with (log / "stderr.txt").open("wb") as err:
-                process = subprocess.Popen(
-                    [*command, "--log-dir", str(log)],
-                    cwd=ROOT,
-                    stdout=subprocess.PIPE,
-                    stderr=err,
-                    env={**os.environ, **passwords()},
-                )
-            self.processes.append(process)
-
-    def completed_llm_calls(self) -> list[tuple[str, str, int]]:
-        """Every LLM call the workers logged as answered: actor, input message, attempt.
-
-        A handler calls again, with the next attempt number, when an answer does not
-        parse (a chaos fault); a handler run twice on one input would repeat attempt 1.
-        """
-        calls = []
-        for log in self.logs:
-            for line in (log / "events.jsonl").read_text().splitlines():
-                event = json.loads(line)
-                if event["event"] == "llm_call" and event["outcome"] == "ok":
-                    calls.append((event["actor"], event["message_id"], event["attempt"]))
-        return calls
-
-    def kill(self, index: int) -> None:
-        self.processes[index].kill()
-        self.processes[index].communicate()
-
-    def stop(self) -> list[dict[str, object] | None]:
-        """SIGTERM every live worker; its JSON summary, or None for one that was killed."""
-        summaries: list[dict[str, object] | None] = []
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            out, _ = process.communicate(timeout=120)
-            if process.returncode != 0:
-                summaries.append(None)
-                continue
-            summaries.append(json.loads(out.decode().strip().splitlines()[-1]))
-        return summaries
-
-    def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.communicate()
+LATENCY_MS = 20
+"""The offline LLM's latency in the workers."""
 
 
 @contextmanager
@@ -100,22 +39,27 @@ def running(
     nats: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Server, Workers]]:
     """``serve --bus`` on ``tmp_path / "run"`` (which makes the streams), then three workers."""
-    server = start_serve(tmp_path / "run", nats.url, monkeypatch)
-    try:
-        workers = Workers(nats.url, 3, tmp_path / "logs")
-        try:
-            yield server, workers
-        finally:
-            workers.close()
-    finally:
-        server.close()
+    with (
+        serving_bus(tmp_path / "run", nats.url, monkeypatch) as server,
+        running_workers(
+            nats.url, 3, tmp_path / "logs", latency_ms=LATENCY_MS, env=passwords()
+        ) as workers,
+    ):
+        yield server, workers
 
 
-def start_serve(out: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Server:
-    """``serve --bus`` on ``out``, as the deploy config's ``serve`` user."""
-    for name, value in passwords().items():
-        monkeypatch.setenv(name, value)
-    return start_server(out, "--bus", url, "--ack-wait", ACK_WAIT, "--concurrency", "8")
+def completed_llm_calls(workers: Workers) -> list[tuple[str, str, int]]:
+    """Every LLM call the workers logged as answered: actor, input message, attempt.
+
+    A handler calls again, with the next attempt number, when an answer does not parse
+    (a chaos fault); a handler run twice on one input would repeat attempt 1.
+    """
+    return [
+        (event["actor"], event["message_id"], event["attempt"])
+        for index in range(len(workers.processes))
+        for event in workers.events(index)
+        if event["event"] == "llm_call" and event["outcome"] == "ok"
+    ]
 
 
 def post(server: Server, leads: list[dict[str, str]]) -> None:
@@ -180,7 +124,7 @@ def test_serve_and_three_workers_end_500_leads_once_each(
         assert summary is not None
         delivered = summary["delivered"]
         assert isinstance(delivered, dict) and sum(delivered.values()) > 0, summary
-    calls = workers.completed_llm_calls()
+    calls = completed_llm_calls(workers)
     assert calls and len(calls) == len(set(calls))
 
 
@@ -211,11 +155,8 @@ def test_serve_killed_and_started_again_loses_no_lead(
         wait_until(lambda: left(server) < 70, deadline_s=RUN_S)
         server.kill()
         assert sum(len(rows) == 0 for rows in outcomes(out).values()) > 0, "killed mid-run"
-        again = start_serve(out, secured.url, monkeypatch)
-        try:
+        with serving_bus(out, secured.url, monkeypatch) as again:
             finish(again)
-        finally:
-            again.close()
     assert_conserved(out, leads)
 
 
@@ -316,28 +257,22 @@ def test_workers_started_before_serve_wait_for_it_then_work(
     """Workers started first, whose users may not create the streams, wait for serve to
     make them and then do the stage work: every lead ends once, whatever the start order."""
     leads = sample_leads(30)
-    workers = Workers(secured.url, 2, tmp_path / "logs")
-    try:
+    logs = tmp_path / "logs"
+    with running_workers(secured.url, 2, logs, latency_ms=LATENCY_MS, env=passwords()) as workers:
         log = secured.store / "server.log"
         refused = '"$JS.API.STREAM.CREATE.LEADWRIGHT"'
         # Each worker's first connection (the validator's) asked to create it, refused.
         wait_until(lambda: log.read_text().count(refused) >= 2, deadline_s=RUN_S)
         assert not anyio.run(has_stream, secured.url, "LEADWRIGHT")
         assert all(process.poll() is None for process in workers.processes)
-        server = start_serve(tmp_path / "run", secured.url, monkeypatch)
-        try:
+        with serving_bus(tmp_path / "run", secured.url, monkeypatch) as server:
             post(server, leads)
             finish(server)
-        finally:
-            server.close()
         summaries = workers.stop()
-    finally:
-        workers.close()
     assert_conserved(tmp_path / "run", leads)
     assert all(summary is not None for summary in summaries)
-    for log in workers.logs:  # each said in its log why it waited
-        events = [json.loads(line) for line in (log / "events.jsonl").read_text().splitlines()]
-        waits = [e for e in events if e["event"] == "waiting_for_stream"]
+    for index in range(len(workers.processes)):  # each said in its log why it waited
+        waits = [e for e in workers.events(index) if e["event"] == "waiting_for_stream"]
         assert any(
             e["role"] == "validator" and e["reason"].startswith("Waiting for stream LEADWRIGHT,")
             for e in waits

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +11,8 @@ from pathlib import Path
 import anyio
 import nats.js.errors
 import pytest
-from _nats import WAIT_S, leads, nats_server, passwords, secured
+from _nats import Workers, leads, nats_server, passwords, running_workers, secured, worker_command
+from _serving import ROOT
 
 from bus import Ack, Mailbox, NatsBus, NatsServer
 from messages import (
@@ -35,7 +33,6 @@ pytestmark = pytest.mark.anyio
 
 __all__ = ["nats_server", "secured"]
 
-ROOT = Path(__file__).resolve().parent.parent
 TERMINALS: tuple[type[Message], ...] = (
     LeadScore,
     OutreachDraft,
@@ -46,62 +43,19 @@ TERMINALS: tuple[type[Message], ...] = (
 """What the workers produce that the stateful side takes (CRM, review, dead letters)."""
 RUN_S = 120.0
 """The longest the workers may take for the whole batch; reaching it fails the test."""
+LATENCY_MS = 30
+"""The offline LLM's latency in the workers."""
+
+
+def llm_calls(workers: Workers, index: int) -> int:
+    """The LLM calls worker ``index`` logged, killed or not."""
+    return sum(1 for event in workers.events(index) if event["event"] == "llm_call")
 
 
 def is_terminal(envelope: Envelope[Message]) -> bool:
     """Whether ``envelope`` ends its lead's stage work (a scored lead that fits does not)."""
     message = envelope.message
     return not (isinstance(message, LeadScore) and not message.disqualified)
-
-
-class Workers:
-    """``run.py worker`` processes, each stopped (or killed) by the test."""
-
-    def __init__(self, url: str, count: int, logs: Path, env: dict[str, str] | None = None) -> None:
-        command = [sys.executable, str(ROOT / "run.py"), "worker", "--bus", url]
-        command += ["--concurrency", "4", "--latency-ms", "30", "--chaos", "0.2"]
-        command += ["--ack-wait", "2"]
-        self.logs = [logs / f"worker-{n}" for n in range(count)]
-        self.processes = []
-        for log in self.logs:
-            log.mkdir(parents=True)
-            with (log / "stderr.txt").open("wb") as err:
-                process = subprocess.Popen(
-                    [*command, "--log-dir", str(log)],
-                    cwd=ROOT,
-                    stdout=subprocess.PIPE,
-                    stderr=err,
-                    env={**os.environ, **(env or {})},
-                )
-            self.processes.append(process)
-
-    def llm_calls(self, index: int) -> int:
-        """The LLM calls worker ``index`` logged, killed or not: each line is flushed."""
-        lines = (self.logs[index] / "events.jsonl").read_text().splitlines()
-        return sum(1 for line in lines if json.loads(line)["event"] == "llm_call")
-
-    def kill(self, index: int) -> None:
-        self.processes[index].kill()
-        self.processes[index].wait()
-
-    def stop(self) -> list[dict[str, object] | None]:
-        """SIGTERM every live worker; its JSON summary, or None for one that was killed."""
-        summaries: list[dict[str, object] | None] = []
-        for process in self.processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            out, _ = process.communicate(timeout=WAIT_S)
-            if process.returncode != 0:
-                summaries.append(None)
-                continue
-            summaries.append(json.loads(out.decode().strip().splitlines()[-1]))
-        return summaries
-
-    def close(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.communicate()
 
 
 def test_roles_are_checked_and_put_in_pipeline_order() -> None:
@@ -117,11 +71,9 @@ def test_roles_are_checked_and_put_in_pipeline_order() -> None:
 
 @pytest.fixture
 def workers(nats_server: NatsServer, tmp_path: Path) -> Iterator[Workers]:
-    running = Workers(nats_server.url, 3, tmp_path / "logs")
-    try:
+    """Three workers on the test's server, killed at the end if still running."""
+    with running_workers(nats_server.url, 3, tmp_path / "logs", latency_ms=LATENCY_MS) as running:
         yield running
-    finally:
-        running.close()
 
 
 SENTINEL = "end-of-test"
@@ -197,8 +149,8 @@ async def test_every_lead_ends_once_though_a_worker_is_killed(
     assert summaries[:2] == [None, None]
     survivor = summaries[2]
     assert survivor is not None
-    assert survivor["llm_calls"] == workers.llm_calls(2)
-    assert all(workers.llm_calls(n) > 0 for n in range(3))
+    assert survivor["llm_calls"] == llm_calls(workers, 2)
+    assert all(llm_calls(workers, n) > 0 for n in range(3))
 
 
 @pytest.mark.slow
@@ -218,8 +170,10 @@ async def test_a_worker_runs_every_role_under_the_deployment_permissions(
         for lead in batch:
             accepted = LeadAccepted(lead=lead)
             await bus.publish(Envelope.new(accepted, producer="intake", trace_id=lead.lead_id))
-        worker = Workers(secured.url, 1, tmp_path / "logs", env=passwords())
-        try:
+        logs = tmp_path / "logs"
+        with running_workers(
+            secured.url, 1, logs, latency_ms=LATENCY_MS, env=passwords()
+        ) as worker:
             with anyio.fail_after(RUN_S):
                 while len(ended) < len(batch):
                     envelope = await mailbox.take()
@@ -227,8 +181,6 @@ async def test_a_worker_runs_every_role_under_the_deployment_permissions(
                     if is_terminal(envelope):
                         ended.add(envelope.trace_id)
             (summary,) = await anyio.to_thread.run_sync(worker.stop)
-        finally:
-            worker.close()
     assert ended == {lead.lead_id for lead in batch}
     assert summary is not None
     assert summary["roles"] == ["research", "scoring", "writer", "validator"]
@@ -238,10 +190,8 @@ async def test_a_worker_runs_every_role_under_the_deployment_permissions(
 def test_a_worker_refused_by_the_server_says_so_in_one_line(secured: NatsServer) -> None:
     """A wrong password is one line on stderr and exit code 1, not a traceback or a hang."""
     env = {**os.environ, **passwords(), "LEADWRIGHT_NATS_VALIDATOR_PASSWORD": "wrong"}
-    command = [sys.executable, str(ROOT / "run.py"), "worker", "--bus", secured.url]
-    done = subprocess.run(
-        [*command, "--roles", "validator"], cwd=ROOT, env=env, capture_output=True, timeout=60
-    )
+    command = worker_command(secured.url, "--roles", "validator")
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=60)
     assert done.returncode == 1
     # The server answers a bad password with an authorization violation or by resetting
     # the connection, depending on timing; either way, one line that names the fix.
