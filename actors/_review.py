@@ -85,12 +85,14 @@ class ReviewStore:
         """File a request; an open item of the same record is superseded by it."""
         await self.db.run(lambda c: _add(c, request))
 
-    def items(self, *, status: str | None = None) -> list[ReviewItem]:
+    def items(self, *, status: str | None = None, lead_id: str | None = None) -> list[ReviewItem]:
+        """Items, oldest first; only those with ``status`` and of ``lead_id``, when given."""
         query = "SELECT id, record, lead_id, stage, failure, reason, status, request FROM review"
-        params: tuple[Any, ...] = ()
-        if status is not None:
-            query += " WHERE status = ?"
-            params = (status,)
+        wanted = {"status": status, "lead_id": lead_id}
+        where = {column: value for column, value in wanted.items() if value is not None}
+        if where:
+            query += " WHERE " + " AND ".join(f"{column} = ?" for column in where)
+        params = tuple(where.values())
         rows = self.db.run_sync(lambda c: c.execute(query + " ORDER BY id", params).fetchall())
         return [_item(row) for row in rows]
 

@@ -24,12 +24,14 @@ from console._models import (
     LeadStatus,
     LiveDrift,
     Problem,
+    RawReplies,
     SubmittedLead,
     TraceStep,
     ValidationVerdict,
     Violation,
 )
 from console._security import require_token
+from console._ui_views import raw_replies
 from messages import LeadOutcome, LeadScore, Outcome, OutreachDraft, RawValue, ResearchResult
 from supervision.system import Gate, System, entry_detail
 
@@ -133,6 +135,7 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
         crm = await anyio.to_thread.run_sync(system.stores.crm.row, lead_id)
         journal = system.stores.journal
         entries = await anyio.to_thread.run_sync(journal.trace, lead_id) if journal else []
+        items = await anyio.to_thread.run_sync(lambda: system.stores.review.items(lead_id=lead_id))
         trace = [
             TraceStep(
                 kind=e.kind,
@@ -144,6 +147,7 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
             )
             for e in entries
         ]
+        raw = raw_replies(items, entries)
         status = LeadStatus(
             id=row.lead_id,
             record=row.record,
@@ -151,6 +155,9 @@ def api_router(system: System, gate: Gate, idempotency: IdempotencyStore) -> API
             reason=row.reason,
             crm=crm,
             trace=trace,
+            raw_replies=RawReplies(
+                research=raw.get("research"), scoring=raw.get("scoring"), writing=raw.get("writing")
+            ),
         )
         return JSONResponse(status.model_dump())
 

@@ -35,6 +35,19 @@ class TraceStep(BaseModel):
     detail: str
 
 
+class RawReplies(BaseModel):
+    """The latest raw LLM reply of each stage, the text the model sent: secrets redacted,
+    cut at 8,000 characters. Untrusted text, to be shown as text, never as markup.
+
+    A stage is null when the lead keeps no reply of it: the stage has not replied yet, its
+    reply did not parse (the dead letter holds it), or the lead finished and ``run.py
+    compact`` dropped it (a review item keeps its own)."""
+
+    research: str | None = Field(description="The research stage's reply, or null.")
+    scoring: str | None = Field(description="The scoring stage's reply, or null.")
+    writing: str | None = Field(description="The writing stage's reply, or null.")
+
+
 class LeadStatus(BaseModel):
     id: str
     record: int
@@ -42,6 +55,7 @@ class LeadStatus(BaseModel):
     reason: str
     crm: dict[str, Any] | None
     trace: list[TraceStep]
+    raw_replies: RawReplies
 
 
 class LeadLine(BaseModel):

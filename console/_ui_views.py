@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from actors import DeadLetterItem, ReviewItem, ReviewStatus
+from bus import JournalEntry
 from messages import (
     LeadScore,
     Message,
@@ -117,21 +119,16 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
     if row is None:
         return None
     view = LeadView(lead_id, row.record, row.outcome, row.reason)
-    view.items = [i for i in stores.review.items() if i.lead_id == lead_id]
-    view.items.reverse()
+    items = stores.review.items(lead_id=lead_id)
+    view.items = list(reversed(items))
     for item in view.items:
         view.audits[item.id] = [Audit(*a) for a in stores.review.audit(item.id)]
         _take(view, item.request.lead.model_dump(exclude={"kind"}))
         if item.request.last_output is not None:
             _stage_output(view, item.request.last_output)
-    # Oldest first, so that the latest reply of a stage is the one kept; the journal's
-    # messages (none for a compacted lead) come after the items they caused.
-    for item in reversed(view.items):
-        for output in (item.request.stage_input, item.request.last_output):
-            if output is not None:
-                _raw_reply(view, output)
     view.letters = [d for d in stores.dead.items() if d.lead_id == lead_id]
     entries = stores.journal.trace(lead_id) if stores.journal is not None else []
+    view.raw = raw_replies(items, entries)
     for entry in entries:
         view.trace.append(
             Step(
@@ -146,11 +143,29 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
         # A compacted lead keeps no messages, only their lines.
         if entry.message is not None:
             _stage_output(view, entry.message)
-            _raw_reply(view, entry.message)
     view.crm = stores.crm.row(lead_id)
-    order = [stage.value for stage in Stage]
-    view.raw = dict(sorted(view.raw.items(), key=lambda kv: order.index(kv[0])))
     return view
+
+
+def raw_replies(items: Iterable[ReviewItem], entries: Iterable[JournalEntry]) -> dict[str, str]:
+    """The latest raw LLM reply of each stage that kept one, by stage in pipeline order,
+    from a lead's review items (oldest first) and its journal entries.
+
+    The journal's messages (none for a compacted lead) come after the items they caused,
+    so a later reply of a stage replaces an earlier one; a review item keeps the outputs it
+    holds through compaction."""
+    outputs: list[Message | None] = [
+        output for i in items for output in (i.request.stage_input, i.request.last_output)
+    ]
+    outputs += [entry.message for entry in entries]
+    found: dict[str, str] = {}
+    for output in outputs:
+        match output:
+            case ResearchResult() | LeadScore() | OutreachDraft() if output.raw_reply is not None:
+                found[stage_of(output).value] = output.raw_reply
+            case _:
+                pass
+    return {stage.value: found[stage.value] for stage in Stage if stage.value in found}
 
 
 def _take(view: LeadView, fields: dict[str, Any]) -> None:
@@ -170,15 +185,6 @@ def _stage_output(view: LeadView, message: Message) -> None:
         case OutreachDraft():
             view.draft = message
             view.score = view.score or message.score
-        case _:
-            pass
-
-
-def _raw_reply(view: LeadView, message: Message) -> None:
-    """Keep the raw reply an LLM output carries, as its stage's latest."""
-    match message:
-        case ResearchResult() | LeadScore() | OutreachDraft() if message.raw_reply is not None:
-            view.raw[stage_of(message).value] = message.raw_reply
         case _:
             pass
 

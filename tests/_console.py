@@ -119,12 +119,14 @@ class Served:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    def post_lead(self, example: str, lead_id: str) -> None:
-        """Submit one example lead under a new id through the API."""
+    def post_lead(self, example: str, lead_id: str, *, email: str | None = None) -> None:
+        """Submit one example lead under a new id (and, to reuse an example another lead
+        took already, a new email) through the API."""
         with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
             [row] = [r for r in csv.DictReader(f) if r["id"] == example]
+        row |= {"id": lead_id} if email is None else {"id": lead_id, "email": email}
         headers = {"Authorization": f"Bearer {TOKEN}"}
-        posted = httpx.post(f"{self.url}/v1/leads", json=row | {"id": lead_id}, headers=headers)
+        posted = httpx.post(f"{self.url}/v1/leads", json=row, headers=headers)
         assert posted.status_code == 202, posted.text
 
     def settle(self, *lead_ids: str, deadline: float = 120.0) -> None:

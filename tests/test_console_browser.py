@@ -316,6 +316,29 @@ def test_the_lead_page_shows_every_stages_raw_reply(page: Page, served: Served) 
     assert INVENTED in (page.locator('#raw [data-raw="writing"]').text_content() or "")
 
 
+def test_the_api_shows_each_stages_raw_reply_redacted(served: Served) -> None:
+    """``GET /v1/leads/{id}`` has the raw reply of each stage a lead reached, as the model
+    sent it with the server's key redacted, and null for the stages it did not reach."""
+    served.post_lead("L0016", "R-SECRET-API")
+    served.post_lead("L0001", "E-API", email="emily.api@ember-labs.ai")
+    served.settle("R-SECRET-API", "E-API")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    held = httpx.get(f"{served.url}/v1/leads/R-SECRET-API", headers=headers)
+    assert held.headers["content-type"] == "application/json"
+    assert SECRET not in held.text
+    sent = served.model.sent["R-SECRET-API", Stage.RESEARCH]
+    assert SECRET in sent
+    assert held.json()["raw_replies"] == {
+        "research": sent.replace(SECRET, REDACTED),
+        "scoring": None,
+        "writing": None,
+    }
+    drafted = httpx.get(f"{served.url}/v1/leads/E-API", headers=headers).json()
+    assert drafted["status"] == "needs_review"
+    assert drafted["raw_replies"] == {s.value: served.model.sent["E-API", s] for s in Stage}
+    assert INVENTED in drafted["raw_replies"]["writing"]
+
+
 def test_crm_view_and_csv_export(page: Page, served: Served, tmp_path: Path) -> None:
     """The CRM page lists the finished leads and exports what ``export`` prints."""
     page.goto("/crm")
