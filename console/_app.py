@@ -7,15 +7,14 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console._api import api_router, problem
-from console._idempotency import IdempotencyStore
+from console._api import install_api
+from console._api_input import problem
 from console._metrics import registry_for
 from console._security import require_token
-from console._ui import STATIC, ui_router
+from console._ui import install_console
 from supervision.system import Gate, System
 
 
@@ -27,11 +26,9 @@ def create_app(system: System, gate: Gate, token: str) -> FastAPI:
         version="1",
     )
     app.state.token = token
-    idempotency = IdempotencyStore(system.stores.ledger.db)
-    app.include_router(api_router(system, gate, idempotency))
+    install_api(app, system, gate)
     registry = registry_for(system)
-    app.include_router(ui_router(system))
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_console(app, system)
 
     @app.get("/healthz", response_class=PlainTextResponse)
     async def healthz() -> str:

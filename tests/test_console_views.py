@@ -6,7 +6,7 @@ import pytest
 from fastapi import HTTPException
 from starlette.datastructures import FormData
 
-from console._ui import templates
+from console._ui_page import templates
 from console._ui_session import Sessions, check_csrf
 from console._ui_views import highlight, spans
 from messages import RuleViolation

@@ -1,0 +1,108 @@
+"""What a client sends the API: a JSON body read within its limit, the leads in it checked
+as intake checks a CSV row, and the 4xx answer that says why one is refused."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, final
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from actors import Receipt
+from actors.intake import check_record, fields_of, lead_id_for
+from console._models import Problem, SubmittedLead
+from messages import RawValue
+from supervision.system import System
+
+BODY_LIMIT = 4 * 1024 * 1024
+"""Bytes a ``POST`` body may hold."""
+BATCH_LIMIT = 1000
+"""Leads one ``POST`` may hold."""
+RETRY_AFTER_S = 2
+"""What a client is told to wait when the inbox is full or the service is stopping."""
+
+
+def problem(
+    status: int, detail: str, *, errors: list[dict[str, Any]] | None = None, retry: bool = False
+) -> JSONResponse:
+    """An error answer: ``status``, what is wrong, and ``Retry-After`` when ``retry``."""
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if retry else None
+    body = Problem(detail=detail, errors=errors or [])
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def read_body(request: Request) -> bytes | Response:
+    """The JSON body, read up to ``BODY_LIMIT``, or the 4xx that says why not."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        return problem(415, "send the body as application/json")
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > BODY_LIMIT):
+        return problem(413, f"the body is over {BODY_LIMIT} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > BODY_LIMIT:
+            return problem(413, f"the body is over {BODY_LIMIT} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_leads(body: bytes) -> list[dict[str, RawValue]] | Response:
+    """The leads of a body, each checked as intake checks a CSV row, or a 4xx."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        return problem(422, f"the body is not JSON ({str(exc)[:200]})")
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        return problem(422, "the array is empty; send at least one lead")
+    if len(items) > BATCH_LIMIT:
+        return problem(413, f"at most {BATCH_LIMIT} leads per request")
+    leads: list[dict[str, RawValue]] = []
+    errors: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        fields = fields_of(item, f"lead {index}")
+        checked = check_record(fields)
+        if isinstance(checked, list):
+            errors.append({"index": index, "id": lead_id_for(fields), "reasons": checked})
+        leads.append(fields)
+    if errors:
+        return problem(
+            422,
+            f"{len(errors)} of {len(items)} leads are invalid; nothing was submitted",
+            errors=errors,
+        )
+    return leads
+
+
+@final
+class HttpInput:
+    """Every lead posted to this process, as one input whose lines are numbered in the
+    order the posts arrived: one transaction a request, not two."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.input_id: int | None = None
+        self.lines = 0
+
+    async def submit(self, leads: list[dict[str, RawValue]]) -> list[Receipt]:
+        if self.input_id is None:
+            self.input_id = await self.system.open_input("http")
+        first = self.lines + 1
+        self.lines += len(leads)
+        return await self.system.submit(self.input_id, list(enumerate(leads, start=first)))
+
+
+def submitted(receipt: Receipt) -> SubmittedLead:
+    """What the answer to a ``POST`` says of one lead."""
+    return SubmittedLead(
+        id=receipt.lead_id,
+        record=receipt.record,
+        status=receipt.outcome,
+        submission=receipt.submission.value,
+        reason=receipt.reason,
+        location=f"/v1/leads/{receipt.lead_id}",
+    )

@@ -1,0 +1,104 @@
+"""What every console page works on: ``Console`` (the live system, the open sessions and
+the templates), which the app keeps in its state and each route takes as ``Ui``, and the
+answers the routes share: a rendered page, and a redirect with a message."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, final
+from urllib.parse import urlencode
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from console._ui_dashboard import Dashboard
+from console._ui_drift import DriftPlots
+from console._ui_session import Session, Sessions, check_csrf
+from console._ui_views import highlight, spans
+from supervision.system import UNOVERRIDABLE, System
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+"""No inline script or style runs, so markup smuggled in through lead data stays inert
+even where escaping were to fail."""
+BACK_TO = ("/", "/dead")
+"""The pages a form may ask to go back to (its ``next`` field)."""
+
+
+def templates() -> Environment:
+    """The console's Jinja environment: every template autoescaped."""
+    env = Environment(
+        loader=PackageLoader("console", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["highlight"] = highlight
+    env.globals["spans"] = spans
+    env.globals["UNOVERRIDABLE"] = UNOVERRIDABLE
+    return env
+
+
+@final
+class Console:
+    """The console of one live system: its stores, the open sessions, the templates, the
+    dashboard's figures and the drift plots."""
+
+    def __init__(self, system: System) -> None:
+        self.system = system
+        self.stores = system.stores
+        self.sessions = Sessions()
+        self.env = templates()
+        self.board = Dashboard(system)
+        self.drift = DriftPlots(system)
+
+    def need(self, request: Request) -> Session:
+        """The request's session; a browser without one is sent to sign in."""
+        return self.sessions.need(request)
+
+    async def posted(self, request: Request) -> tuple[Session, FormData]:
+        """The session and the form of a ``POST``, its CSRF token checked (403 if wrong)."""
+        session = self.sessions.need(request)
+        form = await request.form()
+        check_csrf(form, session.csrf)
+        return session, form
+
+    def page(
+        self,
+        request: Request,
+        name: str,
+        session: Session | None,
+        status: int = 200,
+        **context: Any,
+    ) -> HTMLResponse:
+        """Template ``name`` rendered, with the query's ``msg``, and headers that keep it
+        inert, private and out of caches."""
+        html = self.env.get_template(name).render(
+            session=session, msg=request.query_params.get("msg", ""), **context
+        )
+        response = HTMLResponse(html, status_code=status)
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def back(path: str, msg: str, form: FormData | None = None) -> RedirectResponse:
+    """To ``path`` (or the form's own page, ``next``) with a message."""
+    wanted = form.get("next") if form is not None else None
+    if isinstance(wanted, str) and wanted in BACK_TO:
+        path = wanted
+    return RedirectResponse(f"{path}?{urlencode({'msg': msg})}", status_code=303)
+
+
+def _console(request: Request) -> Console:
+    console: Console = request.app.state.console
+    return console
+
+
+Ui = Annotated[Console, Depends(_console)]
+"""A route's ``Console``."""
