@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -16,7 +17,7 @@ from actors import Icp, KnowledgeBase
 from actors.llm import FunctionLlm, LlmRequest, OfflineLlm
 from console import create_app
 from messages import Stage
-from supervision.system import Gate, PipelineConfig, System, open_system
+from supervision.system import Gate, PipelineConfig, System, compact_run, open_system
 
 pytestmark = pytest.mark.anyio
 
@@ -53,11 +54,11 @@ def model() -> Model:
     return Model()
 
 
-@pytest.fixture
-async def scripted(tmp_path: Path, model: Model) -> AsyncIterator[System]:
-    """The live system with the scripted model."""
+@asynccontextmanager
+async def scripted_system(out: Path, model: Model) -> AsyncIterator[System]:
+    """The live system on ``out`` with the scripted model."""
     config = PipelineConfig(
-        out=tmp_path,
+        out=out,
         gateway=FunctionLlm(model),
         icp=Icp.load(EXAMPLES / "icp.toml"),
         source=KnowledgeBase.load(EXAMPLES / "companies.json"),
@@ -66,10 +67,23 @@ async def scripted(tmp_path: Path, model: Model) -> AsyncIterator[System]:
         yield running
 
 
+@asynccontextmanager
+async def api_client(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app over ``system``, with the token."""
+    transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=AUTH) as c:
+        yield c
+
+
+@pytest.fixture
+async def scripted(tmp_path: Path, model: Model) -> AsyncIterator[System]:
+    async with scripted_system(tmp_path, model) as running:
+        yield running
+
+
 @pytest.fixture
 async def client(scripted: System) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(scripted, Gate(), TOKEN))
-    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=AUTH) as c:
+    async with api_client(scripted) as c:
         yield c
 
 
@@ -109,6 +123,26 @@ async def test_a_lead_in_review_shows_its_reply_as_text_and_null_for_the_rest(
     sent = model.sent["R-1", Stage.RESEARCH]
     assert MARKUP in json.loads(sent)["summary"]
     assert view["raw_replies"] == {"research": sent, "scoring": None, "writing": None}
+
+
+async def test_after_compaction_only_a_review_item_keeps_its_reply(
+    tmp_path: Path, model: Model
+) -> None:
+    """Once ``compact`` has dropped the journal's messages of finished leads, a completed
+    lead's raw replies are null and a lead in review still has its item's reply."""
+    async with scripted_system(tmp_path, model) as system:
+        await run_leads(system, {"C-1": "L0001", "R-1": "L0002"})
+    assert compact_run(tmp_path).compacted == 2
+    async with scripted_system(tmp_path, model) as system, api_client(system) as client:
+        done = (await client.get("/v1/leads/C-1")).json()
+        held = (await client.get("/v1/leads/R-1")).json()
+    assert done["status"] == "completed" and held["status"] == "needs_review"
+    assert done["raw_replies"] == {"research": None, "scoring": None, "writing": None}
+    assert held["raw_replies"] == {
+        "research": model.sent["R-1", Stage.RESEARCH],
+        "scoring": None,
+        "writing": None,
+    }
 
 
 async def test_the_schema_documents_the_raw_replies(client: httpx.AsyncClient) -> None:
