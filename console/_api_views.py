@@ -6,7 +6,7 @@ These functions block on SQLite; the routes call them in a worker thread.
 from __future__ import annotations
 
 from console._models import LeadLine, LeadPage, LeadStatus, RawReplies, TraceStep
-from console._ui_views import raw_replies
+from console._raw import raw_replies
 from supervision.system import Stores, entry_detail
 
 

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from actors import DeadLetterItem, ReviewItem, ReviewStatus
-from bus import JournalEntry
+from console._raw import raw_replies
 from messages import (
     LeadScore,
     Message,
     OutreachDraft,
     ResearchResult,
     RuleViolation,
-    Stage,
-    stage_of,
 )
 from supervision.system import Stores, entry_detail
 
@@ -145,27 +142,6 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
             _stage_output(view, entry.message)
     view.crm = stores.crm.row(lead_id)
     return view
-
-
-def raw_replies(items: Iterable[ReviewItem], entries: Iterable[JournalEntry]) -> dict[str, str]:
-    """The latest raw LLM reply of each stage that kept one, by stage in pipeline order,
-    from a lead's review items (oldest first) and its journal entries.
-
-    The journal's messages (none for a compacted lead) come after the items they caused,
-    so a later reply of a stage replaces an earlier one; a review item keeps the outputs it
-    holds through compaction."""
-    outputs: list[Message | None] = [
-        output for i in items for output in (i.request.stage_input, i.request.last_output)
-    ]
-    outputs += [entry.message for entry in entries]
-    found: dict[str, str] = {}
-    for output in outputs:
-        match output:
-            case ResearchResult() | LeadScore() | OutreachDraft() if output.raw_reply is not None:
-                found[stage_of(output).value] = output.raw_reply
-            case _:
-                pass
-    return {stage.value: found[stage.value] for stage in Stage if stage.value in found}
 
 
 def _take(view: LeadView, fields: dict[str, Any]) -> None:
