@@ -91,12 +91,6 @@ class LiveApi:
         self.rules: RuleContext = system.config.icp.rules()
 
 
-def install_api(app: FastAPI, system: System, gate: Gate) -> None:
-    """Serve the ``/v1`` routes on ``app``, over ``system``."""
-    app.state.api = LiveApi(system, gate, IdempotencyStore(system.stores.ledger.db))
-    app.include_router(router)
-
-
 def _live_api(request: Request) -> LiveApi:
     api: LiveApi = request.app.state.api
     return api
@@ -104,6 +98,12 @@ def _live_api(request: Request) -> LiveApi:
 
 Api = Annotated[LiveApi, Depends(_live_api)]
 router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], responses=_ERRORS)
+
+
+def install_api(app: FastAPI, system: System, gate: Gate) -> None:
+    """Serve the ``/v1`` routes on ``app``, over ``system``."""
+    app.state.api = LiveApi(system, gate, IdempotencyStore(system.stores.ledger.db))
+    app.include_router(router)
 
 
 @router.post(
