@@ -8,7 +8,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console._api import install_api
 from console._api_input import problem
@@ -26,6 +28,9 @@ def create_app(system: System, gate: Gate, token: str) -> FastAPI:
         version="1",
     )
     app.state.token = token
+    # A client that sniffs a type may render an LLM's text as HTML: every answer, JSON and
+    # plain text included, says its type is the one to use, as the console's pages do.
+    app.add_middleware(NoSniff)
     install_api(app, system, gate)
     registry = registry_for(system)
     install_console(app, system)
@@ -63,3 +68,23 @@ def create_app(system: System, gate: Gate, token: str) -> FastAPI:
         return response
 
     return app
+
+
+class NoSniff:
+    """ASGI middleware: ``X-Content-Type-Options: nosniff`` on every HTTP response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+            await send(message)
+
+        await self.app(scope, receive, with_header)
