@@ -16,16 +16,8 @@ from actors._dead_letters import (
 )
 from actors._evidence import EvidenceSource, KnowledgeBase
 from actors._icp import Icp, Sender
-from actors._ledger import (
-    FINISHED_EARLIER,
-    PENDING,
-    LedgerStore,
-    OutcomeLedger,
-    Receipt,
-    ReportRow,
-    StoredRecord,
-    Submission,
-)
+from actors._inbox import PENDING, Receipt, StoredRecord, Submission
+from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
 from actors._research import Research

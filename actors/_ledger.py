@@ -1,57 +1,28 @@
-"""The outcome ledger: every record submitted to a run directory, and the one outcome each
-ends in.
+"""The outcome ledger: the one outcome each record submitted to a run directory ends in,
+the conflicting outcomes that came after it, and the reports over both.
 
-Records are keyed by their lead's identity (its id and a fingerprint of its content), not
-by their position in a file. The ledger is also the durable inbox: a record is submitted
-in one transaction, and from then on it is never lost; the system admits unfinished
-records in the order they were first submitted.
+``LedgerStore`` is the one store of ``journal.sqlite``'s records and outcomes: it holds
+the durable inbox (``_inbox``: records, inputs, submissions) and the outcomes, which share
+one file and are read together (a record is unfinished until it has an outcome).
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Unpack, final
 
+from actors import _inbox
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
-from actors.intake import check_record, fingerprint, lead_id_for
+from actors._inbox import INBOX_SCHEMA, PENDING, Receipt, StoredRecord
 from bus import SqliteFile
 from messages import LeadOutcome, Outcome, RawValue
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    record INTEGER PRIMARY KEY,
-    lead_id TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    email TEXT,
-    fields TEXT NOT NULL,
-    input INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    UNIQUE (lead_id, fingerprint)
-);
-CREATE INDEX IF NOT EXISTS records_by_email ON records (email) WHERE email IS NOT NULL;
-CREATE TABLE IF NOT EXISTS inputs (
-    input INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS input_digests (
-    digest TEXT NOT NULL,
-    input INTEGER NOT NULL,
-    PRIMARY KEY (digest, input)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS submissions (
-    input INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    record INTEGER NOT NULL,
-    PRIMARY KEY (input, position)
-) WITHOUT ROWID;
+_OUTCOME_SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
     record INTEGER PRIMARY KEY,
     lead_id TEXT NOT NULL,
@@ -66,49 +37,10 @@ CREATE TABLE IF NOT EXISTS outcome_conflicts (
     at TEXT NOT NULL
 );
 """
+"""The outcome ledger's tables, in ``journal.sqlite`` after the inbox's."""
 
-
-PENDING = "pending"
-"""The outcome ``report`` and ``counts`` give a record that has none yet."""
 FINISHED_EARLIER = "finished earlier"
 """How ``report --input`` marks a line whose lead an earlier input already finished."""
-
-
-class Submission(StrEnum):
-    """What submitting one input record did."""
-
-    NEW = "new"
-    """A lead not seen before in this directory: it will be processed."""
-    KNOWN = "known"
-    """The same lead with the same content was submitted before: nothing new is done."""
-    CONFLICT = "conflict"
-    """The lead's id was submitted before with other content: rejected."""
-    DUPLICATE = "duplicate"
-    """Another lead with the same email was submitted before: rejected."""
-
-
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """The answer to one submitted record."""
-
-    position: int
-    """Where the record was in its input (1-based)."""
-    record: int
-    """The record's number in the run directory."""
-    lead_id: str
-    submission: Submission
-    outcome: str
-    """Its outcome now: an ``Outcome`` value, or ``PENDING``."""
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    """A record as the inbox holds it, for admitting it."""
-
-    record: int
-    lead_id: str
-    fields: dict[str, RawValue]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,20 +57,20 @@ class ReportRow:
 
 @final
 class LedgerStore:
-    """Records, inputs and outcomes, in the run directory's ``journal.sqlite``."""
+    """Records, inputs and outcomes, in the run directory's ``journal.sqlite``.
+
+    One store over two concepts: the durable inbox (``_inbox``) and the outcome ledger.
+    They share one file and one transaction, and most reads join a record to its outcome.
+    """
 
     def __init__(self, path: Path | SqliteFile) -> None:
-        self.db = SqliteFile.open(path, _SCHEMA)
+        self.db = SqliteFile.open(path, INBOX_SCHEMA + _OUTCOME_SCHEMA)
+
+    # The inbox
 
     async def open_input(self, source: str) -> int:
         """Register one input (a file, stdin, an HTTP request); its number names it."""
-        at = datetime.now(UTC).isoformat()
-        return await self.db.run(
-            lambda c: int(
-                c.execute("INSERT INTO inputs (source, at) VALUES (?, ?)", (source, at)).lastrowid
-                or 0
-            )
-        )
+        return await self.db.run(lambda c: _inbox.open_input(c, source))
 
     async def submit(
         self, input_id: int, rows: Sequence[tuple[int, Mapping[str, RawValue]]]
@@ -157,16 +89,12 @@ class LedgerStore:
     ) -> list[list[Receipt]]:
         """Several submissions in one transaction (a busy service's concurrent requests)."""
         return await self.db.run(
-            lambda c: [[_submit(c, i, p, f) for p, f in rows] for i, rows in batches]
+            lambda c: [[_inbox.submit(c, i, p, f) for p, f in rows] for i, rows in batches]
         )
 
     async def note_digest(self, input_id: int, digest: str) -> None:
         """Remember that ``input_id`` was a whole file with this content digest."""
-        await self.db.run(
-            lambda c: c.execute(
-                "INSERT OR IGNORE INTO input_digests VALUES (?, ?)", (digest, input_id)
-            )
-        )
+        await self.db.run(lambda c: _inbox.note_digest(c, input_id, digest))
 
     async def repeat_input(self, input_id: int, digest: str) -> dict[str, int] | None:
         """Submit ``input_id`` as a copy of an earlier, finished input of the same content.
@@ -176,7 +104,25 @@ class LedgerStore:
         reading it. Returns the lines by outcome, or ``None`` (and does nothing) when no
         earlier input had this content or one of its records is unfinished.
         """
-        return await self.db.run(lambda c: _repeat_input(c, input_id, digest))
+        return await self.db.run(lambda c: _inbox.repeat_input(c, input_id, digest))
+
+    async def unfinished_after(self, record: int, limit: int) -> list[StoredRecord]:
+        """Up to ``limit`` records without an outcome numbered above ``record``, in order."""
+        return await self.db.run(lambda c: _inbox.unfinished_after(c, record, limit))
+
+    def unfinished(self) -> int:
+        """How many records have no outcome yet."""
+        return self.db.run_sync(_inbox.unfinished)
+
+    def last_record(self) -> int:
+        """The highest record number so far (0 in a new directory)."""
+        return self.db.run_sync(_inbox.last_record)
+
+    def last_input(self) -> int | None:
+        """The number of the latest input, if there is one."""
+        return self.db.run_sync(_inbox.last_input)
+
+    # The outcomes
 
     async def set_outcome(self, outcome: LeadOutcome) -> bool:
         """Record an outcome; ``False`` if the record had one already.
@@ -189,38 +135,6 @@ class LedgerStore:
     def replace_outcome(self, record: int, outcome: Outcome, reason: str) -> None:
         """Change a settled outcome: a reviewer's decision, or a replay."""
         self.db.run_sync(lambda c: replace_outcome(c, record, outcome, reason))
-
-    async def unfinished_after(self, record: int, limit: int) -> list[StoredRecord]:
-        """Up to ``limit`` records without an outcome numbered above ``record``, in order."""
-        rows = await self.db.run(
-            lambda c: c.execute(
-                "SELECT r.record, r.lead_id, r.fields FROM records r "
-                "WHERE r.record > ? AND NOT EXISTS "
-                "(SELECT 1 FROM outcomes o WHERE o.record = r.record) "
-                "ORDER BY r.record LIMIT ?",
-                (record, limit),
-            ).fetchall()
-        )
-        return [StoredRecord(r, lead_id, json.loads(fields)) for r, lead_id, fields in rows]
-
-    def unfinished(self) -> int:
-        """How many records have no outcome yet."""
-        return int(
-            self.db.run_sync(
-                lambda c: c.execute(
-                    "SELECT COUNT(*) FROM records r WHERE NOT EXISTS "
-                    "(SELECT 1 FROM outcomes o WHERE o.record = r.record)"
-                ).fetchone()[0]
-            )
-        )
-
-    def last_record(self) -> int:
-        """The highest record number so far (0 in a new directory)."""
-        return int(
-            self.db.run_sync(
-                lambda c: c.execute("SELECT COALESCE(MAX(record), 0) FROM records").fetchone()[0]
-            )
-        )
 
     def outcome_of(self, record: int) -> str:
         """A record's outcome, or ``PENDING``."""
@@ -241,6 +155,28 @@ class LedgerStore:
             ).fetchall()
         )
         return {int(record) for (record,) in rows}
+
+    def finished_since(self, since: datetime) -> int:
+        """How many records got their outcome at ``since`` or later; a decision or a
+        replay that changed an outcome counts at its own time."""
+        at = since.astimezone(UTC).isoformat()
+        return int(
+            self.db.run_sync(
+                lambda c: c.execute(
+                    "SELECT COUNT(*) FROM outcomes WHERE at >= ?", (at,)
+                ).fetchone()[0]
+            )
+        )
+
+    def conflicts(self) -> int:
+        """How many outcomes came for a record that had another one already."""
+        return int(
+            self.db.run_sync(
+                lambda c: c.execute("SELECT COUNT(*) FROM outcome_conflicts").fetchone()[0]
+            )
+        )
+
+    # Reports
 
     def find(self, lead_id: str) -> ReportRow | None:
         """The first record of a lead id, with its outcome."""
@@ -287,11 +223,6 @@ class LedgerStore:
         )
         return [ReportRow(*row) for row in rows]
 
-    def last_input(self) -> int | None:
-        """The number of the latest input, if there is one."""
-        row = self.db.run_sync(lambda c: c.execute("SELECT MAX(input) FROM inputs").fetchone())
-        return None if row[0] is None else int(row[0])
-
     def counts(self, *, input_id: int | None = None) -> dict[str, int]:
         """How many records (or lines of one input) have each outcome, or ``pending``."""
         if input_id is None:
@@ -309,25 +240,6 @@ class LedgerStore:
         rows = self.db.run_sync(lambda c: c.execute(query, params).fetchall())
         return {str(outcome): int(count) for outcome, count in rows}
 
-    def finished_since(self, since: datetime) -> int:
-        """How many records got their outcome at ``since`` or later; a decision or a
-        replay that changed an outcome counts at its own time."""
-        at = since.astimezone(UTC).isoformat()
-        return int(
-            self.db.run_sync(
-                lambda c: c.execute(
-                    "SELECT COUNT(*) FROM outcomes WHERE at >= ?", (at,)
-                ).fetchone()[0]
-            )
-        )
-
-    def conflicts(self) -> int:
-        return int(
-            self.db.run_sync(
-                lambda c: c.execute("SELECT COUNT(*) FROM outcome_conflicts").fetchone()[0]
-            )
-        )
-
     def close(self) -> None:
         self.db.close()
 
@@ -336,99 +248,6 @@ _REPORT = (
     f"SELECT r.record, r.lead_id, COALESCE(o.outcome, '{PENDING}'), COALESCE(o.reason, '') "
     "FROM records r LEFT JOIN outcomes o ON o.record = r.record"
 )
-
-
-def _submit(
-    c: sqlite3.Connection, input_id: int, position: int, fields: Mapping[str, RawValue]
-) -> Receipt:
-    lead_id = lead_id_for(fields)
-    content = fingerprint(fields)
-    record, submission, reason = _resolve(c, lead_id, content, fields, input_id, position)
-    c.execute("INSERT OR IGNORE INTO submissions VALUES (?, ?, ?)", (input_id, position, record))
-    row = c.execute("SELECT outcome, reason FROM outcomes WHERE record = ?", (record,)).fetchone()
-    outcome, stored_reason = (PENDING, reason) if row is None else (str(row[0]), str(row[1]))
-    return Receipt(position, record, lead_id, submission, outcome, stored_reason)
-
-
-def _repeat_input(c: sqlite3.Connection, input_id: int, digest: str) -> dict[str, int] | None:
-    earlier = c.execute(
-        "SELECT d.input FROM input_digests d WHERE d.digest = ? AND NOT EXISTS (SELECT 1 FROM "
-        "submissions s WHERE s.input = d.input AND NOT EXISTS (SELECT 1 FROM outcomes o "
-        "WHERE o.record = s.record)) ORDER BY d.input DESC LIMIT 1",
-        (digest,),
-    ).fetchone()
-    if earlier is None:
-        return None
-    c.execute(
-        "INSERT INTO submissions SELECT ?, position, record FROM submissions WHERE input = ?",
-        (input_id, earlier[0]),
-    )
-    c.execute("INSERT INTO input_digests VALUES (?, ?)", (digest, input_id))
-    rows = c.execute(
-        "SELECT o.outcome, COUNT(*) FROM submissions s JOIN outcomes o ON o.record = s.record "
-        "WHERE s.input = ? GROUP BY 1",
-        (input_id,),
-    ).fetchall()
-    return {str(outcome): int(count) for outcome, count in rows}
-
-
-def _resolve(
-    c: sqlite3.Connection,
-    lead_id: str,
-    content: str,
-    fields: Mapping[str, RawValue],
-    input_id: int,
-    position: int,
-) -> tuple[int, Submission, str]:
-    """The record a row belongs to, inserted if it is new, and what submitting it did."""
-    same = c.execute(
-        "SELECT record FROM records WHERE lead_id = ? AND fingerprint = ?", (lead_id, content)
-    ).fetchone()
-    if same is not None:
-        return int(same[0]), Submission.KNOWN, ""
-    owner = c.execute(
-        "SELECT record FROM records WHERE lead_id = ? ORDER BY record LIMIT 1", (lead_id,)
-    ).fetchone()
-    checked = check_record(fields)
-    email = None if isinstance(checked, list) or owner is not None else checked["email"]
-    first = None
-    if email is not None:
-        first = c.execute("SELECT record FROM records WHERE email = ? LIMIT 1", (email,)).fetchone()
-    record = int(
-        c.execute(
-            "INSERT INTO records (lead_id, fingerprint, email, fields, input, position) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                lead_id,
-                content,
-                email if first is None else None,
-                json.dumps(dict(fields), ensure_ascii=False),
-                input_id,
-                position,
-            ),
-        ).lastrowid
-        or 0
-    )
-    if owner is not None:
-        reason = (
-            f"conflicting duplicate: lead {lead_id} was submitted as record {owner[0]} "
-            "with other content"
-        )
-        _reject(c, record, lead_id, reason)
-        return record, Submission.CONFLICT, reason
-    if first is not None:
-        reason = f"duplicate of record {first[0]} (same email)"
-        _reject(c, record, lead_id, reason)
-        return record, Submission.DUPLICATE, reason
-    return record, Submission.NEW, ""
-
-
-def _reject(c: sqlite3.Connection, record: int, lead_id: str, reason: str) -> None:
-    at = datetime.now(UTC).isoformat()
-    c.execute(
-        "INSERT INTO outcomes VALUES (?, ?, ?, ?, ?)",
-        (record, lead_id, Outcome.REJECTED.value, reason, at),
-    )
 
 
 def set_outcome(c: sqlite3.Connection, outcome: LeadOutcome) -> bool:
@@ -461,7 +280,8 @@ def replace_outcome(c: sqlite3.Connection, record: int, outcome: Outcome, reason
 
 
 def clear_outcome(c: sqlite3.Connection, record: int) -> None:
-    """``LedgerStore.clear_outcome`` inside a caller's transaction."""
+    """Undo a record's outcome inside a caller's transaction (an approval, a replay), so
+    that the record is unfinished again until its new one comes."""
     c.execute("DELETE FROM outcomes WHERE record = ?", (record,))
 
 
