@@ -3,6 +3,7 @@ the directory lock, and the operator's actions."""
 
 from supervision.system._compaction import Compaction, compact_run
 from supervision.system._config import PipelineConfig
+from supervision.system._lifespan import open_system
 from supervision.system._lock import DirectoryInUse, DirectoryLock, prepare
 from supervision.system._operations import (
     UNOVERRIDABLE,
@@ -22,7 +23,7 @@ from supervision.system._run import SUMMARY_FILE, Progress, Run, RunSummary, run
 from supervision.system._service import Face, Gate, Service, ServiceEnd
 from supervision.system._signals import DRAIN_S, Stopper
 from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
-from supervision.system._system import System, open_system
+from supervision.system._system import System
 from supervision.system._trace import TraceNode, build_trace, describe, entry_detail
 from supervision.system._wiring import OPERATOR, REVIEWER, VALIDATOR, routes
 from supervision.system._worker import (

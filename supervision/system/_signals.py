@@ -12,7 +12,8 @@ import anyio
 from anyio import CancelScope
 
 from supervision.system._config import PipelineConfig
-from supervision.system._system import System, open_system
+from supervision.system._lifespan import open_system
+from supervision.system._system import System
 
 DRAIN_S = 10.0
 """How long in-flight leads may take to finish after SIGINT or SIGTERM, stopping included."""

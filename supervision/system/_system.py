@@ -1,33 +1,27 @@
-"""The live system on one run directory: its actors under one supervisor, its durable
-inbox, and admission control. Feeders (a file, a pipe, HTTP) submit records; the system
-admits them in order, a window at a time, and tells listeners each outcome.
+"""The live system on one run directory: its actors under one supervisor, fed by any
+number of feeders. Feeders (a file, a pipe, HTTP) submit records to the durable inbox;
+the admitter (``_admitter``) hands them to the actors in order, a window at a time; the
+system counts what is unfinished and tells listeners each outcome. ``open_system``
+(``_lifespan``) opens and closes it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import hashlib
-import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import final
 
 import anyio
 from anyio.abc import TaskStatus
 
 from actors import (
-    PENDING,
     CircuitBreaker,
     CrmStore,
     FlakyCrm,
-    LedgerStore,
     LlmCaller,
     MetricsBook,
     Receipt,
     RunNotice,
-    StoredRecord,
     Submission,
     null_log,
 )
@@ -37,7 +31,6 @@ from messages import (
     DriftDetected,
     Envelope,
     LeadOutcome,
-    LeadSubmitted,
     Message,
     ProfileFlush,
     ProfileSaved,
@@ -47,22 +40,16 @@ from messages import (
 )
 from supervision._supervisor import Supervisor
 from supervision.system._admission import Admission
+from supervision.system._admitter import Admitter
 from supervision.system._config import PipelineConfig
-from supervision.system._resume import InFlight, in_flight, restarts
+from supervision.system._group_submit import GroupSubmit
 from supervision.system._stores import Stores
 from supervision.system._wiring import (
     OPERATOR,
     SystemParts,
     build_bus,
     build_supervisor,
-    routes,
 )
-from supervision.system._worker import VALIDATORS
-
-STOP_S = 10.0
-"""How long stopping the actors may take before they are cancelled."""
-_RESTART_BATCH = 256
-"""Unfinished records looked up in the journal at a time when they are admitted."""
 
 OutcomeListener = Callable[[LeadOutcome], None]
 
@@ -109,15 +96,10 @@ class System:
         self._inbox = GroupSubmit(stores.ledger)
         self._listeners: list[OutcomeListener] = []
         self._waiters: dict[int, anyio.Event] = {}
-        self._cursor = 0
-        self._fresh_after = stores.ledger.last_record()
         self._unfinished = stores.ledger.unfinished() if admit else 0
         self._finished = anyio.Event()
-        self._more = anyio.Event()
         self._room = anyio.Event()
         self._profile_saved = anyio.Event()
-        self._admitting = anyio.CancelScope()
-        self._in_flight = InFlight({}, [])
         self.profile = ProfileBuilder(seed=config.seed, window=config.drift_window)
         self.live_drift: DriftReport | None = None
         """The verdict on the last full live drift window, when there is a baseline."""
@@ -135,6 +117,7 @@ class System:
         self.supervisor: Supervisor = build_supervisor(
             self.bus, self._parts(), stages=not self.distributed
         )
+        self._admitter = Admitter(stores, self._admission, self.bus, self._local)
         self._check_finished()
 
     def _parts(self) -> SystemParts:
@@ -196,7 +179,7 @@ class System:
             self._unfinished += fresh
             if self._finished.is_set():
                 self._finished = anyio.Event()
-            self._more.set()
+            self._admitter.wake()
         return receipts
 
     async def resume(self, record: int, envelope: Envelope[Message]) -> str:
@@ -236,7 +219,7 @@ class System:
 
     def stop_admitting(self) -> None:
         """Admit nothing more; what is unfinished stays in the inbox for the next start."""
-        self._admitting.cancel()
+        self._admitter.stop()
 
     async def flush_profile(self) -> None:
         """Have the drift monitor save (and compare) the profile, and wait for it."""
@@ -253,69 +236,18 @@ class System:
             if not self.admits:
                 task_status.started()
                 return
-            if self.stores.journal is not None:
-                self._in_flight = in_flight(self.stores.journal)
-            # Handlers are idempotent for work already done, so the loose ends (about no
-            # record, or a finished one) are simply delivered again; only unfinished
-            # leads take places in the admission window.
-            loose = list(self._in_flight.loose)
-            for record in list(self._in_flight.by_record):
-                if self.stores.ledger.outcome_of(record) != PENDING:
-                    loose.extend(self._in_flight.by_record.pop(record))
-            for envelope, subscriber in loose:
-                await self._redeliver(envelope, subscriber)
+            redelivered = await self._admitter.pick_up()
             self.log.info(
                 "run_started",
                 out=str(self.config.out),
                 unfinished=self._unfinished,
-                redelivered=len(loose) + sum(map(len, self._in_flight.by_record.values())),
+                redelivered=redelivered,
                 concurrency=self.config.concurrency,
             )
-            group.start_soon(self._admit)
+            group.start_soon(self._admitter.run)
             task_status.started()
 
-    async def _admit(self) -> None:
-        with self._admitting:
-            while True:
-                self._more = anyio.Event()
-                batch = await self.stores.ledger.unfinished_after(self._cursor, _RESTART_BATCH)
-                batch = [s for s in batch if not self._admission.holds(s.record)]
-                if not batch:
-                    await self._more.wait()
-                    continue
-                await self._admit_batch(batch)
-
-    async def _admit_batch(self, batch: list[StoredRecord]) -> None:
-        older = [s for s in batch if s.record <= self._fresh_after]
-        plans = restarts(self.stores.journal, older) if older else {}
-        ready: list[Envelope[Message]] = []
-        for stored in batch:
-            if not self._admission.try_admit(stored.record):
-                # Before waiting for a place, publish what is ready, so its outcomes can
-                # free one; leads that found a place go out together, in one commit.
-                await self.bus.commit(ready)
-                ready = []
-                await self._admission.admit(stored.record)
-            self._cursor = stored.record
-            if self.distributed and self.stores.ledger.outcome_of(stored.record) != PENDING:
-                # Its outcome came, from the shared bus, while it waited for a place.
-                self._admission.settle(stored.record)
-                continue
-            redeliveries = self._in_flight.by_record.pop(stored.record, [])
-            if redeliveries:
-                for envelope, subscriber in redeliveries:
-                    await self._redeliver(envelope, subscriber)
-            elif stored.record in plans:
-                ready.append(plans[stored.record])
-            else:
-                ready.append(_submitted(stored, stable=self.distributed))
-        await self.bus.commit(ready)
-
-    async def _redeliver(self, envelope: Envelope[Message], subscriber: str) -> None:
-        # Only a journal has anything to redeliver, and only the in-process bus has one;
-        # on a shared bus, the server redelivers what no one acknowledged.
-        assert self._local is not None, "a journal is kept only on the in-process bus"
-        await self._local.redeliver(envelope, subscriber)
+    # What the actors tell it
 
     def _on_outcome(self, outcome: LeadOutcome, first: bool) -> None:
         self._admission.settle(outcome.record)
@@ -350,162 +282,3 @@ class System:
                 self.drifted.extend(c.name for c in columns if c.name not in self.drifted)
             case ProfileSaved():
                 self._profile_saved.set()
-
-
-@dataclass(eq=False, slots=True)
-class _Submission:
-    input_id: int
-    rows: Sequence[tuple[int, Mapping[str, RawValue]]]
-    receipts: list[Receipt] | None = None
-    error: BaseException | None = None
-
-
-@final
-class GroupSubmit:
-    """Submissions that arrive while one is being written go in the next transaction
-    together: a service under many concurrent requests pays one trip to the disk for
-    all of them, not one each (the journal's group commit, for the inbox)."""
-
-    def __init__(self, ledger: LedgerStore) -> None:
-        self._ledger = ledger
-        self._queue: list[_Submission] = []
-        self._writing: anyio.Event | None = None
-
-    async def submit(
-        self, input_id: int, rows: Sequence[tuple[int, Mapping[str, RawValue]]]
-    ) -> list[Receipt]:
-        item = _Submission(input_id, rows)
-        self._queue.append(item)
-        while item.receipts is None and item.error is None:
-            if self._writing is not None:
-                await self._writing.wait()
-                continue
-            batch, self._queue = self._queue, []
-            self._writing = writing = anyio.Event()
-            try:
-                with anyio.CancelScope(shield=True):
-                    results = await self._ledger.submit_many(
-                        [(each.input_id, each.rows) for each in batch]
-                    )
-                for each, receipts in zip(batch, results, strict=True):
-                    each.receipts = receipts
-            except Exception as exc:
-                for each in batch:
-                    each.error = exc
-            finally:
-                self._writing = None
-                writing.set()
-        if item.error is not None:
-            raise item.error
-        assert item.receipts is not None
-        return item.receipts
-
-
-def _submitted(stored: StoredRecord, *, stable: bool = False) -> Envelope[Message]:
-    """The record's ``LeadSubmitted``; with ``stable``, under an id derived from the record,
-    so that admitting it again after a restart is dropped by the server's duplicate window
-    while the first copy is still in the stream."""
-    message = LeadSubmitted(record=stored.record, lead_id=stored.lead_id, fields=stored.fields)
-    envelope = Envelope.new(message, producer=OPERATOR, trace_id=stored.lead_id)
-    if stable:
-        text = f"submitted/{stored.record}/{stored.lead_id}"
-        message_id = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
-        envelope = dataclasses.replace(envelope, message_id=message_id)
-    return envelope
-
-
-@contextlib.contextmanager
-def _sole_error() -> Iterator[None]:
-    """Raise a task group's only error as itself: an operator error stays one line."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        leaves = _leaves(group)
-        if len(leaves) == 1 and isinstance(leaves[0], Exception):
-            raise leaves[0] from None
-        raise
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    found: list[BaseException] = []
-    for error in group.exceptions:
-        if isinstance(error, BaseExceptionGroup):
-            found.extend(_leaves(error))
-        else:
-            found.append(error)
-    return found
-
-
-@asynccontextmanager
-async def open_system(config: PipelineConfig, *, admit: bool = True) -> AsyncIterator[System]:
-    """The system on ``config.out``, running until the block ends.
-
-    Leaving the block stops admission and the actors; what is unfinished stays in the
-    run directory, and the next system on it picks it up. Stopping is bounded by
-    ``STOP_S``: actors still busy then are cancelled, their messages unacked.
-    """
-    config.out.mkdir(parents=True, exist_ok=True)
-    if config.bus is None:
-        async with _open_system(config, admit=admit, bus=None) as system:
-            yield system
-        return
-    from bus import NatsBus  # needs nats-py, which only the NATS bus needs
-
-    async with (
-        NatsBus.connect(
-            config.bus,
-            validators=VALIDATORS,
-            user=config.bus_user,
-            password=config.bus_password,
-            name="serve",
-            settings=config.nats,
-            default_capacity=config.mailbox_capacity,
-            hooks=config.hooks,
-            routes=routes(),
-        ) as shared,
-        _open_system(config, admit=admit, bus=shared) as system,
-    ):
-        yield system
-
-
-@asynccontextmanager
-async def _open_system(
-    config: PipelineConfig, *, admit: bool, bus: Bus | None
-) -> AsyncIterator[System]:
-    # On a shared bus the server keeps every message; the ledger stays the durable inbox.
-    stores = Stores.open(config.out, journal=config.journal and bus is None)
-    # On a shared bus, the server may hold a CrmUpdated that settles a stray row.
-    settles = bus is None
-    try:
-        if settles:
-            _settle_crm(stores, config)
-        system = System(config, stores, admit=admit, bus=bus)
-        try:
-            with _sole_error():
-                async with anyio.create_task_group() as group:
-                    await group.start(system.run)
-                    try:
-                        yield system
-                    finally:
-                        system.stop_admitting()
-                        drain = system.halted is None and system.in_flight == 0
-                        system.supervisor.stop(drain=drain)
-                        # Cancelled if the actors overrun: a deadline, not a wish.
-                        stop_by = system.stop_by
-                        if stop_by is None:
-                            stop_by = anyio.current_time() + STOP_S
-                        group.cancel_scope.deadline = stop_by
-        finally:
-            await system.bus.aclose()
-            # After a failure too, if the files still allow it; if not, the next start does.
-            if settles:
-                with contextlib.suppress(sqlite3.Error, OSError):
-                    _settle_crm(stores, config)
-    finally:
-        stores.close()
-
-
-def _settle_crm(stores: Stores, config: PipelineConfig) -> None:
-    if settled := stores.settle_crm():
-        log = config.log if config.log is not None else null_log()
-        log.warning("crm_settled", removed=settled, reason="leads still pending after a crash")
