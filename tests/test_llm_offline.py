@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from actors.llm import (
@@ -324,10 +324,12 @@ _SENTENCE = st.lists(
     ),
     number=st.integers(1, 500),
 )
+@example(texts=["Data data data. In in 3."], number=1)  # one sentence only worth quoting
 async def test_research_quotes_verbatim_spans_of_cited_evidence(
     texts: list[str], number: int
 ) -> None:
-    """Each of the 2-4 claims cites one known item and quotes a sentence of it verbatim."""
+    """Each of the 2-4 claims (fewer only if fewer sentences are worth quoting) cites one
+    known item and quotes a sentence of it verbatim."""
     lead = make_lead(number)
     evidence = [
         Evidence(evidence_id=f"e{i}", source="kb:x.com", text=t) for i, t in enumerate(texts)
@@ -336,8 +338,14 @@ async def test_research_quotes_verbatim_spans_of_cited_evidence(
     reply = ResearchReply.model_validate_json(
         (await OfflineLlm(imperfection_rate=0).complete(request)).text
     )
-    sentences = sum(text.count(".") for text in texts)
-    assert min(2, sentences) <= len(reply.claims) <= 4
+    # A sentence is worth quoting if it has a word of three letters or more ("In in 3."
+    # has none).
+    quotable = sum(
+        any(len(word.strip(".")) >= 3 and word.strip(".").isalpha() for word in sentence.split())
+        for text in texts
+        for sentence in text.split(". ")
+    )
+    assert min(2, quotable) <= len(reply.claims) <= 4
     assert research_problems(reply, evidence) == []
     for claim in reply.claims:
         assert len(claim.evidence_ids) == 1
