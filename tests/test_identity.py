@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _pipeline import offline_config
 
 import run as cli
 from actors import LedgerStore, SqliteCrm
@@ -188,18 +189,10 @@ def test_progress_counts_every_line_of_the_input_finished_earlier_included(tmp_p
     progress says every line is done, not only the new ones."""
     import anyio
 
-    from actors import Icp, KnowledgeBase
     from actors.intake import read_records
-    from actors.llm import OfflineLlm
-    from supervision import PipelineConfig, Progress, run_pipeline
+    from supervision import Progress, run_pipeline
 
-    out = tmp_path / "run"
-    config = PipelineConfig(
-        out=out,
-        gateway=OfflineLlm(seed=1),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
-    )
+    config = offline_config(tmp_path / "run")
     first = write_csv(tmp_path / "a.csv", sample_rows(0, 5))
     anyio.run(run_pipeline, config, read_records(first))
     both = write_csv(tmp_path / "b.csv", sample_rows(0, 8))
@@ -267,17 +260,10 @@ def test_a_file_is_counted_beside_the_run_and_a_repeated_one_not_at_all(tmp_path
     finished file again is known by its digest, so it is not read even to be counted."""
     import anyio
 
-    from actors import Icp, KnowledgeBase
     from actors.intake import read_records
-    from actors.llm import OfflineLlm
-    from supervision import PipelineConfig, Progress, run_pipeline
+    from supervision import Progress, run_pipeline
 
-    config = PipelineConfig(
-        out=tmp_path / "run",
-        gateway=OfflineLlm(seed=1),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
-    )
+    config = offline_config(tmp_path / "run")
     leads = write_csv(tmp_path / "a.csv", sample_rows(0, 6))
     counted: list[Path] = []
     seen: list[Progress] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -12,15 +13,16 @@ import nats
 import pytest
 from _messages import Ping
 from _nats import WAIT_S, nats_server
+from _pipeline import offline_config
 from _serving import sample_leads
 
 from actors import Icp, KnowledgeBase, LlmCaller, null_log
-from actors.llm import OfflineLlm, OpenAiLlm
+from actors.llm import OpenAiLlm
 from actors.llm.testing import FakeOpenAI, OfflineModel, Response, rate_limited
 from bus import InProcessBus, NatsServer, NatsSettings
 from messages import Envelope, FailureKind, LeadAccepted, LeadSubmitted, Message
 from supervision import Credentials, Role, WorkerParts, run_worker
-from supervision.system import PipelineConfig, open_system, routes
+from supervision.system import open_system, routes
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -43,14 +45,7 @@ async def test_the_system_on_nats_shows_its_hooks_what_it_publishes(
         if isinstance(envelope.message, LeadAccepted):
             accepted.set()
 
-    config = PipelineConfig(
-        out=tmp_path / "run",
-        gateway=OfflineLlm(seed=1),
-        icp=ICP,
-        source=KB,
-        bus=nats_server.url,
-        hooks=(tap,),
-    )
+    config = replace(offline_config(tmp_path / "run"), bus=nats_server.url, hooks=(tap,))
     [lead] = sample_leads(1)
     async with open_system(config) as system:
         input_id = await system.open_input("test")
@@ -98,14 +93,7 @@ async def test_a_rate_limited_worker_hands_its_message_back_for_free(
         return model(body, number)
 
     settings = NatsSettings(ack_wait=5.0, max_deliver=1, duplicate_window=60.0)
-    config = PipelineConfig(
-        out=tmp_path / "run",
-        gateway=OfflineLlm(seed=1),
-        icp=ICP,
-        source=KB,
-        bus=nats_server.url,
-        nats=settings,
-    )
+    config = replace(offline_config(tmp_path / "run"), bus=nats_server.url, nats=settings)
     [lead] = sample_leads(1)
     with FakeOpenAI(script) as provider:
         async with OpenAiLlm(model="gpt-4o-mini", base_url=provider.url, api_key="sk-t") as llm:
@@ -148,7 +136,7 @@ async def test_the_routing_table_is_what_the_one_process_system_subscribes(
     tmp_path: Path,
 ) -> None:
     """routes() names exactly the types the actors of the in-process system take."""
-    config = PipelineConfig(out=tmp_path / "run", gateway=OfflineLlm(seed=1), icp=ICP, source=KB)
+    config = offline_config(tmp_path / "run")
     async with open_system(config, admit=False) as system:
         local = system.bus
         assert isinstance(local, InProcessBus)
@@ -161,9 +149,7 @@ async def test_serve_on_nats_dead_letters_what_no_process_takes(
 ) -> None:
     """A message that no actor of the system takes, in any process, ends in serve's dead
     letters as unrouted, rather than waiting in its stream for ever."""
-    config = PipelineConfig(
-        out=tmp_path / "run", gateway=OfflineLlm(seed=1), icp=ICP, source=KB, bus=nats_server.url
-    )
+    config = replace(offline_config(tmp_path / "run"), bus=nats_server.url)
     ping = Envelope.new(Ping(n=1), producer="test")
     async with open_system(config) as system:
         await system.bus.publish(ping)
