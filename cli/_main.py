@@ -11,7 +11,7 @@ import typer
 
 from bus import storage_failure
 from cli._common import DEFAULT_OUT, PROG, app, stderr
-from messages import Redactor, UsageError, redacting
+from messages import Redactor, redacting
 
 # Each family registers its commands as it is imported; in this order they are listed.
 for _family in ("_pipeline", "_inspect", "_operator"):
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "run.py") -> int:
     except Exception as exc:
         # A full disk or a corrupt file surfaces from deep inside a run, often in an
         # exception group: the operator gets what happened and what to do, in one line.
-        failure = storage_failure(exc, _out_of(argv)) or _usage_error(exc)
+        failure = storage_failure(exc, _out_of(argv))
         if failure is None:
             raise
         stderr.print(f"error: {failure}", markup=False)
@@ -46,20 +46,6 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "run.py") -> int:
     finally:
         PROG.reset(token)
     return code if isinstance(code, int) else 0
-
-
-def _usage_error(exc: BaseException) -> UsageError | None:
-    """The operator's mistake that ended a run from inside it (binary data deep in the
-    input, found as it is read), if that alone is what an exception group holds."""
-    if not isinstance(exc, BaseExceptionGroup):
-        return None
-    usage, others = exc.split(UsageError)
-    if usage is None or others is not None:
-        return None
-    first = usage.exceptions[0]
-    while isinstance(first, BaseExceptionGroup):
-        first = first.exceptions[0]
-    return first if isinstance(first, UsageError) else None
 
 
 def _out_of(argv: Sequence[str] | None) -> Path:

@@ -67,7 +67,7 @@ async def _open_system(
             _settle_crm(stores, config)
         system = System(config, stores, admit=admit, bus=bus)
         try:
-            with _sole_error():
+            with sole_error():
                 async with anyio.create_task_group() as group:
                     await group.start(system.run)
                     try:
@@ -98,7 +98,7 @@ def _settle_crm(stores: Stores, config: PipelineConfig) -> None:
 
 
 @contextlib.contextmanager
-def _sole_error() -> Iterator[None]:
+def sole_error() -> Iterator[None]:
     """Raise a task group's only error as itself: an operator error stays one line."""
     try:
         yield

@@ -12,7 +12,7 @@ import anyio
 from anyio import CancelScope
 
 from supervision.system._config import PipelineConfig
-from supervision.system._lifespan import open_system
+from supervision.system._lifespan import open_system, sole_error
 from supervision.system._system import System
 
 DRAIN_S = 10.0
@@ -48,16 +48,20 @@ class Stopper:
 
     @asynccontextmanager
     async def guarding(self, config: PipelineConfig) -> AsyncIterator[System]:
-        """The live system on ``config.out``, with this stopper listening while it lives."""
-        async with anyio.create_task_group() as outer:
-            if config.handle_signals:
-                outer.start_soon(self.watch, outer.cancel_scope)
-            try:
-                async with open_system(config) as system:
-                    self.system = system
-                    yield system
-            finally:
-                outer.cancel_scope.cancel()
+        """The live system on ``config.out``, with this stopper listening while it lives.
+
+        An error that ends it alone is raised as itself, as ``open_system`` raises it, not
+        inside this task group's exception group: an operator error stays one line."""
+        with sole_error():
+            async with anyio.create_task_group() as outer:
+                if config.handle_signals:
+                    outer.start_soon(self.watch, outer.cancel_scope)
+                try:
+                    async with open_system(config) as system:
+                        self.system = system
+                        yield system
+                finally:
+                    outer.cancel_scope.cancel()
 
     async def until_stopped(
         self, system: System, work: Callable[[], Awaitable[object]] | None = None
