@@ -75,13 +75,12 @@ class Console:
         **context: Any,
     ) -> HTMLResponse:
         """Template ``name`` rendered, with the query's ``msg``, and headers that keep it
-        inert, private and out of caches."""
+        inert, private and out of caches (``nosniff`` is the app's, on every answer)."""
         html = self.env.get_template(name).render(
             session=session, msg=request.query_params.get("msg", ""), **context
         )
         response = HTMLResponse(html, status_code=status)
         response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-store"
         return response

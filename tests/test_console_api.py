@@ -165,9 +165,11 @@ async def test_the_schema_documents_the_raw_replies(client: httpx.AsyncClient) -
         assert replies["properties"][stage.value]["description"]
 
 
-@pytest.mark.parametrize("path", ["/v1/leads/NOPE", "/healthz", "/metrics", "/openapi.json"])
+@pytest.mark.parametrize(
+    "path", ["/v1/leads/NOPE", "/healthz", "/metrics", "/openapi.json", "/signin"]
+)
 async def test_every_answer_forbids_sniffing_its_type(client: httpx.AsyncClient, path: str) -> None:
-    """JSON, plain text and errors alike carry ``nosniff``, so that no client renders an
-    LLM's text as HTML."""
+    """JSON, plain text, errors and the console's pages alike carry ``nosniff``, so that no
+    client renders an LLM's text as HTML."""
     response = await client.get(path)
     assert response.headers["x-content-type-options"] == "nosniff"
