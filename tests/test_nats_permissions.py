@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import nats
 import nats.errors
@@ -23,6 +23,15 @@ __all__ = ["secured"]
 
 REFUSED_S = 1.0
 """How long a request the server drops is given before it counts as refused."""
+
+
+def role_bus(
+    server: NatsServer, role: str, validators: dict[type[Message], str]
+) -> AbstractAsyncContextManager[NatsBus]:
+    """A bus logged in as ``role`` under the deployment config."""
+    return NatsBus.connect(
+        server.url, validators=validators, user=role, password=password(role), name=role
+    )
 
 
 @asynccontextmanager
@@ -51,13 +60,7 @@ async def test_a_scoring_client_cannot_read_unvalidated_research(secured: NatsSe
     """The server refuses scoring every way to unvalidated research that validator uses."""
     validators: dict[type[Message], str] = {Score: "validator"}
     async with (
-        NatsBus.connect(
-            secured.url,
-            validators=validators,
-            user="serve",
-            password=password("serve"),
-            name="serve",
-        ),
+        role_bus(secured, "serve", validators),
         connected(secured, "research") as (research, _),
         connected(secured, "validator") as (validator, _),
         connected(secured, "scoring") as (scoring, refusals),
@@ -107,20 +110,8 @@ async def test_a_role_counts_its_own_rate_limits_and_no_other_roles(
     hands back in LW_DEFERRALS, and the server refuses it another role's keys."""
     validators: dict[type[Message], str] = {Score: "validator"}
     async with (
-        NatsBus.connect(
-            secured.url,
-            validators=validators,
-            user="serve",
-            password=password("serve"),
-            name="serve",
-        ) as serve,
-        NatsBus.connect(
-            secured.url,
-            validators=validators,
-            user="research",
-            password=password("research"),
-            name="research",
-        ) as research,
+        role_bus(secured, "serve", validators) as serve,
+        role_bus(secured, "research", validators) as research,
         connected(secured, "research") as (raw, refusals),
     ):
         pings = research.subscribe("research", Ping)
