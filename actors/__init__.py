@@ -20,9 +20,11 @@ from actors._inbox import PENDING, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
+from actors._ops_schedule import Due, RetrySchedule, unschedule, utc_now
 from actors._research import Research
-from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
+from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore, why
 from actors._run_control import RunControl, RunNotice
+from actors._run_knowledge import KNOWLEDGE_FILE, RunKnowledge, add_facts
 from actors._scoring import Scoring
 from actors._stage import LlmStage, StageOptions
 from actors._validator import Validator
@@ -35,6 +37,7 @@ from actors.validation import RuleContext
 
 __all__ = [
     "FINISHED_EARLIER",
+    "KNOWLEDGE_FILE",
     "PENDING",
     "Actor",
     "ActorOptions",
@@ -51,6 +54,7 @@ __all__ = [
     "DeadLetterItem",
     "DeadLetterStore",
     "DeadLetters",
+    "Due",
     "EventLog",
     "EvidenceSource",
     "FlakyCrm",
@@ -71,12 +75,14 @@ __all__ = [
     "Receipt",
     "ReportRow",
     "Research",
+    "RetrySchedule",
     "ReviewItem",
     "ReviewQueue",
     "ReviewStatus",
     "ReviewStore",
     "RuleContext",
     "RunControl",
+    "RunKnowledge",
     "RunNotice",
     "Scoring",
     "Sender",
@@ -88,7 +94,11 @@ __all__ = [
     "WebSource",
     "WebSourceStatistics",
     "Writer",
+    "add_facts",
     "lineage_of",
     "null_log",
     "public_host",
+    "unschedule",
+    "utc_now",
+    "why",
 ]

@@ -24,6 +24,7 @@ from messages import (
     LeadScore,
     Outcome,
     OutreachDraft,
+    ReviewApproved,
 )
 
 _SCHEMA = """
@@ -179,14 +180,16 @@ class FlakyCrm:
 
 
 @final
-class Crm(Actor[LeadScore | OutreachDraft]):
-    """Writes approved drafts (``completed``) and low-fit scores (``disqualified``).
+class Crm(Actor[LeadScore | OutreachDraft | ReviewApproved]):
+    """Writes approved drafts (``completed``), low-fit scores (``disqualified``), and what
+    a person approved in the inbox (either, as its ``send`` says).
 
+    A low-fit score with doubts is not written: its lead is drafted, and a person decides.
     A failed write is retried with backoff until it succeeds: the lead is never
     dropped, and the upsert makes a repeated write harmless.
     """
 
-    handles = (LeadScore, OutreachDraft)
+    handles = (LeadScore, OutreachDraft, ReviewApproved)
 
     def __init__(
         self,
@@ -209,14 +212,16 @@ class Crm(Actor[LeadScore | OutreachDraft]):
             raise
         self.breaker.succeeded()
 
-    async def handle(self, ctx: Context[LeadScore | OutreachDraft]) -> None:
+    async def handle(self, ctx: Context[LeadScore | OutreachDraft | ReviewApproved]) -> None:
         match ctx.message:
             case LeadScore() as score:
-                if not score.disqualified:
+                if not score.disqualified or score.to_inbox:
                     return
                 row = CrmRow.of(score, None)
             case OutreachDraft() as draft:
                 row = CrmRow.of(draft.score, draft)
+            case ReviewApproved(draft=draft, send=send):
+                row = CrmRow.of(draft.score, draft if send else None)
         # Stamina's retry context only once a write has failed: a write that succeeds at
         # once, nearly all of them, pays nothing for the retries it did not need.
         try:

@@ -35,6 +35,13 @@ _SYSTEM = {
 }
 
 
+_NO_RESEARCH = (
+    "There is no research about this company. Write only from the lead's own row (their "
+    "role, the company's name, the notes) and state nothing about the company itself."
+)
+"""Added to a writing prompt whose research has no claims."""
+
+
 def research_request(
     lead: Lead,
     evidence: tuple[Evidence, ...],
@@ -83,8 +90,15 @@ def writing_request(
             "product": sender.product,
         },
     }
+    note = "" if score.research.claims else _NO_RESEARCH
     return _request(
-        Stage.WRITING, score.lead, inputs, attempt=attempt, feedback=feedback, timeout=timeout
+        Stage.WRITING,
+        score.lead,
+        inputs,
+        attempt=attempt,
+        feedback=feedback,
+        timeout=timeout,
+        note=note,
     )
 
 
@@ -96,8 +110,11 @@ def _request(
     attempt: int,
     feedback: tuple[str, ...],
     timeout: float,
+    note: str = "",
 ) -> LlmRequest:
     prompt = f"<data>\n{json.dumps(inputs, ensure_ascii=False)}\n</data>"
+    if note:
+        prompt += f"\n\n{note}"
     if feedback:
         fixes = "\n".join(f"- {item}" for item in feedback)
         prompt += f"\n\nYour previous answer was rejected. Fix exactly these problems:\n{fixes}"

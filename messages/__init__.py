@@ -7,6 +7,7 @@ This package imports no other Leadwright package.
 from messages._base import Message, MessageRegistry, registry
 from messages._control import RunHalted
 from messages._dead_letter import DeadLetter
+from messages._decisions import RetryRequested, ReviewApproved, StageStart
 from messages._drift import DriftColumn, DriftDetected, ProfileFlush, ProfileSaved
 from messages._envelope import Envelope, new_id
 from messages._errors import (
@@ -33,7 +34,7 @@ from messages._leads import Lead, LeadAccepted, LeadRejected, LeadSubmitted, Raw
 from messages._lineage import record_of
 from messages._outcomes import CrmUpdated, HumanReviewRequested, LeadOutcome, Outcome
 from messages._outreach import OutreachDraft
-from messages._policy import POLICIES, STAGE_ATTEMPTS, FailurePolicy
+from messages._policy import POLICIES, STAGE_ATTEMPTS, FailurePolicy, Queue
 from messages._redact import (
     REDACTED,
     Redactor,
@@ -47,7 +48,6 @@ from messages._research import Claim, Evidence, ResearchResult
 from messages._scoring import Fit, LeadScore
 from messages._verdicts import (
     LlmOutput,
-    RuleViolation,
     Stage,
     ValidationFailed,
     ValidationPassed,
@@ -55,6 +55,7 @@ from messages._verdicts import (
     input_of,
     stage_of,
 )
+from messages._violation import RuleViolation
 
 __all__ = [
     "POLICIES",
@@ -93,17 +94,21 @@ __all__ = [
     "ProfileFlush",
     "ProfileSaved",
     "ProviderError",
+    "Queue",
     "QuotaExhausted",
     "RateLimited",
     "RawValue",
     "Redactor",
     "ResearchResult",
     "RestartIntensityExceeded",
+    "RetryRequested",
+    "ReviewApproved",
     "RuleViolation",
     "RunHalted",
     "RuntimeFailure",
     "SchemaMismatch",
     "Stage",
+    "StageStart",
     "StorageFailed",
     "UnroutedMessage",
     "UsageError",

@@ -104,7 +104,7 @@ class OfflineStatistics:
 class OfflineLlm:
     """A deterministic engine that answers every stage from the request's inputs.
 
-    The same seed, trace id, stage and attempt always give the same reply. With
+    The same seed, trace id, stage, attempt and retry always give the same reply. With
     probability ``imperfection_rate`` a first attempt carries one realistic flaw; a re-ask
     (a later attempt, or one with feedback) is flawed a third as often.
     """
@@ -148,7 +148,10 @@ class OfflineLlm:
                     f"call's timeout of {request.timeout:g} s."
                 )
             await anyio.sleep(self._latency_s)
-        rng = seeded_random("offline", self._seed, request.trace_id, request.stage, request.attempt)
+        retried = () if request.retry == 0 else ("retry", request.retry)
+        rng = seeded_random(
+            "offline", self._seed, request.trace_id, request.stage, request.attempt, *retried
+        )
         rate = self._rate if request.attempt <= 1 and not request.feedback else self._rate / 3
         flawed = rng.random() < rate
         data, flaw = _answer(request, rng, flawed=flawed)
@@ -342,8 +345,9 @@ def _draft(inputs: _WritingInputs, rng: random.Random) -> Data:
 def _body(lead: Lead, sender: _Sender, claim: _Claim | None, rng: random.Random) -> str:
     company = lead.company
     if claim is None:
-        opening = f"I have been reading about {company} and the work your team does"
-        opening += f" in {lead.industry}." if lead.industry else "."
+        # Nothing researched: the lead's own row is all it may use, and it claims nothing.
+        opening = f"I am reaching out to you at {company}"
+        opening += f", given your team's work in {lead.industry}." if lead.industry else "."
         aside = "you probably see the day-to-day trade-offs first-hand."
     else:
         opening = rng.choice(

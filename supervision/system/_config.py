@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from actors import CrmStore, EventLog, EvidenceSource, Icp, LlmGateway
+from actors import CrmStore, EventLog, EvidenceSource, Icp, LlmGateway, RetrySchedule
 from actors.drift import Profile
 from bus import NatsSettings, PublishHook
 
@@ -52,6 +52,9 @@ class PipelineConfig:
     bus_password: str | None = None
     nats: NatsSettings | None = None
     """How the streams and consumers are configured; the defaults if ``None``."""
+    ops_retry: RetrySchedule = field(default_factory=RetrySchedule)
+    """When Operations retries a machine failure by itself (``--ops-retry`` sets how many
+    times); the process that owns the run directory runs the retries as they come due."""
 
     @property
     def window(self) -> int:

@@ -24,6 +24,7 @@ from actors import (
     MetricsBook,
     OutcomeLedger,
     Research,
+    RetrySchedule,
     ReviewQueue,
     ReviewStore,
     RunControl,
@@ -43,7 +44,7 @@ from supervision._supervisor import Supervisor
 
 VALIDATOR = "validator"
 OPERATOR = "operator"
-"""The producer of what a run submits."""
+"""The producer of what a run submits, and of what Operations retries."""
 REVIEWER = "reviewer"
 """The producer of what a person decides."""
 
@@ -78,6 +79,9 @@ class SystemParts:
     """Handlers each I/O-bound actor runs at once: the admission window."""
     log: EventLog
     timeout: float
+    ops_retry: RetrySchedule
+    on_scheduled: Callable[[], None]
+    """Told when Operations scheduled an automatic retry."""
 
 
 def build_bus(
@@ -139,7 +143,12 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
                 **logged,
             ),
         ),
-        actor_child(bus, lambda: DeadLetters(p.dead, **logged)),
+        actor_child(
+            bus,
+            lambda: DeadLetters(
+                p.dead, schedule=p.ops_retry, on_scheduled=p.on_scheduled, **logged
+            ),
+        ),
         actor_child(bus, lambda: ReviewQueue(p.review, **logged)),
         actor_child(bus, lambda: Crm(p.crm, breaker=p.breaker, **io)),
     ]

@@ -7,6 +7,8 @@ any structured-output rung: the stage is read from the data the prompt carries.
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, final
 
@@ -27,14 +29,25 @@ def stage_of(data: Mapping[str, Any]) -> Stage:
     return Stage.WRITING
 
 
+_REJECTED = "Your previous answer was rejected."
+"""How a prompt introduces the feedback of a re-ask (see ``actors._prompts``)."""
+
+
 @final
 class OfflineModel:
     """``FakeOpenAI``'s script for a model that gets everything right (``imperfection_rate``
-    0 by default), answering in the model name ``reply_model`` when given."""
+    0 by default), answering in the model name ``reply_model`` when given.
+
+    Each request about the same lead and stage is a new attempt, drawn anew: a re-ask or
+    a retry can succeed where the call before it was flawed, while a fresh server given
+    the same requests answers the same.
+    """
 
     def __init__(self, *, imperfection_rate: float = 0.0, reply_model: str | None = None) -> None:
         self.engine = OfflineLlm(seed=0, imperfection_rate=imperfection_rate)
         self.reply_model = reply_model
+        self._asked: Counter[tuple[str, Stage]] = Counter()
+        self._lock = threading.Lock()
 
     def __call__(self, body: Mapping[str, Any], number: int) -> Response:
         messages = [m for m in body.get("messages") or () if isinstance(m, Mapping)]
@@ -42,6 +55,11 @@ class OfflineModel:
         user = next(m["content"] for m in messages if m.get("role") == "user")
         data = json.loads(user.split("<data>\n", 1)[1].split("\n</data>", 1)[0])
         stage = stage_of(data)
+        trace_id = str(data.get("lead", {}).get("lead_id", number))
+        with self._lock:  # handlers run in the server's threads
+            self._asked[trace_id, stage] += 1
+            attempt = self._asked[trace_id, stage]
+        feedback = _feedback(user)
         request = LlmRequest(
             stage=stage,
             schema_name=f"{stage.value}_reply",
@@ -49,8 +67,18 @@ class OfflineModel:
             system=system,
             prompt=user,
             inputs=data,
-            trace_id=str(data.get("lead", {}).get("lead_id", number)),
+            trace_id=trace_id,
+            attempt=attempt,
+            feedback=feedback,
         )
         # The handler thread has no event loop of its own: run the engine in a fresh one.
         reply = anyio.run(self.engine.complete, request)
         return completion(reply.text, model=self.reply_model)
+
+
+def _feedback(prompt: str) -> tuple[str, ...]:
+    """The problems a re-ask's prompt lists after ``_REJECTED``, one per line."""
+    _, marker, fixes = prompt.partition(_REJECTED)
+    if not marker:
+        return ()
+    return tuple(line.removeprefix("- ") for line in fixes.splitlines() if line.startswith("- "))
