@@ -199,3 +199,38 @@ async def test_the_server_works_as_an_async_context_manager() -> None:
         assert server.url.startswith("http://127.0.0.1:")
     with pytest.raises(UsageError):
         _ = server.url
+
+
+def _prompted(lead_id: str, feedback: str = "") -> dict[str, Any]:
+    """A chat body as the pipeline sends it: a scoring prompt about one lead."""
+    lead = {
+        "lead_id": lead_id, "record": 1, "first_name": "Ana", "last_name": "Diaz",
+        "email": "ana@acme.io", "title": "CTO", "company": "Acme", "domain": "acme.io",
+        "industry": "Software", "employees": 120, "country": "ES", "notes": "",
+    }  # fmt: skip
+    data = {
+        "lead": lead,
+        "research": {"summary": "", "claims": []},
+        "icp_score": 55,
+        "icp_fit": "medium",
+        "thresholds": {"high": 70, "medium": 40},
+    }
+    user = f"<data>\n{json.dumps(data)}\n</data>{feedback}"
+    return {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": user}]}
+
+
+def test_the_offline_model_draws_each_request_anew() -> None:
+    """Asked again about the same lead, the fake server's model draws a new answer (a
+    retry can succeed), while a fresh model given the same requests answers the same."""
+    from actors.llm.testing import OfflineModel
+
+    def answers(model: OfflineModel, rounds: int) -> list[str | None]:
+        return [
+            getattr(model(_prompted(f"L{n}"), n), "content", None)
+            for _ in range(rounds)
+            for n in range(20)
+        ]
+
+    first = answers(OfflineModel(imperfection_rate=0.5), 2)
+    assert first == answers(OfflineModel(imperfection_rate=0.5), 2)
+    assert first[:20] != first[20:]

@@ -53,7 +53,7 @@ def retryable(stores: Stores, letter_id: int | None, *, rejected: bool = False) 
             if item.status == LetterStatus.REJECTED
             else ""
         )
-        raise UsageError(f"Operations item {letter_id} is {_said(item.status)}{hint}")
+        raise UsageError(f"Operations item {letter_id} is already {_said(item.status)}{hint}")
     if item.record is None:
         raise UsageError(f"Operations item {letter_id} concerns no lead; nothing to retry")
     return [letter_id]
