@@ -6,7 +6,7 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
-from actors import Icp, KnowledgeBase, WebSource
+from actors import Icp, KnowledgeBase, RetrySchedule, WebSource
 from actors.drift import Profile
 from actors.llm import GatewaySpec, OpenAiLlm, build_gateway
 from supervision import PipelineConfig, RunSettings
@@ -56,6 +56,7 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         crm_fault_rate=settings.crm_fault_rate,
         seed=settings.seed,
         fallback_model=settings.fallback_model,
+        ops_retry=RetrySchedule(retries=settings.ops_retry),
     )
 
 

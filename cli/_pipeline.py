@@ -38,7 +38,7 @@ from cli._common import (
     with_stores,
 )
 from cli._config import close_backends, config_of, settings_of, with_baseline
-from messages import LeadwrightError, Outcome, ResearchResult
+from messages import FailureKind, LeadwrightError, Outcome
 from supervision import (
     Credentials,
     PipelineConfig,
@@ -93,6 +93,14 @@ StructuredOutput = Annotated[
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
 ]
+OpsRetry = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Automatic retries of a machine failure in Operations, from about a minute "
+        "apart up to hours; 0 leaves each to an operator (ops retry).",
+    ),
+]
 KB_DEFAULT = SAMPLE_KB
 ICP_DEFAULT = SAMPLE_ICP
 
@@ -121,8 +129,13 @@ def run(
     ),
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
+    ops_retry: OpsRetry = 4,
 ) -> None:
-    """Run leads through research, scoring, drafting and the CRM."""
+    """Run leads through research, scoring, drafting and the CRM.
+
+    Operations' retries that are due when it starts run with it; later ones wait for the
+    next run or serve on the same --out.
+    """
     settings = settings_of(locals())
     try:
         with DirectoryLock(out, command="run"):
@@ -191,6 +204,7 @@ def serve(
         float,
         typer.Option(min=0.1, help="With --bus: seconds before a dead process's messages go back."),
     ] = 30.0,
+    ops_retry: OpsRetry = 4,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
 
@@ -416,10 +430,13 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
         plain(f"tokens: {tokens:,} ({by_stage}){priced}")
     waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
     if waiting:
-        plain(f"{waiting} leads wait for a person: {hint('review list')} --out {out}")
+        plain(f"{waiting} leads wait for a person in the inbox: {hint('review list')} --out {out}")
     failed = summary.outcomes.get(Outcome.FAILED.value, 0)
     if failed:
-        plain(f"{failed} leads failed: {hint('dead-letters list')} --out {out}")
+        plain(
+            f"{failed} leads are in Operations (machine failures, retried on a schedule): "
+            f"{hint('ops list')} --out {out}"
+        )
     if tally.warnings or tally.errors:
         plain(f"{tally.warnings} warnings, {tally.errors} errors: see {out}/events.jsonl")
     if summary.drifted:
@@ -432,22 +449,17 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
 
 
 def _no_evidence(out: Path) -> str | None:
-    """A line on the leads in review because nothing was known about their company."""
+    """A line on the leads in the inbox because nothing was known about their company."""
     items = with_stores(out, lambda stores: stores.review.items(status="open"))
     domains = sorted(
-        {
-            item.request.lead.domain
-            for item in items
-            if isinstance(item.request.last_output, ResearchResult)
-            and not item.request.last_output.evidence
-        }
+        {item.request.lead.domain for item in items if item.failure == FailureKind.NO_EVIDENCE}
     )
     if not domains:
         return None
     shown = ", ".join(domains[:5]) + (", ..." if len(domains) > 5 else "")
     return (
         f"no evidence about {len(domains)} {'company' if len(domains) == 1 else 'companies'} "
-        f"({shown}), so their leads wait for "
-        f"review: pass --kb FILE with entries for those domains, or --sources web; "
-        f"events.jsonl says why (no_evidence)"
+        f"({shown}): their drafts use only the lead's row and wait in the inbox; add what "
+        f"you know with {hint('review retry')} ID --fact TEXT, or pass --kb FILE with "
+        "entries for those domains, or --sources web"
     )

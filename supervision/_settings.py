@@ -34,6 +34,8 @@ class RunSettings(BaseModel):
     sources: Literal["kb", "web"] = "kb"
     crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
     baseline: str | None = None
+    ops_retry: int = Field(default=4, ge=0)
+    """Automatic retries of a machine failure in Operations (0: an operator retries)."""
 
     def save(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)

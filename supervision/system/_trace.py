@@ -15,6 +15,8 @@ from messages import (
     Message,
     OutreachDraft,
     ResearchResult,
+    RetryRequested,
+    ReviewApproved,
     ValidationFailed,
     ValidationPassed,
 )
@@ -83,7 +85,12 @@ def describe(message: Message) -> str:
         case LeadScore():
             return f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
         case ResearchResult():
-            return f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+            doubts = (
+                f"; doubts: {', '.join(d.rule for d in message.doubts)}" if message.doubts else ""
+            )
+            return (
+                f"{len(message.claims)} claims from {len(message.evidence)} evidence items{doubts}"
+            )
         case OutreachDraft():
             return f"subject {message.subject!r}"
         case HumanReviewRequested():
@@ -94,5 +101,11 @@ def describe(message: Message) -> str:
             return f"outcome {message.outcome.value}: {message.reason}"[:200]
         case LeadRejected():
             return "rejected: " + "; ".join(message.reasons)
+        case ReviewApproved():
+            sent = "draft sent" if message.send else "recorded as disqualified"
+            by = f" by {message.reviewer}" if message.reviewer else ""
+            return f"approved{by} (review item {message.item}): {sent}"
+        case RetryRequested():
+            return f"retry {message.retry} of the {message.stage.value} step"
         case _:
             return ""
