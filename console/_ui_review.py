@@ -1,5 +1,5 @@
 """Reviewing: the inbox of open items, a lead's page, and the decisions on its item
-(approve, edit and approve, reject), one at a time or several together. Every decision
+(approve, edit and approve, decline), one at a time or several together. Every decision
 goes through ``supervision.system``'s operations, with the session's reviewer."""
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from supervision.system import (
     DraftEdit,
     DraftRefused,
     approve,
+    decline,
     draft_violations,
     open_item,
-    reject,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -54,11 +54,11 @@ async def bulk(request: Request, ui: Ui) -> Response:
             if action == "approve":
                 decision = await approve(ui.system, item_id, reviewer=session.reviewer)
                 done.append(f"#{item_id} {decision.outcome}")
-            elif action == "reject":
-                await _reject(ui, item_id, reason, session.reviewer)
-                done.append(f"#{item_id} rejected")
+            elif action in ("decline", "reject"):
+                await _decline(ui, item_id, reason, session.reviewer)
+                done.append(f"#{item_id} declined")
             else:
-                return back("/", f"Unknown action {action!r}: approve or reject.")
+                return back("/", f"Unknown action {action!r}: approve or decline.")
         except UsageError as exc:
             errors.append(str(exc))
     summary = f"{action}: {', '.join(done) or 'nothing'}."
@@ -117,10 +117,10 @@ async def reject_one(request: Request, item_id: int, ui: Ui) -> Response:
     session, form = await ui.posted(request)
     lead_id = await _item_lead(ui, item_id)
     try:
-        await _reject(ui, item_id, str(form.get("reason", "")), session.reviewer)
+        await _decline(ui, item_id, str(form.get("reason", "")), session.reviewer)
     except UsageError as exc:
         return back(f"/leads/{lead_id}", str(exc))
-    return back(f"/leads/{lead_id}", "Rejected: the lead is failed.")
+    return back(f"/leads/{lead_id}", "Declined: the lead is declined.")
 
 
 async def _lead_page(
@@ -158,5 +158,5 @@ async def _item_lead(ui: Console, item_id: int) -> str:
     return item.lead_id
 
 
-async def _reject(ui: Console, item_id: int, reason: str, reviewer: str) -> None:
-    await anyio.to_thread.run_sync(lambda: reject(ui.stores, item_id, reason, reviewer=reviewer))
+async def _decline(ui: Console, item_id: int, reason: str, reviewer: str) -> None:
+    await anyio.to_thread.run_sync(lambda: decline(ui.system, item_id, reason, reviewer=reviewer))
