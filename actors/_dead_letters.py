@@ -240,15 +240,12 @@ class DeadLetters(Actor[DeadLetter]):
         *,
         schedule: RetrySchedule | None = None,
         clock: Callable[[], datetime] = utc_now,
-        on_scheduled: Callable[[], None] | None = None,
         **options: Unpack[ActorOptions],
     ) -> None:
-        """``on_scheduled`` is told when a retry was scheduled (the runner of retries)."""
         super().__init__(**options)
         self.store = store
         self.schedule = schedule if schedule is not None else RetrySchedule()
         self.clock = clock
-        self.on_scheduled = on_scheduled
         self._rng = random.Random()
 
     async def handle(self, ctx: Context[DeadLetter]) -> None:
@@ -259,8 +256,6 @@ class DeadLetters(Actor[DeadLetter]):
         )
         if lineage is None:
             return
-        if due is not None and due.at is not None and self.on_scheduled is not None:
-            self.on_scheduled()
         record, lead_id = lineage
         reason = in_operations(letter, due)[:500]
         await ctx.publish(

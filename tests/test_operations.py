@@ -19,6 +19,7 @@ from messages import (
     Envelope,
     FailureKind,
     LeadAccepted,
+    LeadOutcome,
     Outcome,
     ResearchResult,
     UsageError,
@@ -380,3 +381,33 @@ def test_only_one_open_letter_per_record(tmp_path: Path) -> None:
         assert [i.status for i in stores.dead.items()] == ["superseded", "open"]
     finally:
         stores.close()
+
+
+def test_a_service_retries_by_itself_until_the_schedule_is_spent(tmp_path: Path) -> None:
+    """The owner of the run directory (serve) retries a machine failure when it is due,
+    with no one asking; once the schedule is spent the lead waits for an operator."""
+    out = tmp_path / "run"
+    schedule = RetrySchedule(retries=1, first_s=0.0, jitter=0.0)
+    config_ = config(out, Fault.TIMEOUT, schedule=schedule)
+
+    async def scenario() -> list[str]:
+        heard: list[str] = []
+        twice = anyio.Event()
+
+        def listen(outcome: LeadOutcome) -> None:
+            heard.append(outcome.reason)
+            if len(heard) == 2:
+                twice.set()
+
+        async with open_system(config_) as system:
+            system.listen(listen)
+            rows = [(1, dict(record.fields)) for record in first_records(1)]
+            await system.submit(await system.open_input("test"), rows)
+            await twice.wait()
+            [letter] = system.stores.dead.items(status="open")
+            assert (letter.retries, letter.due_at) == (1, None)
+        return heard
+
+    first, second = anyio.run(scenario)
+    assert "Next automatic retry at" in first and "(1 of 1)" in first
+    assert "Waits for an operator (all 1 automatic retries spent)" in second

@@ -29,6 +29,10 @@ class Restarts(Protocol):
     @property
     def stores(self) -> Stores: ...
 
+    def holds(self, record: int) -> bool:
+        """Whether ``record`` is in flight (its outcome has not come yet)."""
+        ...
+
     async def restart(
         self,
         record: int,
@@ -118,12 +122,14 @@ class RetryRunner:
         self.started = 0
         """Automatic retries started so far."""
         self._changed = anyio.Event()
+        self._waiting_on_flight = False
         self._scope = anyio.CancelScope()
         self._first_pass = anyio.Event()
         self._first_pass.set()  # until it runs, there is nothing to wait for
 
     def wake(self) -> None:
-        """Look at the schedule again: a retry was scheduled."""
+        """Look at the schedule again: a lead failed (its retry is scheduled), or one that
+        was in flight ended."""
         self._changed.set()
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -142,7 +148,14 @@ class RetryRunner:
     async def run_due(self) -> int:
         """Start every retry due now, without waiting for their outcomes; count them."""
         started = 0
+        self._waiting_on_flight = False
         for letter_id in self.system.stores.dead.due(self.clock()):
+            item = self.system.stores.dead.item(letter_id)
+            if item is not None and item.record is not None and self.system.holds(item.record):
+                # Its outcome is on its way (the letter was just written): once it comes,
+                # the runner is woken and retries it.
+                self._waiting_on_flight = True
+                continue
             try:
                 record, _ = await retry_letter(self.system, letter_id, automatic=True, wait=False)
             except UsageError as exc:
@@ -164,7 +177,7 @@ class RetryRunner:
 
     def _wait_s(self) -> float:
         due = self.system.stores.dead.next_due()
-        if due is None:
+        if due is None or self._waiting_on_flight:
             return LONGEST_WAIT_S
         return min(LONGEST_WAIT_S, max(0.0, (due - self.clock()).total_seconds()))
 

@@ -35,6 +35,7 @@ from messages import (
     Envelope,
     LeadOutcome,
     Message,
+    Outcome,
     ProfileFlush,
     ProfileSaved,
     RawValue,
@@ -153,7 +154,6 @@ class System:
             timeout=config.timeout,
             log=self.log,
             ops_retry=config.ops_retry,
-            on_scheduled=lambda: self.retries.wake(),
         )
 
     # Feeding
@@ -227,6 +227,10 @@ class System:
         await done.wait()
         return self.stores.ledger.outcome_of(record)
 
+    def holds(self, record: int) -> bool:
+        """Whether ``record`` holds an admission place: it is in flight."""
+        return self._admission.holds(record)
+
     def heard_decision(self, outcome: str) -> None:
         """Count an outcome a person set without the actors (a decline), as if heard."""
         self.heard[outcome] = self.heard.get(outcome, 0) + 1
@@ -298,6 +302,8 @@ class System:
             return
         self._unfinished -= 1
         self.heard[outcome.outcome.value] = self.heard.get(outcome.outcome.value, 0) + 1
+        if outcome.outcome is Outcome.FAILED:
+            self.retries.wake()  # its retry was scheduled with its dead letter
         self._room.set()
         waiter = self._waiters.pop(outcome.record, None)
         if waiter is not None:

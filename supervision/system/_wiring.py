@@ -80,8 +80,6 @@ class SystemParts:
     log: EventLog
     timeout: float
     ops_retry: RetrySchedule
-    on_scheduled: Callable[[], None]
-    """Told when Operations scheduled an automatic retry."""
 
 
 def build_bus(
@@ -145,9 +143,7 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
         ),
         actor_child(
             bus,
-            lambda: DeadLetters(
-                p.dead, schedule=p.ops_retry, on_scheduled=p.on_scheduled, **logged
-            ),
+            lambda: DeadLetters(p.dead, schedule=p.ops_retry, **logged),
         ),
         actor_child(bus, lambda: ReviewQueue(p.review, **logged)),
         actor_child(bus, lambda: Crm(p.crm, breaker=p.breaker, **io)),
