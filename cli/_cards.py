@@ -176,7 +176,7 @@ def status_of(item: DeadLetterItem) -> str:
 def next_retry(item: DeadLetterItem, allowed: int) -> str:
     """When an item is retried next by itself, or why it is not."""
     if item.status != LetterStatus.OPEN.value:
-        return f"none ({status_of(item)}); {item.retries} of {allowed} made"
+        return f"none: {status_of(item)} ({item.retries} of {allowed} automatic retries made)"
     if item.due_at is not None:
         return f"next at {_short(item.due_at)} ({item.retries + 1} of {allowed})"
     if allowed == 0:

@@ -66,6 +66,9 @@ def ops_list(
         for item in items:
             typer.echo(json.dumps(letter_row(item, allowed), ensure_ascii=False))
         return
+    if not items and not tsv:
+        plain("Operations is empty: no machine failure waits for a retry.")
+        return
     rows = [
         [
             str(i.id),
@@ -74,15 +77,12 @@ def ops_list(
             i.actor,
             i.explain,
             next_retry(i, allowed),
+            *([status_of(i)] if everything else []),
         ]
         for i in items
     ]
-    table(
-        ["id", "record", "lead_id", "step", "what broke", "automatic retry"],
-        rows,
-        tsv=tsv,
-        long={"what broke"},
-    )
+    headers = ["id", "record", "lead_id", "step", "what broke", "automatic retry"]
+    table(headers + (["status"] if everything else []), rows, tsv=tsv, long={"what broke"})
 
 
 def ops_show(

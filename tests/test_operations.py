@@ -411,3 +411,15 @@ def test_a_service_retries_by_itself_until_the_schedule_is_spent(tmp_path: Path)
     first, second = anyio.run(scenario)
     assert "Next automatic retry at" in first and "(1 of 1)" in first
     assert "Waits for an operator (all 1 automatic retries spent)" in second
+
+
+def test_a_decline_in_a_running_system_is_counted_for_metrics(unknown: Path) -> None:
+    """Declining through the live system counts the lead as declined among the outcomes
+    it heard (what /metrics and the dashboard's live figures read)."""
+
+    async def scenario() -> dict[str, int]:
+        async with open_system(config(unknown), admit=False) as system:
+            decline(system, open_items(unknown)[0], "not a fit", reviewer="ana")
+            return dict(system.heard)
+
+    assert anyio.run(scenario) == {"declined": 1}
