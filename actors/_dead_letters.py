@@ -96,6 +96,23 @@ class DeadLetterItem:
         """What an operator should look at."""
         return _policy_words(self.failure)[1]
 
+    @property
+    def state(self) -> str:
+        """Its status as an operator reads it (``retried`` for ``replayed``)."""
+        return "retried" if self.status == LetterStatus.REPLAYED.value else self.status
+
+    def next_retry(self, allowed: int) -> str:
+        """When it is retried next by itself, or why it is not, given the ``allowed``
+        automatic retries of the run (``--ops-retry``)."""
+        if self.status != LetterStatus.OPEN.value:
+            return f"none: {self.state} ({self.retries} of {allowed} automatic retries made)"
+        if self.due_at is not None:
+            when = datetime.fromisoformat(self.due_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+            return f"next at {when} ({self.retries + 1} of {allowed})"
+        if allowed == 0:
+            return "none scheduled (--ops-retry 0): an operator retries it"
+        return f"schedule spent ({self.retries} of {allowed} made): an operator retries it"
+
 
 def _policy_words(failure: str) -> tuple[str, str]:
     for kind, policy in POLICIES.items():

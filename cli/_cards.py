@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 
-from actors import DeadLetterItem, LetterStatus, ReviewItem
+from actors import DeadLetterItem, ReviewItem
 from actors.validation import explain
 from messages import Lead, LeadScore, OutreachDraft, ResearchResult, RuleViolation
 
@@ -149,7 +149,7 @@ def _decided(action: str, reviewer: str) -> str:
 def ops_card(item: DeadLetterItem, allowed: int) -> str:
     """An Operations item: what broke, what to check, its retries, and the details."""
     lines = [
-        f"Operations item {item.id} ({status_of(item)}) · record {item.record} · "
+        f"Operations item {item.id} ({item.state}) · record {item.record} · "
         f"lead {item.lead_id} · {item.actor}",
         "",
         f"What broke: {item.explain}",
@@ -157,7 +157,7 @@ def ops_card(item: DeadLetterItem, allowed: int) -> str:
     if item.check:
         lines.append(f"What to check: {item.check}")
     lines += [
-        f"Automatic retries: {next_retry(item, allowed)}",
+        f"Automatic retries: {item.next_retry(allowed)}",
         "",
         f"Error: {item.reason}",
         f"Attempts before it was given up: {item.attempts}",
@@ -166,22 +166,6 @@ def ops_card(item: DeadLetterItem, allowed: int) -> str:
     if item.raw_output:
         lines += ["", "The model's raw reply", *_indented(item.raw_output)]
     return "\n".join(lines)
-
-
-def status_of(item: DeadLetterItem) -> str:
-    """A letter's status as an operator reads it."""
-    return "retried" if item.status == LetterStatus.REPLAYED.value else item.status
-
-
-def next_retry(item: DeadLetterItem, allowed: int) -> str:
-    """When an item is retried next by itself, or why it is not."""
-    if item.status != LetterStatus.OPEN.value:
-        return f"none: {status_of(item)} ({item.retries} of {allowed} automatic retries made)"
-    if item.due_at is not None:
-        return f"next at {_short(item.due_at)} ({item.retries + 1} of {allowed})"
-    if allowed == 0:
-        return "none scheduled (--ops-retry 0): an operator retries it"
-    return f"schedule spent ({item.retries} of {allowed} made): an operator retries it"
 
 
 def _indented(text: str) -> list[str]:

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from actors import DeadLetterItem, LetterStatus
-from cli._cards import next_retry, ops_card, status_of
+from cli._cards import ops_card
 from cli._common import (
     DEFAULT_OUT,
     Json,
@@ -42,7 +42,7 @@ def letter_row(item: DeadLetterItem, allowed: int) -> dict[str, Any]:
         "retries": item.retries,
         "retries_allowed": allowed,
         "next_retry_at": item.due_at,
-        "status": status_of(item),
+        "status": item.state,
         "reason": item.reason,
     }
 
@@ -76,8 +76,8 @@ def ops_list(
             i.lead_id or "",
             i.actor,
             i.explain,
-            next_retry(i, allowed),
-            *([status_of(i)] if everything else []),
+            i.next_retry(allowed),
+            *([i.state] if everything else []),
         ]
         for i in items
     ]
