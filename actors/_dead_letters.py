@@ -26,6 +26,7 @@ from messages import (
     POLICIES,
     DeadLetter,
     Envelope,
+    FailureKind,
     LeadOutcome,
     Outcome,
     UsageError,
@@ -115,10 +116,12 @@ class DeadLetterItem:
 
 
 def _policy_words(failure: str) -> tuple[str, str]:
-    for kind, policy in POLICIES.items():
-        if kind.value == failure:
-            return policy.explain, policy.check
-    return "", ""
+    """The taxonomy's words for a failure: what broke, and what to check."""
+    try:
+        policy = POLICIES[FailureKind(failure)]
+    except ValueError:
+        return "", ""
+    return policy.explain, policy.check
 
 
 @final
