@@ -72,4 +72,4 @@ def allowed_retries(out: Path) -> int:
     try:
         return RunSettings.load(out).ops_retry
     except LeadwrightError:
-        return RunSettings.model_fields["ops_retry"].default  # type: ignore[no-any-return]
+        return int(RunSettings.model_fields["ops_retry"].default)

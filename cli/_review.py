@@ -29,6 +29,7 @@ from messages import UsageError
 from supervision import entry_detail
 from supervision.system import (
     DraftEdit,
+    DraftRefused,
     Stores,
     System,
     approve,
@@ -154,8 +155,12 @@ def review_approve(
                 decision = await approve(
                     system, item_id, reviewer=reviewer, note=note, override=override
                 )
+            except DraftRefused as exc:
+                rules = [f"  {v.rule}: {v.reason}" for v in exc.violations]
+                refused.append("\n".join([f"error: {exc}", *rules]))
+                continue
             except UsageError as exc:
-                refused.append(str(exc))
+                refused.append(f"error: {exc}")
                 continue
             plain(
                 f"approved review item {item_id}: record {decision.record} is now "
@@ -164,7 +169,7 @@ def review_approve(
 
     operate(out, work, needs_llm=False)
     for line in refused:
-        stderr.print(f"error: {line}", markup=False)
+        stderr.print(line, markup=False)
     if refused:
         raise typer.Exit(1)
 
