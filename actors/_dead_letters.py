@@ -112,7 +112,9 @@ class DeadLetterItem:
             return f"next at {when} ({self.retries + 1} of {allowed})"
         if allowed == 0:
             return "none scheduled (--ops-retry 0): an operator retries it"
-        return f"schedule spent ({self.retries} of {allowed} made): an operator retries it"
+        if self.retries >= allowed:
+            return f"schedule spent ({self.retries} of {allowed} made): an operator retries it"
+        return "none scheduled (an earlier version wrote it): an operator retries it"
 
 
 def _policy_words(failure: str) -> tuple[str, str]:

@@ -83,11 +83,22 @@ def why(request: HumanReviewRequested) -> str:
     """Why a lead waits for a person, in a sales person's words: each rule its draft broke
     and each doubt it carries, one sentence each."""
     output = request.last_output
-    doubts = output.doubts if isinstance(output, OutreachDraft) else ()
-    sentences = explain_all(request.violations + doubts)
+    if not isinstance(output, OutreachDraft):
+        # Its reasons were written before drafts were attached: said as they were.
+        said = " ".join(dict.fromkeys(_first_clause(v.reason) for v in request.violations))
+        said = said or POLICIES[request.failure].explain
+        return (
+            f"Filed by an earlier version at the {request.stage.value} stage, with no draft: "
+            f"{said or request.reason}"
+        )
+    sentences = explain_all(request.violations + output.doubts)
     if sentences:
         return " ".join(sentences)
     return POLICIES[request.failure].explain or request.reason
+
+
+def _first_clause(reason: str) -> str:
+    return reason.split(";", 1)[0].strip().rstrip(".") + "."
 
 
 def _item(row: tuple[Any, ...]) -> ReviewItem:

@@ -18,10 +18,12 @@ from messages import (
     DeadLetter,
     Envelope,
     FailureKind,
+    Lead,
     LeadAccepted,
     LeadOutcome,
     Outcome,
     ResearchResult,
+    RetryRequested,
     UsageError,
 )
 from supervision.system import (
@@ -423,3 +425,39 @@ def test_a_decline_in_a_running_system_is_counted_for_metrics(unknown: Path) -> 
             return dict(system.heard)
 
     assert anyio.run(scenario) == {"declined": 1}
+
+
+def test_a_letter_from_an_earlier_version_is_retried_as_a_new_attempt(tmp_path: Path) -> None:
+    """A stage's letter that holds the message it failed on (as older versions wrote them)
+    is retried as that stage's RetryRequested, numbered by the lead's letters, so its
+    faults are drawn anew; another actor's letter is sent again as it is."""
+    from actors import DeadLetterItem
+    from supervision.system._retries import retry_envelope
+
+    lead = first_lead(tmp_path)
+    accepted = Envelope.new(LeadAccepted(lead=lead), producer="intake", trace_id=lead.lead_id)
+
+    def letter(actor: str) -> DeadLetterItem:
+        return DeadLetterItem(
+            1, lead.record, lead.lead_id, "malformed_output", "x", actor, 2,
+            accepted.to_json(), None, "open",
+        )  # fmt: skip
+
+    again = retry_envelope(letter("research"), nth=3).message
+    assert isinstance(again, RetryRequested)
+    assert (again.stage, again.lead, again.start, again.retry) == ("research", lead, None, 3)
+    assert isinstance(retry_envelope(letter("crm"), nth=3).message, LeadAccepted)
+
+
+def first_lead(tmp_path: Path) -> Lead:
+    """The first sample lead, as intake accepts it."""
+    out = tmp_path / "lead"
+    anyio.run(run_pipeline, config(out), first_records(1))
+    stores = Stores.open(out)
+    try:
+        assert stores.journal is not None
+        [envelope] = stores.journal.envelopes(kinds=["lead_accepted"])
+    finally:
+        stores.close()
+    assert isinstance(envelope.message, LeadAccepted)
+    return envelope.message.lead

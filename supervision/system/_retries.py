@@ -15,12 +15,26 @@ from anyio.abc import TaskStatus
 
 from actors import DeadLetterItem, EventLog, LetterStatus, unschedule, utc_now
 from actors._ledger import clear_outcome
-from messages import Envelope, Message, UsageError
+from messages import (
+    Envelope,
+    LeadAccepted,
+    LeadScore,
+    Message,
+    ResearchResult,
+    RetryRequested,
+    Stage,
+    UsageError,
+    ValidationFailed,
+    input_of,
+)
 from supervision.system._resume import replay_envelope
 from supervision.system._stores import Stores
+from supervision.system._wiring import OPERATOR
 
 LONGEST_WAIT_S = 3600.0
 """The runner looks at the schedule again at least this often (a clock that jumped)."""
+STAGES = {"research": Stage.RESEARCH, "scoring": Stage.SCORING, "writer": Stage.WRITING}
+"""The stage each LLM stage actor runs, by the actor's name in a dead letter."""
 
 
 class Restarts(Protocol):
@@ -77,8 +91,13 @@ async def retry_letter(
     [letter_id] = retryable(system.stores, letter_id, rejected=rejected)
     item = system.stores.dead.item(letter_id)
     assert item is not None and item.record is not None
-    envelope = _envelope(item)
     record = item.record
+    letters = system.stores.ledger.db.run_sync(
+        lambda c: c.execute(
+            "SELECT COUNT(*) FROM dead_letters WHERE record = ?", (record,)
+        ).fetchone()[0]
+    )
+    envelope = retry_envelope(item, nth=int(letters))
 
     def write(c: sqlite3.Connection) -> None:
         (status,) = c.execute(
@@ -97,11 +116,38 @@ async def retry_letter(
     return record, outcome
 
 
-def _envelope(item: DeadLetterItem) -> Envelope[Message]:
+def retry_envelope(item: DeadLetterItem, *, nth: int) -> Envelope[Message]:
+    """What retrying a letter publishes: its payload, which for a stage's failure is the
+    ``RetryRequested`` of the lead's next retry. A letter an older version wrote for a
+    stage holds the message the stage failed on instead: it becomes that retry too (the
+    ``nth`` of its lead), so that its faults are drawn anew as well."""
     try:
-        return replay_envelope(item.payload)
+        envelope = replay_envelope(item.payload)
     except (UsageError, ValueError):
         raise UsageError(f"Operations item {item.id}: its payload cannot be replayed") from None
+    stage = STAGES.get(item.actor)
+    again = None if stage is None else _as_retry(envelope.message, stage, nth)
+    if again is None:
+        return envelope
+    return Envelope.new(again, producer=OPERATOR, trace_id=envelope.trace_id)
+
+
+def _as_retry(message: Message, stage: Stage, nth: int) -> RetryRequested | None:
+    """The retry of ``stage`` that ``message`` (what the stage was handling) stands for."""
+    match message:
+        case RetryRequested():
+            return None  # already one, with its number
+        case LeadAccepted(lead=lead) if stage is Stage.RESEARCH:
+            return RetryRequested(stage=stage, lead=lead, retry=nth)
+        case ResearchResult() if stage is Stage.SCORING:
+            return RetryRequested(stage=stage, lead=message.lead, start=message, retry=nth)
+        case LeadScore() if stage is Stage.WRITING:
+            return RetryRequested(stage=stage, lead=message.lead, start=message, retry=nth)
+        case ValidationFailed(rejected=rejected) if message.stage is stage:
+            start = input_of(rejected)
+            return RetryRequested(stage=stage, lead=rejected.lead, start=start, retry=nth)
+        case _:
+            return None
 
 
 def _said(status: str) -> str:
