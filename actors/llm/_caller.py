@@ -212,7 +212,11 @@ class LlmCaller:
                     self.stats.rate_limited += 1
                     self.gate.pause(error.retry_after)
                     log.warning("rate_limited", retry_after=error.retry_after)
-                    continue  # deferred, the next turn raises
+                    if defer:
+                        # Handed back at once: checking the pause on the next turn
+                        # would let a slow turn outlive a short pause and wait here.
+                        raise
+                    continue
                 raise
             except BaseException:
                 if breaker is not None:
