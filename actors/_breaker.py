@@ -18,7 +18,7 @@ class BreakerState(Enum):
     OPEN = "open"
     """Calls wait until the cool-down is over."""
     HALF_OPEN = "half_open"
-    """One trial call goes through; the others wait for its result."""
+    """One trial call (a probe) goes through; the others wait for its result."""
 
 
 @dataclass(frozen=True, slots=True)

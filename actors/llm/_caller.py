@@ -9,9 +9,10 @@ from typing import final
 import anyio
 import stamina
 
+from actors._breaker import BreakerState
 from actors._log import EventLog, null_log
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
-from actors.llm._provider_breaker import BreakerState, HasBreakerPolicy, ProviderBreaker
+from actors.llm._provider_breaker import HasBreakerPolicy, ProviderBreaker
 from actors.llm._rate_gate import RateGate
 from messages import (
     POLICIES,
