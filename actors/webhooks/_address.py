@@ -93,9 +93,10 @@ def _check_address(address: IpAddress, *, allow_private: bool, host: str) -> Non
     ):
         raise EndpointRefused(f"{host} is a cloud metadata address, never a webhook's target")
     if not allow_private and not address.is_global:
+        what = host if host == str(address) else f"{host} resolves to {address}, which"
         raise EndpointRefused(
-            f"{host} resolves to {address}, a private address; pass --allow-private for a "
-            "receiver on this machine or the local network"
+            f"{what} is a private address; pass --allow-private for a receiver on this "
+            "machine or the local network"
         )
 
 

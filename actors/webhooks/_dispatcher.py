@@ -98,6 +98,11 @@ class Webhooks:
         self.attempts = 0
         self.delivered = 0
         self.failed = 0
+        self._recorded = anyio.Event()
+
+    async def wait_recorded(self) -> None:
+        """Return once the next attempt is recorded (what a test or a page waits on)."""
+        await self._recorded.wait()
 
     def ring(self) -> None:
         """Tell the sender that a delivery may be due now."""
@@ -163,9 +168,11 @@ class WebhookSender:
             while not self._stopping:
                 await self._launch(attempts, client)
                 await hooks.doorbell.wait(await self._sleep_for())
-            if self._drain:
-                await self._launch(attempts, client)
-            else:
+            # Draining: what is due now goes out (a run's last outcomes), until nothing is
+            # due and nothing is in flight; the supervisor bounds how long that may take.
+            while self._drain and (await self._launch(attempts, client) or hooks.in_flight):
+                await hooks.doorbell.wait(RESCAN_S)
+            if not self._drain:
                 attempts.cancel_scope.cancel()
 
     def stop(self, *, drain: bool = True) -> None:
@@ -177,11 +184,13 @@ class WebhookSender:
             self._attempts.cancel()
         self.hooks.ring()
 
-    async def _launch(self, group: TaskGroup, client: httpx2.AsyncClient) -> None:
+    async def _launch(self, group: TaskGroup, client: httpx2.AsyncClient) -> int:
+        """Start an attempt for each delivery due now, as far as there is room; how many."""
         hooks = self.hooks
         free = hooks.concurrency - len(hooks.in_flight)
         if free <= 0:
-            return
+            return 0
+        started = 0
         held = list(hooks.held())
         due = await hooks.store.due(time.time(), free, busy=sorted(hooks.in_flight), held=held)
         for delivery in due:
@@ -192,6 +201,8 @@ class WebhookSender:
                 continue  # another delivery to it is the trial
             hooks.in_flight.add(delivery.id)
             group.start_soon(self._deliver, client, delivery, breaker)
+            started += 1
+        return started
 
     async def _sleep_for(self) -> float:
         hooks = self.hooks
@@ -234,6 +245,8 @@ class WebhookSender:
             hooks.in_flight.discard(due.id)
             hooks.ring()
         self._count(due, result, next_in)
+        hooks._recorded.set()
+        hooks._recorded = anyio.Event()
 
     def _count(self, due: Due, result: Attempt, next_in: float | None) -> None:
         hooks = self.hooks

@@ -265,8 +265,7 @@ class WebhookStore:
                 "JOIN webhook_events e ON e.id = d.event_id "
                 "JOIN webhook_endpoints p ON p.id = d.endpoint "
                 "WHERE d.status = 'pending' AND d.next_at <= ? AND p.state = 'enabled'"
-                f" AND d.id NOT IN ({_marks(busy)}) AND p.id NOT IN ({_marks(held)})"
-                " ORDER BY d.next_at LIMIT ?"
+                f"{_not_in('d.id', busy)}{_not_in('p.id', held)} ORDER BY d.next_at LIMIT ?"
             )
             rows = c.execute(query, (now, *busy, *held, limit)).fetchall()
             return [Due(int(r[0]), str(r[1]), str(r[2]), _endpoint(r[4:]), int(r[3])) for r in rows]
@@ -280,8 +279,7 @@ class WebhookStore:
             row = c.execute(
                 "SELECT MIN(d.next_at) FROM webhook_deliveries d "
                 "JOIN webhook_endpoints p ON p.id = d.endpoint "
-                "WHERE d.status = 'pending' AND p.state = 'enabled' "
-                f"AND p.id NOT IN ({_marks(held)})",
+                f"WHERE d.status = 'pending' AND p.state = 'enabled'{_not_in('p.id', held)}",
                 tuple(held),
             ).fetchone()
             return None if row[0] is None else float(row[0])
@@ -297,8 +295,9 @@ class WebhookStore:
         self.db.close()
 
 
-def _marks(values: Sequence[int]) -> str:
-    return ", ".join("?" * len(values)) or "NULL"
+def _not_in(column: str, values: Sequence[int]) -> str:
+    """``AND column NOT IN (?, ...)`` for ``values``; nothing when there are none."""
+    return f" AND {column} NOT IN ({', '.join('?' * len(values))})" if values else ""
 
 
 def _record(c: sqlite3.Connection, due: Due, result: Result, now: float) -> None:

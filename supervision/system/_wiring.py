@@ -159,7 +159,11 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
     )
     # First, so stopped last: it delivers what the others' last outcomes queued.
     hooks = p.webhooks
-    delivery = [] if hooks is None else [ChildSpec("webhooks", lambda: hooks.sender(p.log))]
+    delivery = (
+        []
+        if hooks is None
+        else [ChildSpec("webhooks", lambda: hooks.sender(p.log), shutdown_timeout=8.0)]
+    )
     children = [
         *delivery,
         *stateful,
