@@ -36,8 +36,8 @@ Answering = Callable[[Received, int], Answer]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, answering: Answering) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, answering: Answering, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.answering = answering
         self.received: list[Received] = []
         self.lock = threading.Lock()
@@ -93,9 +93,10 @@ class Receiver:
 
 
 @contextmanager
-def receiving(answering: Answering | None = None) -> Iterator[Receiver]:
-    """A receiver for the block, answering 204 unless told otherwise."""
-    server = _Server(answering or (lambda _, __: Answer()))
+def receiving(answering: Answering | None = None, *, port: int = 0) -> Iterator[Receiver]:
+    """A receiver for the block (on ``port``, or any free one), answering 204 unless told
+    otherwise."""
+    server = _Server(answering or (lambda _, __: Answer()), port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
