@@ -22,6 +22,7 @@ from standardwebhooks import Webhook
 from actors.intake import read_records
 from actors.webhooks import (
     STANDARD_RETRIES,
+    Attempt,
     DeliveryStatus,
     EndpointPolicy,
     EndpointRefused,
@@ -107,7 +108,7 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused() -> None:
 # One attempt
 
 
-async def send(url: str, policy: EndpointPolicy = QUICK, secret: str = "") -> object:
+async def send(url: str, policy: EndpointPolicy = QUICK, secret: str = "") -> Attempt:
     async with httpx2.AsyncClient(trust_env=False, timeout=None) as client:
         return await attempt(client, url, policy, secret or new_secret(), "msg_1", BODY)
 
@@ -118,7 +119,7 @@ async def test_an_attempt_is_signed_as_standard_webhooks_says() -> None:
     with receiving() as receiver:
         result = await send(receiver.url, secret=secret)
         [got] = receiver.received
-    assert getattr(result, "delivered", False) and getattr(result, "status", 0) == 204
+    assert result.delivered and result.status == 204
     assert got.body.decode() == BODY and got.headers["webhook-id"] == "msg_1"
     assert Webhook(secret).verify(got.body, got.headers) == {"type": "lead.failed"}
 
@@ -140,7 +141,7 @@ async def test_an_answer_is_judged_and_a_redirect_is_not_followed(
     with receiving(lambda _, __: answer) as receiver:
         result = await send(receiver.url)
         assert len(receiver.received) == 1
-    assert getattr(result, "error", None) == error and getattr(result, "gone", None) is gone
+    assert result.error == error and result.gone is gone
 
 
 async def test_a_receiver_that_does_not_answer_in_time_fails_the_attempt() -> None:
@@ -152,7 +153,7 @@ async def test_a_receiver_that_does_not_answer_in_time_fails_the_attempt() -> No
             result = await send(receiver.url, policy)
         finally:
             released.set()
-    assert getattr(result, "error", None) == "no answer within 0.3 s"
+    assert result.error == "no answer within 0.3 s"
 
 
 async def test_an_attempt_to_a_private_address_without_the_flag_sends_nothing() -> None:
@@ -160,7 +161,7 @@ async def test_an_attempt_to_a_private_address_without_the_flag_sends_nothing() 
     with receiving() as receiver:
         result = await send(receiver.url, EndpointPolicy())
         assert receiver.received == []
-    assert str(getattr(result, "error", "")).startswith("refused: 127.0.0.1 is a private address")
+    assert str(result.error).startswith("refused: 127.0.0.1 is a private address")
 
 
 # The sender

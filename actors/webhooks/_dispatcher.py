@@ -104,6 +104,10 @@ class Webhooks:
         """Return once the next attempt is recorded (what a test or a page waits on)."""
         await self._recorded.wait()
 
+    def _note_recorded(self) -> None:
+        self._recorded.set()
+        self._recorded = anyio.Event()
+
     def ring(self) -> None:
         """Tell the sender that a delivery may be due now."""
         self.doorbell.ring()
@@ -245,8 +249,7 @@ class WebhookSender:
             hooks.in_flight.discard(due.id)
             hooks.ring()
         self._count(due, result, next_in)
-        hooks._recorded.set()
-        hooks._recorded = anyio.Event()
+        hooks._note_recorded()
 
     def _count(self, due: Due, result: Attempt, next_in: float | None) -> None:
         hooks = self.hooks
