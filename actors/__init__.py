@@ -25,6 +25,16 @@ from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
 from actors._run_control import RunControl, RunNotice
 from actors._scoring import Scoring
 from actors._stage import LlmStage, StageOptions
+from actors._telemetry import (
+    LlmCall,
+    LlmReplyFacts,
+    Span,
+    Telemetry,
+    current_telemetry,
+    otel_telemetry,
+    reporting,
+    wants_otel,
+)
 from actors._validator import Validator
 from actors._web_source import WebSource, WebSourceStatistics, public_host
 from actors._writer import Writer
@@ -59,9 +69,11 @@ __all__ = [
     "LedgerStore",
     "LetterStatus",
     "Lifecycle",
+    "LlmCall",
     "LlmCaller",
     "LlmGateway",
     "LlmReply",
+    "LlmReplyFacts",
     "LlmRequest",
     "LlmStage",
     "Metrics",
@@ -80,15 +92,21 @@ __all__ = [
     "RunNotice",
     "Scoring",
     "Sender",
+    "Span",
     "SqliteCrm",
     "StageOptions",
     "StoredRecord",
     "Submission",
+    "Telemetry",
     "Validator",
     "WebSource",
     "WebSourceStatistics",
     "Writer",
+    "current_telemetry",
     "lineage_of",
     "null_log",
+    "otel_telemetry",
     "public_host",
+    "reporting",
+    "wants_otel",
 ]

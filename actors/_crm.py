@@ -18,12 +18,14 @@ from bus import SqliteFile
 from messages import (
     POLICIES,
     CrmUpdated,
+    DraftSummary,
     FailureKind,
     Fit,
     LeadOutcome,
     LeadScore,
     Outcome,
     OutreachDraft,
+    ScoreSummary,
 )
 
 _SCHEMA = """
@@ -210,13 +212,14 @@ class Crm(Actor[LeadScore | OutreachDraft]):
         self.breaker.succeeded()
 
     async def handle(self, ctx: Context[LeadScore | OutreachDraft]) -> None:
+        draft: OutreachDraft | None = None
         match ctx.message:
             case LeadScore() as score:
                 if not score.disqualified:
                     return
-                row = CrmRow.of(score, None)
-            case OutreachDraft() as draft:
-                row = CrmRow.of(draft.score, draft)
+            case OutreachDraft() as written:
+                score, draft = written.score, written
+        row = CrmRow.of(score, draft)
         # Stamina's retry context only once a write has failed: a write that succeeds at
         # once, nearly all of them, pays nothing for the retries it did not need.
         try:
@@ -236,5 +239,12 @@ class Crm(Actor[LeadScore | OutreachDraft]):
         )
         reason = f"fit {row.fit.value}, score {row.score}"
         await ctx.publish(
-            LeadOutcome(record=row.record, lead_id=row.lead_id, outcome=row.outcome, reason=reason)
+            LeadOutcome(
+                record=row.record,
+                lead_id=row.lead_id,
+                outcome=row.outcome,
+                reason=reason,
+                score=ScoreSummary.of(score),
+                draft=None if draft is None else DraftSummary.of(draft, approved=True),
+            )
         )

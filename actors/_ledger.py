@@ -19,6 +19,7 @@ from actors import _inbox
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from actors._inbox import INBOX_SCHEMA, PENDING, Receipt, StoredRecord
+from actors.webhooks import announce_outcome
 from bus import SqliteFile
 from messages import LeadOutcome, Outcome, RawValue
 
@@ -258,6 +259,15 @@ def set_outcome(c: sqlite3.Connection, outcome: LeadOutcome) -> bool:
         (outcome.record, outcome.lead_id, outcome.outcome.value, outcome.reason, at),
     )
     if cursor.rowcount == 1:
+        # Its webhooks are written with it: a crash keeps both, or neither.
+        announce_outcome(
+            c,
+            outcome.record,
+            outcome.outcome,
+            outcome.reason,
+            score=outcome.score,
+            draft=outcome.draft,
+        )
         return True
     (settled,) = c.execute(
         "SELECT outcome FROM outcomes WHERE record = ?", (outcome.record,)
@@ -277,6 +287,7 @@ def replace_outcome(c: sqlite3.Connection, record: int, outcome: Outcome, reason
         "UPDATE outcomes SET outcome = ?, reason = ?, at = ? WHERE record = ?",
         (outcome.value, reason, at, record),
     )
+    announce_outcome(c, record, outcome, reason)
 
 
 def clear_outcome(c: sqlite3.Connection, record: int) -> None:

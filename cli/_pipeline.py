@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from stamina.instrumentation import set_on_retry_hooks
 
-from actors import EventLog, LlmCaller, WebSource, null_log
+from actors import EventLog, LlmCaller, WebSource, null_log, otel_telemetry, reporting
 from actors.intake import InputError, RawRecord, read_records
 from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
 from bus import NatsSettings
@@ -90,6 +90,14 @@ RunOut = Annotated[Path, typer.Option("--out", help="The run directory; running 
 StructuredOutput = Annotated[
     StructuredMode, typer.Option(help="Structured output (openai): auto steps down as refused.")
 ]
+Otel = Annotated[
+    bool,
+    typer.Option(
+        "--otel",
+        help="Export traces and GenAI metrics over OTLP/HTTP (the otel extra; also on when "
+        "OTEL_EXPORTER_OTLP_ENDPOINT is set).",
+    ),
+]
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
 ]
@@ -121,6 +129,7 @@ def run(
     ),
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
+    otel: Otel = False,
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
     settings = settings_of(locals())
@@ -137,7 +146,8 @@ def run(
             with event_log(out, secrets=secrets, tally=tally) as log:
                 config = replace(config, handle_signals=True, log=log)
                 source = "stdin" if stream else str(leads)
-                summary = _run(config, records, stream=stream, source=source, tally=tally)
+                with reporting(otel_telemetry("leadwright", flag=otel)):
+                    summary = _run(config, records, stream=stream, source=source, tally=tally)
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -191,6 +201,7 @@ def serve(
         float,
         typer.Option(min=0.1, help="With --bus: seconds before a dead process's messages go back."),
     ] = 30.0,
+    otel: Otel = False,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
 
@@ -243,7 +254,8 @@ def serve(
                     finally:
                         await close_backends(config)
 
-                end = anyio.run(main, backend="asyncio")
+                with reporting(otel_telemetry("leadwright-serve", flag=otel)):
+                    end = anyio.run(main, backend="asyncio")
     except OSError as exc:
         fail(f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --port")
     except LeadwrightError as exc:
@@ -287,6 +299,7 @@ def worker(
     log_dir: Annotated[
         Path | None, typer.Option(help="Append the worker's events to DIR/events.jsonl.")
     ] = None,
+    otel: Otel = False,
 ) -> None:
     """Run stage actors that take their work from NATS; start as many as you like.
 
@@ -337,12 +350,13 @@ def worker(
 
     set_on_retry_hooks([])
     try:
-        if log_dir is None:
-            summary = anyio.run(main, null_log(), backend="asyncio")
-        else:
-            secrets = [os.environ.get("OPENAI_API_KEY", "")]
-            with event_log(log_dir, secrets=secrets) as log:
-                summary = anyio.run(main, log, backend="asyncio")
+        with reporting(otel_telemetry("leadwright-worker", flag=otel)):
+            if log_dir is None:
+                summary = anyio.run(main, null_log(), backend="asyncio")
+            else:
+                secrets = [os.environ.get("OPENAI_API_KEY", "")]
+                with event_log(log_dir, secrets=secrets) as log:
+                    summary = anyio.run(main, log, backend="asyncio")
     except (LeadwrightError, OSError) as exc:
         fail(str(exc))
     typer.echo(json.dumps(summary.contract()))

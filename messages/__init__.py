@@ -45,6 +45,7 @@ from messages._redact import (
 )
 from messages._research import Claim, Evidence, ResearchResult
 from messages._scoring import Fit, LeadScore
+from messages._summaries import DraftSummary, ScoreSummary
 from messages._verdicts import (
     LlmOutput,
     RuleViolation,
@@ -55,11 +56,25 @@ from messages._verdicts import (
     input_of,
     stage_of,
 )
+from messages._webhooks import (
+    REVIEW_DECIDED,
+    TEST_EVENT,
+    UNANNOUNCED,
+    LeadEventData,
+    ReviewEventData,
+    TestEventData,
+    WebhookEvent,
+    event_types,
+    outcome_event,
+)
 
 __all__ = [
     "POLICIES",
     "REDACTED",
+    "REVIEW_DECIDED",
     "STAGE_ATTEMPTS",
+    "TEST_EVENT",
+    "UNANNOUNCED",
     "ActorCrashed",
     "AuthFailed",
     "Claim",
@@ -67,6 +82,7 @@ __all__ = [
     "CrmUpdated",
     "DeadLetter",
     "DeliveryStalled",
+    "DraftSummary",
     "DriftColumn",
     "DriftDetected",
     "Envelope",
@@ -77,6 +93,7 @@ __all__ = [
     "HumanReviewRequested",
     "Lead",
     "LeadAccepted",
+    "LeadEventData",
     "LeadOutcome",
     "LeadRejected",
     "LeadScore",
@@ -99,20 +116,26 @@ __all__ = [
     "Redactor",
     "ResearchResult",
     "RestartIntensityExceeded",
+    "ReviewEventData",
     "RuleViolation",
     "RunHalted",
     "RuntimeFailure",
     "SchemaMismatch",
+    "ScoreSummary",
     "Stage",
     "StorageFailed",
+    "TestEventData",
     "UnroutedMessage",
     "UsageError",
     "ValidationFailed",
     "ValidationPassed",
     "Verdict",
+    "WebhookEvent",
     "current_redactor",
+    "event_types",
     "input_of",
     "new_id",
+    "outcome_event",
     "record_of",
     "redact",
     "redact_known",

@@ -134,6 +134,14 @@ class OfflineLlm:
         self._calls = 0
         self._imperfect = 0
 
+    @property
+    def provider_name(self) -> str:
+        return "leadwright.offline"
+
+    @property
+    def model_name(self) -> str:
+        return self._model
+
     def statistics(self) -> OfflineStatistics:
         """A snapshot of the calls answered so far."""
         return OfflineStatistics(calls=self._calls, imperfect=self._imperfect)

@@ -134,6 +134,14 @@ class OpenAiLlm:
         self._cost_usd = 0.0
         self._unpriced = 0
 
+    @property
+    def provider_name(self) -> str:
+        return "openai"
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
     def __repr__(self) -> str:
         return f"OpenAiLlm(model={self.model!r}, base_url={str(self.client.base_url)!r})"
 

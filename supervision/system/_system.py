@@ -26,6 +26,7 @@ from actors import (
     null_log,
 )
 from actors.drift import PROFILE_FILE, DriftReport, Profile, ProfileBuilder
+from actors.webhooks import SecretFiles, Webhooks
 from bus import Bus, InProcessBus
 from messages import (
     DriftDetected,
@@ -108,6 +109,9 @@ class System:
         if (config.out / PROFILE_FILE).is_file():
             with contextlib.suppress(UsageError):
                 self.profile.profile = Profile.load(config.out / PROFILE_FILE)
+        self.webhooks = Webhooks(stores.webhooks, SecretFiles(config.out))
+        """The run directory's webhooks; sent while the system runs, if it admits leads (an
+        operator's one-off action leaves them to the service or the next run)."""
         self.distributed = bus is not None
         """Whether the stages run in other processes, on a shared bus."""
         self._local: InProcessBus | None = None
@@ -145,6 +149,7 @@ class System:
             handlers=config.window,
             timeout=config.timeout,
             log=self.log,
+            webhooks=self.webhooks if self.admits else None,
         )
 
     # Feeding
@@ -254,6 +259,7 @@ class System:
         if not first:
             return
         self._unfinished -= 1
+        self.webhooks.ring()
         self.heard[outcome.outcome.value] = self.heard.get(outcome.outcome.value, 0) + 1
         self._room.set()
         waiter = self._waiters.pop(outcome.record, None)

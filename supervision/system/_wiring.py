@@ -35,10 +35,11 @@ from actors import (
 )
 from actors.drift import DriftMonitor, DriftReport, Profile, ProfileBuilder
 from actors.intake import Intake
+from actors.webhooks import Webhooks
 from bus import Bus, InProcessBus, Journal, PublishHook, Unrouted
 from messages import LeadOutcome, LeadScore, Message, OutreachDraft, ResearchResult
 from supervision._events import SupervisorEvent
-from supervision._spec import actor_child
+from supervision._spec import ChildSpec, actor_child
 from supervision._supervisor import Supervisor
 
 VALIDATOR = "validator"
@@ -78,6 +79,8 @@ class SystemParts:
     """Handlers each I/O-bound actor runs at once: the admission window."""
     log: EventLog
     timeout: float
+    webhooks: Webhooks | None = None
+    """The webhooks to deliver while the system runs; none are sent if ``None``."""
 
 
 def build_bus(
@@ -154,7 +157,15 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
         if stages
         else []
     )
+    # First, so stopped last: it delivers what the others' last outcomes queued.
+    hooks = p.webhooks
+    delivery = (
+        []
+        if hooks is None
+        else [ChildSpec("webhooks", lambda: hooks.sender(p.log), shutdown_timeout=8.0)]
+    )
     children = [
+        *delivery,
         *stateful,
         *staged,
         # Duplicates were refused when the records were submitted, against the ledger.
