@@ -39,7 +39,7 @@ from supervision.system import (
     Stores,
     System,
     approve,
-    export_csv,
+    crm_table,
     open_system,
     reject,
     replay,
@@ -265,15 +265,15 @@ def export(
     ] = None,
 ) -> None:
     """The CRM's rows (finished leads, score and draft) as CSV."""
-    text = with_stores(out, export_csv)
+    written = with_stores(out, crm_table)
     if csv_file is None:
-        sys.stdout.write(text)
+        sys.stdout.write(written.text)
         return
     try:
-        csv_file.write_text(text, encoding="utf-8")
+        csv_file.write_text(written.text, encoding="utf-8")
     except OSError as exc:
         fail(f"--csv {csv_file}: cannot be written ({exc.strerror or exc})")
-    plain(f"wrote {text.count(chr(10)) - 1} rows to {csv_file}")
+    plain(f"wrote {written.rows} rows to {csv_file}")
 
 
 def _operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: bool) -> None:

@@ -113,6 +113,24 @@ REJECTIONS: list[tuple[str, dict[str, object], str]] = [
     ("email two @", {"email": "a@b@acme.io"}, "email 'a@b@acme.io' is not a valid address"),
     ("email dotless", {"email": "ana@localhost"}, "email 'ana@localhost' is not a valid address"),
     ("email bad label", {"email": "ana@-acme.io"}, "email 'ana@-acme.io' is not a valid address"),
+    (
+        "email starting with =",
+        {"email": "=1+1@ember-labs.ai"},
+        "email '=1+1@ember-labs.ai' starts with '=', which a spreadsheet runs as a formula; correct the "
+        "address",
+    ),
+    (
+        "email starting with +",
+        {"email": "+cmd@acme.io"},
+        "email '+cmd@acme.io' starts with '+', which a spreadsheet runs as a formula; correct the "
+        "address",
+    ),
+    (
+        "email starting with -",
+        {"email": "-2+3@acme.io"},
+        "email '-2+3@acme.io' starts with '-', which a spreadsheet runs as a formula; correct the "
+        "address",
+    ),
     ("company missing", {"company": None}, "company is missing"),
     ("company blank", {"company": " \t "}, "company is missing"),
     ("first_name missing", {"first_name": ""}, "first_name is missing"),

@@ -22,6 +22,8 @@ NOTES_LIMIT = 10_000
 """The most characters ``notes`` may hold, once stripped."""
 MAX_EMPLOYEES = 10_000_000
 """More employees than any company has: a typo, not a lead."""
+FORMULA_STARTS = ("=", "+", "-", "@")
+"""What an email may not start with: a spreadsheet opening an export would run it."""
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?")
 
@@ -117,6 +119,12 @@ def _email(text: str, reasons: list[str]) -> str:
         return ""
     if not is_email(text.lower()):
         reasons.append(f"email {text!r} is not a valid address")
+        return ""
+    if text.startswith(FORMULA_STARTS):
+        reasons.append(
+            f"email {text!r} starts with {text[0]!r}, which a spreadsheet runs as a formula; "
+            "correct the address"
+        )
         return ""
     return text.lower()
 
