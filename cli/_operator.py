@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +33,7 @@ from cli._common import (
 )
 from cli._config import close_backends, config_of
 from messages import LeadwrightError, OutreachDraft
-from supervision import RunSettings, entry_detail
+from supervision import RunSettings, command_log, entry_detail
 from supervision.system import (
     DirectoryLock,
     DraftEdit,
@@ -297,7 +299,9 @@ def _operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm:
                 finally:
                     await close_backends(config)
 
-            anyio.run(main, backend="asyncio")
+            with command_log(out, secrets=[os.environ.get("OPENAI_API_KEY", "")]) as log:
+                config = replace(config, log=log)
+                anyio.run(main, backend="asyncio")
     except DraftRefused as exc:
         for violation in exc.violations:
             stderr.print(f"  {violation.rule}: {violation.reason}", markup=False)

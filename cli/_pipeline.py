@@ -15,7 +15,6 @@ from typing import Annotated
 import anyio
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from stamina.instrumentation import set_on_retry_hooks
 
 from actors import EventLog, LlmCaller, WebSource, null_log
 from actors.intake import InputError, RawRecord, read_records
@@ -47,7 +46,8 @@ from supervision import (
     Tally,
     WorkerParts,
     WorkerSummary,
-    event_log,
+    command_log,
+    library_logs,
     parse_roles,
     run_worker,
     samples,
@@ -134,7 +134,7 @@ def run(
             settings.save(out)
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
             tally = Tally()
-            with event_log(out, secrets=secrets, tally=tally) as log:
+            with command_log(out, secrets=secrets, tally=tally) as log:
                 config = replace(config, handle_signals=True, log=log)
                 source = "stdin" if stream else str(leads)
                 summary = _run(config, records, stream=stream, source=source, tally=tally)
@@ -233,7 +233,7 @@ def serve(
                 stderr.print(f"serving {out} on {url} (Ctrl-C to stop)", markup=False)
 
             secrets = [os.environ.get("OPENAI_API_KEY", ""), token]
-            with event_log(out, secrets=secrets, tally=Tally()) as log:
+            with command_log(out, secrets=secrets, tally=Tally()) as log:
                 config = replace(config, log=log)
                 face = HttpFace(host=host, port=port, token=token, on_listening=listening)
 
@@ -335,13 +335,14 @@ def worker(
             if isinstance(config.source, WebSource):
                 await config.source.aclose()
 
-    set_on_retry_hooks([])
     try:
         if log_dir is None:
-            summary = anyio.run(main, null_log(), backend="asyncio")
+            # Nowhere to keep them: what libraries log (retries among it) is dropped.
+            with library_logs(null_log()) as log:
+                summary = anyio.run(main, log, backend="asyncio")
         else:
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
-            with event_log(log_dir, secrets=secrets) as log:
+            with command_log(log_dir, secrets=secrets) as log:
                 summary = anyio.run(main, log, backend="asyncio")
     except (LeadwrightError, OSError) as exc:
         fail(str(exc))
@@ -356,8 +357,8 @@ def _run(
     source: str,
     tally: Tally,
 ) -> RunSummary:
-    # Retries are counted in the summary and the progress line, not printed one by one.
-    set_on_retry_hooks([])
+    # Retries are counted in the summary and the progress line; each one is in the
+    # event log (command_log), never printed.
     columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[detail]}"), TimeElapsedColumn())  # fmt: skip
     # A terminal gets a live bar; a log file or a pipe gets a plain line every few leads.

@@ -98,6 +98,7 @@ def test_employee_counts_may_be_written_in_several_ways(employees: object) -> No
     assert checked["employees"] == 1200
 
 
+FORMULA = "which a spreadsheet runs as a formula; correct the address"
 REJECTIONS: list[tuple[str, dict[str, object], str]] = [
     ("email missing", {"email": None}, "email is missing"),
     ("email blank", {"email": "   "}, "email is missing"),
@@ -116,20 +117,17 @@ REJECTIONS: list[tuple[str, dict[str, object], str]] = [
     (
         "email starting with =",
         {"email": "=1+1@ember-labs.ai"},
-        "email '=1+1@ember-labs.ai' starts with '=', which a spreadsheet runs as a formula; correct the "
-        "address",
+        f"email '=1+1@ember-labs.ai' starts with '=', {FORMULA}",
     ),
     (
         "email starting with +",
         {"email": "+cmd@acme.io"},
-        "email '+cmd@acme.io' starts with '+', which a spreadsheet runs as a formula; correct the "
-        "address",
+        f"email '+cmd@acme.io' starts with '+', {FORMULA}",
     ),
     (
         "email starting with -",
         {"email": "-2+3@acme.io"},
-        "email '-2+3@acme.io' starts with '-', which a spreadsheet runs as a formula; correct the "
-        "address",
+        f"email '-2+3@acme.io' starts with '-', {FORMULA}",
     ),
     ("company missing", {"company": None}, "company is missing"),
     ("company blank", {"company": " \t "}, "company is missing"),
