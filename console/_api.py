@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
-from actors import PENDING
+from actors import PENDING, Receipt
 from actors.intake import COLUMNS, REQUIRED_COLUMNS
 from actors.validation import RuleContext, check
 from console._api_input import (
@@ -29,7 +29,7 @@ from console._api_input import (
     submitted,
 )
 from console._api_views import lead_page, lead_status
-from console._idempotency import IdempotencyStore, digest
+from console._idempotency import KEY_LIMIT, IdempotencyStore, KeyClaim, Stored, digest
 from console._models import (
     Accepted,
     LeadPage,
@@ -69,7 +69,7 @@ _OUTPUT_SCHEMA: dict[str, Any] = {
     "research_result, lead_score or outreach_draft.",
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem} for code in (401, 404, 409, 413, 415, 422, 429, 503)
+    code: {"model": Problem} for code in (400, 401, 404, 409, 413, 415, 422, 429, 503)
 }
 
 
@@ -120,26 +120,39 @@ async def post_leads(request: Request, api: Api) -> Response:
     if isinstance(leads, Response):
         return leads
     key = request.headers.get("idempotency-key")
+    if key is not None and not 0 < len(key.strip()) <= KEY_LIMIT:
+        return problem(
+            400, f"Idempotency-Key must hold 1 to {KEY_LIMIT} characters; or leave it out"
+        )
     if key is not None and (answered := await _answered(api, key, body)) is not None:
         return answered
     if len(leads) > api.system.config.inbox_limit:
         return problem(413, f"at most {api.system.config.inbox_limit} leads fit the inbox")
     if api.system.inbox_room() < len(leads):
         return problem(429, "the inbox is full; retry after a while", retry=True)
-    receipts = await api.http_input.submit(leads)
-    accepted = Accepted(leads=[submitted(receipt) for receipt in receipts])
-    text = accepted.model_dump_json()
-    if key is not None:
-        await api.idempotency.put(key, body, 202, text)
-    headers = {"Location": accepted.leads[0].location} if len(receipts) == 1 else None
+    claim = None if key is None else KeyClaim(key, body, _answer)
+    receipts = await api.http_input.submit(leads, claim)
+    if claim is not None and claim.stored is not None:
+        # Another request took the key between the look above and this transaction.
+        return _replayed(claim.stored, body)
+    text = _answer(receipts)
+    headers = {"Location": submitted(receipts[0]).location} if len(receipts) == 1 else None
     return Response(text, 202, headers=headers, media_type="application/json")
+
+
+def _answer(receipts: list[Receipt]) -> str:
+    """The body of the 202 for ``receipts``, as an idempotency key keeps it."""
+    return Accepted(leads=[submitted(receipt) for receipt in receipts]).model_dump_json()
 
 
 async def _answered(api: LiveApi, key: str, body: bytes) -> Response | None:
     """The answer already given to ``key`` (409 if it came with another body), or None."""
     stored = await api.idempotency.get(key)
-    if stored is None:
-        return None
+    return None if stored is None else _replayed(stored, body)
+
+
+def _replayed(stored: Stored, body: bytes) -> Response:
+    """The stored answer again for the same body; 409 for another body."""
     if stored.body_sha256 != digest(body):
         return problem(409, "this Idempotency-Key was used with another body")
     return Response(stored.response, stored.status, media_type="application/json")

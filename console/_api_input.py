@@ -9,7 +9,7 @@ from typing import Any, final
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
-from actors import Receipt
+from actors import Claim, Receipt
 from actors.intake import check_record, fields_of, lead_id_for
 from console._models import Problem, SubmittedLead
 from messages import RawValue
@@ -88,12 +88,16 @@ class HttpInput:
         self.input_id: int | None = None
         self.lines = 0
 
-    async def submit(self, leads: list[dict[str, RawValue]]) -> list[Receipt]:
+    async def submit(
+        self, leads: list[dict[str, RawValue]], claim: Claim | None = None
+    ) -> list[Receipt]:
+        """Submit ``leads`` as the next lines, under ``claim`` (an idempotency key)."""
         if self.input_id is None:
             self.input_id = await self.system.open_input("http")
         first = self.lines + 1
         self.lines += len(leads)
-        return await self.system.submit(self.input_id, list(enumerate(leads, start=first)))
+        rows = list(enumerate(leads, start=first))
+        return await self.system.submit(self.input_id, rows, claim)
 
 
 def submitted(receipt: Receipt) -> SubmittedLead:

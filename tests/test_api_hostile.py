@@ -1,0 +1,99 @@
+"""The HTTP API against hostile clients, in-process through the app's own client over a
+live system: races on one Idempotency-Key, odd ids, odd headers and bodies, and the
+validator as a service under a flood."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from console import create_app
+from supervision.system import Gate, System
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "hostile-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
+    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=AUTH) as c:
+        yield c
+
+
+def sample(count: int) -> list[dict[str, str]]:
+    """``count`` distinct sample leads, each with its own id and email."""
+    with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))[:count]
+    return [row | {"id": f"K{n}", "email": f"k{n}.{row['email']}"} for n, row in enumerate(rows)]
+
+
+async def lead_count(client: httpx.AsyncClient) -> int:
+    return len((await client.get("/v1/leads", params={"limit": 1000})).json()["leads"])
+
+
+async def test_concurrent_posts_with_one_key_submit_one_body(client: httpx.AsyncClient) -> None:
+    """Five concurrent POSTs with one Idempotency-Key and five bodies: one 202, four 409,
+    and one lead in the run directory."""
+    answers: list[httpx.Response] = []
+
+    async def post(lead: dict[str, Any]) -> None:
+        headers = {"Idempotency-Key": "race-1"}
+        answers.append(await client.post("/v1/leads", json=lead, headers=headers))
+
+    async with anyio.create_task_group() as group:
+        for lead in sample(5):
+            group.start_soon(post, lead)
+
+    assert sorted(a.status_code for a in answers) == [202, 409, 409, 409, 409]
+    assert await lead_count(client) == 1
+    [accepted] = [a for a in answers if a.status_code == 202]
+    again = await client.post(
+        "/v1/leads",
+        content=accepted.request.content,
+        headers={"Idempotency-Key": "race-1", "Content-Type": "application/json"},
+    )
+    assert (again.status_code, again.json()) == (202, accepted.json())
+
+
+async def test_concurrent_posts_of_one_body_and_key_answer_alike(
+    client: httpx.AsyncClient,
+) -> None:
+    """The same body five times at once with one key: five 202s with one answer, one lead."""
+    [lead] = sample(1)
+    answers: list[httpx.Response] = []
+
+    async def post() -> None:
+        headers = {"Idempotency-Key": "same-1"}
+        answers.append(await client.post("/v1/leads", json=lead, headers=headers))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(post)
+
+    assert [a.status_code for a in answers] == [202] * 5
+    assert len({json.dumps(a.json(), sort_keys=True) for a in answers}) == 1
+    assert await lead_count(client) == 1
+
+
+@pytest.mark.parametrize("key", ["", "   ", "k" * 256])
+async def test_an_empty_or_overlong_idempotency_key_is_a_400(
+    client: httpx.AsyncClient, key: str
+) -> None:
+    """An empty Idempotency-Key is no key: 400 with the fix, and nothing submitted."""
+    answer = await client.post("/v1/leads", json=sample(1)[0], headers={"Idempotency-Key": key})
+    assert answer.status_code == 400
+    assert answer.json()["detail"] == (
+        "Idempotency-Key must hold 1 to 255 characters; or leave it out"
+    )
+    assert await lead_count(client) == 0
