@@ -158,7 +158,7 @@ def _replayed(stored: Stored, body: bytes) -> Response:
     return Response(stored.response, stored.status, media_type="application/json")
 
 
-@router.get("/leads/{lead_id}", response_model=LeadStatus)
+@router.get("/leads/{lead_id:path}", response_model=LeadStatus)
 async def get_lead(lead_id: str, api: Api) -> Response:
     """A lead's status (pending, or its outcome), its CRM row, and its trace."""
     status = await anyio.to_thread.run_sync(lead_status, api.system.stores, lead_id)

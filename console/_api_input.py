@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from actors import Claim, Receipt
 from actors.intake import check_record, fields_of, lead_id_for
 from console._models import Problem, SubmittedLead
+from console._paths import api_lead
 from messages import RawValue
 from supervision.system import System
 
@@ -108,5 +109,5 @@ def submitted(receipt: Receipt) -> SubmittedLead:
         status=receipt.outcome,
         submission=receipt.submission.value,
         reason=receipt.reason,
-        location=f"/v1/leads/{receipt.lead_id}",
+        location=api_lead(receipt.lead_id),
     )

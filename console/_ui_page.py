@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
+from console._paths import segment
 from console._ui_dashboard import Dashboard
 from console._ui_drift import DriftPlots
 from console._ui_session import Session, Sessions, check_csrf
@@ -36,6 +37,7 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["segment"] = segment
     env.globals["highlight"] = highlight
     env.globals["spans"] = spans
     env.globals["UNOVERRIDABLE"] = UNOVERRIDABLE

@@ -10,6 +10,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from console._paths import console_lead
 from console._ui_page import Console, Ui, back
 from console._ui_session import Session
 from console._ui_views import inbox, lead_view
@@ -65,7 +66,7 @@ async def bulk(request: Request, ui: Ui) -> Response:
     return back("/", " ".join([summary, *errors]))
 
 
-@router.get("/leads/{lead_id}", response_class=HTMLResponse)
+@router.get("/leads/{lead_id:path}", response_class=HTMLResponse)
 async def lead(request: Request, lead_id: str, ui: Ui) -> Response:
     return await _lead_page(ui, request, ui.need(request), lead_id)
 
@@ -84,8 +85,8 @@ async def approve_one(request: Request, item_id: int, ui: Ui) -> Response:
             override=form.get("override") == "on",
         )
     except UsageError as exc:
-        return back(f"/leads/{lead_id}", f"#{item_id}: {exc}", form)
-    return back(f"/leads/{lead_id}", f"Approved #{item_id}: {decision.outcome}.", form)
+        return back(console_lead(lead_id), f"#{item_id}: {exc}", form)
+    return back(console_lead(lead_id), f"Approved #{item_id}: {decision.outcome}.", form)
 
 
 @router.post("/items/{item_id}/edit", response_class=HTMLResponse)
@@ -109,7 +110,7 @@ async def edit(request: Request, item_id: int, ui: Ui) -> Response:
         return await _lead_page(ui, request, session, lead_id, 422, **refused)
     except UsageError as exc:
         return await _lead_page(ui, request, session, lead_id, 409, edit=change, error=str(exc))
-    return back(f"/leads/{lead_id}", f"Edited and approved: the lead is {decision.outcome}.")
+    return back(console_lead(lead_id), f"Edited and approved: the lead is {decision.outcome}.")
 
 
 @router.post("/items/{item_id}/reject")
@@ -119,8 +120,8 @@ async def reject_one(request: Request, item_id: int, ui: Ui) -> Response:
     try:
         await _reject(ui, item_id, str(form.get("reason", "")), session.reviewer)
     except UsageError as exc:
-        return back(f"/leads/{lead_id}", str(exc))
-    return back(f"/leads/{lead_id}", "Rejected: the lead is failed.")
+        return back(console_lead(lead_id), str(exc))
+    return back(console_lead(lead_id), "Rejected: the lead is failed.")
 
 
 async def _lead_page(

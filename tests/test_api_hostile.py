@@ -97,3 +97,45 @@ async def test_an_empty_or_overlong_idempotency_key_is_a_400(
         "Idempotency-Key must hold 1 to 255 characters; or leave it out"
     )
     assert await lead_count(client) == 0
+
+
+@pytest.mark.parametrize("lead_id", ["🚀1", "a b?c#d/../e", "50%/x", "ünï/cödé"])
+async def test_any_id_gets_a_location_that_finds_the_lead(
+    system: System, client: httpx.AsyncClient, lead_id: str
+) -> None:
+    """An id with non-Latin-1 letters, spaces, ``?``, ``#``, ``/`` or ``%`` is accepted with
+    a percent-encoded Location; that Location, the console's lead page and the CRM page's
+    link all find the lead."""
+    [lead] = sample(1)
+    posted = await client.post("/v1/leads", json=lead | {"id": lead_id})
+    assert posted.status_code == 202, posted.text
+    location = posted.headers["location"]
+    assert location.isascii() and location == posted.json()["leads"][0]["location"]
+    found = await client.get(location)
+    assert (found.status_code, found.json()["id"]) == (200, lead_id)
+    with anyio.fail_after(60):
+        await system.wait_finished()
+    await sign_in(client)
+    crm = (await client.get("/crm")).text
+    [link] = [p for p in crm.split('href="')[1:] if p.startswith("/leads/")]
+    page = await client.get(link.split('"', 1)[0])
+    assert page.status_code == 200 and "lead" in page.text
+
+
+async def test_an_id_of_dots_is_refused(client: httpx.AsyncClient) -> None:
+    """An id that a URL would read as "here" or "up" is a 422 with the reason."""
+    answer = await client.post("/v1/leads", json=sample(1)[0] | {"id": ".."})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["reasons"] == [
+        "id '..' cannot name the lead's page in a URL; choose another"
+    ]
+
+
+async def sign_in(client: httpx.AsyncClient) -> str:
+    """Sign the client in to the console; the session's CSRF token."""
+    form = await client.get("/signin")
+    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    data = {"csrf": csrf, "token": TOKEN, "reviewer": "Ada"}
+    assert (await client.post("/signin", data=data)).status_code == 303
+    page = (await client.get("/")).text
+    return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]

@@ -156,6 +156,7 @@ REJECTIONS: list[tuple[str, dict[str, object], str]] = [
     ("title too long", {"title": "t" * 257}, "title is 257 characters long, over the limit of 256"),
     ("id too long", {"id": "i" * 300}, "id is 300 characters long, over the limit of 256"),
     ("id not text", {"id": 4.5}, "id must be text or a whole number, not float"),
+    ("id of dots", {"id": ".."}, "id '..' cannot name the lead's page in a URL; choose another"),
     ("not text", {"company": 42}, "company must be text, not int"),
     (
         "control character",

@@ -109,7 +109,10 @@ def _text(
 
 def _check_id(value: object, reasons: list[str]) -> None:
     if value is None or isinstance(value, str):
-        _text({"id": value}, "id", reasons)
+        text = _text({"id": value}, "id", reasons)
+        if text in (".", ".."):
+            # A URL path reads a segment of dots as "here" or "up": no page could name it.
+            reasons.append(f"id {text!r} cannot name the lead's page in a URL; choose another")
     elif explicit_id(value) is None:
         reasons.append(f"id must be text or a whole number, not {type(value).__name__}")
 
