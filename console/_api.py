@@ -23,6 +23,7 @@ from actors.validation import RuleContext, check
 from console._api_input import (
     BATCH_LIMIT,
     HttpInput,
+    open_stream,
     problem,
     read_body,
     read_leads,
@@ -202,9 +203,12 @@ async def drift(api: Api) -> Response:
 
 
 @router.get("/events", response_class=StreamingResponse)
-async def events(api: Api) -> StreamingResponse:
+async def events(request: Request, api: Api) -> Response:
     """Server-sent events: one ``outcome`` event per lead that ends, as it ends."""
-    return StreamingResponse(_outcome_events(api.system), media_type="text/event-stream")
+    stream = open_stream(request, lambda: _outcome_events(api.system))
+    if isinstance(stream, Response):
+        return stream
+    return StreamingResponse(stream, media_type="text/event-stream")
 
 
 def _outcome_events(system: System) -> AsyncIterator[str]:

@@ -4,13 +4,16 @@ as intake checks a CSV row, and the 4xx answer that says why one is refused."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Callable
 from typing import Any, final
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from actors import Claim, Receipt
 from actors.intake import check_record, fields_of, lead_id_for
+from console._limits import StreamSlots
 from console._models import Problem, SubmittedLead
 from console._paths import api_lead
 from messages import RawValue
@@ -33,6 +36,21 @@ def problem(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def open_stream(
+    request: Request, stream: Callable[[], AsyncIterator[str]]
+) -> AsyncIterator[str] | Response:
+    """The stream ``stream()`` opens, in one of the server's event-stream slots, or a 503
+    when all are taken (and then it is not opened)."""
+    slots: StreamSlots = request.app.state.streams
+    if slots.open >= slots.limit:
+        return problem(
+            503, f"{slots.limit} event streams are open already; retry later", retry=True
+        )
+    held = slots.take(stream())
+    assert held is not None, "a slot was free a moment ago, on this event loop"
+    return held
+
+
 async def read_body(request: Request) -> bytes | Response:
     """The JSON body, read up to ``BODY_LIMIT``, or the 4xx that says why not."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -43,11 +61,15 @@ async def read_body(request: Request) -> bytes | Response:
         return problem(413, f"the body is over {BODY_LIMIT} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > BODY_LIMIT:
-            return problem(413, f"the body is over {BODY_LIMIT} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > BODY_LIMIT:
+                return problem(413, f"the body is over {BODY_LIMIT} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        # The client went, or its connection was closed for sending too slowly.
+        return problem(400, "the body was not sent in time")
     return b"".join(chunks)
 
 

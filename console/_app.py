@@ -14,23 +14,31 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from console._api import install_api
 from console._api_input import problem
+from console._limits import BodyLimit, HttpLimits, StreamSlots
 from console._metrics import registry_for
 from console._security import require_token
 from console._ui import install_console
 from supervision.system import Gate, System
 
 
-def create_app(system: System, gate: Gate, token: str) -> FastAPI:
-    """The app; ``token`` guards everything but ``/healthz`` and ``/readyz``."""
+def create_app(
+    system: System, gate: Gate, token: str, *, limits: HttpLimits | None = None
+) -> FastAPI:
+    """The app; ``token`` guards everything but ``/healthz`` and ``/readyz``; ``limits``
+    caps forms and event streams (``HttpLimits()`` when not given)."""
+    limits = HttpLimits() if limits is None else limits
     app = FastAPI(
         title="Leadwright",
         summary="Leads in as events; research, scoring, drafts and the CRM behind a validator.",
         version="1",
     )
     app.state.token = token
+    app.state.streams = StreamSlots(limits.max_streams)
     # A client that sniffs a type may render an LLM's text as HTML: every answer, JSON and
     # plain text included, says its type is the one to use, as the console's pages do.
     app.add_middleware(NoSniff)
+    app.add_middleware(BodyLimit, limit=limits.form_bytes)
+    app.state.form_fields = limits.form_fields
     install_api(app, system, gate)
     registry = registry_for(system)
     install_console(app, system)

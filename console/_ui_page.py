@@ -64,7 +64,7 @@ class Console:
     async def posted(self, request: Request) -> tuple[Session, FormData]:
         """The session and the form of a ``POST``, its CSRF token checked (403 if wrong)."""
         session = self.sessions.need(request)
-        form = await request.form()
+        form = await read_form(request)
         check_csrf(form, session.csrf)
         return session, form
 
@@ -86,6 +86,13 @@ class Console:
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-store"
         return response
+
+
+async def read_form(request: Request) -> FormData:
+    """The form of a ``POST``: no files, and at most the server's number of fields (400);
+    its bytes were capped before (``BodyLimit``)."""
+    fields: int = request.app.state.form_fields
+    return await request.form(max_files=0, max_fields=fields)
 
 
 def back(path: str, msg: str, form: FormData | None = None) -> RedirectResponse:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from console._token import same_token
-from console._ui_page import Ui
+from console._ui_page import Ui, read_form
 from console._ui_session import SESSION_COOKIE, SIGNIN_COOKIE, check_csrf, set_cookie
 
 REVIEWER_LIMIT = 80
@@ -28,7 +28,7 @@ async def signin_form(request: Request, ui: Ui) -> Response:
 
 @router.post("/signin", response_class=HTMLResponse)
 async def signin(request: Request, ui: Ui) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     check_csrf(form, request.cookies.get(SIGNIN_COOKIE, ""))
     token = str(form.get("token", "")).strip()
     reviewer = " ".join(str(form.get("reviewer", "")).split())[:REVIEWER_LIMIT]
