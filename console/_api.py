@@ -22,8 +22,10 @@ from actors.intake import COLUMNS, REQUIRED_COLUMNS
 from actors.validation import RuleContext, check
 from console._api_input import (
     BATCH_LIMIT,
+    VALIDATE_LIMIT,
     HttpInput,
     open_stream,
+    parse_json,
     problem,
     read_body,
     read_leads,
@@ -44,6 +46,8 @@ from console._security import require_token
 from messages import LeadOutcome, LeadScore, Outcome, OutreachDraft, ResearchResult
 from supervision.system import Gate, System
 
+MAX_VIOLATIONS = 100
+"""Violations a ``/v1/validate`` verdict lists at most; ``more`` counts the rest."""
 SSE_BUFFER = 1000
 """Outcomes held for a slow event client before it is disconnected (it may reconnect)."""
 
@@ -254,18 +258,34 @@ async def validate(
     """The validator as a service: one stage's output (its contract's JSON) in, the
     verdict of the same rule library out. No lead's state is touched."""
     contract = STAGES[stage]
-    body = await read_body(request)
+    body = await read_body(request, VALIDATE_LIMIT)
     if isinstance(body, Response):
         return body
+    # Parsing and the rules are CPU work on untrusted input: off the event loop, so that
+    # a large output never stalls the service's other answers.
+    verdict = await anyio.to_thread.run_sync(_judge, contract, body, api.rules)
+    if isinstance(verdict, Response):
+        return verdict
+    return JSONResponse(verdict.model_dump())
+
+
+def _judge(
+    contract: type[ResearchResult | LeadScore | OutreachDraft], body: bytes, rules: RuleContext
+) -> ValidationVerdict | Response:
+    """The verdict on ``body``, at most ``MAX_VIOLATIONS`` violations listed; or a 422."""
     try:
+        parse_json(body)
         output = contract.model_validate_json(body)
     except ValidationError as exc:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:50]]
         return problem(422, f"not a {contract.__name__}", errors=errors)
-    report = check(output, api.rules)
-    verdict = ValidationVerdict(
+    except (ValueError, RecursionError) as exc:
+        return problem(422, f"the body is not JSON ({str(exc)[:200]})")
+    report = check(output, rules)
+    found = [Violation(rule=v.rule, reason=v.reason, then="reask") for v in report.reask]
+    found += [Violation(rule=v.rule, reason=v.reason, then="review") for v in report.review]
+    return ValidationVerdict(
         passed=report.passed,
-        violations=[Violation(rule=v.rule, reason=v.reason, then="reask") for v in report.reask]
-        + [Violation(rule=v.rule, reason=v.reason, then="review") for v in report.review],
+        violations=found[:MAX_VIOLATIONS],
+        more=max(0, len(found) - MAX_VIOLATIONS),
     )
-    return JSONResponse(verdict.model_dump())

@@ -21,6 +21,8 @@ from supervision.system import System
 
 BODY_LIMIT = 4 * 1024 * 1024
 """Bytes a ``POST`` body may hold."""
+VALIDATE_LIMIT = 256 * 1024
+"""Bytes a ``/v1/validate`` body may hold: a stage's output is a few kilobytes."""
 BATCH_LIMIT = 1000
 """Leads one ``POST`` may hold."""
 RETRY_AFTER_S = 2
@@ -51,21 +53,21 @@ def open_stream(
     return held
 
 
-async def read_body(request: Request) -> bytes | Response:
-    """The JSON body, read up to ``BODY_LIMIT``, or the 4xx that says why not."""
+async def read_body(request: Request, limit: int = BODY_LIMIT) -> bytes | Response:
+    """The JSON body, read up to ``limit`` bytes, or the 4xx that says why not."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/json":
         return problem(415, "send the body as application/json")
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > BODY_LIMIT):
-        return problem(413, f"the body is over {BODY_LIMIT} bytes")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return problem(413, f"the body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
-            if size > BODY_LIMIT:
-                return problem(413, f"the body is over {BODY_LIMIT} bytes")
+            if size > limit:
+                return problem(413, f"the body is over {limit} bytes")
             chunks.append(chunk)
     except ClientDisconnect:
         # The client went, or its connection was closed for sending too slowly.
@@ -73,10 +75,25 @@ async def read_body(request: Request) -> bytes | Response:
     return b"".join(chunks)
 
 
+def parse_json(body: bytes) -> Any:
+    """``body`` as JSON; ``ValueError`` when it is not, or when an object in it names one
+    key twice (which JSON parsers settle differently, so it is refused, not guessed)."""
+    return json.loads(body, object_pairs_hook=_without_repeats)
+
+
+def _without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key[:100]!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
 def read_leads(body: bytes) -> list[dict[str, RawValue]] | Response:
     """The leads of a body, each checked as intake checks a CSV row, or a 4xx."""
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except (ValueError, RecursionError) as exc:
         return problem(422, f"the body is not JSON ({str(exc)[:200]})")
     items = data if isinstance(data, list) else [data]

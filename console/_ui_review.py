@@ -145,7 +145,8 @@ async def _check_edit(
     """The draft policy's verdict on an edit, as the fragment htmx puts in place."""
     try:
         item = await anyio.to_thread.run_sync(lambda: open_item(ui.stores, item_id))
-        _, found = draft_violations(ui.system, item, change)
+        # The rules are CPU work on text a person typed: off the event loop.
+        _, found = await anyio.to_thread.run_sync(lambda: draft_violations(ui.system, item, change))
     except UsageError as exc:
         return ui.page(request, "_verdict.html", session, 409, violations=[], error=str(exc))
     return ui.page(request, "_verdict.html", session, violations=list(found), error="")

@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import httpx
 import pytest
+from _validation_fixtures import draft
 
 from console import create_app
 from supervision.system import Gate, System
@@ -139,3 +140,74 @@ async def sign_in(client: httpx.AsyncClient) -> str:
     assert (await client.post("/signin", data=data)).status_code == 303
     page = (await client.get("/")).text
     return page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+
+
+def links_draft(count: int, form: str = "https://evil{}.example/pay") -> bytes:
+    """A draft (the validator fixtures') whose body holds ``count`` foreign links."""
+    output = draft()
+    links = " ".join(form.format(n) for n in range(count))
+    return output.model_copy(update={"body": output.body + "\n" + links}).model_dump_json().encode()
+
+
+async def test_a_huge_validate_body_is_a_413(client: httpx.AsyncClient) -> None:
+    """3.8 MB of links is refused before it is read: a stage's output is kilobytes."""
+    body = links_draft(150_000)
+    assert len(body) > 3_500_000
+    answer = await client.post(
+        "/v1/validate/draft", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert (answer.status_code, answer.json()["detail"]) == (413, "the body is over 262144 bytes")
+
+
+async def test_a_verdict_lists_a_hundred_violations_and_counts_the_rest(
+    client: httpx.AsyncClient,
+) -> None:
+    """A draft with thousands of foreign links gets the first 100 violations and ``more``."""
+    body = links_draft(5000)
+    answer = await client.post(
+        "/v1/validate/draft", content=body, headers={"Content-Type": "application/json"}
+    )
+    verdict = answer.json()
+    assert answer.status_code == 200 and verdict["passed"] is False
+    assert len(verdict["violations"]) == 100
+    assert verdict["more"] >= 4900
+
+
+async def test_health_answers_while_a_large_output_is_judged(client: httpx.AsyncClient) -> None:
+    """The rules run in a worker thread: ``/healthz`` answers while a verdict is worked out."""
+    order: list[str] = []
+    body = links_draft(25_000, "e{}.ly")  # about a second of rules, under the body limit
+
+    async def judge() -> None:
+        answer = await client.post(
+            "/v1/validate/draft", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert answer.status_code == 200
+        order.append("verdict")
+
+    async def health() -> None:
+        await anyio.wait_all_tasks_blocked()
+        assert (await client.get("/healthz")).status_code == 200
+        order.append("health")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(judge)
+        group.start_soon(health)
+    assert order == ["health", "verdict"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/leads", b'{"id": "A1", "id": "A2", "email": "a@b.io"}'),
+        ("/v1/validate/score", b'{"kind": "lead_score", "score": 10, "score": 90}'),
+    ],
+)
+async def test_a_key_named_twice_is_a_422(
+    client: httpx.AsyncClient, path: str, body: bytes
+) -> None:
+    """JSON parsers settle a repeated key differently, so one is refused, never guessed."""
+    answer = await client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422
+    assert "appears twice in one object" in answer.json()["detail"]
+    assert await lead_count(client) == 0
