@@ -256,3 +256,28 @@ def test_any_unicode_name_is_accepted(first_name: str, last_name: str, company: 
         last_name.strip(),
         company.strip(),
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("ｚｏｅ＠ａｃｍｅ．ｉｏ", "zoe@acme.io"),
+        ("Zoe\u0308@Acme.io", "zoë@acme.io"),
+        ("ana@MÜNCHEN-bau.de", "ana@xn--mnchen-bau-9db.de"),
+        ("ana@xn--mnchen-bau-9db.de", "ana@xn--mnchen-bau-9db.de"),
+        ("ann+news@acme.io", "ann+news@acme.io"),
+    ],
+)
+def test_an_email_is_kept_in_one_form(written: str, kept: str) -> None:
+    """Emails are NFKC-normalised and lower-cased with an IDNA (ASCII) domain, so one
+    mailbox has one spelling; plus-addressing is kept as written."""
+    checked = check_record(valid(email=written))
+    assert not isinstance(checked, list)
+    assert checked["email"] == kept
+
+
+def test_an_email_whose_domain_is_no_valid_idn_is_refused() -> None:
+    """A domain that IDNA cannot encode is not a valid address."""
+    assert check_record(valid(email="ana@a\u00dfb\u0301-.de")) == [
+        "email 'ana@a\u00dfb\u0301-.de' is not a valid address"
+    ]

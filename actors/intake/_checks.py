@@ -14,7 +14,13 @@ from typing import TypedDict
 
 from actors.intake._ids import explicit_id
 from actors.intake._record import ERROR_FIELD
-from actors.intake._syntax import bad_character, is_domain, is_email, normalise_domain
+from actors.intake._syntax import (
+    bad_character,
+    is_domain,
+    is_email,
+    normalise_domain,
+    normalise_email,
+)
 
 FIELD_LIMIT = 256
 """The most characters any field but ``notes`` may hold, once stripped."""
@@ -120,16 +126,17 @@ def _check_id(value: object, reasons: list[str]) -> None:
 def _email(text: str, reasons: list[str]) -> str:
     if not text:
         return ""
-    if not is_email(text.lower()):
+    address = normalise_email(text)
+    if address is None or not is_email(address):
         reasons.append(f"email {text!r} is not a valid address")
         return ""
-    if text.startswith(FORMULA_STARTS):
+    if address.startswith(FORMULA_STARTS):
         reasons.append(
-            f"email {text!r} starts with {text[0]!r}, which a spreadsheet runs as a formula; "
-            "correct the address"
+            f"email {text!r} starts with {address[0]!r}, which a spreadsheet runs as a "
+            "formula; correct the address"
         )
         return ""
-    return text.lower()
+    return address
 
 
 def _domain(text: str, email: str, reasons: list[str]) -> str:

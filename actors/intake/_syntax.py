@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import idna
+
 # A label is letters and digits (any script, for IDNs) with inner hyphens, up to 63.
 _LABEL = re.compile(r"[^\W_](?:(?:[^\W_]|-){0,61}[^\W_])?")
 _LOCAL_FORBIDDEN = re.compile(r'[\s"(),:;<>@\[\\\]]')
@@ -18,6 +20,26 @@ _END_OF_HOST = re.compile(r"[/?#]")
 # hold but a JSON escape can; free text may still hold tabs and line breaks.
 _BAD_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _BAD_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def normalise_email(text: str) -> str | None:
+    """An address in the one form that identity and duplicate checks compare: Unicode
+    NFKC (fullwidth letters, decomposed accents and their composed forms become one), lower
+    case, and the domain in its IDNA ASCII form (``münchen.de`` is ``xn--mnchen-3ya.de``).
+    ``None`` when the domain is no valid internationalised name.
+
+    The local part is kept as written otherwise: ``ann+news@x.io`` and ``ann@x.io`` are two
+    addresses, because what a ``+`` means is up to each mail provider.
+    """
+    address = unicodedata.normalize("NFKC", text.strip()).lower()
+    local, at, domain = address.rpartition("@")
+    if not at or domain.isascii():
+        return address
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return None
+    return f"{local}@{ascii_domain}"
 
 
 def is_email(address: str) -> bool:
