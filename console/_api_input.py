@@ -59,7 +59,7 @@ async def read_body(request: Request, limit: int = BODY_LIMIT) -> bytes | Respon
     if media != "application/json":
         return problem(415, "send the body as application/json")
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and (not _is_number(declared) or int(declared) > limit):
         return problem(413, f"the body is over {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -73,6 +73,11 @@ async def read_body(request: Request, limit: int = BODY_LIMIT) -> bytes | Respon
         # The client went, or its connection was closed for sending too slowly.
         return problem(400, "the body was not sent in time")
     return b"".join(chunks)
+
+
+def _is_number(text: str) -> bool:
+    """ASCII digits alone: ``str.isdigit`` also takes "²", which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_json(body: bytes) -> Any:

@@ -31,6 +31,13 @@ def create_app(
         title="Leadwright",
         summary="Leads in as events; research, scoring, drafts and the CRM behind a validator.",
         version="1",
+        # No redirect is built from the Host header a client sends (/healthz/ is a 404,
+        # not a redirect to whatever host it named), the schema needs the token like the
+        # API it describes, and no page loads a script from elsewhere: no /docs, /redoc.
+        redirect_slashes=False,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.token = token
     app.state.streams = StreamSlots(limits.max_streams)
@@ -42,6 +49,11 @@ def create_app(
     install_api(app, system, gate)
     registry = registry_for(system)
     install_console(app, system)
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_token)])
+    async def openapi() -> JSONResponse:
+        """The API's OpenAPI schema; read it with any OpenAPI viewer."""
+        return JSONResponse(app.openapi())
 
     @app.get("/healthz", response_class=PlainTextResponse)
     async def healthz() -> str:

@@ -4,10 +4,11 @@ answers the routes share: a rendered page, and a redirect with a message."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, final
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
@@ -93,6 +94,23 @@ async def read_form(request: Request) -> FormData:
     its bytes were capped before (``BodyLimit``)."""
     fields: int = request.app.state.form_fields
     return await request.form(max_files=0, max_fields=fields)
+
+
+ID_LIMIT = 2**63 - 1
+"""The largest item or letter number: SQLite's largest integer."""
+ItemId = Annotated[int, Path(ge=1, le=ID_LIMIT)]
+"""A review item's or a dead letter's number in a path: beyond SQLite's range, a 422."""
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def chosen_ids(form: FormData) -> list[int]:
+    """The item or letter numbers a form's ``ids`` fields name; 422 for anything else."""
+    ids: list[int] = []
+    for value in form.getlist("ids"):
+        if not isinstance(value, str) or not _ID.fullmatch(value) or int(value) > ID_LIMIT:
+            raise HTTPException(422, f"ids must be item numbers, not {str(value)[:40]!r}")
+        ids.append(int(value))
+    return ids
 
 
 def back(path: str, msg: str, form: FormData | None = None) -> RedirectResponse:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from console._paths import console_lead
-from console._ui_page import Console, Ui, back
+from console._ui_page import Console, ItemId, Ui, back, chosen_ids
 from console._ui_session import Session
 from console._ui_views import inbox, lead_view
 from messages import UsageError
@@ -43,7 +43,7 @@ async def inbox_page(
 @router.post("/inbox/bulk")
 async def bulk(request: Request, ui: Ui) -> Response:
     session, form = await ui.posted(request)
-    ids = [int(i) for i in form.getlist("ids") if isinstance(i, str) and i.isdigit()]
+    ids = chosen_ids(form)
     action = form.get("action")
     reason = str(form.get("reason", "")).strip()
     if not ids:
@@ -72,7 +72,7 @@ async def lead(request: Request, lead_id: str, ui: Ui) -> Response:
 
 
 @router.post("/items/{item_id}/approve")
-async def approve_one(request: Request, item_id: int, ui: Ui) -> Response:
+async def approve_one(request: Request, item_id: ItemId, ui: Ui) -> Response:
     session, form = await ui.posted(request)
     lead_id = await _item_lead(ui, item_id)
     note = str(form.get("note", "")).strip()
@@ -90,7 +90,7 @@ async def approve_one(request: Request, item_id: int, ui: Ui) -> Response:
 
 
 @router.post("/items/{item_id}/edit", response_class=HTMLResponse)
-async def edit(request: Request, item_id: int, ui: Ui) -> Response:
+async def edit(request: Request, item_id: ItemId, ui: Ui) -> Response:
     session, form = await ui.posted(request)
     lead_id = await _item_lead(ui, item_id)
     change = DraftEdit(str(form.get("subject", "")), str(form.get("body", "")))
@@ -114,7 +114,7 @@ async def edit(request: Request, item_id: int, ui: Ui) -> Response:
 
 
 @router.post("/items/{item_id}/reject")
-async def reject_one(request: Request, item_id: int, ui: Ui) -> Response:
+async def reject_one(request: Request, item_id: ItemId, ui: Ui) -> Response:
     session, form = await ui.posted(request)
     lead_id = await _item_lead(ui, item_id)
     try:
