@@ -12,20 +12,28 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors import null_log
 from console._api import install_api
 from console._api_input import problem
 from console._limits import BodyLimit, HttpLimits, StreamSlots
 from console._metrics import registry_for
 from console._security import require_token
+from console._throttle import Throttle
 from console._ui import install_console
 from supervision.system import Gate, System
 
 
 def create_app(
-    system: System, gate: Gate, token: str, *, limits: HttpLimits | None = None
+    system: System,
+    gate: Gate,
+    token: str,
+    *,
+    limits: HttpLimits | None = None,
+    throttle: Throttle | None = None,
 ) -> FastAPI:
     """The app; ``token`` guards everything but ``/healthz`` and ``/readyz``; ``limits``
-    caps forms and event streams (``HttpLimits()`` when not given)."""
+    caps forms and event streams (``HttpLimits()`` when not given); ``throttle`` counts
+    failed tokens per client address (``Throttle()`` when not given)."""
     limits = HttpLimits() if limits is None else limits
     app = FastAPI(
         title="Leadwright",
@@ -40,6 +48,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.token = token
+    app.state.throttle = Throttle() if throttle is None else throttle
+    app.state.log = system.config.log if system.config.log is not None else null_log()
     app.state.streams = StreamSlots(limits.max_streams)
     # A client that sniffs a type may render an LLM's text as HTML: every answer, JSON and
     # plain text included, says its type is the one to use, as the console's pages do.
