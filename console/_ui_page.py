@@ -4,7 +4,11 @@ answers the routes share: a rendered page, and a redirect with a message."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+import secrets
 from typing import Annotated, Any, final
 from urllib.parse import urlencode
 
@@ -77,11 +81,11 @@ class Console:
         status: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        """Template ``name`` rendered, with the query's ``msg``, and headers that keep it
-        inert, private and out of caches (``nosniff`` is the app's, on every answer)."""
-        html = self.env.get_template(name).render(
-            session=session, msg=request.query_params.get("msg", ""), **context
-        )
+        """Template ``name`` rendered, with the notice the query's ``msg`` carries (one this
+        server wrote, see ``back``), and headers that keep it inert, private and out of
+        caches (``nosniff`` is the app's, on every answer)."""
+        notice = read_notice(request.query_params.get("msg", ""))
+        html = self.env.get_template(name).render(session=session, msg=notice, **context)
         response = HTMLResponse(html, status_code=status)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -114,11 +118,35 @@ def chosen_ids(form: FormData) -> list[int]:
 
 
 def back(path: str, msg: str, form: FormData | None = None) -> RedirectResponse:
-    """To ``path`` (or the form's own page, ``next``) with a message."""
+    """To ``path`` (or the form's own page, ``next``) with a message, signed."""
     wanted = form.get("next") if form is not None else None
     if isinstance(wanted, str) and wanted in BACK_TO:
         path = wanted
-    return RedirectResponse(f"{path}?{urlencode({'msg': msg})}", status_code=303)
+    return RedirectResponse(f"{path}?{urlencode({'msg': sign_notice(msg)})}", status_code=303)
+
+
+_NOTICE_KEY = secrets.token_bytes(32)
+"""This process's key for notices: a link made elsewhere, or before a restart, shows none."""
+
+
+def sign_notice(text: str) -> str:
+    """``text`` as a ``msg`` parameter the page shows: the text and this server's MAC."""
+    data = text.encode("utf-8")
+    mac = hmac.new(_NOTICE_KEY, data, hashlib.sha256).hexdigest()[:32]
+    return f"{base64.urlsafe_b64encode(data).decode('ascii')}.{mac}"
+
+
+def read_notice(value: str) -> str:
+    """The text of a ``msg`` that ``sign_notice`` made here; ``""`` for anything else, so
+    that no text from a query string a stranger wrote ever shows on a page."""
+    encoded, _, mac = value.rpartition(".")
+    try:
+        data = base64.urlsafe_b64decode(encoded.encode("ascii"))
+        text = data.decode("utf-8")
+    except (ValueError, UnicodeError):
+        return ""
+    expected = hmac.new(_NOTICE_KEY, data, hashlib.sha256).hexdigest()[:32]
+    return text if hmac.compare_digest(mac, expected) else ""
 
 
 def _console(request: Request) -> Console:

@@ -152,3 +152,17 @@ async def test_no_console_route_answers_500(
         data = fields | ({"csrf": csrf} if with_csrf else {})
         answer = await client.post(path, data=data)
     assert answer.status_code < 500, (method, path, fields, answer.text[:500])
+
+
+async def test_a_notice_shows_only_what_this_server_wrote(client: httpx.AsyncClient) -> None:
+    """``/?msg=`` with a stranger's text shows nothing of it; the notice of an action,
+    signed by the server in its redirect, shows."""
+    csrf = await sign_in(client)
+    lure = "Your session expired; call +1 555 0100 with your token"
+    for msg in (lure, "x." + "0" * 32, "%%%.zz"):
+        page = await client.get("/", params={"msg": msg})
+        assert page.status_code == 200 and "call +1 555" not in page.text
+    answer = await client.post("/inbox/bulk", data={"csrf": csrf, "action": "approve"})
+    assert answer.status_code == 303
+    followed = await client.get(answer.headers["location"])
+    assert "Select at least one item." in followed.text
