@@ -191,13 +191,19 @@ def serve(
         float,
         typer.Option(min=0.1, help="With --bus: seconds before a dead process's messages go back."),
     ] = 30.0,
+    session_idle_minutes: Annotated[
+        float, typer.Option(min=1, help="A reviewer's session ends after this long idle.")
+    ] = 120.0,
+    session_max_hours: Annotated[
+        float, typer.Option(min=0.1, help="A reviewer's session ends this long after sign-in.")
+    ] = 12.0,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
 
     With --bus, connects as the NATS user LEADWRIGHT_NATS_SERVE_USER (default: serve) with
     LEADWRIGHT_NATS_SERVE_PASSWORD; without a password, no login.
     """
-    from console import HttpFace, load_token
+    from console import HttpFace, HttpLimits, load_token
 
     settings = settings_of(locals())
     try:
@@ -235,7 +241,13 @@ def serve(
             secrets = [os.environ.get("OPENAI_API_KEY", ""), token]
             with command_log(out, secrets=secrets, tally=Tally()) as log:
                 config = replace(config, log=log)
-                face = HttpFace(host=host, port=port, token=token, on_listening=listening)
+                limits = HttpLimits(
+                    session_idle_s=session_idle_minutes * 60,
+                    session_max_s=session_max_hours * 3600,
+                )
+                face = HttpFace(
+                    host=host, port=port, token=token, on_listening=listening, limits=limits
+                )
 
                 async def main() -> ServiceEnd:
                     try:

@@ -20,6 +20,7 @@ from console._metrics import registry_for
 from console._security import require_token
 from console._throttle import Throttle
 from console._ui import install_console
+from console._ui_session import SessionPolicy
 from supervision.system import Gate, System
 
 
@@ -58,7 +59,9 @@ def create_app(
     app.state.form_fields = limits.form_fields
     install_api(app, system, gate)
     registry = registry_for(system)
-    install_console(app, system)
+    install_console(
+        app, system, SessionPolicy(idle_s=limits.session_idle_s, max_s=limits.session_max_s)
+    )
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_token)])
     async def openapi() -> JSONResponse:

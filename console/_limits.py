@@ -39,6 +39,10 @@ class HttpLimits:
     """Bytes of a console form body at most (a 413 past them, before it is parsed)."""
     form_fields: int = 1100
     """Fields of a console form at most (a bulk action names up to 1,000 items)."""
+    session_idle_s: float = 2 * 3600.0
+    """Seconds without a request after which a reviewer's session ends."""
+    session_max_s: float = 12 * 3600.0
+    """Seconds after sign-in at which a reviewer's session ends."""
 
 
 @final

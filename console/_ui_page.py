@@ -20,7 +20,7 @@ from starlette.datastructures import FormData
 from console._paths import segment
 from console._ui_dashboard import Dashboard
 from console._ui_drift import DriftPlots
-from console._ui_session import Session, Sessions, check_csrf
+from console._ui_session import Session, SessionPolicy, Sessions, check_csrf
 from console._ui_views import highlight, spans
 from supervision.system import UNOVERRIDABLE, System
 
@@ -54,10 +54,10 @@ class Console:
     """The console of one live system: its stores, the open sessions, the templates, the
     dashboard's figures and the drift plots."""
 
-    def __init__(self, system: System) -> None:
+    def __init__(self, system: System, sessions: SessionPolicy | None = None) -> None:
         self.system = system
         self.stores = system.stores
-        self.sessions = Sessions()
+        self.sessions = Sessions(system.stores.ledger.db, policy=sessions)
         self.env = templates()
         self.board = Dashboard(system)
         self.drift = DriftPlots(system)
@@ -71,6 +71,7 @@ class Console:
         session = self.sessions.need(request)
         form = await read_form(request)
         check_csrf(form, session.csrf)
+        await self.sessions.keep(session)
         return session, form
 
     def page(

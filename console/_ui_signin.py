@@ -44,7 +44,7 @@ async def signin(request: Request, ui: Ui) -> Response:
         csrf = str(form.get("csrf", ""))
         return ui.page(request, "signin.html", None, 401, csrf=csrf, error=error)
     request.app.state.throttle.succeeded(client_address(request))
-    session = ui.sessions.open(reviewer)
+    session = await ui.sessions.open(reviewer)
     response = RedirectResponse("/", status_code=303)
     set_cookie(response, SESSION_COOKIE, session.id)
     response.delete_cookie(SIGNIN_COOKIE, path="/")
@@ -54,7 +54,7 @@ async def signin(request: Request, ui: Ui) -> Response:
 @router.post("/signout")
 async def signout(request: Request, ui: Ui) -> Response:
     session, _ = await ui.posted(request)
-    ui.sessions.close(session)
+    await ui.sessions.close(session)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
