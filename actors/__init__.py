@@ -16,7 +16,7 @@ from actors._dead_letters import (
 )
 from actors._evidence import EvidenceSource, KnowledgeBase
 from actors._icp import Icp, Sender
-from actors._inbox import PENDING, Receipt, StoredRecord, Submission
+from actors._inbox import PENDING, Claim, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
@@ -53,6 +53,7 @@ __all__ = [
     "BreakerStatistics",
     "CallerStatistics",
     "CircuitBreaker",
+    "Claim",
     "Context",
     "Crm",
     "CrmRow",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -31,7 +33,7 @@ from cli._common import (
 )
 from cli._config import close_backends, config_of
 from messages import LeadwrightError, OutreachDraft
-from supervision import RunSettings, entry_detail
+from supervision import RunSettings, command_log, entry_detail
 from supervision.system import (
     DirectoryLock,
     DraftEdit,
@@ -39,7 +41,7 @@ from supervision.system import (
     Stores,
     System,
     approve,
-    export_csv,
+    crm_table,
     open_system,
     reject,
     replay,
@@ -265,15 +267,15 @@ def export(
     ] = None,
 ) -> None:
     """The CRM's rows (finished leads, score and draft) as CSV."""
-    text = with_stores(out, export_csv)
+    written = with_stores(out, crm_table)
     if csv_file is None:
-        sys.stdout.write(text)
+        sys.stdout.write(written.text)
         return
     try:
-        csv_file.write_text(text, encoding="utf-8")
+        csv_file.write_text(written.text, encoding="utf-8")
     except OSError as exc:
         fail(f"--csv {csv_file}: cannot be written ({exc.strerror or exc})")
-    plain(f"wrote {text.count(chr(10)) - 1} rows to {csv_file}")
+    plain(f"wrote {written.rows} rows to {csv_file}")
 
 
 def _operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: bool) -> None:
@@ -297,7 +299,9 @@ def _operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm:
                 finally:
                     await close_backends(config)
 
-            anyio.run(main, backend="asyncio")
+            with command_log(out, secrets=[os.environ.get("OPENAI_API_KEY", "")]) as log:
+                config = replace(config, log=log)
+                anyio.run(main, backend="asyncio")
     except DraftRefused as exc:
         for violation in exc.violations:
             stderr.print(f"  {violation.rule}: {violation.reason}", markup=False)

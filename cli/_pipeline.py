@@ -15,7 +15,6 @@ from typing import Annotated
 import anyio
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from stamina.instrumentation import set_on_retry_hooks
 
 from actors import EventLog, LlmCaller, WebSource, null_log, otel_telemetry, reporting
 from actors.intake import InputError, RawRecord, read_records
@@ -47,7 +46,8 @@ from supervision import (
     Tally,
     WorkerParts,
     WorkerSummary,
-    event_log,
+    command_log,
+    library_logs,
     parse_roles,
     run_worker,
     samples,
@@ -143,7 +143,7 @@ def run(
             settings.save(out)
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
             tally = Tally()
-            with event_log(out, secrets=secrets, tally=tally) as log:
+            with command_log(out, secrets=secrets, tally=tally) as log:
                 config = replace(config, handle_signals=True, log=log)
                 source = "stdin" if stream else str(leads)
                 with reporting(otel_telemetry("leadwright", flag=otel)):
@@ -201,6 +201,12 @@ def serve(
         float,
         typer.Option(min=0.1, help="With --bus: seconds before a dead process's messages go back."),
     ] = 30.0,
+    session_idle_minutes: Annotated[
+        float, typer.Option(min=1, help="A reviewer's session ends after this long idle.")
+    ] = 120.0,
+    session_max_hours: Annotated[
+        float, typer.Option(min=0.1, help="A reviewer's session ends this long after sign-in.")
+    ] = 12.0,
     otel: Otel = False,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
@@ -208,7 +214,7 @@ def serve(
     With --bus, connects as the NATS user LEADWRIGHT_NATS_SERVE_USER (default: serve) with
     LEADWRIGHT_NATS_SERVE_PASSWORD; without a password, no login.
     """
-    from console import HttpFace, load_token
+    from console import HttpFace, HttpLimits, load_token
 
     settings = settings_of(locals())
     try:
@@ -244,9 +250,15 @@ def serve(
                 stderr.print(f"serving {out} on {url} (Ctrl-C to stop)", markup=False)
 
             secrets = [os.environ.get("OPENAI_API_KEY", ""), token]
-            with event_log(out, secrets=secrets, tally=Tally()) as log:
+            with command_log(out, secrets=secrets, tally=Tally()) as log:
                 config = replace(config, log=log)
-                face = HttpFace(host=host, port=port, token=token, on_listening=listening)
+                limits = HttpLimits(
+                    session_idle_s=session_idle_minutes * 60,
+                    session_max_s=session_max_hours * 3600,
+                )
+                face = HttpFace(
+                    host=host, port=port, token=token, on_listening=listening, limits=limits
+                )
 
                 async def main() -> ServiceEnd:
                     try:
@@ -348,14 +360,15 @@ def worker(
             if isinstance(config.source, WebSource):
                 await config.source.aclose()
 
-    set_on_retry_hooks([])
     try:
         with reporting(otel_telemetry("leadwright-worker", flag=otel)):
             if log_dir is None:
-                summary = anyio.run(main, null_log(), backend="asyncio")
+                # Nowhere to keep them: what libraries log (retries among it) is dropped.
+                with library_logs(null_log()) as log:
+                    summary = anyio.run(main, log, backend="asyncio")
             else:
                 secrets = [os.environ.get("OPENAI_API_KEY", "")]
-                with event_log(log_dir, secrets=secrets) as log:
+                with command_log(log_dir, secrets=secrets) as log:
                     summary = anyio.run(main, log, backend="asyncio")
     except (LeadwrightError, OSError) as exc:
         fail(str(exc))
@@ -370,8 +383,8 @@ def _run(
     source: str,
     tally: Tally,
 ) -> RunSummary:
-    # Retries are counted in the summary and the progress line, not printed one by one.
-    set_on_retry_hooks([])
+    # Retries are counted in the summary and the progress line; each one is in the
+    # event log (command_log), never printed.
     columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[detail]}"), TimeElapsedColumn())  # fmt: skip
     # A terminal gets a live bar; a log file or a pipe gets a plain line every few leads.

@@ -10,6 +10,7 @@ from supervision._events import (
     SupervisorEvent,
     SupervisorHook,
 )
+from supervision._library_logs import command_log, library_logs
 from supervision._settings import RunSettings
 from supervision._spec import ActorChild, Child, ChildSpec, Restart, Strategy, actor_child
 from supervision._supervisor import (
@@ -76,10 +77,12 @@ __all__ = [
     "approval_envelope",
     "build_trace",
     "build_worker",
+    "command_log",
     "compact_run",
     "describe",
     "entry_detail",
     "event_log",
+    "library_logs",
     "parse_roles",
     "replay_envelope",
     "run_pipeline",

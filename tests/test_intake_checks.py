@@ -98,6 +98,7 @@ def test_employee_counts_may_be_written_in_several_ways(employees: object) -> No
     assert checked["employees"] == 1200
 
 
+FORMULA = "which a spreadsheet runs as a formula; correct the address"
 REJECTIONS: list[tuple[str, dict[str, object], str]] = [
     ("email missing", {"email": None}, "email is missing"),
     ("email blank", {"email": "   "}, "email is missing"),
@@ -113,6 +114,21 @@ REJECTIONS: list[tuple[str, dict[str, object], str]] = [
     ("email two @", {"email": "a@b@acme.io"}, "email 'a@b@acme.io' is not a valid address"),
     ("email dotless", {"email": "ana@localhost"}, "email 'ana@localhost' is not a valid address"),
     ("email bad label", {"email": "ana@-acme.io"}, "email 'ana@-acme.io' is not a valid address"),
+    (
+        "email starting with =",
+        {"email": "=1+1@ember-labs.ai"},
+        f"email '=1+1@ember-labs.ai' starts with '=', {FORMULA}",
+    ),
+    (
+        "email starting with +",
+        {"email": "+cmd@acme.io"},
+        f"email '+cmd@acme.io' starts with '+', {FORMULA}",
+    ),
+    (
+        "email starting with -",
+        {"email": "-2+3@acme.io"},
+        f"email '-2+3@acme.io' starts with '-', {FORMULA}",
+    ),
     ("company missing", {"company": None}, "company is missing"),
     ("company blank", {"company": " \t "}, "company is missing"),
     ("first_name missing", {"first_name": ""}, "first_name is missing"),
@@ -140,6 +156,7 @@ REJECTIONS: list[tuple[str, dict[str, object], str]] = [
     ("title too long", {"title": "t" * 257}, "title is 257 characters long, over the limit of 256"),
     ("id too long", {"id": "i" * 300}, "id is 300 characters long, over the limit of 256"),
     ("id not text", {"id": 4.5}, "id must be text or a whole number, not float"),
+    ("id of dots", {"id": ".."}, "id '..' cannot name the lead's page in a URL; choose another"),
     ("not text", {"company": 42}, "company must be text, not int"),
     (
         "control character",
@@ -152,6 +169,21 @@ REJECTIONS: list[tuple[str, dict[str, object], str]] = [
         "last_name contains a control character U+000A",
     ),
     ("lone surrogate", {"title": "CT\ud800O"}, "title contains an unpaired surrogate U+D800"),
+    (
+        "bidirectional override",
+        {"last_name": "Evil\u202eexe.doc"},
+        "last_name contains an invisible format character U+202E (RIGHT-TO-LEFT OVERRIDE)",
+    ),
+    (
+        "isolate in the notes",
+        {"notes": "Fine.\n\u2067reversed\u2069"},
+        "notes contains an invisible format character U+2067 (RIGHT-TO-LEFT ISOLATE)",
+    ),
+    (
+        "zero width space in a company",
+        {"company": "Acme\u200bCorp"},
+        "company contains an invisible format character U+200B (ZERO WIDTH SPACE)",
+    ),
     ("bad domain", {"domain": "not a domain"}, "domain 'not a domain' is not a valid web domain"),
     ("ip domain", {"domain": "10.0.0.1"}, "domain '10.0.0.1' is not a valid web domain"),
     ("reader error", {"_error": "line 7: not a JSON object"}, "line 7: not a JSON object"),
@@ -208,9 +240,9 @@ def test_check_record_never_raises(fields: dict[str, object]) -> None:
     )
 
 
-NAME = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=256).filter(
-    lambda name: name.strip() != ""
-)
+NAME = st.text(
+    st.characters(exclude_categories=("Cc", "Cs", "Cf")), min_size=1, max_size=256
+).filter(lambda name: name.strip() != "")
 
 
 @given(first_name=NAME, last_name=NAME, company=NAME)
@@ -224,3 +256,28 @@ def test_any_unicode_name_is_accepted(first_name: str, last_name: str, company: 
         last_name.strip(),
         company.strip(),
     )
+
+
+@pytest.mark.parametrize(
+    ("written", "kept"),
+    [
+        ("ｚｏｅ＠ａｃｍｅ．ｉｏ", "zoe@acme.io"),
+        ("Zoe\u0308@Acme.io", "zoë@acme.io"),
+        ("ana@MÜNCHEN-bau.de", "ana@xn--mnchen-bau-9db.de"),
+        ("ana@xn--mnchen-bau-9db.de", "ana@xn--mnchen-bau-9db.de"),
+        ("ann+news@acme.io", "ann+news@acme.io"),
+    ],
+)
+def test_an_email_is_kept_in_one_form(written: str, kept: str) -> None:
+    """Emails are NFKC-normalised and lower-cased with an IDNA (ASCII) domain, so one
+    mailbox has one spelling; plus-addressing is kept as written."""
+    checked = check_record(valid(email=written))
+    assert not isinstance(checked, list)
+    assert checked["email"] == kept
+
+
+def test_an_email_whose_domain_is_no_valid_idn_is_refused() -> None:
+    """A domain that IDNA cannot encode is not a valid address."""
+    assert check_record(valid(email="ana@a\u00dfb\u0301-.de")) == [
+        "email 'ana@a\u00dfb\u0301-.de' is not a valid address"
+    ]

@@ -13,6 +13,7 @@ from actors.intake._jsonl import fields_of
 from actors.intake._reader import read_records
 from actors.intake._record import COLUMNS, ERROR_FIELD, REQUIRED_COLUMNS, RawRecord
 from actors.intake._source import InputError
+from actors.intake._syntax import format_character
 
 __all__ = [
     "COLUMNS",
@@ -28,6 +29,7 @@ __all__ = [
     "check_record",
     "fields_of",
     "fingerprint",
+    "format_character",
     "lead_id_for",
     "read_records",
 ]

@@ -14,7 +14,13 @@ from typing import TypedDict
 
 from actors.intake._ids import explicit_id
 from actors.intake._record import ERROR_FIELD
-from actors.intake._syntax import bad_character, is_domain, is_email, normalise_domain
+from actors.intake._syntax import (
+    bad_character,
+    is_domain,
+    is_email,
+    normalise_domain,
+    normalise_email,
+)
 
 FIELD_LIMIT = 256
 """The most characters any field but ``notes`` may hold, once stripped."""
@@ -22,6 +28,8 @@ NOTES_LIMIT = 10_000
 """The most characters ``notes`` may hold, once stripped."""
 MAX_EMPLOYEES = 10_000_000
 """More employees than any company has: a typo, not a lead."""
+FORMULA_STARTS = ("=", "+", "-", "@")
+"""What an email may not start with: a spreadsheet opening an export would run it."""
 
 _NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?")
 
@@ -107,7 +115,10 @@ def _text(
 
 def _check_id(value: object, reasons: list[str]) -> None:
     if value is None or isinstance(value, str):
-        _text({"id": value}, "id", reasons)
+        text = _text({"id": value}, "id", reasons)
+        if text in (".", ".."):
+            # A URL path reads a segment of dots as "here" or "up": no page could name it.
+            reasons.append(f"id {text!r} cannot name the lead's page in a URL; choose another")
     elif explicit_id(value) is None:
         reasons.append(f"id must be text or a whole number, not {type(value).__name__}")
 
@@ -115,10 +126,17 @@ def _check_id(value: object, reasons: list[str]) -> None:
 def _email(text: str, reasons: list[str]) -> str:
     if not text:
         return ""
-    if not is_email(text.lower()):
+    address = normalise_email(text)
+    if address is None or not is_email(address):
         reasons.append(f"email {text!r} is not a valid address")
         return ""
-    return text.lower()
+    if address.startswith(FORMULA_STARTS):
+        reasons.append(
+            f"email {text!r} starts with {address[0]!r}, which a spreadsheet runs as a "
+            "formula; correct the address"
+        )
+        return ""
+    return address
 
 
 def _domain(text: str, email: str, reasons: list[str]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from actors.intake import format_character
 from actors.validation._context import RuleContext
 from actors.validation._rule import rule
 from actors.validation._text import ends_word, fold, nfc, show
@@ -147,3 +148,14 @@ def has_opt_out(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
             "The body has no opt-out line; end it with one such as "
             '"Not interested? Just reply and I will not write again."'
         )
+
+
+@rule("draft.format_character")
+def no_format_characters(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
+    """Neither the subject nor the body holds an invisible format character (category Cf,
+    but for the zero-width joiners): a bidirectional override shows the text after it
+    reversed, so the reader would not see what the reviewer approved."""
+    for field, text in (("subject", draft.subject), ("body", draft.body)):
+        found = format_character(text)
+        if found is not None:
+            yield f"The {field} contains {found}; remove it and write plain text."

@@ -79,8 +79,9 @@ def numbers_from_research(draft: OutreachDraft, ctx: RuleContext) -> Iterator[st
 def links_allowed(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
     """Every link in the subject or body goes to the lead's or the sender's domain.
 
-    Subdomains of those are allowed. Links are URLs, ``www.`` hosts and bare domains
-    (see ``COMMON_TLDS`` in ``_links``); email addresses are not links.
+    Subdomains of those are allowed. Links are URLs (their host as a browser parses it),
+    ``mailto:`` addresses, ``www.`` hosts and bare domains whose ending is a top-level
+    domain (see ``_links``); email addresses without ``mailto:`` are not links.
     """
     domains = (draft.lead.domain, ctx.sender_domain)
     allowed = " or ".join(show(d) for d in domains if d.strip()) or "no domain"

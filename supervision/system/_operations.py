@@ -8,14 +8,11 @@ state or the new one. A decision on an item that is no longer open is refused.
 
 from __future__ import annotations
 
-import csv
-import io
 import sqlite3
 from dataclasses import dataclass
 from typing import final
 
 from actors import (
-    CrmRow,
     LetterStatus,
     ReviewItem,
     ReviewStatus,
@@ -33,6 +30,7 @@ from messages import (
     RuleViolation,
     UsageError,
 )
+from supervision.system._csv import crm_table
 from supervision.system._resume import approval_envelope, replay_envelope
 from supervision.system._stores import Stores
 from supervision.system._system import System
@@ -225,15 +223,8 @@ async def replay(system: System, letter_id: int, *, rejected: bool = False) -> D
 
 
 def export_csv(stores: Stores) -> str:
-    """The CRM's rows as CSV, one line per finished lead."""
-    rows = stores.crm.rows()
-    out = io.StringIO()
-    columns = list(CrmRow.__dataclass_fields__)
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: row.get(key) for key in columns})
-    return out.getvalue()
+    """The CRM's rows as CSV, one line per finished lead (formula cells made safe)."""
+    return crm_table(stores).text
 
 
 def _still_open(c: sqlite3.Connection, item_id: int) -> None:

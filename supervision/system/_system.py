@@ -16,6 +16,7 @@ from anyio.abc import TaskStatus
 
 from actors import (
     CircuitBreaker,
+    Claim,
     CrmStore,
     FlakyCrm,
     LlmCaller,
@@ -175,10 +176,14 @@ class System:
             await self._room.wait()
 
     async def submit(
-        self, input_id: int, rows: Sequence[tuple[int, Mapping[str, RawValue]]]
+        self,
+        input_id: int,
+        rows: Sequence[tuple[int, Mapping[str, RawValue]]],
+        claim: Claim | None = None,
     ) -> list[Receipt]:
-        """Submit ``(position, fields)`` rows; durable when this returns."""
-        receipts = await self._inbox.submit(input_id, rows)
+        """Submit ``(position, fields)`` rows; durable when this returns. Under a ``claim``
+        (an idempotency key), in its transaction: no receipts when it was taken before."""
+        receipts = await self._inbox.submit(input_id, rows, claim)
         fresh = sum(r.submission is Submission.NEW for r in receipts)
         if fresh:
             self._unfinished += fresh
