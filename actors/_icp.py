@@ -110,19 +110,70 @@ class Icp:
         return Fit.LOW
 
     def score(self, lead: Lead) -> int:
-        """The lead's 0-100 fit, from its firmographics alone."""
-        band = next(
-            (b.fraction for b in self.employee_bands if b.minimum <= lead.employees <= b.maximum),
-            0.0,
+        """The lead's 0-100 fit, from its firmographics alone (``assess(lead).score``)."""
+        return self.assess(lead).score
+
+    def assess(self, lead: Lead) -> IcpScore:
+        """The lead's fit over the dimensions its row gives, and which ones it lacks.
+
+        A dimension whose field is missing (no industry, head count, country or title)
+        is unknown, not a miss: it neither adds nor subtracts. The score is the points
+        of the known dimensions over their weight, scaled to 0-100, and the confidence
+        is the share of the weight that was known. With nothing known, the score is the
+        ``medium`` threshold and the confidence 0: a person decides.
+        """
+        known: dict[str, float] = {}
+        if lead.industry.strip():
+            known["industry"] = self.industries.get(lead.industry.casefold(), 0.0)
+        if (headcount := lead.headcount) is not None:
+            known["employees"] = next(
+                (b.fraction for b in self.employee_bands if b.minimum <= headcount <= b.maximum),
+                0.0,
+            )
+        if lead.country.strip():
+            known["country"] = self.countries.get(lead.country.upper(), 0.0)
+        if lead.title.strip():
+            known["seniority"] = self.seniority.get(self.seniority_of(lead.title), 0.0)
+        total = sum(self.weights.get(name, 0) for name in DIMENSIONS)
+        weight = sum(self.weights.get(name, 0) for name in known)
+        unknown = tuple(DIMENSIONS[name] for name in DIMENSIONS if name not in known)
+        if weight == 0 or total == 0:
+            return IcpScore(score=self.fit_medium, unknown=unknown, confidence=0.0)
+        points = sum(self.weights.get(name, 0) * fraction for name, fraction in known.items())
+        score = max(0, min(100, round(points * total / weight)))
+        return IcpScore(score=score, unknown=unknown, confidence=round(weight / total, 2))
+
+
+DIMENSIONS = {
+    "industry": "industry",
+    "employees": "employees",
+    "country": "country",
+    "seniority": "title",
+}
+"""The profile's dimensions, and the lead field each one reads."""
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class IcpScore:
+    """The deterministic ICP score of one lead, and what it could not see."""
+
+    score: int
+    """0-100, over the known dimensions."""
+    unknown: tuple[str, ...]
+    """The lead fields the score could not use because the row lacks them."""
+    confidence: float
+    """The share of the profile's weight that was known, 0-1."""
+
+    @property
+    def reason(self) -> str:
+        """One sentence naming the unknown fields, or ``""`` when every field was known."""
+        if not self.unknown:
+            return ""
+        return (
+            f"Unknown, counted neither for nor against: {', '.join(self.unknown)} "
+            f"(the score rests on {self.confidence:.0%} of the profile)."
         )
-        fractions = {
-            "industry": self.industries.get(lead.industry.casefold(), 0.0),
-            "employees": band,
-            "country": self.countries.get(lead.country.upper(), 0.0),
-            "seniority": self.seniority.get(self.seniority_of(lead.title), 0.0),
-        }
-        total = sum(self.weights.get(name, 0) * fraction for name, fraction in fractions.items())
-        return max(0, min(100, round(total)))
 
 
 @functools.lru_cache(maxsize=4096)

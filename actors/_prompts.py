@@ -24,7 +24,9 @@ _SYSTEM = {
     Stage.SCORING: (
         "You judge how well a lead fits an ideal customer profile. The deterministic ICP "
         "score is a strong prior; explain any disagreement in the reasons. The fit must "
-        f"agree with the score band. Reply with one JSON object. {_DATA_NOT_INSTRUCTIONS}"
+        "agree with the score band. A field listed in unknown_fields is missing from the "
+        "lead's row: it counts neither for nor against, so give no reason about it. "
+        f"Reply with one JSON object. {_DATA_NOT_INSTRUCTIONS}"
     ),
     Stage.WRITING: (
         "You write a short, personal first email. Greet the contact by first name, name "
@@ -55,12 +57,13 @@ def research_request(
 def scoring_request(
     research: ResearchResult, icp: Icp, *, attempt: int, feedback: tuple[str, ...], timeout: float
 ) -> LlmRequest:
-    icp_score = icp.score(research.lead)
+    assessed = icp.assess(research.lead)
     inputs = {
         "lead": _lead(research.lead),
         "research": _research(research),
-        "icp_score": icp_score,
-        "icp_fit": icp.fit_of(icp_score).value,
+        "icp_score": assessed.score,
+        "icp_fit": icp.fit_of(assessed.score).value,
+        "unknown_fields": list(assessed.unknown),
         "thresholds": {"high": icp.fit_high, "medium": icp.fit_medium},
     }
     return _request(

@@ -6,7 +6,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from stamina.instrumentation import set_on_retry_hooks
 
 from actors import EventLog, LlmCaller, WebSource, null_log
-from actors.intake import InputError, RawRecord, read_records
+from actors.intake import InputError, RawRecord, parse_map, read_records
 from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
 from bus import NatsSettings
 from cli._common import (
@@ -93,6 +93,14 @@ StructuredOutput = Annotated[
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
 ]
+ColumnMapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help='Fill a lead field from a column the export names otherwise: "Header=field" '
+        "(repeatable).",
+    ),
+]
 KB_DEFAULT = SAMPLE_KB
 ICP_DEFAULT = SAMPLE_ICP
 
@@ -121,23 +129,32 @@ def run(
     ),
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
+    column_map: ColumnMapOption = None,
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
     settings = settings_of(locals())
     try:
+        columns = parse_map(column_map or [])
         with DirectoryLock(out, command="run"):
             config = config_of(settings, out)
             anyio.run(preflight, config.gateway, backend="asyncio")
             config = with_baseline(config, baseline)
             stream = str(leads) == "-"
-            records = read_records("-" if stream else leads, stdin=sys.stdin)
+            records = read_records(
+                "-" if stream else leads,
+                stdin=sys.stdin,
+                columns=columns,
+                on_columns=lambda mapping: stderr.print(mapping.summary(), markup=False),
+            )
             settings.save(out)
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
             tally = Tally()
             with event_log(out, secrets=secrets, tally=tally) as log:
                 config = replace(config, handle_signals=True, log=log)
                 source = "stdin" if stream else str(leads)
-                summary = _run(config, records, stream=stream, source=source, tally=tally)
+                summary = _run(
+                    config, records, stream=stream, source=source, tally=tally, header_map=columns
+                )
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -355,7 +372,9 @@ def _run(
     stream: bool,
     source: str,
     tally: Tally,
+    header_map: Mapping[str, str],
 ) -> RunSummary:
+    """Run the records; ``header_map`` (``--map``) also serves to count the file's records."""
     # Retries are counted in the summary and the progress line, not printed one by one.
     set_on_retry_hooks([])
     columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
@@ -383,7 +402,7 @@ def _run(
                 path = None if stream else Path(source)
                 run = Run(
                     config, records, source=source, stream=stream, path=path,
-                    count=None if path is None else partial(_count_records, path),
+                    count=None if path is None else partial(_count_records, path, header_map),
                     on_progress=update,
                 )  # fmt: skip
                 return await run()
@@ -393,8 +412,8 @@ def _run(
         return anyio.run(main, backend="asyncio")
 
 
-def _count_records(path: Path) -> int:
-    return sum(1 for _ in read_records(path))
+def _count_records(path: Path, columns: Mapping[str, str]) -> int:
+    return sum(1 for _ in read_records(path, columns=columns))
 
 
 def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:

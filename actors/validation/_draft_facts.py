@@ -64,7 +64,7 @@ def numbers_from_research(draft: OutreachDraft, ctx: RuleContext) -> Iterator[st
     sources = [item.text for item in research.evidence]
     sources += [text for claim in research.claims for text in (claim.text, claim.quote)]
     sources += [lead.first_name, lead.last_name, lead.title, lead.company, lead.domain]
-    sources += [lead.industry, str(lead.employees), lead.country]
+    sources += [lead.industry, lead.employees_text, lead.country]
     known = {value for source in sources for value in _numbers(source)}
     for field, text in (("subject", draft.subject), ("body", draft.body)):
         for value, written in _numbers(text).items():
