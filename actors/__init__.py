@@ -14,7 +14,7 @@ from actors._dead_letters import (
     LetterStatus,
     lineage_of,
 )
-from actors._evidence import EvidenceSource, KnowledgeBase
+from actors._evidence import EvidenceSource, FirstFound, KnowledgeBase
 from actors._icp import Icp, Sender
 from actors._inbox import PENDING, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
@@ -26,7 +26,8 @@ from actors._run_control import RunControl, RunNotice
 from actors._scoring import Scoring
 from actors._stage import LlmStage, StageOptions
 from actors._validator import Validator
-from actors._web_source import WebSource, WebSourceStatistics, public_host
+from actors._web_guard import METADATA, Resolver, StaticResolver, SystemResolver
+from actors._web_source import DEFAULT_TTL, WebSource, WebSourceStatistics
 from actors._writer import Writer
 from actors.llm._caller import CallerStatistics, LlmCaller
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
@@ -34,7 +35,9 @@ from actors.llm._rate_gate import RateGate
 from actors.validation import RuleContext
 
 __all__ = [
+    "DEFAULT_TTL",
     "FINISHED_EARLIER",
+    "METADATA",
     "PENDING",
     "Actor",
     "ActorOptions",
@@ -53,6 +56,7 @@ __all__ = [
     "DeadLetters",
     "EventLog",
     "EvidenceSource",
+    "FirstFound",
     "FlakyCrm",
     "Icp",
     "KnowledgeBase",
@@ -71,6 +75,7 @@ __all__ = [
     "Receipt",
     "ReportRow",
     "Research",
+    "Resolver",
     "ReviewItem",
     "ReviewQueue",
     "ReviewStatus",
@@ -82,13 +87,14 @@ __all__ = [
     "Sender",
     "SqliteCrm",
     "StageOptions",
+    "StaticResolver",
     "StoredRecord",
     "Submission",
+    "SystemResolver",
     "Validator",
     "WebSource",
     "WebSourceStatistics",
     "Writer",
     "lineage_of",
     "null_log",
-    "public_host",
 ]

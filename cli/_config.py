@@ -6,7 +6,7 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
-from actors import Icp, KnowledgeBase, WebSource
+from actors import EvidenceSource, FirstFound, Icp, KnowledgeBase, WebSource
 from actors.drift import Profile
 from actors.llm import GatewaySpec, OpenAiLlm, build_gateway
 from supervision import PipelineConfig, RunSettings
@@ -50,7 +50,7 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         out=out,
         gateway=gateway,
         icp=Icp.load(Path(settings.icp)),
-        source=WebSource() if settings.sources == "web" else KnowledgeBase.load(Path(settings.kb)),
+        source=source_of(settings, out),
         concurrency=settings.concurrency,
         timeout=settings.timeout,
         crm_fault_rate=settings.crm_fault_rate,
@@ -59,8 +59,28 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
     )
 
 
+WEB_CACHE = "web"
+"""The run directory's folder of company sites read (``--sources web``)."""
+
+
+def source_of(settings: RunSettings, out: Path) -> EvidenceSource:
+    """Where research finds evidence: the knowledge base, the web, or both, kb first."""
+    sources: list[EvidenceSource] = []
+    for name in settings.sources.split(","):
+        if name == "kb":
+            sources.append(KnowledgeBase.load(Path(settings.kb)))
+        else:
+            sources.append(
+                WebSource(
+                    cache_dir=out / WEB_CACHE,
+                    ttl=settings.sources_ttl,
+                    allow_private=settings.allow_private_sources,
+                )
+            )
+    return sources[0] if len(sources) == 1 else FirstFound(*sources)
+
+
 async def close_backends(config: PipelineConfig) -> None:
     if isinstance(config.gateway, OpenAiLlm):
         await config.gateway.aclose()
-    if isinstance(config.source, WebSource):
-        await config.source.aclose()
+    await config.source.aclose()

@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from stamina.instrumentation import set_on_retry_hooks
 
-from actors import EventLog, LlmCaller, WebSource, null_log
+from actors import DEFAULT_TTL, EventLog, LlmCaller, null_log
 from actors.intake import InputError, RawRecord, parse_map, read_records
 from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
 from bus import NatsSettings
@@ -80,7 +80,20 @@ Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty ca
 Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
 Kb = Annotated[Path, typer.Option(help="Company knowledge base (JSON).")]
 IcpFile = Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")]
-Sources = Annotated[Source, typer.Option(help="Where research finds evidence.")]
+Sources = Annotated[
+    Source,
+    typer.Option(help="Where research finds evidence: kb, web, or kb,web (the kb first)."),
+]
+SourcesTtl = Annotated[
+    float, typer.Option(min=0.0, help="Seconds a company site read stays fresh in --out.")
+]
+AllowPrivateSources = Annotated[
+    bool,
+    typer.Option(
+        "--allow-private-sources",
+        help="Let --sources web read loopback and private addresses (never cloud metadata).",
+    ),
+]
 FallbackModel = Annotated[str | None, typer.Option(help="Model to use after provider errors.")]
 CrmFaultRate = Annotated[
     float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
@@ -121,6 +134,8 @@ def run(
     kb: Kb = KB_DEFAULT,
     icp: IcpFile = ICP_DEFAULT,
     sources: Sources = Source.kb,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -192,6 +207,8 @@ def serve(
     kb: Kb = KB_DEFAULT,
     icp: IcpFile = ICP_DEFAULT,
     sources: Sources = Source.kb,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -294,7 +311,9 @@ def worker(
     seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
     kb: Kb = KB_DEFAULT,
     icp: IcpFile = ICP_DEFAULT,
-    sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
+    sources: Sources = Source.kb,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
     ] = None,
@@ -349,8 +368,7 @@ def worker(
         finally:
             if isinstance(config.gateway, OpenAiLlm):
                 await config.gateway.aclose()
-            if isinstance(config.source, WebSource):
-                await config.source.aclose()
+            await config.source.aclose()
 
     set_on_retry_hooks([])
     try:
