@@ -15,11 +15,12 @@ from actors._dead_letters import (
     lineage_of,
 )
 from actors._evidence import EvidenceSource, FirstFound, KnowledgeBase
-from actors._icp import Icp, Sender
+from actors._icp import Icp, IcpScore, Sender
 from actors._inbox import PENDING, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
+from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
 from actors._research import Research
 from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
 from actors._run_control import RunControl, RunNotice
@@ -35,10 +36,13 @@ from actors.llm._rate_gate import RateGate
 from actors.validation import RuleContext
 
 __all__ = [
+    "DEFAULT_PROMPTS",
     "DEFAULT_TTL",
     "FINISHED_EARLIER",
+    "INSTRUCTIONS",
     "METADATA",
     "PENDING",
+    "PROMPT_FILES",
     "Actor",
     "ActorOptions",
     "ActorStatistics",
@@ -59,6 +63,7 @@ __all__ = [
     "FirstFound",
     "FlakyCrm",
     "Icp",
+    "IcpScore",
     "KnowledgeBase",
     "LedgerStore",
     "LetterStatus",
@@ -71,6 +76,7 @@ __all__ = [
     "Metrics",
     "MetricsBook",
     "OutcomeLedger",
+    "Prompts",
     "RateGate",
     "Receipt",
     "ReportRow",
@@ -97,4 +103,5 @@ __all__ = [
     "Writer",
     "lineage_of",
     "null_log",
+    "prompt_version",
 ]

@@ -6,7 +6,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, final
 
@@ -16,12 +16,40 @@ from messages import Fit, Lead, UsageError
 
 @dataclass(frozen=True, slots=True)
 class Sender:
-    """Who the outreach comes from."""
+    """Who the outreach comes from, and the links its drafts may carry."""
 
     company: str
     domain: str
+    """The sender's web domain: drafts may link to it and its subdomains."""
     name: str
-    product: str
+    product: str = ""
+    """What the sender offers, in a few words ("a managed data platform")."""
+    value_proposition: str = ""
+    """One or two sentences a draft may use as its pitch; ``""``: built from ``product``."""
+    signature: str = ""
+    """The lines that sign a draft; ``""``: "Best regards," the name and the company."""
+    link_domains: tuple[str, ...] = ()
+    """Further domains a draft may link to (the draft policy), besides the sender's own
+    domain and the lead's (its email's)."""
+
+    @staticmethod
+    def from_mapping(data: Mapping[str, Any]) -> Sender:
+        """A ``[sender]`` table: text fields, and ``link_domains`` a list of domains."""
+        known = {"company", "domain", "name", "product", "value_proposition", "signature"}
+        unknown = sorted(set(data) - known - {"link_domains"})
+        if unknown:
+            raise KeyError(f"sender.{unknown[0]} (no such field; see {', '.join(sorted(known))})")
+        links = data.get("link_domains", ())
+        if isinstance(links, str) or not all(isinstance(d, str) for d in links):
+            raise TypeError('sender.link_domains (a list of domains, such as ["acme.io"])')
+        return Sender(
+            **{k: str(v).strip() for k, v in data.items() if k in known},
+            link_domains=tuple(d.strip().lower() for d in links if d.strip()),
+        )
+
+
+_NO_SENDER = Sender(company="", domain="", name="")
+"""Stands in while a workspace's sender is put in place (``Icp.load(sender=...)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +76,12 @@ class Icp:
     fit_medium: int
 
     @staticmethod
-    def load(path: Path) -> Icp:
-        """Read a profile file; a bad file raises ``UsageError`` naming the problem."""
+    def load(path: Path, *, sender: Sender | None = None) -> Icp:
+        """Read a profile file; a bad file raises ``UsageError`` naming the problem.
+
+        ``sender``, when given (a workspace's), replaces the file's ``[sender]``, which
+        the file may then leave out.
+        """
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
@@ -60,12 +92,15 @@ class Icp:
             raise UsageError(
                 f"{path}: not a valid TOML file ({exc}); fix it or pass another --icp"
             ) from None
+        if sender is not None:
+            data = {**data, "sender": {}}
         try:
-            return Icp.from_mapping(data)
+            icp = Icp.from_mapping(data)
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(
                 f"{path}: not an ICP profile (bad or missing {exc}); see examples/icp.toml"
             ) from None
+        return icp if sender is None else replace(icp, sender=sender)
 
     @staticmethod
     def from_mapping(data: Mapping[str, Any]) -> Icp:
@@ -77,7 +112,7 @@ class Icp:
         # Stable sort: among phrases of equal length, the file's order still decides.
         keywords.sort(key=lambda pair: -len(pair[0].split()))
         return Icp(
-            sender=Sender(**{k: str(v) for k, v in data["sender"].items()}),
+            sender=Sender.from_mapping(data["sender"]) if data["sender"] else _NO_SENDER,
             weights={k: int(v) for k, v in data["weights"].items()},
             industries={k.casefold(): float(v) for k, v in data["industries"].items()},
             employee_bands=tuple(
@@ -94,7 +129,11 @@ class Icp:
     def rules(self) -> RuleContext:
         """What the validator's rules need of this profile: the sender and the fit bands."""
         return RuleContext(
-            sender_domain=self.sender.domain, fit_high=self.fit_high, fit_medium=self.fit_medium
+            sender_domain=self.sender.domain,
+            link_domains=self.sender.link_domains,
+            sender_text=f"{self.sender.value_proposition}\n{self.sender.signature}".strip(),
+            fit_high=self.fit_high,
+            fit_medium=self.fit_medium,
         )
 
     def seniority_of(self, title: str) -> str:

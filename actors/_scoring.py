@@ -38,7 +38,12 @@ class Scoring(LlmStage[ResearchResult | ValidationFailed, ResearchResult]):
         self, basis: ResearchResult, *, attempt: int, feedback: tuple[str, ...]
     ) -> LlmRequest:
         return scoring_request(
-            basis, self.icp, attempt=attempt, feedback=feedback, timeout=self.timeout
+            basis,
+            self.icp,
+            attempt=attempt,
+            feedback=feedback,
+            timeout=self.timeout,
+            prompts=self.prompts,
         )
 
     def assemble(self, basis: ResearchResult, reply: BaseModel) -> LeadScore:

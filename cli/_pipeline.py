@@ -37,7 +37,7 @@ from cli._common import (
     table,
     with_stores,
 )
-from cli._config import close_backends, config_of, settings_of, with_baseline
+from cli._config import PROMPTS_DIR, close_backends, config_of, settings_of, with_baseline
 from messages import LeadwrightError, Outcome, ResearchResult
 from supervision import (
     Credentials,
@@ -66,7 +66,7 @@ def default(
 ) -> None:
     """With no command: run the sample leads, offline, into runs/latest."""
     if ctx.invoked_subcommand is None:
-        run(leads=samples.path("leads.csv"))
+        run(leads=samples.path("leads.csv"), kb=SAMPLE_KB, icp=SAMPLE_ICP, sources=Source.kb)
 
 
 Llm = Annotated[LlmBackend, typer.Option(help="The LLM backend.")]
@@ -78,8 +78,22 @@ Timeout = Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")]
 LatencyMs = Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")]
 Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")]
 Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
-Kb = Annotated[Path, typer.Option(help="Company knowledge base (JSON).")]
-IcpFile = Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")]
+Kb = Annotated[
+    Path | None,
+    typer.Option(help="Company knowledge base (JSON); default: the workspace's, or the sample."),
+]
+IcpFile = Annotated[
+    Path | None,
+    typer.Option(help="Ideal customer profile (TOML); default: the workspace's, or the sample."),
+]
+WorkspaceDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        help="A workspace folder (run.py init); default: the current folder if it holds "
+        "leadwright.toml.",
+    ),
+]
 Sources = Annotated[
     Source,
     typer.Option(help="Where research finds evidence: kb, web, or kb,web (the kb first)."),
@@ -114,8 +128,6 @@ ColumnMapOption = Annotated[
         "(repeatable).",
     ),
 ]
-KB_DEFAULT = SAMPLE_KB
-ICP_DEFAULT = SAMPLE_ICP
 
 
 @app.command()
@@ -131,9 +143,9 @@ def run(
     latency_ms: LatencyMs = 0.0,
     chaos: Chaos = 0.0,
     seed: Seed = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Sources = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources | None = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
@@ -145,6 +157,7 @@ def run(
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
     column_map: ColumnMapOption = None,
+    workspace: WorkspaceDir = None,
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
     settings = settings_of(locals())
@@ -162,6 +175,7 @@ def run(
                 on_columns=lambda mapping: stderr.print(mapping.summary(), markup=False),
             )
             settings.save(out)
+            config.prompts.save(out / PROMPTS_DIR)
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
             tally = Tally()
             with event_log(out, secrets=secrets, tally=tally) as log:
@@ -204,9 +218,9 @@ def serve(
     latency_ms: LatencyMs = 0.0,
     chaos: Chaos = 0.0,
     seed: Seed = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Sources = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources | None = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
@@ -225,6 +239,7 @@ def serve(
         float,
         typer.Option(min=0.1, help="With --bus: seconds before a dead process's messages go back."),
     ] = 30.0,
+    workspace: WorkspaceDir = None,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
 
@@ -258,6 +273,7 @@ def serve(
                 anyio.run(preflight, config.gateway, backend="asyncio")
             config = with_baseline(config, baseline)
             settings.save(out)
+            config.prompts.save(out / PROMPTS_DIR)
             token, made = load_token(out)
             if made:
                 stderr.print(f"API token (kept in {out}/token): {token}", markup=False)
@@ -309,9 +325,9 @@ def worker(
     latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
     chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Sources = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources | None = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
     fallback_model: Annotated[
@@ -323,6 +339,7 @@ def worker(
     log_dir: Annotated[
         Path | None, typer.Option(help="Append the worker's events to DIR/events.jsonl.")
     ] = None,
+    workspace: WorkspaceDir = None,
 ) -> None:
     """Run stage actors that take their work from NATS; start as many as you like.
 
@@ -357,6 +374,7 @@ def worker(
             caller=caller,
             icp=config.icp,
             source=config.source,
+            prompts=config.prompts,
             handlers=concurrency,
             log=log,
             timeout=timeout,

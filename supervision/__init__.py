@@ -18,6 +18,7 @@ from supervision._supervisor import (
     SupervisorState,
     SupervisorStatistics,
 )
+from supervision._workspace import MARKER, Workspace, find_workspace, init_workspace
 from supervision.system import (
     VALIDATORS,
     Compaction,
@@ -43,6 +44,7 @@ from supervision.system import (
 
 __all__ = [
     "EVENTS_FILE",
+    "MARKER",
     "VALIDATORS",
     "ActorChild",
     "Backoff",
@@ -72,6 +74,7 @@ __all__ = [
     "TraceNode",
     "WorkerParts",
     "WorkerSummary",
+    "Workspace",
     "actor_child",
     "approval_envelope",
     "build_trace",
@@ -80,6 +83,8 @@ __all__ = [
     "describe",
     "entry_detail",
     "event_log",
+    "find_workspace",
+    "init_workspace",
     "parse_roles",
     "replay_envelope",
     "run_pipeline",

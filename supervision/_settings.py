@@ -39,6 +39,10 @@ class RunSettings(BaseModel):
     """Let web research read loopback and private addresses (metadata never)."""
     crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
     baseline: str | None = None
+    workspace: str | None = None
+    """The workspace folder the run used (its sender, draft policy and files), if any."""
+    prompts: str | None = None
+    """The folder of the stages' prompts (a workspace's ``prompts/``); built-in if None."""
 
     def save(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)

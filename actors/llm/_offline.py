@@ -64,7 +64,9 @@ class _Sender(_Inputs):
     company: str
     domain: str
     name: str
-    product: str
+    product: str = ""
+    value_proposition: str = ""
+    signature: str = ""
 
 
 class _ResearchInputs(_Inputs):
@@ -368,11 +370,11 @@ def _body(lead: Lead, sender: _Sender, claim: _Claim | None, rng: random.Random)
         aside = "you will know better than anyone what that means for your team."
     if lead.title:
         opening += f" As {lead.title}, {aside}"
-    pitch = (
+    pitch = sender.value_proposition or (
         f"At {sender.company}, we offer {sender.product}. It helps teams like yours at "
         f"{company} spend less time on plumbing and more on the work that moves the business."
     )
-    signature = f"Best regards,\n{sender.name}\n{sender.company}"
+    signature = sender.signature or f"Best regards,\n{sender.name}\n{sender.company}"
     if sender.domain and rng.random() < 0.5:
         signature += f"\nhttps://{sender.domain}"
     greeting = f"Hi {lead.first_name}," if lead.first_name else "Hello,"
