@@ -249,7 +249,11 @@ class WebSource:
     def _tools(self) -> tuple[Fetcher, Robots]:
         if self._fetcher is None or self._robots is None:
             if self._client is None:
-                self._client = httpx2.AsyncClient()  # created in the event loop that uses it
+                # Created in the event loop that uses it. Requests go to checked addresses
+                # with the site's name for TLS, and a pool keyed by address could hand one
+                # site's connection (verified for its name) to another site on the same
+                # address: so no connection is kept for reuse.
+                self._client = httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0))
             self._fetcher = Fetcher(
                 self._client,
                 self._resolver,

@@ -8,6 +8,7 @@ runs several as the company sites of an export, from a separate process.
 
 from __future__ import annotations
 
+import ssl
 import sys
 import threading
 from collections.abc import Mapping
@@ -43,13 +44,18 @@ class Seen:
 class Site:
     """A threaded HTTP/1.0 server on 127.0.0.1 that answers by path; 404 otherwise."""
 
-    def __init__(self, pages: Mapping[str, Reply] | None = None) -> None:
+    def __init__(
+        self, pages: Mapping[str, Reply] | None = None, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.replies: dict[str, Reply] = dict(pages or {})
+        self.tls = tls
         self.release = threading.Event()
         self._lock = threading.Lock()
         self._seen: list[Seen] = []
         self._errors: list[BaseException] = []
         self._httpd = _Server(self)
+        if tls is not None:  # HTTPS: each accepted connection is wrapped, handshake included
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="Site"
         )
@@ -60,7 +66,7 @@ class Site:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
 
     @property
     def seen(self) -> tuple[Seen, ...]:

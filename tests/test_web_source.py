@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import anyio
 import httpx2
 import pytest
+import trustme
 from _sites import Reply, Site, company_site, html
 
 from actors import FirstFound, KnowledgeBase, StaticResolver, WebSource, WebSourceStatistics
@@ -415,6 +417,29 @@ def test_the_address_guard(address: str, allowed: str | None, flagged: str | Non
     ip = ipaddress.ip_address(address)
     assert refusal(ip, allow_private=False) == allowed
     assert refusal(ip, allow_private=True) == flagged
+
+
+@pytest.mark.parametrize("named", ["acme.example", "other.example"])
+async def test_an_https_site_is_verified_for_its_own_name(named: str) -> None:
+    """Over TLS the request goes to the checked address, and the certificate is verified
+    for the site's name: a certificate for another name is a reason, not a page."""
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert(named).configure_cert(server)
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    with Site(company_site("Acme Robotics", "warehouse", "Rotterdam"), tls=server) as site:
+        home = f"https://acme.example:{site.port}/"
+        async with httpx2.AsyncClient(verify=trusting) as client:
+            source = WebSource(client=client, resolver=RESOLVER, allow_private=True)
+            evidence = await source.gather(lead(home))
+            reason = source.why_empty(lead(home)) if not evidence else ""
+
+    if named == "acme.example":
+        assert evidence and evidence[0].source == home
+    else:
+        assert evidence == ()
+        assert "robots.txt could not be read" in reason and "CERTIFICATE_VERIFY_FAILED" in reason
 
 
 async def test_kb_first_then_web(site: Site, make_source: MakeSource) -> None:
