@@ -95,8 +95,11 @@ WorkspaceDir = Annotated[
     ),
 ]
 Sources = Annotated[
-    Source,
-    typer.Option(help="Where research finds evidence: kb, web, or kb,web (the kb first)."),
+    Source | None,
+    typer.Option(
+        help="Where research finds evidence: kb, web, or kb,web (the kb first); default: "
+        "the workspace's, or kb."
+    ),
 ]
 SourcesTtl = Annotated[
     float, typer.Option(min=0.0, help="Seconds a company site read stays fresh in --out.")
@@ -145,7 +148,7 @@ def run(
     seed: Seed = 0,
     kb: Kb = None,
     icp: IcpFile = None,
-    sources: Sources | None = None,
+    sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
@@ -220,7 +223,7 @@ def serve(
     seed: Seed = 0,
     kb: Kb = None,
     icp: IcpFile = None,
-    sources: Sources | None = None,
+    sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
@@ -327,7 +330,7 @@ def worker(
     seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
     kb: Kb = None,
     icp: IcpFile = None,
-    sources: Sources | None = None,
+    sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
     fallback_model: Annotated[
