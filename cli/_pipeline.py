@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from stamina.instrumentation import set_on_retry_hooks
 
 from actors import DEFAULT_TTL, EventLog, LlmCaller, null_log
-from actors.intake import InputError, RawRecord, parse_map, read_records
+from actors.intake import ColumnMap, InputError, RawRecord, parse_map, read_records
 from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
 from bus import NatsSettings
 from cli._common import (
@@ -175,7 +175,7 @@ def run(
                 "-" if stream else leads,
                 stdin=sys.stdin,
                 columns=columns,
-                on_columns=lambda mapping: stderr.print(mapping.summary(), markup=False),
+                on_columns=_say_mapping,
             )
             settings.save(out)
             config.prompts.save(out / PROMPTS_DIR)
@@ -449,6 +449,12 @@ def _run(
                 await close_backends(config)
 
         return anyio.run(main, backend="asyncio")
+
+
+def _say_mapping(mapping: ColumnMap) -> None:
+    """The header mapping, once on stderr, unless the columns are the fields' own names."""
+    if not mapping.plain:
+        stderr.print(mapping.summary(), markup=False)
 
 
 def _count_records(path: Path, columns: Mapping[str, str]) -> int:

@@ -222,3 +222,10 @@ def test_no_header_maps_to_two_fields() -> None:
         for field, headers in table.items():
             for header in headers:
                 assert KNOWN[key(header)][0] == field
+
+
+def test_a_header_of_the_fields_own_names_is_plain() -> None:
+    """A header of exactly the lead fields' names maps as it reads: nothing to report."""
+    assert map_headers(["id", "email", "company"], name="x.csv").plain
+    assert not map_headers(["id", "Email", "company"], name="x.csv").plain
+    assert not map_headers(["email", "Owner"], name="x.csv").plain

@@ -83,6 +83,11 @@ class ColumnMap:
         """Header to field, for the columns used."""
         return {h: f for h, f in zip(self.headers, self.fields, strict=True) if f is not None}
 
+    @property
+    def plain(self) -> bool:
+        """Whether every column is a lead field's own name, so the mapping says nothing new."""
+        return not self.ignored and all(h == f for h, f in self.mapped.items())
+
     def summary(self) -> str:
         """One line: ``mapped 9 columns; ignored 3: Lead Status, Owner, Created Date``."""
         count = len(self.mapped)
