@@ -38,6 +38,15 @@ from cli._common import (
     with_stores,
 )
 from cli._config import PROMPTS_DIR, close_backends, config_of, settings_of, with_baseline
+from cli._options import (
+    AllowPrivateSources,
+    ColumnMapOption,
+    IcpFile,
+    Kb,
+    Sources,
+    SourcesTtl,
+    WorkspaceDir,
+)
 from messages import LeadwrightError, Outcome, ResearchResult
 from supervision import (
     Credentials,
@@ -78,39 +87,6 @@ Timeout = Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")]
 LatencyMs = Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")]
 Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")]
 Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
-Kb = Annotated[
-    Path | None,
-    typer.Option(help="Company knowledge base (JSON); default: the workspace's, or the sample."),
-]
-IcpFile = Annotated[
-    Path | None,
-    typer.Option(help="Ideal customer profile (TOML); default: the workspace's, or the sample."),
-]
-WorkspaceDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--workspace",
-        help="A workspace folder (run.py init); default: the current folder if it holds "
-        "leadwright.toml.",
-    ),
-]
-Sources = Annotated[
-    Source | None,
-    typer.Option(
-        help="Where research finds evidence: kb, web, or kb,web (the kb first); default: "
-        "the workspace's, or kb."
-    ),
-]
-SourcesTtl = Annotated[
-    float, typer.Option(min=0.0, help="Seconds a company site read stays fresh in --out.")
-]
-AllowPrivateSources = Annotated[
-    bool,
-    typer.Option(
-        "--allow-private-sources",
-        help="Let --sources web read loopback and private addresses (never cloud metadata).",
-    ),
-]
 FallbackModel = Annotated[str | None, typer.Option(help="Model to use after provider errors.")]
 CrmFaultRate = Annotated[
     float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
@@ -122,14 +98,6 @@ StructuredOutput = Annotated[
 ]
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
-]
-ColumnMapOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--map",
-        help='Fill a lead field from a column the export names otherwise: "Header=field" '
-        "(repeatable).",
-    ),
 ]
 
 
