@@ -14,12 +14,13 @@ from actors._dead_letters import (
     LetterStatus,
     lineage_of,
 )
-from actors._evidence import EvidenceSource, KnowledgeBase
-from actors._icp import Icp, Sender
+from actors._evidence import EvidenceSource, FirstFound, KnowledgeBase
+from actors._icp import Icp, IcpScore, Sender
 from actors._inbox import PENDING, Claim, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
+from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
 from actors._research import Research
 from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
 from actors._run_control import RunControl, RunNotice
@@ -36,7 +37,8 @@ from actors._telemetry import (
     wants_otel,
 )
 from actors._validator import Validator
-from actors._web_source import WebSource, WebSourceStatistics, public_host
+from actors._web_guard import METADATA, Resolver, StaticResolver, SystemResolver
+from actors._web_source import DEFAULT_TTL, WebSource, WebSourceStatistics
 from actors._writer import Writer
 from actors.llm._caller import CallerStatistics, LlmCaller
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
@@ -44,8 +46,13 @@ from actors.llm._rate_gate import RateGate
 from actors.validation import RuleContext
 
 __all__ = [
+    "DEFAULT_PROMPTS",
+    "DEFAULT_TTL",
     "FINISHED_EARLIER",
+    "INSTRUCTIONS",
+    "METADATA",
     "PENDING",
+    "PROMPT_FILES",
     "Actor",
     "ActorOptions",
     "ActorStatistics",
@@ -64,8 +71,10 @@ __all__ = [
     "DeadLetters",
     "EventLog",
     "EvidenceSource",
+    "FirstFound",
     "FlakyCrm",
     "Icp",
+    "IcpScore",
     "KnowledgeBase",
     "LedgerStore",
     "LetterStatus",
@@ -80,10 +89,12 @@ __all__ = [
     "Metrics",
     "MetricsBook",
     "OutcomeLedger",
+    "Prompts",
     "RateGate",
     "Receipt",
     "ReportRow",
     "Research",
+    "Resolver",
     "ReviewItem",
     "ReviewQueue",
     "ReviewStatus",
@@ -96,8 +107,10 @@ __all__ = [
     "Span",
     "SqliteCrm",
     "StageOptions",
+    "StaticResolver",
     "StoredRecord",
     "Submission",
+    "SystemResolver",
     "Telemetry",
     "Validator",
     "WebSource",
@@ -107,6 +120,7 @@ __all__ = [
     "lineage_of",
     "null_log",
     "otel_telemetry",
+    "prompt_version",
     "public_host",
     "reporting",
     "wants_otel",

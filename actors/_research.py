@@ -48,7 +48,12 @@ class Research(LlmStage[LeadAccepted | ValidationFailed, ResearchBasis]):
     ) -> LlmRequest:
         lead, evidence = basis
         return research_request(
-            lead, evidence, attempt=attempt, feedback=feedback, timeout=self.timeout
+            lead,
+            evidence,
+            attempt=attempt,
+            feedback=feedback,
+            timeout=self.timeout,
+            prompts=self.prompts,
         )
 
     def assemble(self, basis: ResearchBasis, reply: BaseModel) -> ResearchResult:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
+from actors._prompts import DEFAULT_PROMPTS, Prompts, prompt_version
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._parse import parse_reply
@@ -47,9 +48,10 @@ RAW_REPLY_LIMIT = 8_000
 
 
 class StageOptions(ActorOptions, total=False):
-    """An LLM stage's options: an actor's, and the deadline of one call."""
+    """An LLM stage's options: an actor's, the deadline of one call, and the prompts."""
 
     timeout: float
+    prompts: Prompts
 
 
 class LlmStage(Actor[In], Generic[In, Basis]):
@@ -68,11 +70,17 @@ class LlmStage(Actor[In], Generic[In, Basis]):
     stage: ClassVar[Stage]
 
     def __init__(
-        self, caller: LlmCaller, *, timeout: float = 30.0, **options: Unpack[ActorOptions]
+        self,
+        caller: LlmCaller,
+        *,
+        timeout: float = 30.0,
+        prompts: Prompts = DEFAULT_PROMPTS,
+        **options: Unpack[ActorOptions],
     ) -> None:
         super().__init__(**options)
         self.caller = caller
         self.timeout = timeout
+        self.prompts = prompts
 
     @abstractmethod
     def request(self, basis: Basis, *, attempt: int, feedback: tuple[str, ...]) -> LlmRequest:
@@ -148,6 +156,10 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                 return
             else:
                 output = with_raw_reply(self.assemble(basis, parsed), reply.text)
+                # Which prompt made it: the version of the system prompt this call sent.
+                output = output.model_copy(
+                    update={"prompt": prompt_version(self.stage, request.system)}
+                )
                 await ctx.publish(output, attempt=attempt)
                 return
             attempt += 1

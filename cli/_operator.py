@@ -88,6 +88,8 @@ def review_show(
     say(f"review item {item.id} ({item.status}): record {item.record}, lead {item.lead_id}")
     say(f"stage {request.stage.value}, {request.failure.value} after {request.attempts} attempt(s)")
     say(f"reason: {request.reason}")
+    for remark in request.lead.remarks:
+        say(f"note: {remark}")
     say("lead: " + request.lead.model_dump_json(indent=2))
     for violation in request.violations:
         say(f"failed rule {violation.rule}: {violation.reason}")

@@ -6,7 +6,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -16,8 +16,8 @@ import anyio
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from actors import EventLog, LlmCaller, WebSource, null_log, otel_telemetry, reporting
-from actors.intake import InputError, RawRecord, read_records
+from actors import DEFAULT_TTL, EventLog, LlmCaller, null_log, otel_telemetry, reporting
+from actors.intake import ColumnMap, InputError, RawRecord, parse_map, read_records
 from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
 from bus import NatsSettings
 from cli._common import (
@@ -36,7 +36,16 @@ from cli._common import (
     table,
     with_stores,
 )
-from cli._config import close_backends, config_of, settings_of, with_baseline
+from cli._config import PROMPTS_DIR, close_backends, config_of, settings_of, with_baseline
+from cli._options import (
+    AllowPrivateSources,
+    ColumnMapOption,
+    IcpFile,
+    Kb,
+    Sources,
+    SourcesTtl,
+    WorkspaceDir,
+)
 from messages import LeadwrightError, Outcome, ResearchResult
 from supervision import (
     Credentials,
@@ -66,7 +75,7 @@ def default(
 ) -> None:
     """With no command: run the sample leads, offline, into runs/latest."""
     if ctx.invoked_subcommand is None:
-        run(leads=samples.path("leads.csv"))
+        run(leads=samples.path("leads.csv"), kb=SAMPLE_KB, icp=SAMPLE_ICP, sources=Source.kb)
 
 
 Llm = Annotated[LlmBackend, typer.Option(help="The LLM backend.")]
@@ -78,9 +87,6 @@ Timeout = Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")]
 LatencyMs = Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")]
 Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")]
 Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
-Kb = Annotated[Path, typer.Option(help="Company knowledge base (JSON).")]
-IcpFile = Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")]
-Sources = Annotated[Source, typer.Option(help="Where research finds evidence.")]
 FallbackModel = Annotated[str | None, typer.Option(help="Model to use after provider errors.")]
 CrmFaultRate = Annotated[
     float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
@@ -101,8 +107,6 @@ Otel = Annotated[
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
 ]
-KB_DEFAULT = SAMPLE_KB
-ICP_DEFAULT = SAMPLE_ICP
 
 
 @app.command()
@@ -118,9 +122,11 @@ def run(
     latency_ms: LatencyMs = 0.0,
     chaos: Chaos = 0.0,
     seed: Seed = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Sources = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources = None,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -130,24 +136,40 @@ def run(
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
     otel: Otel = False,
+    column_map: ColumnMapOption = None,
+    workspace: WorkspaceDir = None,
 ) -> None:
     """Run leads through research, scoring, drafting and the CRM."""
     settings = settings_of(locals())
     try:
+        columns = parse_map(column_map or [])
         with DirectoryLock(out, command="run"):
             config = config_of(settings, out)
             anyio.run(preflight, config.gateway, backend="asyncio")
             config = with_baseline(config, baseline)
             stream = str(leads) == "-"
-            records = read_records("-" if stream else leads, stdin=sys.stdin)
+            records = read_records(
+                "-" if stream else leads,
+                stdin=sys.stdin,
+                columns=columns,
+                on_columns=_say_mapping,
+            )
             settings.save(out)
+            config.prompts.save(out / PROMPTS_DIR)
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
             tally = Tally()
             with command_log(out, secrets=secrets, tally=tally) as log:
                 config = replace(config, handle_signals=True, log=log)
                 source = "stdin" if stream else str(leads)
                 with reporting(otel_telemetry("leadwright", flag=otel)):
-                    summary = _run(config, records, stream=stream, source=source, tally=tally)
+                    summary = _run(
+                        config,
+                        records,
+                        stream=stream,
+                        source=source,
+                        tally=tally,
+                        header_map=columns,
+                    )
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -182,9 +204,11 @@ def serve(
     latency_ms: LatencyMs = 0.0,
     chaos: Chaos = 0.0,
     seed: Seed = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Sources = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources = None,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -208,6 +232,7 @@ def serve(
         float, typer.Option(min=0.1, help="A reviewer's session ends this long after sign-in.")
     ] = 12.0,
     otel: Otel = False,
+    workspace: WorkspaceDir = None,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
 
@@ -241,6 +266,7 @@ def serve(
                 anyio.run(preflight, config.gateway, backend="asyncio")
             config = with_baseline(config, baseline)
             settings.save(out)
+            config.prompts.save(out / PROMPTS_DIR)
             token, made = load_token(out)
             if made:
                 stderr.print(f"API token (kept in {out}/token): {token}", markup=False)
@@ -299,9 +325,11 @@ def worker(
     latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
     chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources = None,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
     ] = None,
@@ -312,6 +340,7 @@ def worker(
         Path | None, typer.Option(help="Append the worker's events to DIR/events.jsonl.")
     ] = None,
     otel: Otel = False,
+    workspace: WorkspaceDir = None,
 ) -> None:
     """Run stage actors that take their work from NATS; start as many as you like.
 
@@ -346,6 +375,7 @@ def worker(
             caller=caller,
             icp=config.icp,
             source=config.source,
+            prompts=config.prompts,
             handlers=concurrency,
             log=log,
             timeout=timeout,
@@ -357,8 +387,7 @@ def worker(
         finally:
             if isinstance(config.gateway, OpenAiLlm):
                 await config.gateway.aclose()
-            if isinstance(config.source, WebSource):
-                await config.source.aclose()
+            await config.source.aclose()
 
     try:
         with reporting(otel_telemetry("leadwright-worker", flag=otel)):
@@ -382,7 +411,9 @@ def _run(
     stream: bool,
     source: str,
     tally: Tally,
+    header_map: Mapping[str, str],
 ) -> RunSummary:
+    """Run the records; ``header_map`` (``--map``) also serves to count the file's records."""
     # Retries are counted in the summary and the progress line; each one is in the
     # event log (command_log), never printed.
     columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
@@ -410,7 +441,7 @@ def _run(
                 path = None if stream else Path(source)
                 run = Run(
                     config, records, source=source, stream=stream, path=path,
-                    count=None if path is None else partial(_count_records, path),
+                    count=None if path is None else partial(_count_records, path, header_map),
                     on_progress=update,
                 )  # fmt: skip
                 return await run()
@@ -420,8 +451,14 @@ def _run(
         return anyio.run(main, backend="asyncio")
 
 
-def _count_records(path: Path) -> int:
-    return sum(1 for _ in read_records(path))
+def _say_mapping(mapping: ColumnMap) -> None:
+    """The header mapping, once on stderr, unless the columns are the fields' own names."""
+    if not mapping.plain:
+        stderr.print(mapping.summary(), markup=False)
+
+
+def _count_records(path: Path, columns: Mapping[str, str]) -> int:
+    return sum(1 for _ in read_records(path, columns=columns))
 
 
 def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:

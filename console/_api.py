@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
 from actors import PENDING, Receipt
-from actors.intake import COLUMNS, REQUIRED_COLUMNS
+from actors.intake import COLUMNS, NAME_FIELDS
 from actors.validation import RuleContext, check
 from console._api_input import (
     BATCH_LIMIT,
@@ -59,11 +59,13 @@ STAGES: dict[str, type[ResearchResult | LeadScore | OutreachDraft]] = {
 
 _LEAD_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "A lead, with the columns of CSV and JSONL intake; unknown keys are ignored.",
+    "description": "A lead, with the columns of CSV and JSONL intake (export headers such as "
+    '"First Name" are matched too); an email, or a name and a company, is required; '
+    "unknown keys are ignored.",
     "properties": {
         name: {"type": ["string", "integer", "number", "boolean", "null"]} for name in COLUMNS
     },
-    "required": list(REQUIRED_COLUMNS),
+    "anyOf": [{"required": ["email"]}] + [{"required": [name, "company"]} for name in NAME_FIELDS],
 }
 _LEADS_SCHEMA: dict[str, Any] = {
     "oneOf": [_LEAD_SCHEMA, {"type": "array", "items": _LEAD_SCHEMA, "maxItems": BATCH_LIMIT}]

@@ -29,7 +29,7 @@ from messages._errors import (
     UsageError,
 )
 from messages._failures import FailureKind
-from messages._leads import Lead, LeadAccepted, LeadRejected, LeadSubmitted, RawValue
+from messages._leads import OPEN_RANGE, Lead, LeadAccepted, LeadRejected, LeadSubmitted, RawValue
 from messages._lineage import record_of
 from messages._outcomes import CrmUpdated, HumanReviewRequested, LeadOutcome, Outcome
 from messages._outreach import OutreachDraft
@@ -69,6 +69,7 @@ from messages._webhooks import (
 )
 
 __all__ = [
+    "OPEN_RANGE",
     "POLICIES",
     "REDACTED",
     "REVIEW_DECIDED",

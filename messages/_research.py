@@ -45,3 +45,6 @@ class ResearchResult(Message):
     raw_reply: str | None = None
     """The LLM's reply text this was parsed from, redacted and capped; ``None`` where no
     reply is kept (a copy inside a later stage's output, or a journal older than it)."""
+    prompt: str | None = None
+    """The version of the stage prompt that made this, ``<stage>@`` and 12 hex digits of
+    its SHA-256 (``Prompts.version``); ``None`` in a journal older than it."""

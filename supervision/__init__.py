@@ -19,6 +19,7 @@ from supervision._supervisor import (
     SupervisorState,
     SupervisorStatistics,
 )
+from supervision._workspace import MARKER, Workspace, find_workspace, init_workspace
 from supervision.system import (
     VALIDATORS,
     Compaction,
@@ -44,6 +45,7 @@ from supervision.system import (
 
 __all__ = [
     "EVENTS_FILE",
+    "MARKER",
     "VALIDATORS",
     "ActorChild",
     "Backoff",
@@ -73,6 +75,7 @@ __all__ = [
     "TraceNode",
     "WorkerParts",
     "WorkerSummary",
+    "Workspace",
     "actor_child",
     "approval_envelope",
     "build_trace",
@@ -82,6 +85,8 @@ __all__ = [
     "describe",
     "entry_detail",
     "event_log",
+    "find_workspace",
+    "init_workspace",
     "library_logs",
     "parse_roles",
     "replay_envelope",

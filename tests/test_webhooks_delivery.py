@@ -161,7 +161,7 @@ async def test_an_attempt_to_a_private_address_without_the_flag_sends_nothing() 
     with receiving() as receiver:
         result = await send(receiver.url, EndpointPolicy())
         assert receiver.received == []
-    assert str(result.error).startswith("refused: 127.0.0.1 is a private address")
+    assert str(result.error).startswith("refused: 127.0.0.1 is a loopback address")
 
 
 # The sender

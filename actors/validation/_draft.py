@@ -35,6 +35,7 @@ _PLACEHOLDER = re.compile(
     re.VERBOSE,
 )
 _GREETING = re.compile(r"\s*(?i:" + "|".join(GREETINGS) + r")[^\S\r\n]+")
+_BARE_GREETING = re.compile(r"\s*(?i:" + "|".join(GREETINGS) + r")\b")
 
 
 @rule("draft.greeting")
@@ -43,12 +44,22 @@ def greets_by_first_name(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str
 
     The greeting word (``GREETINGS``) may be in any case; the name must be as the lead
     spells it, up to Unicode normalisation, and end there (``Hi Zoë,`` but not ``Hi Zoëy``).
+    A lead whose row gives no first name is greeted without one (``Hello,``).
     """
     body = nfc(draft.body)
     name = nfc(draft.lead.first_name.strip())
+    if not name:
+        if _BARE_GREETING.match(body):
+            return
+        first_line = body.strip().split("\n", 1)[0]
+        yield (
+            f"The body opens with {show(first_line, 40)} instead of a greeting; the lead has "
+            'no first name, so start it with "Hello,".'
+        )
+        return
     opening = _GREETING.match(body)
     end = opening.end() if opening else 0
-    if opening and name and body.startswith(name, end) and ends_word(body, end + len(name)):
+    if opening and body.startswith(name, end) and ends_word(body, end + len(name)):
         return
     first_line = body.strip().split("\n", 1)[0]
     yield (
@@ -59,8 +70,11 @@ def greets_by_first_name(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str
 
 @rule("draft.company")
 def names_company(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
-    """The subject or the body names the lead's company, as a whole word or words."""
+    """The subject or the body names the lead's company, as a whole word or words (when
+    the row names the company at all)."""
     company = fold(draft.lead.company)
+    if not company:
+        return
     text = fold(f"{draft.subject}\n{draft.body}")
     found = company and re.search(rf"(?<!\w){re.escape(company)}(?!\w)", text)
     if not found:

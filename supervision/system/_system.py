@@ -135,6 +135,7 @@ class System:
             caller=self.caller,
             icp=config.icp,
             source=config.source,
+            prompts=config.prompts,
             crm=crm,
             ledger=self.stores.ledger,
             review=self.stores.review,

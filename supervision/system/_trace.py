@@ -81,11 +81,13 @@ def describe(message: Message) -> str:
         case ValidationPassed():
             return f"passed ({message.stage.value})"
         case LeadScore():
-            return f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
+            line = f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
+            return line + _prompt(message.prompt)
         case ResearchResult():
-            return f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+            line = f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+            return line + _prompt(message.prompt)
         case OutreachDraft():
-            return f"subject {message.subject!r}"
+            return f"subject {message.subject!r}" + _prompt(message.prompt)
         case HumanReviewRequested():
             return f"review: {message.failure.value}: {message.reason}"[:200]
         case DeadLetter():
@@ -96,3 +98,8 @@ def describe(message: Message) -> str:
             return "rejected: " + "; ".join(message.reasons)
         case _:
             return ""
+
+
+def _prompt(version: str | None) -> str:
+    """Which prompt made an output, for its line: ``; prompt research@3f2a9c1b0d4e``."""
+    return f"; prompt {version}" if version else ""

@@ -23,6 +23,7 @@ from actors import (
     Metrics,
     MetricsBook,
     OutcomeLedger,
+    Prompts,
     Research,
     ReviewQueue,
     ReviewStore,
@@ -61,6 +62,7 @@ class SystemParts:
     caller: LlmCaller
     icp: Icp
     source: EvidenceSource
+    prompts: Prompts
     crm: CrmStore
     ledger: LedgerStore
     review: ReviewStore
@@ -125,7 +127,12 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
     p = parts
     logged: ActorOptions = {"log": p.log}
     io: ActorOptions = {"concurrency": p.handlers, "log": p.log}
-    llm: StageOptions = {"timeout": p.timeout, "concurrency": p.handlers, "log": p.log}
+    llm: StageOptions = {
+        "timeout": p.timeout,
+        "concurrency": p.handlers,
+        "log": p.log,
+        "prompts": p.prompts,
+    }
     rules = p.icp.rules()
     stateful = [
         actor_child(bus, lambda: RunControl(p.on_notice, **logged)),
