@@ -28,7 +28,7 @@ from actors import (
 )
 from actors.drift import PROFILE_FILE, DriftReport, Profile, ProfileBuilder
 from actors.webhooks import SecretFiles, Webhooks
-from bus import Bus, InProcessBus
+from bus import Bus
 from messages import (
     DriftDetected,
     Envelope,
@@ -113,16 +113,15 @@ class System:
         self.webhooks = Webhooks(stores.webhooks, SecretFiles(config.out))
         """The run directory's webhooks; sent while the system runs, if it admits leads (an
         operator's one-off action leaves them to the service or the next run)."""
-        self.distributed = bus is not None
-        """Whether the stages run in other processes, on a shared bus."""
-        self._local: InProcessBus | None = None
         if bus is None:
-            bus = self._local = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
+            bus = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
         self.bus: Bus = bus
+        self.distributed = bus.shared
+        """Whether the stages run in other processes, on a shared bus."""
         self.supervisor: Supervisor = build_supervisor(
             self.bus, self._parts(), stages=not self.distributed
         )
-        self._admitter = Admitter(stores, self._admission, self.bus, self._local)
+        self._admitter = Admitter(stores, self._admission, self.bus)
         self._check_finished()
 
     def _parts(self) -> SystemParts:
