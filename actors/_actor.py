@@ -16,6 +16,7 @@ from actors._committer import Committer
 from actors._context import Context
 from actors._log import EventLog, null_log
 from actors._outbox import Outbox
+from actors._telemetry import current_telemetry
 from bus import Ack, Bus, Mailbox, Publisher
 from messages import (
     ActorCrashed,
@@ -132,7 +133,14 @@ class Actor(ABC, Generic[In]):
     async def dispatch(self, envelope: Envelope[Message], publisher: Publisher) -> None:
         """Run the handler on one envelope; the runtime and the test bus both call this."""
         # accepts() checked the type against handles, which mirror the In parameter.
-        await self.handle(Context(cast("Envelope[In]", envelope), publisher, self.name, self.log))
+        ctx = Context(cast("Envelope[In]", envelope), publisher, self.name, self.log)
+        telemetry = current_telemetry()
+        if telemetry is None:
+            await self.handle(ctx)
+            return
+        with telemetry.handling(self.name, envelope) as span:
+            ctx.span = span
+            await self.handle(ctx)
 
     def attach(self, bus: Bus) -> Mailbox:
         """Open this actor's mailbox on ``bus`` and subscribe it; safe to repeat."""

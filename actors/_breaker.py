@@ -7,6 +7,7 @@ from enum import Enum
 from typing import final
 
 import anyio
+from anyio import WouldBlock
 
 from bus import Clock, SystemClock
 from messages import UsageError
@@ -18,7 +19,7 @@ class BreakerState(Enum):
     OPEN = "open"
     """Calls wait until the cool-down is over."""
     HALF_OPEN = "half_open"
-    """One trial call goes through; the others wait for its result."""
+    """One trial call (a probe) goes through; the others wait for its result."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,23 @@ class CircuitBreaker:
                         self._trial = anyio.Event()
                         return
                     await self._trial.wait()
+
+    def ready_nowait(self) -> None:
+        """``ready`` without waiting: return if a call may be made now, else raise
+        ``WouldBlock``. A call it lets through while half-open is the trial."""
+        if self._state is BreakerState.OPEN:
+            if self._reopen_at > self.clock.now():
+                raise WouldBlock
+            self._state = BreakerState.HALF_OPEN
+        if self._state is BreakerState.HALF_OPEN:
+            if self._trial is not None:
+                raise WouldBlock
+            self._trial = anyio.Event()
+
+    @property
+    def reopens_at(self) -> float | None:
+        """When an open breaker lets a trial call through (on its clock); ``None`` unless open."""
+        return self._reopen_at if self._state is BreakerState.OPEN else None
 
     def succeeded(self) -> None:
         self._failures = 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Generic, TypeVar, final
 
 from actors._log import EventLog, null_log
+from actors._telemetry import Span
 from bus import Publisher
-from messages import Envelope, Message
+from messages import Envelope, Message, ValidationFailed, ValidationPassed
 
 In = TypeVar("In", bound=Message, covariant=True)
 Out = TypeVar("Out", bound=Message)
@@ -20,7 +21,7 @@ class Context(Generic[In]):
     and names it as the cause.
     """
 
-    __slots__ = ("_actor_log", "_log", "actor", "envelope", "publisher")
+    __slots__ = ("_actor_log", "_log", "actor", "envelope", "publisher", "span")
 
     def __init__(
         self,
@@ -34,6 +35,9 @@ class Context(Generic[In]):
         self.actor = actor
         self._actor_log = log
         self._log: EventLog | None = None
+        self.span: Span | None = None
+        """The span of this handling, when telemetry is on: what is published continues
+        the lead's trace from it, and a verdict is noted on it."""
 
     @property
     def log(self) -> EventLog:
@@ -57,9 +61,7 @@ class Context(Generic[In]):
         self, message: Out, *, attempt: int = 1, approved: bool = False
     ) -> Envelope[Out]:
         """Publish ``message`` as caused by this envelope, waiting while mailboxes are full."""
-        envelope = self.envelope.child(
-            message, producer=self.actor, attempt=attempt, approved=approved
-        )
+        envelope = self._child(message, attempt, approved)
         await self.publisher.publish(envelope)
         return envelope
 
@@ -67,8 +69,23 @@ class Context(Generic[In]):
         self, message: Out, *, attempt: int = 1, approved: bool = False
     ) -> Envelope[Out]:
         """Publish ``message`` now, or raise ``WouldBlock``."""
-        envelope = self.envelope.child(
-            message, producer=self.actor, attempt=attempt, approved=approved
-        )
+        envelope = self._child(message, attempt, approved)
         self.publisher.publish_nowait(envelope)
         return envelope
+
+    def _child(self, message: Out, attempt: int, approved: bool) -> Envelope[Out]:
+        span = self.span
+        if span is None:
+            return self.envelope.child(
+                message, producer=self.actor, attempt=attempt, approved=approved
+            )
+        if isinstance(message, ValidationPassed | ValidationFailed):
+            verdict = "passed" if isinstance(message, ValidationPassed) else "failed"
+            span.set("leadwright.verdict", verdict)
+        return self.envelope.child(
+            message,
+            producer=self.actor,
+            attempt=attempt,
+            approved=approved,
+            trace_context=span.traceparent(),
+        )

@@ -18,6 +18,7 @@ from bus import SqliteFile
 from messages import (
     POLICIES,
     CrmUpdated,
+    DraftSummary,
     FailureKind,
     Fit,
     LeadOutcome,
@@ -25,6 +26,7 @@ from messages import (
     Outcome,
     OutreachDraft,
     ReviewApproved,
+    ScoreSummary,
 )
 
 _SCHEMA = """
@@ -213,15 +215,16 @@ class Crm(Actor[LeadScore | OutreachDraft | ReviewApproved]):
         self.breaker.succeeded()
 
     async def handle(self, ctx: Context[LeadScore | OutreachDraft | ReviewApproved]) -> None:
+        draft: OutreachDraft | None = None
         match ctx.message:
             case LeadScore() as score:
                 if not score.disqualified or score.to_inbox:
                     return
-                row = CrmRow.of(score, None)
-            case OutreachDraft() as draft:
-                row = CrmRow.of(draft.score, draft)
-            case ReviewApproved(draft=draft, send=send):
-                row = CrmRow.of(draft.score, draft if send else None)
+            case OutreachDraft() as written:
+                score, draft = written.score, written
+            case ReviewApproved(draft=approved, send=send):
+                score, draft = approved.score, (approved if send else None)
+        row = CrmRow.of(score, draft)
         # Stamina's retry context only once a write has failed: a write that succeeds at
         # once, nearly all of them, pays nothing for the retries it did not need.
         try:
@@ -241,5 +244,12 @@ class Crm(Actor[LeadScore | OutreachDraft | ReviewApproved]):
         )
         reason = f"fit {row.fit.value}, score {row.score}"
         await ctx.publish(
-            LeadOutcome(record=row.record, lead_id=row.lead_id, outcome=row.outcome, reason=reason)
+            LeadOutcome(
+                record=row.record,
+                lead_id=row.lead_id,
+                outcome=row.outcome,
+                reason=reason,
+                score=ScoreSummary.of(score),
+                draft=None if draft is None else DraftSummary.of(draft, approved=True),
+            )
         )

@@ -18,7 +18,8 @@ from typing import Any, Unpack, final
 from actors import _inbox
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
-from actors._inbox import INBOX_SCHEMA, PENDING, Receipt, StoredRecord
+from actors._inbox import INBOX_SCHEMA, PENDING, Claim, Receipt, StoredRecord
+from actors.webhooks import announce_outcome
 from bus import SqliteFile
 from messages import LeadOutcome, Outcome, RawValue
 
@@ -85,11 +86,18 @@ class LedgerStore:
         return receipts
 
     async def submit_many(
-        self, batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]]
+        self,
+        batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]],
+        claims: Sequence[Claim | None] = (),
     ) -> list[list[Receipt]]:
-        """Several submissions in one transaction (a busy service's concurrent requests)."""
+        """Several submissions in one transaction (a busy service's concurrent requests),
+        each under its claim in ``claims`` (by position; none when missing)."""
+        chosen = [*claims, *[None] * (len(batches) - len(claims))]
         return await self.db.run(
-            lambda c: [[_inbox.submit(c, i, p, f) for p, f in rows] for i, rows in batches]
+            lambda c: [
+                _inbox.submit_claimed(c, i, rows, claim)
+                for (i, rows), claim in zip(batches, chosen, strict=True)
+            ]
         )
 
     async def note_digest(self, input_id: int, digest: str) -> None:
@@ -258,6 +266,15 @@ def set_outcome(c: sqlite3.Connection, outcome: LeadOutcome) -> bool:
         (outcome.record, outcome.lead_id, outcome.outcome.value, outcome.reason, at),
     )
     if cursor.rowcount == 1:
+        # Its webhooks are written with it: a crash keeps both, or neither.
+        announce_outcome(
+            c,
+            outcome.record,
+            outcome.outcome,
+            outcome.reason,
+            score=outcome.score,
+            draft=outcome.draft,
+        )
         return True
     (settled,) = c.execute(
         "SELECT outcome FROM outcomes WHERE record = ?", (outcome.record,)
@@ -277,6 +294,7 @@ def replace_outcome(c: sqlite3.Connection, record: int, outcome: Outcome, reason
         "UPDATE outcomes SET outcome = ?, reason = ?, at = ? WHERE record = ?",
         (outcome.value, reason, at, record),
     )
+    announce_outcome(c, record, outcome, reason)
 
 
 def clear_outcome(c: sqlite3.Connection, record: int) -> None:

@@ -73,7 +73,12 @@ class Research(LlmStage[LeadAccepted | ValidationFailed | RetryRequested, Resear
     ) -> LlmRequest:
         lead, evidence = basis
         return research_request(
-            lead, evidence, attempt=attempt, feedback=feedback, timeout=self.timeout
+            lead,
+            evidence,
+            attempt=attempt,
+            feedback=feedback,
+            timeout=self.timeout,
+            prompts=self.prompts,
         )
 
     def assemble(self, basis: ResearchBasis, reply: BaseModel) -> ResearchResult:

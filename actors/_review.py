@@ -13,6 +13,7 @@ from typing import Any, Unpack, final
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from actors.validation import explain_all
+from actors.webhooks import announce_decision
 from bus import SqliteFile
 from messages import POLICIES, HumanReviewRequested, LeadOutcome, Outcome, OutreachDraft
 
@@ -197,6 +198,8 @@ def decide(
         (status.value, at, note, item_id),
     )
     record_action(c, item_id, status.value, note, reviewer)
+    if status is not ReviewStatus.SUPERSEDED:  # a newer request, not a person's decision
+        announce_decision(c, item_id, status.value, note, reviewer)
 
 
 def record_action(

@@ -52,20 +52,32 @@ class Scoring(LlmStage[ResearchResult | ValidationFailed | RetryRequested, Resea
         self, basis: ResearchResult, *, attempt: int, feedback: tuple[str, ...]
     ) -> LlmRequest:
         return scoring_request(
-            basis, self.icp, attempt=attempt, feedback=feedback, timeout=self.timeout
+            basis,
+            self.icp,
+            attempt=attempt,
+            feedback=feedback,
+            timeout=self.timeout,
+            prompts=self.prompts,
         )
 
     def assemble(self, basis: ResearchResult, reply: BaseModel) -> LeadScore:
+        """The score as the model gave it, except where the lead's row lacks fields: then
+        the confidence is scaled by ``0.5 + 0.5 * share known`` and a reason names them."""
         assert isinstance(reply, ScoreReply)
-        icp_score = self.icp.score(basis.lead)
+        icp = self.icp.assess(basis.lead)
+        reasons = tuple(reply.reasons)
+        confidence = reply.confidence
+        if icp.unknown:
+            reasons = (*reasons, icp.reason)
+            confidence = round(confidence * (0.5 + 0.5 * icp.confidence), 2)
         return LeadScore(
             research=basis,
-            icp_score=icp_score,
-            icp_fit=self.icp.fit_of(icp_score),
+            icp_score=icp.score,
+            icp_fit=self.icp.fit_of(icp.score),
             fit=Fit(reply.fit),
             score=reply.score,
-            confidence=reply.confidence,
-            reasons=tuple(reply.reasons),
+            confidence=confidence,
+            reasons=reasons,
         )
 
     def lead_of(self, basis: ResearchResult) -> Lead:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
+from actors._prompts import DEFAULT_PROMPTS, Prompts, prompt_version
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._parse import parse_reply
@@ -48,9 +49,10 @@ RAW_REPLY_LIMIT = 8_000
 
 
 class StageOptions(ActorOptions, total=False):
-    """An LLM stage's options: an actor's, and the deadline of one call."""
+    """An LLM stage's options: an actor's, the deadline of one call, and the prompts."""
 
     timeout: float
+    prompts: Prompts
 
 
 class LlmStage(Actor[In], Generic[In, Basis]):
@@ -69,11 +71,17 @@ class LlmStage(Actor[In], Generic[In, Basis]):
     stage: ClassVar[Stage]
 
     def __init__(
-        self, caller: LlmCaller, *, timeout: float = 30.0, **options: Unpack[ActorOptions]
+        self,
+        caller: LlmCaller,
+        *,
+        timeout: float = 30.0,
+        prompts: Prompts = DEFAULT_PROMPTS,
+        **options: Unpack[ActorOptions],
     ) -> None:
         super().__init__(**options)
         self.caller = caller
         self.timeout = timeout
+        self.prompts = prompts
 
     @abstractmethod
     def request(self, basis: Basis, *, attempt: int, feedback: tuple[str, ...]) -> LlmRequest:
@@ -165,8 +173,12 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                 return
             else:
                 output = with_raw_reply(self.assemble(basis, parsed), reply.text)
-                if retry and isinstance(output, ResearchResult | LeadScore | OutreachDraft):
-                    output = output.model_copy(update={"retry": retry})
+                # Which prompt made it: the version of the system prompt this call sent;
+                # and which of Operations' retries, so that its faults were drawn anew.
+                update: dict[str, object] = {"prompt": prompt_version(self.stage, request.system)}
+                if retry:
+                    update["retry"] = retry
+                output = output.model_copy(update=update)
                 await ctx.publish(output, attempt=attempt)
                 return
             attempt += 1

@@ -54,7 +54,12 @@ class Writer(LlmStage[LeadScore | ValidationFailed | RetryRequested, LeadScore])
 
     def request(self, basis: LeadScore, *, attempt: int, feedback: tuple[str, ...]) -> LlmRequest:
         return writing_request(
-            basis, self.icp, attempt=attempt, feedback=feedback, timeout=self.timeout
+            basis,
+            self.icp,
+            attempt=attempt,
+            feedback=feedback,
+            timeout=self.timeout,
+            prompts=self.prompts,
         )
 
     def assemble(self, basis: LeadScore, reply: BaseModel) -> OutreachDraft:

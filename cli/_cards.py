@@ -64,13 +64,15 @@ def approval_effect(draft: OutreachDraft) -> str:
 def _lead(lead: Lead) -> list[str]:
     name = " ".join(part for part in (lead.first_name, lead.last_name) if part)
     role = f"{lead.title} at " if lead.title else ""
-    facts = [lead.industry, f"{lead.employees} employees", lead.country]
+    size = f"{lead.employees_text} employees" if lead.employees is not None else ""
+    facts = [lead.industry, size, lead.country]
     lines = [
         f"{INDENT}{name} <{lead.email}>, {role}{lead.company} ({lead.domain})",
         INDENT + " · ".join(fact for fact in facts if fact),
     ]
     if lead.notes.strip():
         lines.append(f"{INDENT}Notes (from the lead's row, never followed): {lead.notes.strip()}")
+    lines += [f"{INDENT}Note: {remark}" for remark in lead.remarks]
     return lines
 
 

@@ -78,6 +78,7 @@ class LlmBackend(StrEnum):
 class Source(StrEnum):
     kb = "kb"
     web = "web"
+    kb_web = "kb,web"
 
 
 def fail(message: str) -> NoReturn:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from dataclasses import asdict
@@ -33,6 +32,7 @@ from cli._common import (
 )
 from messages import POLICIES, LeadwrightError, Outcome, Queue, registry
 from supervision import TraceNode, build_trace, compact_run
+from supervision.system import csv_table
 
 
 @app.command()
@@ -66,9 +66,10 @@ def report(
             fail(f"--outcome {outcome!r} is not one of: {known}")
         rows = [row for row in rows if row.outcome == outcome]
     if csv_output:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["record", "lead_id", "outcome", "reason"])
-        writer.writerows([r.record, r.lead_id, r.outcome, r.reason] for r in rows)
+        header = ["record", "lead_id", "outcome", "reason"]
+        sys.stdout.write(
+            csv_table(header, [[r.record, r.lead_id, r.outcome, r.reason] for r in rows]).text
+        )
         return
     if json_output:
         for row in rows:

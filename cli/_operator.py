@@ -3,8 +3,10 @@ else, under its lock; and export."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +16,8 @@ import typer
 from cli._common import DEFAULT_OUT, Out, app, fail, must_exist, plain, stderr, with_stores
 from cli._config import close_backends, config_of
 from messages import LeadwrightError
-from supervision import RunSettings
-from supervision.system import DirectoryLock, DraftRefused, System, export_csv, open_system
+from supervision import RunSettings, command_log
+from supervision.system import DirectoryLock, DraftRefused, System, crm_table, open_system
 
 
 @app.command()
@@ -26,15 +28,15 @@ def export(
     ] = None,
 ) -> None:
     """The CRM's rows (finished leads, score and draft) as CSV."""
-    text = with_stores(out, export_csv)
+    written = with_stores(out, crm_table)
     if csv_file is None:
-        sys.stdout.write(text)
+        sys.stdout.write(written.text)
         return
     try:
-        csv_file.write_text(text, encoding="utf-8")
+        csv_file.write_text(written.text, encoding="utf-8")
     except OSError as exc:
         fail(f"--csv {csv_file}: cannot be written ({exc.strerror or exc})")
-    plain(f"wrote {text.count(chr(10)) - 1} rows to {csv_file}")
+    plain(f"wrote {written.rows} rows to {csv_file}")
 
 
 def operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: bool) -> None:
@@ -58,7 +60,9 @@ def operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: 
                 finally:
                     await close_backends(config)
 
-            anyio.run(main, backend="asyncio")
+            with command_log(out, secrets=[os.environ.get("OPENAI_API_KEY", "")]) as log:
+                config = replace(config, log=log)
+                anyio.run(main, backend="asyncio")
     except DraftRefused as exc:
         for violation in exc.violations:
             stderr.print(f"  {violation.rule}: {violation.reason}", markup=False)

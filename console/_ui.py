@@ -7,8 +7,9 @@ Lead data is untrusted: templates autoescape everything, pages forbid inline scr
 operations, with the session's reviewer and a CSRF-checked form.
 
 The routes live by what they serve: signing in (``_ui_signin``), reviewing
-(``_ui_review``), dead letters (``_ui_letters``), and the dashboard, drift and the CRM
-(``_ui_reports``). Each takes the app's ``Console`` (``_ui_page``) as ``Ui``.
+(``_ui_review``), dead letters (``_ui_letters``), the dashboard, drift and the CRM
+(``_ui_reports``), and webhooks (``_ui_webhooks``). Each takes the app's ``Console``
+(``_ui_page``) as ``Ui``.
 """
 
 from __future__ import annotations
@@ -18,17 +19,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import _ui_letters, _ui_reports, _ui_review, _ui_signin
+from console import _ui_letters, _ui_reports, _ui_review, _ui_signin, _ui_webhooks
 from console._ui_page import Console
+from console._ui_session import SessionPolicy
 from supervision.system import System
 
 STATIC = Path(__file__).resolve().parent / "static"
 """htmx (pinned), the console's script and its style sheet."""
 
 
-def install_console(app: FastAPI, system: System) -> None:
-    """Serve the console's pages at ``/`` on ``app`` over ``system``, and its static files."""
-    app.state.console = Console(system)
-    for area in (_ui_signin, _ui_review, _ui_letters, _ui_reports):
+def install_console(app: FastAPI, system: System, sessions: SessionPolicy | None = None) -> None:
+    """Serve the console's pages at ``/`` on ``app`` over ``system``, and its static files;
+    ``sessions`` says how long a reviewer's session lasts."""
+    app.state.console = Console(system, sessions)
+    for area in (_ui_signin, _ui_review, _ui_letters, _ui_reports, _ui_webhooks):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

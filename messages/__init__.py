@@ -30,7 +30,7 @@ from messages._errors import (
     UsageError,
 )
 from messages._failures import FailureKind
-from messages._leads import Lead, LeadAccepted, LeadRejected, LeadSubmitted, RawValue
+from messages._leads import OPEN_RANGE, Lead, LeadAccepted, LeadRejected, LeadSubmitted, RawValue
 from messages._lineage import record_of
 from messages._outcomes import CrmUpdated, HumanReviewRequested, LeadOutcome, Outcome
 from messages._outreach import OutreachDraft
@@ -46,6 +46,7 @@ from messages._redact import (
 )
 from messages._research import Claim, Evidence, ResearchResult
 from messages._scoring import Fit, LeadScore
+from messages._summaries import DraftSummary, ScoreSummary
 from messages._verdicts import (
     LlmOutput,
     Stage,
@@ -56,11 +57,26 @@ from messages._verdicts import (
     stage_of,
 )
 from messages._violation import RuleViolation
+from messages._webhooks import (
+    REVIEW_DECIDED,
+    TEST_EVENT,
+    UNANNOUNCED,
+    LeadEventData,
+    ReviewEventData,
+    TestEventData,
+    WebhookEvent,
+    event_types,
+    outcome_event,
+)
 
 __all__ = [
+    "OPEN_RANGE",
     "POLICIES",
     "REDACTED",
+    "REVIEW_DECIDED",
     "STAGE_ATTEMPTS",
+    "TEST_EVENT",
+    "UNANNOUNCED",
     "ActorCrashed",
     "AuthFailed",
     "Claim",
@@ -68,6 +84,7 @@ __all__ = [
     "CrmUpdated",
     "DeadLetter",
     "DeliveryStalled",
+    "DraftSummary",
     "DriftColumn",
     "DriftDetected",
     "Envelope",
@@ -78,6 +95,7 @@ __all__ = [
     "HumanReviewRequested",
     "Lead",
     "LeadAccepted",
+    "LeadEventData",
     "LeadOutcome",
     "LeadRejected",
     "LeadScore",
@@ -103,21 +121,27 @@ __all__ = [
     "RestartIntensityExceeded",
     "RetryRequested",
     "ReviewApproved",
+    "ReviewEventData",
     "RuleViolation",
     "RunHalted",
     "RuntimeFailure",
     "SchemaMismatch",
+    "ScoreSummary",
     "Stage",
     "StageStart",
     "StorageFailed",
+    "TestEventData",
     "UnroutedMessage",
     "UsageError",
     "ValidationFailed",
     "ValidationPassed",
     "Verdict",
+    "WebhookEvent",
     "current_redactor",
+    "event_types",
     "input_of",
     "new_id",
+    "outcome_event",
     "record_of",
     "redact",
     "redact_known",

@@ -52,6 +52,9 @@ class Envelope(Generic[M]):
     """Unique per envelope; the journal and acks key on it."""
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     """When it was published, in UTC."""
+    trace_context: str | None = None
+    """The W3C ``traceparent`` of the span that published it, when tracing is on: the
+    lead's trace continues from there, in whichever process handles it."""
     _message_json: bytes | None = field(default=None, init=False, compare=False, repr=False)
     """The message as JSON, once ``to_json`` has made it: messages are immutable, so an
     envelope around the same message (an approval, a resend) reuses it."""
@@ -85,8 +88,11 @@ class Envelope(Generic[M]):
         producer: str,
         attempt: int = 1,
         approved: bool = False,
+        trace_context: str | None = None,
     ) -> Envelope[N]:
-        """Wrap a message caused by this one: same trace, and this message as its cause."""
+        """Wrap a message caused by this one: same trace, and this message as its cause.
+
+        Its ``trace_context`` is the one given (the handling span's), else this one's."""
         child = Envelope(
             message=message,
             producer=producer,
@@ -94,6 +100,7 @@ class Envelope(Generic[M]):
             causation_id=self.message_id,
             attempt=attempt,
             approved=approved,
+            trace_context=trace_context if trace_context is not None else self.trace_context,
         )
         return self._lend_json(child)
 
@@ -105,6 +112,7 @@ class Envelope(Generic[M]):
             trace_id=self.trace_id,
             attempt=self.attempt,
             approved=self.approved,
+            trace_context=self.trace_context,
         )
         return self._lend_json(again)
 
@@ -121,7 +129,7 @@ class Envelope(Generic[M]):
 
     def to_dict(self) -> dict[str, Any]:
         """The envelope as plain JSON-compatible data."""
-        return {
+        head = {
             "message_id": self.message_id,
             "trace_id": self.trace_id,
             "causation_id": self.causation_id,
@@ -131,6 +139,9 @@ class Envelope(Generic[M]):
             "approved": self.approved,
             "message": self.message.model_dump(mode="json"),
         }
+        if self.trace_context is not None:
+            head["trace_context"] = self.trace_context
+        return head
 
     def to_json(self) -> str:
         """The envelope as one line of JSON, for dead letters and raw payloads."""
@@ -145,6 +156,8 @@ class Envelope(Generic[M]):
             "created_at": self.created_at.isoformat(),
             "approved": self.approved,
         }
+        if self.trace_context is not None:  # absent, not null: older readers see no change
+            head["trace_context"] = self.trace_context
         envelope = to_json(head).decode("utf-8")
         return f'{envelope[:-1]},"message":{self.message_json().decode("utf-8")}}}'
 
@@ -172,6 +185,7 @@ class Envelope(Generic[M]):
                 approved=bool(data["approved"]),
                 message_id=str(data["message_id"]),
                 created_at=datetime.fromisoformat(data["created_at"]),
+                trace_context=_traceparent(data.get("trace_context")),
             )
         except (KeyError, TypeError) as exc:
             raise UsageError(f"Not an envelope: missing or mistyped field {exc}") from None
@@ -181,3 +195,8 @@ class Envelope(Generic[M]):
         """Decode an envelope from ``to_json`` output, choosing the type by its kind."""
         decoded: dict[str, Any] = json.loads(data)
         return Envelope.from_dict(decoded)
+
+
+def _traceparent(value: object) -> str | None:
+    """A decoded ``trace_context``: a string, or nothing (a malformed one is dropped)."""
+    return value if isinstance(value, str) and len(value) <= 256 else None

@@ -11,6 +11,7 @@ from messages._base import Message
 from messages._failures import FailureKind
 from messages._leads import Lead
 from messages._scoring import Fit
+from messages._summaries import DraftSummary, ScoreSummary
 from messages._verdicts import LlmOutput, Stage
 from messages._violation import RuleViolation
 
@@ -71,3 +72,7 @@ class LeadOutcome(Message):
     lead_id: str
     outcome: Outcome
     reason: str
+    score: ScoreSummary | None = None
+    """The approved score, when the outcome has one (the CRM's outcomes)."""
+    draft: DraftSummary | None = None
+    """The approved draft, when the outcome has one (``completed``)."""

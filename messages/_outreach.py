@@ -27,6 +27,9 @@ class OutreachDraft(Message):
     reply is kept (a copy inside a later stage's output, or a journal older than it)."""
     retry: int = Field(default=0, ge=0)
     """Which of Operations' retries of this lead produced it: 0 on the lead's first pass."""
+    prompt: str | None = None
+    """The version of the stage prompt that made this, ``<stage>@`` and 12 hex digits of
+    its SHA-256 (``Prompts.version``); ``None`` in a journal older than it."""
 
     @property
     def lead(self) -> Lead:

@@ -53,3 +53,6 @@ class ResearchResult(Message):
     """Why a person must decide on this lead although the pipeline went on: no evidence,
     or claims left out because they stayed ungrounded after every re-ask. A lead with
     doubts is drafted and goes to the inbox with its draft, never straight to the CRM."""
+    prompt: str | None = None
+    """The version of the stage prompt that made this, ``<stage>@`` and 12 hex digits of
+    its SHA-256 (``Prompts.version``); ``None`` in a journal older than it."""

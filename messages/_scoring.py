@@ -43,6 +43,9 @@ class LeadScore(Message):
     doubts: tuple[RuleViolation, ...] = ()
     """Why a person must decide on the score: low confidence, a disagreement with the ICP
     score, or a fit label that stayed inconsistent (the validator adds them)."""
+    prompt: str | None = None
+    """The version of the stage prompt that made this, ``<stage>@`` and 12 hex digits of
+    its SHA-256 (``Prompts.version``); ``None`` in a journal older than it."""
 
     @property
     def lead(self) -> Lead:

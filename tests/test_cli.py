@@ -324,7 +324,7 @@ def test_failures_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
         (["run", "{leads}", "--llm", "gpt"], "error: Invalid value for '--llm'"),
         (
             ["run", "{bad_columns}"],
-            "error: {bad_columns}: the header names none of the lead columns",
+            "error: {bad_columns}: the header has no email column, nor a name and a company column",
         ),
         (["run", "{garbage}"], "error: {garbage}: not a CSV or JSONL text file"),
         (["run", "{leads}", "--icp", "nope.toml"], "error: nope.toml: cannot read the ICP file"),

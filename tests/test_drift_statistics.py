@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest  # type: ignore[import-untyped]
 
 from actors.drift import DRIFT_SHARE, Profile, ProfileBuilder, compare, psi_band
-from actors.drift._tests import categorical_psi, numeric_psi
+from actors.drift._statistics import categorical_psi, numeric_psi
 from messages import Fit, Lead, LeadScore, OutreachDraft, ResearchResult
 
 INDUSTRIES = ("software", "education", "healthcare", "finance", "retail", "manufacturing")

@@ -7,9 +7,9 @@ import pytest
 from anyio import wait_all_tasks_blocked
 from anyio.lowlevel import checkpoint
 
+from actors import BreakerState
 from actors.llm import (
     BreakerPolicy,
-    BreakerState,
     FunctionLlm,
     LlmCaller,
     ProviderBreaker,
@@ -65,7 +65,7 @@ async def test_one_probe_goes_after_the_backoff_and_its_answer_closes_it(clock: 
         clock.advance(1.0)
         await wait_all_tasks_blocked()
         assert probes == [True]
-        assert breaker.state is BreakerState.PROBING
+        assert breaker.state is BreakerState.HALF_OPEN
         assert breaker.succeeded()
     assert probes == [True, False, False]
     assert breaker.state is BreakerState.CLOSED

@@ -507,3 +507,23 @@ async def test_the_ledger_tells_the_run_of_an_outcome_the_record_already_had(
     await bus.deliver(ledger, outcome)
     store.close()
     assert heard == [(1, True), (1, False)]
+
+
+async def test_scoring_names_unknown_fields_and_lowers_its_confidence() -> None:
+    """A lead whose row lacks fields gets a reason naming them, and the model's confidence
+    scaled by half plus half the share of the profile that was known."""
+    partial = lead().model_copy(update={"employees": None, "country": ""})
+    basis = research().model_copy(update={"lead": partial})
+    [envelope] = await TestBus().deliver(
+        Scoring(LlmCaller(replies(SCORE_REPLY)), ICP), basis, approved=True, producer="validator"
+    )
+    output = envelope.message
+    assessed = ICP.assess(partial)
+
+    assert isinstance(output, LeadScore)
+    assert assessed.unknown == ("employees", "country")
+    assert output.reasons[-1] == assessed.reason
+    assert "employees, country" in output.reasons[-1]
+    reply = json.loads(SCORE_REPLY)
+    assert output.confidence == round(reply["confidence"] * (0.5 + 0.5 * assessed.confidence), 2)
+    assert output.icp_score == assessed.score

@@ -104,7 +104,9 @@ async def test_sample_leads_run_offline(tmp_path: Path) -> None:
     tap = Tap()
     summary = await run(tmp_path, OfflineLlm(seed=0), tap=tap)
     counts = assert_one_outcome_each(tmp_path, 240)
-    assert counts["rejected"] == 19
+    # 19 rows carry defects; 4 lack an email and 3 a first name or company, but have
+    # what identifies a lead without it, so 15 are rejected.
+    assert counts["rejected"] == 15
     valid = 240 - counts["rejected"]
     assert counts["needs_review"] + counts["failed"] <= 0.2 * valid
     assert counts["completed"] > 0 and counts["disqualified"] > 0

@@ -14,7 +14,7 @@ from actors.drift._monitor import DriftMonitor
 from actors.drift._profile import MAX_ROWS, PROFILE_FILE, Column, Profile
 from actors.drift._report import REPORT_FILE, plot_title, write_report
 from actors.drift._seniority import Seniority, title_seniority
-from actors.drift._tests import DRIFT_SHARE, DriftReport, compare, psi_band
+from actors.drift._statistics import DRIFT_SHARE, DriftReport, compare, psi_band
 
 __all__ = [
     "DRIFT_SHARE",

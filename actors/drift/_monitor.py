@@ -12,7 +12,7 @@ from actors._actor import Actor, ActorOptions
 from actors._context import Context
 from actors.drift._builder import ProfileBuilder
 from actors.drift._profile import PROFILE_FILE, Profile
-from actors.drift._tests import DriftReport, compare
+from actors.drift._statistics import DriftReport, compare
 from messages import (
     LeadAccepted,
     LeadScore,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from actors._lazy import lazy_module
 from actors.drift._profile import Column, Profile
-from actors.drift._tests import DriftReport
+from actors.drift._statistics import DriftReport
 from messages._drift import DriftColumn
 
 if TYPE_CHECKING:

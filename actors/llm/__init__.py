@@ -15,7 +15,6 @@ from actors.llm._pricing import PRICES, Price, cost_usd
 from actors.llm._provider_breaker import (
     DOWN_LIMIT_S,
     BreakerPolicy,
-    BreakerState,
     BreakerStatistics,
     HasBreakerPolicy,
     ProviderBreaker,
@@ -50,7 +49,6 @@ __all__ = [
     "PRICES",
     "REPLY_TYPES",
     "BreakerPolicy",
-    "BreakerState",
     "BreakerStatistics",
     "CallerStatistics",
     "ChaosLlm",

@@ -9,9 +9,11 @@ from typing import final
 import anyio
 import stamina
 
+from actors._breaker import BreakerState
 from actors._log import EventLog, null_log
-from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
-from actors.llm._provider_breaker import BreakerState, HasBreakerPolicy, ProviderBreaker
+from actors._telemetry import LlmCall, LlmReplyFacts, current_telemetry
+from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel
+from actors.llm._provider_breaker import HasBreakerPolicy, ProviderBreaker
 from actors.llm._rate_gate import RateGate
 from messages import (
     POLICIES,
@@ -126,6 +128,9 @@ class LlmCaller:
             breaker = ProviderBreaker(gateway.breaker_policy, clock=self.gate.clock)
         self.breaker = breaker
         self._modes_logged: set[tuple[str, str]] = set()
+        named = gateway if isinstance(gateway, NamesItsModel) else None
+        self._provider = named.provider_name if named is not None else "unknown"
+        self._model = named.model_name if named is not None else "unknown"
 
     async def call(
         self, request: LlmRequest, *, log: EventLog | None = None, may_defer: bool = True
@@ -212,7 +217,11 @@ class LlmCaller:
                     self.stats.rate_limited += 1
                     self.gate.pause(error.retry_after)
                     log.warning("rate_limited", retry_after=error.retry_after)
-                    continue  # deferred, the next turn raises
+                    if defer:
+                        # Handed back at once: checking the pause on the next turn
+                        # would let a slow turn outlive a short pause and wait here.
+                        raise
+                    continue
                 raise
             except BaseException:
                 if breaker is not None:
@@ -223,7 +232,39 @@ class LlmCaller:
             return reply
 
     async def _call_once(self, request: LlmRequest, log: EventLog) -> LlmReply:
-        """One call to the gateway within the request's deadline (``TimeoutError`` if not)."""
+        """One call to the gateway within the request's deadline (``TimeoutError`` if not),
+        in a span of its own when telemetry is on."""
+        telemetry = current_telemetry()
+        if telemetry is None:
+            return await self._call_limited(request, log)
+        call = LlmCall(
+            provider=self._provider,
+            model=request.model or self._model,
+            stage=request.stage.value,
+            trace_id=request.trace_id,
+            attempt=request.attempt,
+            system=request.system,
+            prompt=request.prompt,
+        )
+        started = anyio.current_time()
+        with telemetry.llm_call(call) as span:
+            try:
+                reply = await self._call_limited(request, log)
+            except BaseException as error:
+                kind = error.failure.value if isinstance(error, LlmError) else type(error).__name__
+                if isinstance(error, TimeoutError):
+                    kind = "timeout"
+                span.fail(error, kind)
+                telemetry.llm_done(call, span, None, anyio.current_time() - started, kind)
+                raise
+            facts = LlmReplyFacts(
+                reply.model, reply.prompt_tokens, reply.completion_tokens, reply.finish_reason,
+                reply.text,
+            )  # fmt: skip
+            telemetry.llm_done(call, span, facts, anyio.current_time() - started)
+            return reply
+
+    async def _call_limited(self, request: LlmRequest, log: EventLog) -> LlmReply:
         async with self.limiter:
             self.stats.calls += 1
             self.stats.in_flight += 1

@@ -23,7 +23,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any, Final, assert_never, final
 
-from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
+from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel
 from actors.llm._tokens import estimate_tokens
 from messages import LlmTimeout, ProviderError, RateLimited, Stage, UsageError
 
@@ -264,6 +264,16 @@ class ChaosLlm:
     def statistics(self) -> ChaosStatistics:
         """A snapshot of the calls seen and the faults injected so far."""
         return ChaosStatistics(calls=self._calls, injected=MappingProxyType(dict(self._injected)))
+
+    @property
+    def provider_name(self) -> str:
+        inner = self._inner
+        return inner.provider_name if isinstance(inner, NamesItsModel) else "unknown"
+
+    @property
+    def model_name(self) -> str:
+        inner = self._inner
+        return inner.model_name if isinstance(inner, NamesItsModel) else "unknown"
 
     @property
     def inner(self) -> LlmGateway:

@@ -26,6 +26,14 @@ class FunctionLlm:
         self.model = model
         self.requests: list[LlmRequest] = []
 
+    @property
+    def provider_name(self) -> str:
+        return "leadwright.function"
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
     async def complete(self, request: LlmRequest) -> LlmReply:
         self.requests.append(request)
         await checkpoint()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from messages import Stage
 
@@ -57,4 +57,19 @@ class LlmGateway(Protocol):
 
     async def complete(self, request: LlmRequest) -> LlmReply:
         """Return the raw reply, or raise an ``LlmError`` subclass."""
+        ...
+
+
+@runtime_checkable
+class NamesItsModel(Protocol):
+    """A gateway that says who answers: what a trace's LLM spans name."""
+
+    @property
+    def provider_name(self) -> str:
+        """The GenAI provider, as OpenTelemetry names it (``openai``, ``llama_cpp``, ...)."""
+        ...
+
+    @property
+    def model_name(self) -> str:
+        """The model asked when a request names none."""
         ...

@@ -115,6 +115,14 @@ class LocalLlm:
         self.completion_tokens = 0
         self.generation_s = 0.0
 
+    @property
+    def provider_name(self) -> str:
+        return "llama_cpp"
+
+    @property
+    def model_name(self) -> str:
+        return self.model
+
     def __repr__(self) -> str:
         return f"LocalLlm(model_path={str(self.model_path)!r})"
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, final
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from aiolimiter import AsyncLimiter
@@ -50,6 +51,16 @@ DEFAULT_OUTPUT_ESTIMATE = 1024
 """Tokens a reply is assumed to take, for the TPM budget, when no output cap is set."""
 
 _MISSING_KEY = "OPENAI_API_KEY is not set; export it, or run with --llm offline"
+_URL_CREDENTIALS = (
+    "OPENAI_BASE_URL holds a user name and password, which the HTTP client would send "
+    "instead of OPENAI_API_KEY; remove them from the URL (the API key is what is sent)"
+)
+
+
+def _has_credentials(url: str) -> bool:
+    """Whether ``url`` holds ``user:password@`` (or a user alone)."""
+    parts = urlsplit(url)
+    return parts.username is not None or parts.password is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +119,8 @@ class OpenAiLlm:
             if not key:
                 raise UsageError(_MISSING_KEY)
             url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+            if url is not None and _has_credentials(url):
+                raise UsageError(_URL_CREDENTIALS)
             self.client = openai.AsyncOpenAI(api_key=key, base_url=url, max_retries=0)
             self._owns_client = True
         else:
@@ -133,6 +146,14 @@ class OpenAiLlm:
         self._completion_tokens = 0
         self._cost_usd = 0.0
         self._unpriced = 0
+
+    @property
+    def provider_name(self) -> str:
+        return "openai"
+
+    @property
+    def model_name(self) -> str:
+        return self.model
 
     def __repr__(self) -> str:
         return f"OpenAiLlm(model={self.model!r}, base_url={str(self.client.base_url)!r})"

@@ -18,12 +18,12 @@ Calls it holds spend none of their lead's attempts.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from typing import Protocol, final, runtime_checkable
 
 import anyio
 
+from actors._breaker import BreakerState
 from bus import Clock, SystemClock
 from messages import FailureKind, LlmError, UsageError
 
@@ -72,13 +72,6 @@ class ProviderDown(LlmError):
     failure = FailureKind.PROVIDER_ERROR
 
 
-class BreakerState(enum.Enum):
-    CLOSED = "closed"
-    OPEN = "open"
-    PROBING = "probing"
-    """Open, with one call out to see whether the provider is back."""
-
-
 @dataclass(frozen=True, slots=True)
 class BreakerStatistics:
     state: BreakerState
@@ -116,7 +109,7 @@ class ProviderBreaker:
             match self.state:
                 case BreakerState.CLOSED:
                     return False
-                case BreakerState.PROBING:
+                case BreakerState.HALF_OPEN:
                     await self._verdict.wait()
                 case BreakerState.OPEN:
                     now = self.clock.now()
@@ -127,7 +120,7 @@ class ProviderBreaker:
                     if wait > 0:
                         await self.clock.sleep(wait)
                         continue
-                    self.state = BreakerState.PROBING
+                    self.state = BreakerState.HALF_OPEN
                     self._probes += 1
                     return True
 
@@ -146,7 +139,7 @@ class ProviderBreaker:
         """A provider error (or the probe's timeout); True when the call should wait and
         go again rather than spend one of its lead's attempts."""
         self._last = " ".join(reason.split())
-        if probe and self.state is BreakerState.PROBING:
+        if probe and self.state is BreakerState.HALF_OPEN:
             self._backoff = min(self._backoff * 2, self.policy.backoff_max)
             self._open_for(self._backoff)
             return True
@@ -164,7 +157,7 @@ class ProviderBreaker:
 
     def abandoned(self, *, probe: bool) -> None:
         """A call ended without an answer either way (it was cancelled)."""
-        if probe and self.state is BreakerState.PROBING:
+        if probe and self.state is BreakerState.HALF_OPEN:
             self._open_for(0.0)
 
     def down_reason(self) -> str:

@@ -3,6 +3,7 @@ the directory lock, and the operator's actions."""
 
 from supervision.system._compaction import Compaction, compact_run
 from supervision.system._config import PipelineConfig
+from supervision.system._csv import CsvTable, crm_table, csv_table, safe_cell
 from supervision.system._lifespan import open_system
 from supervision.system._lock import DirectoryInUse, DirectoryLock, prepare
 from supervision.system._operations import (
@@ -53,6 +54,7 @@ __all__ = [
     "VALIDATORS",
     "Compaction",
     "Credentials",
+    "CsvTable",
     "Decision",
     "DirectoryInUse",
     "DirectoryLock",
@@ -78,6 +80,8 @@ __all__ = [
     "build_trace",
     "build_worker",
     "compact_run",
+    "crm_table",
+    "csv_table",
     "decline",
     "describe",
     "draft_violations",
@@ -97,4 +101,5 @@ __all__ = [
     "routes",
     "run_pipeline",
     "run_worker",
+    "safe_cell",
 ]

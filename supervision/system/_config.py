@@ -5,7 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from actors import CrmStore, EventLog, EvidenceSource, Icp, LlmGateway, RetrySchedule
+from actors import (
+    DEFAULT_PROMPTS,
+    CrmStore,
+    EventLog,
+    EvidenceSource,
+    Icp,
+    LlmGateway,
+    Prompts,
+    RetrySchedule,
+)
 from actors.drift import Profile
 from bus import NatsSettings, PublishHook
 
@@ -20,6 +29,8 @@ class PipelineConfig:
     source: EvidenceSource
     concurrency: int = 16
     """LLM calls in flight at most; the admission window is twice this."""
+    prompts: Prompts = DEFAULT_PROMPTS
+    """The stages' instructions (a workspace's ``prompts/``); each output records its version."""
     timeout: float = 30.0
     crm_fault_rate: float = 0.0
     seed: int = 0

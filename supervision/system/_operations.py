@@ -13,14 +13,12 @@ the step that failed.
 
 from __future__ import annotations
 
-import csv
-import io
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import final
 
-from actors import KNOWLEDGE_FILE, CrmRow, ReviewItem, ReviewStatus, add_facts
+from actors import KNOWLEDGE_FILE, ReviewItem, ReviewStatus, add_facts
 from actors._ledger import clear_outcome, replace_outcome
 from actors._review import decide, record_action
 from actors.validation import check
@@ -34,6 +32,7 @@ from messages import (
     Stage,
     UsageError,
 )
+from supervision.system._csv import crm_table
 from supervision.system._retries import retry_letter, retryable
 from supervision.system._stores import Stores
 from supervision.system._system import System
@@ -212,15 +211,8 @@ replayable = retryable
 
 
 def export_csv(stores: Stores) -> str:
-    """The CRM's rows as CSV, one line per finished lead."""
-    rows = stores.crm.rows()
-    out = io.StringIO()
-    columns = list(CrmRow.__dataclass_fields__)
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({key: row.get(key) for key in columns})
-    return out.getvalue()
+    """The CRM's rows as CSV, one line per finished lead (formula cells made safe)."""
+    return crm_table(stores).text
 
 
 def _check_override(

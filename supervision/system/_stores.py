@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from actors import DeadLetterStore, LedgerStore, ReviewStore, SqliteCrm
+from actors.webhooks import WebhookStore
 from bus import SqliteJournal
 from messages import CrmUpdated, Outcome
 
@@ -25,6 +26,7 @@ class Stores:
     crm: SqliteCrm
     review: ReviewStore
     dead: DeadLetterStore
+    webhooks: WebhookStore
 
     @staticmethod
     def open(out: Path, *, journal: bool = True) -> Stores:
@@ -40,6 +42,7 @@ class Stores:
             crm=SqliteCrm(out / CRM_FILE),
             review=ReviewStore(ledger.db),
             dead=DeadLetterStore(ledger.db),
+            webhooks=WebhookStore(ledger.db),
         )
 
     def settle_crm(self) -> int:
@@ -64,6 +67,6 @@ class Stores:
         return len(stray)
 
     def close(self) -> None:
-        for store in (self.ledger, self.journal, self.crm, self.review, self.dead):
+        for store in (self.ledger, self.journal, self.crm, self.review, self.dead, self.webhooks):
             if store is not None:
                 store.close()

@@ -18,6 +18,7 @@ from anyio.abc import TaskStatus
 from actors import (
     KNOWLEDGE_FILE,
     CircuitBreaker,
+    Claim,
     CrmStore,
     FlakyCrm,
     LlmCaller,
@@ -29,7 +30,8 @@ from actors import (
     null_log,
 )
 from actors.drift import PROFILE_FILE, DriftReport, Profile, ProfileBuilder
-from bus import Bus, InProcessBus
+from actors.webhooks import SecretFiles, Webhooks
+from bus import Bus
 from messages import (
     DriftDetected,
     Envelope,
@@ -113,16 +115,18 @@ class System:
         if (config.out / PROFILE_FILE).is_file():
             with contextlib.suppress(UsageError):
                 self.profile.profile = Profile.load(config.out / PROFILE_FILE)
-        self.distributed = bus is not None
-        """Whether the stages run in other processes, on a shared bus."""
-        self._local: InProcessBus | None = None
+        self.webhooks = Webhooks(stores.webhooks, SecretFiles(config.out))
+        """The run directory's webhooks; sent while the system runs, if it admits leads (an
+        operator's one-off action leaves them to the service or the next run)."""
         if bus is None:
-            bus = self._local = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
+            bus = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
         self.bus: Bus = bus
+        self.distributed = bus.shared
+        """Whether the stages run in other processes, on a shared bus."""
         self.supervisor: Supervisor = build_supervisor(
             self.bus, self._parts(), stages=not self.distributed
         )
-        self._admitter = Admitter(stores, self._admission, self.bus, self._local)
+        self._admitter = Admitter(stores, self._admission, self.bus)
         self.retries = RetryRunner(self, self.log)
         """Operations' automatic retries, run by a system that admits (owns the run)."""
         self._check_finished()
@@ -138,6 +142,7 @@ class System:
             icp=config.icp,
             # What reviewers added comes first: a lead retried with evidence finds it.
             source=RunKnowledge(config.out / KNOWLEDGE_FILE, config.source),
+            prompts=config.prompts,
             crm=crm,
             ledger=self.stores.ledger,
             review=self.stores.review,
@@ -154,6 +159,7 @@ class System:
             timeout=config.timeout,
             log=self.log,
             ops_retry=config.ops_retry,
+            webhooks=self.webhooks if self.admits else None,
         )
 
     # Feeding
@@ -179,10 +185,14 @@ class System:
             await self._room.wait()
 
     async def submit(
-        self, input_id: int, rows: Sequence[tuple[int, Mapping[str, RawValue]]]
+        self,
+        input_id: int,
+        rows: Sequence[tuple[int, Mapping[str, RawValue]]],
+        claim: Claim | None = None,
     ) -> list[Receipt]:
-        """Submit ``(position, fields)`` rows; durable when this returns."""
-        receipts = await self._inbox.submit(input_id, rows)
+        """Submit ``(position, fields)`` rows; durable when this returns. Under a ``claim``
+        (an idempotency key), in its transaction: no receipts when it was taken before."""
+        receipts = await self._inbox.submit(input_id, rows, claim)
         fresh = sum(r.submission is Submission.NEW for r in receipts)
         if fresh:
             self._unfinished += fresh
@@ -301,6 +311,7 @@ class System:
         if not first:
             return
         self._unfinished -= 1
+        self.webhooks.ring()
         self.heard[outcome.outcome.value] = self.heard.get(outcome.outcome.value, 0) + 1
         if outcome.outcome is Outcome.FAILED:
             self.retries.wake()  # its retry was scheduled with its dead letter

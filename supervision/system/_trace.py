@@ -83,16 +83,16 @@ def describe(message: Message) -> str:
         case ValidationPassed():
             return f"passed ({message.stage.value})"
         case LeadScore():
-            return f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
+            line = f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
+            return line + _prompt(message.prompt)
         case ResearchResult():
             doubts = (
                 f"; doubts: {', '.join(d.rule for d in message.doubts)}" if message.doubts else ""
             )
-            return (
-                f"{len(message.claims)} claims from {len(message.evidence)} evidence items{doubts}"
-            )
+            line = f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+            return line + doubts + _prompt(message.prompt)
         case OutreachDraft():
-            return f"subject {message.subject!r}"
+            return f"subject {message.subject!r}" + _prompt(message.prompt)
         case HumanReviewRequested():
             return f"review: {message.failure.value}: {message.reason}"[:200]
         case DeadLetter():
@@ -109,3 +109,8 @@ def describe(message: Message) -> str:
             return f"retry {message.retry} of the {message.stage.value} step"
         case _:
             return ""
+
+
+def _prompt(version: str | None) -> str:
+    """Which prompt made an output, for its line: ``; prompt research@3f2a9c1b0d4e``."""
+    return f"; prompt {version}" if version else ""

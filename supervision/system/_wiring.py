@@ -23,6 +23,7 @@ from actors import (
     Metrics,
     MetricsBook,
     OutcomeLedger,
+    Prompts,
     Research,
     RetrySchedule,
     ReviewQueue,
@@ -36,10 +37,11 @@ from actors import (
 )
 from actors.drift import DriftMonitor, DriftReport, Profile, ProfileBuilder
 from actors.intake import Intake
+from actors.webhooks import Webhooks
 from bus import Bus, InProcessBus, Journal, PublishHook, Unrouted
 from messages import LeadOutcome, LeadScore, Message, OutreachDraft, ResearchResult
 from supervision._events import SupervisorEvent
-from supervision._spec import actor_child
+from supervision._spec import ChildSpec, actor_child
 from supervision._supervisor import Supervisor
 
 VALIDATOR = "validator"
@@ -61,6 +63,7 @@ class SystemParts:
     caller: LlmCaller
     icp: Icp
     source: EvidenceSource
+    prompts: Prompts
     crm: CrmStore
     ledger: LedgerStore
     review: ReviewStore
@@ -80,6 +83,8 @@ class SystemParts:
     log: EventLog
     timeout: float
     ops_retry: RetrySchedule
+    webhooks: Webhooks | None = None
+    """The webhooks to deliver while the system runs; none are sent if ``None``."""
 
 
 def build_bus(
@@ -124,7 +129,12 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
     p = parts
     logged: ActorOptions = {"log": p.log}
     io: ActorOptions = {"concurrency": p.handlers, "log": p.log}
-    llm: StageOptions = {"timeout": p.timeout, "concurrency": p.handlers, "log": p.log}
+    llm: StageOptions = {
+        "timeout": p.timeout,
+        "concurrency": p.handlers,
+        "log": p.log,
+        "prompts": p.prompts,
+    }
     rules = p.icp.rules()
     stateful = [
         actor_child(bus, lambda: RunControl(p.on_notice, **logged)),
@@ -159,7 +169,15 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
         if stages
         else []
     )
+    # First, so stopped last: it delivers what the others' last outcomes queued.
+    hooks = p.webhooks
+    delivery = (
+        []
+        if hooks is None
+        else [ChildSpec("webhooks", lambda: hooks.sender(p.log), shutdown_timeout=8.0)]
+    )
     children = [
+        *delivery,
         *stateful,
         *staged,
         # Duplicates were refused when the records were submitted, against the ledger.
