@@ -7,6 +7,7 @@ from actors._actor import Actor, ActorOptions, ActorStatistics, Lifecycle
 from actors._breaker import BreakerState, BreakerStatistics, CircuitBreaker
 from actors._context import Context
 from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
+from actors._crm_query import CrmPage, CrmQuery, CrmSort
 from actors._dead_letters import (
     DeadLetterItem,
     DeadLetters,
@@ -23,7 +24,16 @@ from actors._metrics import Metrics, MetricsBook
 from actors._ops_schedule import Due, RetrySchedule, unschedule, utc_now
 from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
 from actors._research import Research
-from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore, why
+from actors._review import (
+    Decided,
+    ReviewItem,
+    ReviewQueue,
+    ReviewStatus,
+    ReviewStore,
+    approval_effect,
+    decision_words,
+    why,
+)
 from actors._run_control import RunControl, RunNotice
 from actors._run_knowledge import KNOWLEDGE_FILE, RunKnowledge, add_facts
 from actors._scoring import Scoring
@@ -66,12 +76,16 @@ __all__ = [
     "Claim",
     "Context",
     "Crm",
+    "CrmPage",
+    "CrmQuery",
     "CrmRow",
+    "CrmSort",
     "CrmStore",
     "CrmUnavailable",
     "DeadLetterItem",
     "DeadLetterStore",
     "DeadLetters",
+    "Decided",
     "Due",
     "EventLog",
     "EvidenceSource",
@@ -123,7 +137,9 @@ __all__ = [
     "WebSourceStatistics",
     "Writer",
     "add_facts",
+    "approval_effect",
     "current_telemetry",
+    "decision_words",
     "lineage_of",
     "null_log",
     "otel_telemetry",

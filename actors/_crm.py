@@ -14,6 +14,7 @@ import stamina
 from actors._actor import Actor, ActorOptions
 from actors._breaker import CircuitBreaker
 from actors._context import Context
+from actors._crm_query import CrmPage, CrmQuery, search
 from bus import SqliteFile
 from messages import (
     POLICIES,
@@ -133,6 +134,10 @@ class SqliteCrm:
             return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
         return self.db.run_sync(read)
+
+    def search(self, query: CrmQuery) -> CrmPage:
+        """One page of rows: filtered, searched and sorted as ``query`` says."""
+        return self.db.run_sync(lambda c: search(c, query))
 
     def row(self, lead_id: str) -> dict[str, Any] | None:
         """One lead's row, if the CRM has it."""

@@ -98,6 +98,33 @@ def why(request: HumanReviewRequested) -> str:
     return POLICIES[request.failure].explain or request.reason
 
 
+def approval_effect(draft: OutreachDraft) -> str:
+    """What approving ``draft`` as it is does to its lead, in a reviewer's words."""
+    if draft.score.disqualified:
+        return (
+            f"The lead is recorded as disqualified (fit {draft.score.fit.value}, score "
+            f"{draft.score.score}); this draft is not sent. Edit and approve to send it."
+        )
+    return "The lead is completed: this draft goes to the CRM as it is."
+
+
+_VERSIONS = {
+    "approved": " the draft as the model wrote it (version 1)",
+    "edited and approved": " an edited draft (version 2)",
+    "edited and approved with override": " an edited draft (version 2), with an override",
+    "approved with override": " the draft as the model wrote it (version 1), with an override",
+}
+
+
+def decision_words(action: str, reviewer: str) -> str:
+    """An audited action on an item as a person reads it, saying which version of the
+    draft an approval sent and who decided: "approved an edited draft (version 2) by ana"."""
+    by = f" by {reviewer}" if reviewer else ""
+    if action.startswith(("approved", "edited")):
+        return f"approved{_VERSIONS.get(action, '')}{by}"
+    return f"{action}{by}"
+
+
 def _first_clause(reason: str) -> str:
     return reason.split(";", 1)[0].strip().rstrip(".") + "."
 
@@ -162,8 +189,47 @@ class ReviewStore:
         )
         return [(str(a), str(b), str(n), str(r)) for a, b, n, r in rows]
 
+    def decisions(self, *, limit: int, offset: int = 0) -> tuple[list[Decided], int]:
+        """The items a person decided, the latest decision first (``limit`` of them from
+        ``offset``), each with its last audited action; and how many there are in all."""
+
+        def read(c: sqlite3.Connection) -> tuple[list[Decided], int]:
+            (total,) = c.execute(f"SELECT COUNT(*) FROM review WHERE {_DECIDED}").fetchone()
+            rows = c.execute(
+                "SELECT r.id, r.record, r.lead_id, r.stage, r.failure, r.reason, r.status, "
+                "r.request, COALESCE(a.at, r.decided_at, ''), COALESCE(a.action, r.status), "
+                "COALESCE(a.note, r.note, ''), COALESCE(a.reviewer, '') FROM review r "
+                "LEFT JOIN review_actions a ON a.rowid = "
+                "(SELECT MAX(rowid) FROM review_actions WHERE item_id = r.id) "
+                f"WHERE {_DECIDED} ORDER BY r.decided_at DESC, r.id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+            return [Decided(_item(row[:8]), *row[8:]) for row in rows], int(total)
+
+        return self.db.run_sync(read)
+
     def close(self) -> None:
         self.db.close()
+
+
+_DECIDED = "status NOT IN ('open', 'superseded')"
+"""Items a person settled: approved, declined, retried, or rejected by an older version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A decided item and its last audited action."""
+
+    item: ReviewItem
+    at: str
+    action: str
+    note: str
+    reviewer: str
+
+    @property
+    def words(self) -> str:
+        """The decision as a person reads it (``decision_words``)."""
+        return decision_words(self.action, self.reviewer)
 
 
 def _add(c: sqlite3.Connection, request: HumanReviewRequested) -> None:

@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 
-from actors import DeadLetterItem, ReviewItem
+from actors import DeadLetterItem, ReviewItem, approval_effect, decision_words
 from actors.validation import explain
 from messages import Lead, LeadScore, OutreachDraft, ResearchResult, RuleViolation
 
@@ -49,16 +49,6 @@ def review_card(item: ReviewItem, audit: Audit, trail: Sequence[str] = ()) -> st
     if trail:
         lines += ["", "Trace (from the journal)", *(INDENT + line for line in trail)]
     return "\n".join(lines)
-
-
-def approval_effect(draft: OutreachDraft) -> str:
-    """What approving the draft as it is does to the lead."""
-    if draft.score.disqualified:
-        return (
-            f"The lead is recorded as disqualified (fit {draft.score.fit.value}, score "
-            f"{draft.score.score}); this draft is not sent. Edit and approve to send it."
-        )
-    return "The lead is completed: this draft goes to the CRM as it is."
 
 
 def _lead(lead: Lead) -> list[str]:
@@ -128,24 +118,9 @@ def _history(item: ReviewItem, audit: Audit) -> list[str]:
         f"{request.attempts} attempt(s)"
     ]
     for at, action, note, reviewer in audit:
-        lines.append(
-            f"{INDENT}{_short(at)} {_decided(action, reviewer)}" + (f": {note}" if note else "")
-        )
+        said = decision_words(action, reviewer) + (f": {note}" if note else "")
+        lines.append(f"{INDENT}{_short(at)} {said}")
     return lines
-
-
-def _decided(action: str, reviewer: str) -> str:
-    """An audit action, saying which version of the draft a decision was about."""
-    by = f" by {reviewer}" if reviewer else ""
-    version = {
-        "approved": " the draft as the model wrote it (version 1)",
-        "edited and approved": " an edited draft (version 2)",
-        "edited and approved with override": " an edited draft (version 2), with an override",
-        "approved with override": " the draft as the model wrote it (version 1), with an override",
-    }.get(action, "")
-    if action.startswith(("approved", "edited")):
-        return f"approved{version}{by}"
-    return f"{action}{by}"
 
 
 def ops_card(item: DeadLetterItem, allowed: int) -> str:

@@ -93,6 +93,7 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         seed=settings.seed,
         fallback_model=settings.fallback_model,
         ops_retry=RetrySchedule(retries=settings.ops_retry),
+        allow_private_sources=settings.allow_private_sources,
     )
 
 

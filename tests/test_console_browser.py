@@ -134,7 +134,7 @@ def test_approve_one_from_the_keyboard(page: Page, served: Served, tmp_path: Pat
     select(page, item)
     page.keyboard.press("a")
     expect(page.locator("#flash")).to_contain_text(f"Approved #{item}: completed")
-    expect(page).to_have_url(re.compile(r"/\?msg="))
+    expect(page).to_have_url(re.compile(r"/\?(cursor=\d+&)?msg="))
     assert served.outcomes()["R-1"] == "completed"
     assert served.crm()["R-1"]["outcome"] == "completed"
     page.goto("/leads/R-1")
@@ -168,27 +168,36 @@ def test_edit_a_draft_that_invents_a_fact_then_approve(
     expect(page.locator("#verdict [data-passes]")).to_be_visible()
     page.locator("#edit-approve").click()
     expect(page.locator("#flash")).to_contain_text("Edited and approved")
+    expect(page).not_to_have_url(re.compile(r"/leads/E-1"))  # the next item opens
     assert served.outcomes()["E-1"] == "completed"
     row = served.crm()["E-1"]
     assert EDITED in row["draft_body"]
     assert "3,605" not in row["draft_body"]
-    expect(page.locator("#history")).to_contain_text("edited and approved")
+    page.goto("/leads/E-1")
+    expect(page.locator("#history")).to_contain_text(
+        f"approved an edited draft (version 2) by {REVIEWER}"
+    )
+    expect(page.locator("#draft-body")).to_contain_text(EDITED)
 
 
 def test_decline_one_and_nothing_replays_it(page: Page, served: Served, tmp_path: Path) -> None:
-    """A declined lead ends declined with the reason: no failure and no dead letter."""
-    select(page, item_of(served, "R-2"))
+    """r opens the row's reason; Enter declines: the lead ends declined with the reason,
+    no failure and nothing in Operations."""
+    item = item_of(served, "R-2")
+    select(page, item)
     page.keyboard.press("r")
-    page.wait_for_function("() => document.activeElement?.id === 'reject-reason'")
-    page.locator("#reject-reason").fill("Wrong company: a duplicate of another lead.")
-    page.get_by_role("button", name="Decline").click()
+    reason = page.locator(f'tr[data-item="{item}"] input[name=reason]')
+    expect(reason).to_be_focused()
+    reason.fill("Wrong company: a duplicate of another lead.")
+    reason.press("Enter")
     expect(page.locator("#flash")).to_contain_text("Declined")
     assert served.outcomes()["R-2"] == "declined"
     assert "R-2" not in served.crm()
+    page.goto("/leads/R-2")
     expect(page.locator("#history")).to_contain_text("Wrong company")
-    page.goto("/dead")
-    expect(page.locator("tr[data-letter]", has_text="R-2")).to_have_count(0)
-    shot(page, tmp_path, "dead")
+    page.goto("/ops?show=all")
+    expect(page.locator('tr[data-lead="R-2"]')).to_have_count(0)
+    shot(page, tmp_path, "ops")
 
 
 def test_bulk_approve_three(page: Page, served: Served, tmp_path: Path) -> None:
@@ -198,7 +207,7 @@ def test_bulk_approve_three(page: Page, served: Served, tmp_path: Path) -> None:
         page.locator(f'tr[data-item="{item_of(served, lead)}"] input[type=checkbox]').check()
     shot(page, tmp_path, "bulk")
     page.get_by_role("button", name="Approve selected").click()
-    expect(page.locator("#flash")).to_contain_text("approve:")
+    expect(page.locator("#flash")).to_contain_text("Approved:")
     outcomes = served.outcomes()
     crm = served.crm()
     for lead in ("R-3", "R-4", "R-5"):
@@ -207,14 +216,15 @@ def test_bulk_approve_three(page: Page, served: Served, tmp_path: Path) -> None:
     expect(page.locator("#open-count")).to_have_text(str(len(served.open_items())))
 
 
-def test_replay_a_dead_letter(page: Page, served: Served, tmp_path: Path) -> None:
-    """A dead letter, shown with its raw LLM output, is replayed and the lead completes."""
-    page.goto("/dead")
-    page.locator("tr[data-letter]", has_text="D-1").get_by_role("link").first.click()
+def test_retry_an_operations_item(page: Page, served: Served, tmp_path: Path) -> None:
+    """An Operations item, shown with the model's raw reply, is retried and the lead
+    completes."""
+    page.goto("/ops")
+    page.locator('tr[data-lead="D-1"]').get_by_role("link", name=re.compile("item #")).click()
     expect(page.locator("main")).to_contain_text("Sorry, I cannot answer in JSON today.")
     shot(page, tmp_path, "letter")
     served.model.heal("D-1")
-    page.get_by_role("button", name="Replay").click()
+    page.get_by_role("button", name="Retry now").click()
     expect(page.locator("#flash")).to_contain_text("completed")
     assert served.outcomes()["D-1"] == "completed"
     assert served.outcomes()["D-2"] == "failed"
@@ -289,6 +299,7 @@ def test_a_review_items_raw_llm_output_is_shown_redacted(
     sent = served.model.sent["R-SECRET", Stage.RESEARCH]
     assert SECRET in sent
     page.goto("/leads/R-SECRET")
+    page.locator("#technical summary").click()
     raw = page.locator('#raw [data-raw="research"]')
     expect(raw).to_be_visible()
     assert raw.text_content() == sent.replace(SECRET, REDACTED)
@@ -304,6 +315,7 @@ def test_the_lead_page_shows_every_stages_raw_reply(page: Page, served: Served) 
     """A lead that reached the writer shows the raw reply of research, scoring and
     writing, each the text the model sent."""
     page.goto("/leads/E-1")
+    page.locator("#technical summary").click()
     for stage in (Stage.RESEARCH, Stage.SCORING, Stage.WRITING):
         raw = page.locator(f'#raw [data-raw="{stage.value}"]')
         expect(raw).to_be_visible()
@@ -354,7 +366,7 @@ def test_lead_data_with_markup_renders_inert(page: Page, served: Served, tmp_pat
 
     page.on("dialog", opened)
     page.goto("/")
-    expect(page.locator("tr[data-item]", has_text="R-XSS")).to_be_visible()
+    expect(page.locator('tr[data-href="/leads/R-XSS"]')).to_be_visible()
     page.goto("/leads/R-XSS")
     notes = page.locator('[data-field="notes"]')
     expect(notes).to_have_text(XSS_NOTES)

@@ -8,7 +8,7 @@ makes one from a function that yields reasons, and gives it its stable, dotted i
 
 from actors.validation._check import RESEARCH_RULES, SCORING_RULES, WRITING_RULES, check
 from actors.validation._context import RuleContext
-from actors.validation._plain import explain, explain_all
+from actors.validation._plain import explain, explain_all, topic
 from actors.validation._research import NO_EVIDENCE
 from actors.validation._rule import Report, Rule, RuleSet, rule
 from actors.validation._settle import grounded_only, settle
@@ -28,4 +28,5 @@ __all__ = [
     "grounded_only",
     "rule",
     "settle",
+    "topic",
 ]

@@ -107,3 +107,34 @@ def explain(violation: RuleViolation) -> str:
 def explain_all(violations: Sequence[RuleViolation]) -> list[str]:
     """A sentence per violation, the same sentence once."""
     return list(dict.fromkeys(explain(v) for v in violations))
+
+
+_TOPICS: Mapping[str, str] = MappingProxyType(
+    {
+        "draft.placeholder": "A placeholder left in the email",
+        "draft.greeting": "No greeting by first name",
+        "draft.company": "The company is not named",
+        "draft.markup": "Markup in the email",
+        "draft.length": "The email's length",
+        "draft.subject_length": "The subject line's length",
+        "draft.unsupported_fact": "A fact nothing supports",
+        "draft.foreign_link": "A link to another site",
+        "draft.opt_out": "No opt-out line",
+        "draft.injection_echo": "Words from hidden instructions",
+        NO_EVIDENCE: "No evidence about the company",
+        "research.claims.empty": "Nothing usable in the sources",
+        "research.summary.empty": "Research without a summary",
+        "research.grounding.quote_not_found": "A research claim was left out",
+        "research.grounding.unknown_evidence": "A research claim was left out",
+        "score.confidence": "An uncertain fit score",
+        "score.icp_disagreement": "A fit score far from the profile's",
+        "score.consistency": "A fit label unlike its score",
+        "score.range": "A score out of range",
+    }
+)
+
+
+def topic(rule: str) -> str:
+    """What a rule is about, in a few words, to sort and filter items by ("A placeholder
+    left in the email"); the rule's id for a rule without words of its own."""
+    return _TOPICS.get(rule, rule)

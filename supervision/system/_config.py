@@ -63,6 +63,9 @@ class PipelineConfig:
     bus_password: str | None = None
     nats: NatsSettings | None = None
     """How the streams and consumers are configured; the defaults if ``None``."""
+    allow_private_sources: bool = False
+    """Let a page a reviewer gives (``retry_lead``'s URL), like web research, be read from
+    loopback and private addresses (``--allow-private-sources``); metadata never."""
     ops_retry: RetrySchedule = field(default_factory=RetrySchedule)
     """When Operations retries a machine failure by itself (``--ops-retry`` sets how many
     times); the process that owns the run directory runs the retries as they come due."""

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import final
 
-from actors import KNOWLEDGE_FILE, ReviewItem, ReviewStatus, add_facts
+from actors import KNOWLEDGE_FILE, ReviewItem, ReviewStatus, WebSource, add_facts
 from actors._ledger import clear_outcome, replace_outcome
 from actors._review import decide, record_action
 from actors.validation import check
@@ -173,9 +173,15 @@ async def retry_lead(
     """Run an inbox item's lead again from research, as its next retry, after adding
     ``facts`` about its company (from the page at ``url``) to the run directory's
     knowledge base: the way on for a lead that had no evidence. The item is settled as
-    ``retried``; the lead ends as the new pass decides (the CRM, or the inbox again)."""
+    ``retried``; the lead ends as the new pass decides (the CRM, or the inbox again).
+
+    A ``url`` without facts is read as web research reads a company's site (robots.txt,
+    the address guard, ``allow_private_sources``), and what the page says becomes the
+    facts; a page that cannot be read is refused, saying why, and nothing runs."""
     item = open_item(system.stores, item_id)
     lead = item.request.lead
+    if url.strip() and not facts:
+        facts = await _page_facts(url.strip(), allow_private=system.config.allow_private_sources)
     note = ""
     if facts:
         count = add_facts(system.config.out / KNOWLEDGE_FILE, lead, facts, url)
@@ -195,6 +201,15 @@ async def retry_lead(
     outcome = await system.restart(item.record, write, envelope)
     assert outcome is not None
     return Decision(item_id, item.record, outcome)
+
+
+async def _page_facts(url: str, *, allow_private: bool) -> tuple[str, ...]:
+    """What the page at ``url`` says, as facts; ``UsageError`` saying why it cannot be read."""
+    async with WebSource(allow_private=allow_private) as web:
+        found = await web.read_page(url)
+    if isinstance(found, str):
+        raise UsageError(f"the page could not be read: {found}; paste the facts it states instead")
+    return found
 
 
 async def retry(system: System, letter_id: int, *, rejected: bool = False) -> Decision:
