@@ -246,7 +246,10 @@ def review_retry(
         list[str] | None,
         typer.Option(help="A fact about the lead's company, as a page states it (repeatable)."),
     ] = None,
-    url: Annotated[str, typer.Option(help="The page the facts come from.")] = "",
+    url: Annotated[
+        str,
+        typer.Option(help="The page the facts come from; alone, the page is read for them."),
+    ] = "",
     reviewer: Reviewer = "",
 ) -> None:
     """Run an item's lead again from research, after adding facts about its company to

@@ -24,6 +24,7 @@ from actors import (
 from actors.validation import NO_EVIDENCE, explain
 from console._raw import raw_replies
 from messages import (
+    Lead,
     LeadScore,
     Message,
     OutreachDraft,
@@ -190,6 +191,7 @@ class LeadView:
     record: int
     outcome: str
     reason: str
+    lead: Lead | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     items: list[ReviewItem] = field(default_factory=list)
     audits: dict[int, list[Audit]] = field(default_factory=dict)
@@ -234,6 +236,19 @@ class LeadView:
         return None
 
     @property
+    def facts(self) -> list[tuple[str, str, str]]:
+        """The lead's fields a person reads, ``(field, label, value)``, the empty ones
+        left out; the head count as a range where the row gave one."""
+        shown: list[tuple[str, str, str]] = []
+        for name, label in LEAD_FIELDS.items():
+            value = self.fields.get(name)
+            if name == "employees" and self.lead is not None:
+                value = self.lead.employees_text
+            if value not in (None, ""):
+                shown.append((name, label, str(value)))
+        return shown
+
+    @property
     def name(self) -> str:
         """The contact's name, or the lead's id when the row gave none."""
         first, last = self.fields.get("first_name", ""), self.fields.get("last_name", "")
@@ -250,7 +265,7 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
     view.items = list(reversed(items))
     for item in view.items:
         view.audits[item.id] = [Audit(*a) for a in stores.review.audit(item.id)]
-        _take(view, item.request.lead.model_dump(exclude={"kind"}))
+        _take(view, item.request.lead)
         if item.request.last_output is not None:
             _stage_output(view, item.request.last_output)
     view.letters = [d for d in stores.dead.items() if d.lead_id == lead_id]
@@ -274,9 +289,28 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
     return view
 
 
-def _take(view: LeadView, fields: dict[str, Any]) -> None:
-    if not view.fields:
-        view.fields = fields
+LEAD_FIELDS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "title": "Title",
+    "email": "Email",
+    "company": "Company",
+    "domain": "Domain",
+    "website": "Website",
+    "industry": "Industry",
+    "employees": "Employees",
+    "country": "Country",
+    "notes": "Notes (from the lead's row, never followed)",
+    "lead_id": "Lead id",
+    "record": "Record",
+}
+"""The lead's fields as its page lists them, in this order."""
+
+
+def _take(view: LeadView, lead: Lead) -> None:
+    if view.lead is None:
+        view.lead = lead
+        view.fields = lead.model_dump(exclude={"kind"})
 
 
 def _stage_output(view: LeadView, message: Message) -> None:
@@ -284,7 +318,7 @@ def _stage_output(view: LeadView, message: Message) -> None:
     match message:
         case ResearchResult():
             view.research = message
-            _take(view, message.lead.model_dump(exclude={"kind"}))
+            _take(view, message.lead)
         case LeadScore():
             view.score = message
             view.research = view.research or message.research

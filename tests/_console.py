@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -53,6 +54,8 @@ class Model:
         self.broken: set[str] = set()
         self.sent: dict[tuple[str, Stage], str] = {}
         """The last reply's text for each lead and stage."""
+        self.calls: Counter[str] = Counter()
+        """Calls the model answered, by lead id."""
         self._lock = threading.Lock()
 
     def heal(self, lead_id: str) -> None:
@@ -69,6 +72,7 @@ class Model:
         lead_id = str(data["lead"]["lead_id"])
         with self._lock:
             broken = lead_id in self.broken
+            self.calls[lead_id] += 1
         if broken and stage is Stage.RESEARCH:
             return completion("Sorry, I cannot answer in JSON today.")
         request = LlmRequest(
@@ -165,38 +169,68 @@ def serve(out: Path, deadline: float = 120.0) -> Iterator[Served]:
     """``run.py serve`` on a free port with the scripted model, seeded with ``leads()``."""
     model = Model()
     model.broken.update({"D-1", "D-2"})
+    # Operations' automatic retries would change the seeded dead letters under a test.
+    with FakeOpenAI(model) as server, _serving(out, server.url, "--ops-retry", "0") as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            posted = client.post(
+                "/v1/leads", json=leads(), headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert posted.status_code == 202, posted.text
+            _settled(client, deadline, [lead["id"] for lead in leads()])
+        yield Served(url, out, model)
+
+
+@contextmanager
+def serve_chaos(out: Path, rate: float, seed: int) -> Iterator[Served]:
+    """``run.py run`` of the sample leads with ``--chaos RATE`` against the scripted model
+    (as the offline engine answers), then ``run.py serve`` on its run directory, with the
+    same chaos and Operations' default schedule."""
+    model = Model()
+    chaos = ["--llm", "openai", "--model", "gpt-4o-mini", "--chaos", str(rate), "--seed", str(seed)]
     with FakeOpenAI(model) as server:
-        env = os.environ | {
-            "PYTHONPATH": str(ROOT),
-            "LEADWRIGHT_TOKEN": TOKEN,
-            "OPENAI_API_KEY": SECRET,
-            "OPENAI_BASE_URL": server.url,
-        }
-        argv = [sys.executable, str(ROOT / "run.py"), "serve", "--out", str(out), "--port", "0"]
-        # Operations' automatic retries would change the seeded dead letters under a test.
-        argv += ["--llm", "openai", "--model", "gpt-4o-mini", "--ops-retry", "0"]
-        log = (out.parent / "serve.log").open("w", encoding="utf-8")
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.PIPE, text=True)
-        assert process.stderr is not None
-        drain = threading.Thread(target=process.stderr.read, daemon=True)
-        try:
-            url = _url(process)
-            # Keep draining stderr so that the server never blocks on a full pipe.
-            drain.start()
-            with httpx.Client(base_url=url, timeout=30) as client:
-                posted = client.post(
-                    "/v1/leads", json=leads(), headers={"Authorization": f"Bearer {TOKEN}"}
-                )
-                assert posted.status_code == 202, posted.text
-                _settled(client, deadline, [lead["id"] for lead in leads()])
+        argv = [sys.executable, str(ROOT / "run.py"), "run", str(ROOT / "examples" / "leads.csv")]
+        argv += ["--out", str(out), *chaos]
+        done = subprocess.run(argv, env=_env(server.url), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        with _serving(out, server.url, *chaos) as url:
             yield Served(url, out, model)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-            if drain.is_alive():
-                drain.join()
-            process.stderr.close()
-            log.close()
+
+
+def _env(base_url: str) -> dict[str, str]:
+    return os.environ | {
+        "PYTHONPATH": str(ROOT),
+        "LEADWRIGHT_TOKEN": TOKEN,
+        "OPENAI_API_KEY": SECRET,
+        "OPENAI_BASE_URL": base_url,
+    }
+
+
+@contextmanager
+def _serving(out: Path, base_url: str, *options: str) -> Iterator[str]:
+    """``run.py serve`` on ``out`` and a free port, against the model at ``base_url``;
+    its URL. ``options`` are added to its command line (``--llm openai`` by default)."""
+    argv = [sys.executable, str(ROOT / "run.py"), "serve", "--out", str(out), "--port", "0"]
+    if "--llm" not in options:
+        argv += ["--llm", "openai", "--model", "gpt-4o-mini"]
+    argv += options
+    log = (out.parent / "serve.log").open("w", encoding="utf-8")
+    process = subprocess.Popen(
+        argv, env=_env(base_url), stdout=log, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    drain = threading.Thread(target=process.stderr.read, daemon=True)
+    try:
+        url = _url(process)
+        # Keep draining stderr so that the server never blocks on a full pipe.
+        drain.start()
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if drain.is_alive():
+            drain.join()
+        process.stderr.close()
+        log.close()
 
 
 def _url(process: subprocess.Popen[str]) -> str:

@@ -58,8 +58,11 @@
     }
   }
 
+  // A field inside a folded part (the edit form) unfolds it first.
   function focusField(field) {
     if (!field) return;
+    var fold = field.closest("details");
+    if (fold) fold.open = true;
     field.scrollIntoView({ block: "center" });
     field.focus();
   }
@@ -105,7 +108,7 @@
   // focus (the form) would make Chromium drop the focus again when it scrolls there.
   function focusFromHash() {
     var field = window.location.hash && document.getElementById(window.location.hash.slice(1));
-    if (field && field.matches("input, textarea")) field.focus();
+    if (field && field.matches("input, textarea")) focusField(field);
   }
 
   function live() {

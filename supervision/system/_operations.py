@@ -208,7 +208,7 @@ async def _page_facts(url: str, *, allow_private: bool) -> tuple[str, ...]:
     async with WebSource(allow_private=allow_private) as web:
         found = await web.read_page(url)
     if isinstance(found, str):
-        raise UsageError(f"the page could not be read: {found}; paste the facts it states instead")
+        raise UsageError(f"the page could not be read: {found}; give the facts it states instead")
     return found
 
 
