@@ -17,6 +17,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from actors.validation import topic
 from console._paths import console_lead
 from console._ui_page import (
     BadQuery,
@@ -33,6 +34,7 @@ from console._ui_session import Session
 from console._ui_views import decided, inbox, lead_view, next_open
 from messages import UsageError
 from supervision.system import (
+    UNOVERRIDABLE,
     DraftEdit,
     DraftRefused,
     approve,
@@ -95,7 +97,7 @@ async def bulk(request: Request, ui: Ui) -> Response:
                 await _decline(ui, item_id, reason, session.reviewer)
                 done.append(f"#{item_id} declined")
         except UsageError as exc:
-            errors.append(str(exc))
+            errors.append(refusal(item_id, exc))
     verb = "Approved" if action == "approve" else "Declined"
     return to_inbox(" ".join([f"{verb}: {', '.join(done) or 'nothing'}.", *errors]), form)
 
@@ -116,12 +118,12 @@ async def approve_one(request: Request, item_id: ItemId, ui: Ui) -> Response:
             item_id,
             reviewer=session.reviewer,
             note=note,
-            override=form.get("override") == "on",
+            override=_override(form, note),
         )
     except UsageError as exc:
         if _from_inbox(form):
-            return to_inbox(f"#{item_id}: {exc}", form)
-        return back(console_lead(lead_id), f"#{item_id}: {exc}")
+            return to_inbox(refusal(item_id, exc), form)
+        return back(console_lead(lead_id), refusal(item_id, exc))
     said = f"Approved #{item_id}: {decision.outcome}."
     return await _onwards(ui, form, item_id, said)
 
@@ -133,20 +135,23 @@ async def edit(request: Request, item_id: ItemId, ui: Ui) -> Response:
     change = DraftEdit(str(form.get("subject", "")), str(form.get("body", "")))
     if form.get("intent") == "check":
         return await _check_edit(ui, request, session, item_id, change)
+    note = str(form.get("note", "")).strip()
     try:
         decision = await approve(
             ui.system,
             item_id,
             reviewer=session.reviewer,
-            note=str(form.get("note", "")).strip(),
+            note=note,
             edit=change,
-            override=form.get("override") == "on",
+            override=_override(form, note),
         )
     except DraftRefused as exc:
-        refused = {"edit": change, "violations": list(exc.violations), "error": str(exc)}
+        error = refusal(item_id, exc)
+        refused = {"edit": change, "violations": list(exc.violations), "error": error}
         return await _lead_page(ui, request, session, lead_id, 422, **refused)
     except UsageError as exc:
-        return await _lead_page(ui, request, session, lead_id, 409, edit=change, error=str(exc))
+        error = refusal(item_id, exc)
+        return await _lead_page(ui, request, session, lead_id, 409, edit=change, error=error)
     said = f"Edited and approved #{item_id}: the lead is {decision.outcome}."
     return await _onwards(ui, form, item_id, said)
 
@@ -160,8 +165,8 @@ async def decline_one(request: Request, item_id: ItemId, ui: Ui) -> Response:
         await _decline(ui, item_id, str(form.get("reason", "")), session.reviewer)
     except UsageError as exc:
         if _from_inbox(form):
-            return to_inbox(f"#{item_id}: {exc}", form)
-        return back(console_lead(lead_id), str(exc))
+            return to_inbox(refusal(item_id, exc), form)
+        return back(console_lead(lead_id), refusal(item_id, exc))
     return await _onwards(ui, form, item_id, f"Declined #{item_id}: the lead is declined.")
 
 
@@ -239,6 +244,35 @@ async def _onwards(ui: Console, form: FormData, item_id: int, said: str) -> Resp
     notice = sign_notice(f"{said} Next: {name} at {lead.company or lead.domain}.")
     where = f"{console_lead(following.lead_id)}?{urlencode({'msg': notice})}"
     return RedirectResponse(where, status_code=303)
+
+
+class NoteNeeded(UsageError):
+    """ "Approve anyway" without a note saying why."""
+
+
+def _override(form: FormData, note: str) -> bool:
+    """Whether the form approves anyway; ``NoteNeeded`` when it does without a note."""
+    override = form.get("override") == "on"
+    if override and not note:
+        raise NoteNeeded("to approve anyway, say why in the note: the audit keeps it")
+    return override
+
+
+def refusal(item_id: int, exc: UsageError) -> str:
+    """Why a decision was refused, in the console's words (the operations speak the
+    command line's: ``--override``, ``--note``)."""
+    if isinstance(exc, DraftRefused):
+        topics = ", ".join(dict.fromkeys(topic(v.rule) for v in exc.violations))
+        if any(v.rule in UNOVERRIDABLE for v in exc.violations):
+            return (
+                f"#{item_id}: the draft still has {topics.lower()}: edit it out, then "
+                "approve the edited draft."
+            )
+        return (
+            f"#{item_id}: the draft still breaks a rule ({topics.lower()}): edit it, or "
+            "tick “approve anyway” and say why in the note."
+        )
+    return f"#{item_id}: {exc}"
 
 
 def _from_inbox(form: FormData) -> bool:

@@ -160,7 +160,7 @@ def test_edit_a_draft_that_invents_a_fact_then_approve(
     page.locator("#check").click()
     expect(page.locator('#verdict [data-rule="draft.unsupported_fact"]')).to_contain_text("3,605")
     page.locator("#edit-approve").click()
-    expect(page.locator("#error")).to_contain_text("draft.unsupported_fact")
+    expect(page.locator("#error")).to_contain_text("a fact nothing supports")
     assert served.outcomes()["E-1"] == "needs_review"
     shot(page, tmp_path, "edit")
     page.locator("#edit-body").fill(body.replace(INVENTED, EDITED))
@@ -214,6 +214,27 @@ def test_bulk_approve_three(page: Page, served: Served, tmp_path: Path) -> None:
         assert outcomes[lead] in {"completed", "disqualified"}
         assert crm[lead]["outcome"] == outcomes[lead]
     expect(page.locator("#open-count")).to_have_text(str(len(served.open_items())))
+
+
+def test_on_a_lead_page_a_approves_and_opens_the_next_item(
+    page: Page, served: Served, tmp_path: Path
+) -> None:
+    """On a lead's page, ? shows the keys, and a approves the draft and opens the next
+    open item's page, with a line saying what was done."""
+    item = item_of(served, "R-6")
+    page.goto("/leads/R-6")
+    expect(page.locator("#keys table")).to_be_hidden()
+    page.keyboard.press("?")
+    expect(page.locator("#keys table")).to_be_visible()
+    expect(page.locator("#keys")).to_contain_text("approve the draft as shown")
+    page.keyboard.press("?")
+    page.keyboard.press("a")
+    expect(page.locator("#flash")).to_contain_text(f"Approved #{item}")
+    expect(page.locator("#flash")).to_contain_text("Next:")
+    expect(page).to_have_url(re.compile(r"/leads/(?!R-6)[^?]+\?msg="))
+    expect(page.locator("#review")).to_be_visible()
+    assert served.outcomes()["R-6"] in {"completed", "disqualified"}
+    shot(page, tmp_path, "next")
 
 
 def test_retry_an_operations_item(page: Page, served: Served, tmp_path: Path) -> None:

@@ -199,6 +199,29 @@ async def test_a_decline_without_a_reason_is_refused_in_plain_words(
     assert item in rows(page)
 
 
+async def test_a_draft_that_breaks_a_rule_is_refused_in_the_consoles_words(
+    system: System, client: httpx.AsyncClient
+) -> None:
+    """Approving a draft with a placeholder says to edit it or approve anyway with a note,
+    in the page's words (no command-line flag); approving anyway needs the note, and with
+    it the draft goes out as it is."""
+    item = next(i for i in system.stores.review.items(status="open") if i.request.violations)
+    answer = await post(client, f"/items/{item.id}/approve", next="/")
+    said = (await client.get(answer.headers["location"])).text
+    assert "the draft still breaks a rule (a placeholder left in the email)" in said
+    assert "--override" not in said and "--note" not in said
+    answer = await post(client, f"/items/{item.id}/approve", override="on", note=" ")
+    said = (await client.get(answer.headers["location"])).text
+    assert "to approve anyway, say why in the note" in said
+    assert system.stores.review.item(item.id).status == "open"  # type: ignore[union-attr]
+    answer = await post(
+        client, f"/items/{item.id}/approve", override="on", note="The client asked for it"
+    )
+    assert "Approved #" in (await client.get(answer.headers["location"])).text
+    page = html.unescape((await client.get(f"/leads/{item.lead_id}")).text)
+    assert "with an override by Ana: " in page and "The client asked for it" in page
+
+
 async def test_a_decision_on_a_lead_page_opens_the_next_open_item(
     system: System, client: httpx.AsyncClient
 ) -> None:
