@@ -23,6 +23,7 @@ from _sites import html as page_html
 from actors import KNOWLEDGE_FILE, Icp, KnowledgeBase, RetrySchedule
 from actors.intake import RawRecord, read_records
 from actors.llm import ChaosLlm, Fault, OfflineLlm
+from actors.validation import NO_EVIDENCE
 from console import create_app
 from supervision.system import Gate, PipelineConfig, System, open_system, run_pipeline
 
@@ -401,3 +402,29 @@ async def test_a_malformed_crm_parameter_is_a_422_saying_which(
     assert answer.status_code == 422
     [name] = query
     assert f"{name if name != 'q' else 'search'}" in html.unescape(answer.text)
+
+
+async def test_a_bulk_decision_keeps_the_filter_and_the_cursor(
+    system: System, client: httpx.AsyncClient
+) -> None:
+    """Approving several rows returns to the same filter with the cursor on the row the
+    form names (the script names the first row left undecided after the current one)."""
+    page = (await client.get("/", params={"rule": NO_EVIDENCE})).text
+    order = rows(page)
+    answer = await post(
+        client, "/inbox/bulk", action="decline", reason="Duplicates", rule=NO_EVIDENCE,
+        cursor=order[2], ids=order[0],
+    )  # fmt: skip
+    query = parse_qs(urlsplit(answer.headers["location"]).query)
+    assert query["rule"] == [NO_EVIDENCE] and query["cursor"] == [order[2]]
+    after = (await client.get(answer.headers["location"])).text
+    assert current(after) == order[2] and "Declined: #" in after
+
+
+@pytest.mark.parametrize("query", [{"view": "closed"}, {"view": "decided", "page": "-1"}])
+async def test_a_malformed_inbox_parameter_is_a_422(
+    client: httpx.AsyncClient, query: dict[str, str]
+) -> None:
+    """An unknown view or a page that is no page number is a 422 saying which."""
+    answer = await client.get("/", params=query)
+    assert answer.status_code == 422 and 'id="error"' in answer.text
