@@ -5,7 +5,11 @@ The model answers like the offline engine, except for leads whose id asks for a 
 ``E-`` leads a draft that invents "3,605 hours" (in the inbox for that rule), and ``D-``
 leads a reply that is not JSON (in Operations) until the test heals them. A lead whose id holds
 ``SECRET`` gets research whose summary echoes the server's API key (``SECRET``). The model
-keeps the last reply it sent for each lead and stage, for tests to compare with.
+keeps the last reply it sent for each lead and stage, for tests to compare with, and counts
+the calls it answered per lead.
+
+``serve`` starts ``run.py serve`` seeded with those leads; ``serve_chaos`` starts it on the
+run directory of a ``--chaos`` run of the sample leads.
 """
 
 from __future__ import annotations
