@@ -9,6 +9,7 @@ from pathlib import Path
 from actors import Icp, KnowledgeBase, WebSource
 from actors.drift import Profile
 from actors.llm import GatewaySpec, OpenAiLlm, build_gateway
+from actors.validation import RulePolicy
 from supervision import PipelineConfig, RunSettings
 
 
@@ -19,7 +20,7 @@ def settings_of(options: dict[str, object]) -> RunSettings:
         if name in options and options[name] is not None:
             value = options[name]
             values[name] = value.value if isinstance(value, StrEnum) else value
-    for name in ("kb", "icp", "baseline"):
+    for name in ("kb", "icp", "baseline", "rules"):
         if name in values:
             values[name] = str(values[name])
     return RunSettings.model_validate(values)
@@ -45,11 +46,14 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         run_dir=out,
         provider_down_limit=settings.provider_down_limit,
     )
+    icp = Icp.load(Path(settings.icp))
+    if settings.rules is not None:
+        icp = icp.with_policy(RulePolicy.load(Path(settings.rules)))
     gateway = build_gateway(spec)
     return PipelineConfig(
         out=out,
         gateway=gateway,
-        icp=Icp.load(Path(settings.icp)),
+        icp=icp,
         source=WebSource() if settings.sources == "web" else KnowledgeBase.load(Path(settings.kb)),
         concurrency=settings.concurrency,
         timeout=settings.timeout,

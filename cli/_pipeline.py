@@ -101,6 +101,9 @@ Otel = Annotated[
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
 ]
+Rules = Annotated[
+    Path | None, typer.Option(help="A rule set (TOML): rules to disable, thresholds to change.")
+]
 KB_DEFAULT = SAMPLE_KB
 ICP_DEFAULT = SAMPLE_ICP
 
@@ -124,6 +127,7 @@ def run(
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
+    rules: Rules = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
         False
     ),
@@ -188,6 +192,7 @@ def serve(
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
+    rules: Rules = None,
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
     bus: Annotated[
@@ -293,6 +298,7 @@ def worker(
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
     ] = None,
+    rules: Rules = None,
     ack_wait: Annotated[
         float, typer.Option(min=0.1, help="Seconds before a dead worker's messages go to another.")
     ] = 30.0,

@@ -34,6 +34,8 @@ class RunSettings(BaseModel):
     sources: Literal["kb", "web"] = "kb"
     crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
     baseline: str | None = None
+    rules: str | None = None
+    """A rule set file (``--rules``): rules disabled, thresholds changed."""
 
     def save(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)

@@ -8,15 +8,19 @@ makes one from a function that yields reasons, and gives it its stable, dotted i
 
 from actors.validation._check import RESEARCH_RULES, SCORING_RULES, WRITING_RULES, check
 from actors.validation._context import RuleContext
+from actors.validation._policy import RULE_IDS, THRESHOLDS, RulePolicy
 from actors.validation._rule import Report, Rule, RuleSet, rule
 
 __all__ = [
     "RESEARCH_RULES",
+    "RULE_IDS",
     "SCORING_RULES",
+    "THRESHOLDS",
     "WRITING_RULES",
     "Report",
     "Rule",
     "RuleContext",
+    "RulePolicy",
     "RuleSet",
     "check",
     "rule",
