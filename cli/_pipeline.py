@@ -77,7 +77,9 @@ Tpm = Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai)
 Timeout = Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")]
 LatencyMs = Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")]
 Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")]
-Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
+Seed = Annotated[
+    int, typer.Option(help="Seed for the offline engine and chaos; sent to openai unless 0.")
+]
 Kb = Annotated[Path, typer.Option(help="Company knowledge base (JSON).")]
 IcpFile = Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")]
 Sources = Annotated[Source, typer.Option(help="Where research finds evidence.")]

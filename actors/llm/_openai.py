@@ -97,6 +97,7 @@ class OpenAiLlm:
         structured: StructuredMode | str = StructuredMode.AUTO,
         memory: ModeMemory | None = None,
         breaker_policy: BreakerPolicy | None = None,
+        seed: int | None = None,
     ) -> None:
         if not model:
             raise UsageError("model='' must name a model, such as --model gpt-4o-mini.")
@@ -114,6 +115,8 @@ class OpenAiLlm:
             self.client = client.with_options(max_retries=0)
             self._owns_client = False
         self.model = model
+        self.seed = seed
+        """Sent as every request's sampling ``seed`` when set: another seed, another draw."""
         self.structured = structured_mode(structured)
         self.memory = memory
         self.breaker_policy = breaker_policy if breaker_policy is not None else BreakerPolicy()
@@ -169,6 +172,7 @@ class OpenAiLlm:
                 completion = await self.client.chat.completions.create(
                     model=model,
                     messages=self._messages(request, rung),
+                    seed=self.seed if self.seed is not None else openai.omit,
                     response_format=fmt if fmt is not None else openai.omit,  # type: ignore[arg-type]
                     max_completion_tokens=(
                         self.max_output_tokens
