@@ -141,7 +141,10 @@ def evaluate(
         base = _baseline_settings(baseline)
         settings = _candidate(base, options)
         directory = _new_directory(out, baseline)
-        plan = _plan(settings, base, options, directory, budget, sample=sample, repeat=repeat)
+        plan = _plan(
+            settings, base, options, directory, budget,
+            sample=sample, repeat=repeat, base_is_default=baseline is None,
+        )  # fmt: skip
         anyio.run(_preflight, settings, directory, backend="asyncio")
         # Retries are counted in each replay's event log, not printed one by one.
         set_on_retry_hooks([])
@@ -187,6 +190,7 @@ def _plan(
     *,
     sample: int | None,
     repeat: int,
+    base_is_default: bool,
 ) -> Plan:
     def config_for(draw: int, out: Path) -> PipelineConfig:
         # The same path as `run`: settings to configuration, the seed moved on per draw,
@@ -199,7 +203,7 @@ def _plan(
         scratch=directory,
         config_for=config_for,
         close=close_backends,
-        candidate=_describe(options),
+        candidate=_describe(options, golden=base_is_default),
         settings=json.loads(settings.model_dump_json()),
         budget=budget,
         sample=sample,
@@ -220,13 +224,15 @@ async def _preflight(settings: RunSettings, directory: Path) -> None:
         await close_backends(config)
 
 
-def _describe(options: dict[str, object]) -> str:
+def _describe(options: dict[str, object], *, golden: bool) -> str:
     given = [
         f"{name.replace('_', '-')} {value.value if hasattr(value, 'value') else value}"
         for name, value in options.items()
         if value is not None
     ]
-    return ", ".join(given) if given else "the baseline's own configuration"
+    if given:
+        return ", ".join(given)
+    return "the default configuration" if golden else "the baseline's own configuration"
 
 
 def _new_directory(out: Path | None, baseline: Path | None) -> Path:
