@@ -185,6 +185,11 @@ def _stage_usage(stage: str, calls: Sequence[Call]) -> StageUsage:
     )
 
 
+TIMED = frozenset({"latency_s"})
+"""Output columns of time taken: two runs of one model differ there by the machine's load,
+so the usage table compares latency instead."""
+
+
 def output_drift(baseline: RunFacts, candidate: RunFacts) -> tuple[DriftResult, ...]:
     """The drift statistics of the candidate's outputs against the baseline's."""
     report = drift_compare(baseline.profile, candidate.profile)
@@ -198,7 +203,7 @@ def output_drift(baseline: RunFacts, candidate: RunFacts) -> tuple[DriftResult, 
             drift=c.drift,
         )
         for c in report.columns
-        if c.role == "output"
+        if c.role == "output" and c.name not in TIMED
     )
 
 

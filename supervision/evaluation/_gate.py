@@ -193,8 +193,8 @@ def _tokens(text: str) -> list[tuple[str, str]]:
             break
         match = _TOKEN.match(text, position)
         if match is None or match.end() == position:
-            bad = text[position:].strip()[:12]
-            raise _error(text, f"cannot read {bad!r}")
+            at = len(text) - len(text[position:].lstrip())
+            raise _error(text, f"cannot read {text[at]!r} at character {at + 1}")
         kind = match.lastgroup
         assert kind is not None
         tokens.append((kind, match.group(kind)))
