@@ -197,7 +197,9 @@ def test_an_evaluation_never_writes_over_another(
     """--out a directory with files in it, or the baseline itself, is refused."""
     (tmp_path / "e").mkdir()
     (tmp_path / "e" / "report.html").write_text("earlier")
-    code, _, err = invoke(capsys, "evaluate", "--baseline", str(baseline), "--out", str(tmp_path / "e"))
+    code, _, err = invoke(
+        capsys, "evaluate", "--baseline", str(baseline), "--out", str(tmp_path / "e")
+    )
     assert code == 1 and "is not empty; pass a new --out" in err
     code, _, err = invoke(capsys, "evaluate", "--baseline", str(baseline), "--out", str(baseline))
     assert code == 1 and "is the baseline itself" in err
