@@ -34,6 +34,7 @@ from supervision.evaluation import (
     evaluate_golden,
     evaluate_run,
     gate,
+    load_golden,
     write_report,
 )
 
@@ -138,6 +139,7 @@ def evaluate(
     try:
         conditions = [Condition.parse(text) for text in fail_if or ()]
         budget = Budget(max_calls=max_calls, max_cost=max_cost)
+        lines = load_golden(golden) if golden is not None else []
         base = _baseline_settings(baseline)
         settings = _candidate(base, options)
         directory = _new_directory(out, baseline)
@@ -154,7 +156,7 @@ def evaluate(
         else:
             assert golden is not None
             stderr.print(f"evaluating {plan.candidate} on {golden} ...", markup=False)
-            result = anyio.run(evaluate_golden, golden, plan, backend="asyncio")
+            result = anyio.run(evaluate_golden, golden, plan, lines, backend="asyncio")
         result = gate(result, conditions)
         report = write_report(result, directory)
     except (LeadwrightError, OSError) as exc:

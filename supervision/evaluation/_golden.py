@@ -52,6 +52,7 @@ def load_golden(path: Path) -> list[GoldenLead]:
     except UnicodeDecodeError:
         raise UsageError(f"{path}: not UTF-8 text; a golden set is JSON lines") from None
     leads: list[GoldenLead] = []
+    seen: set[str] = set()
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -64,6 +65,10 @@ def load_golden(path: Path) -> list[GoldenLead]:
             where = ".".join(str(part) for part in error["loc"]) or "the line"
             raise UsageError(f"{path}:{number}: {where}: {error['msg']}") from None
         _check_values(path, number, golden.expect)
+        lead_id = lead_id_for(golden.lead)
+        if lead_id in seen:
+            raise UsageError(f"{path}:{number}: lead {lead_id} is in the golden set twice")
+        seen.add(lead_id)
         leads.append(golden)
     if not leads:
         raise UsageError(f"{path}: no leads; a golden set has one JSON object per line")
@@ -81,15 +86,13 @@ def _check_values(path: Path, number: int, expect: Expectation) -> None:
         )
 
 
-async def evaluate_golden(path: Path, plan: Plan) -> Evaluation:
-    """Run the golden set's leads through the candidate and check each expectation."""
-    golden = load_golden(path)
+async def evaluate_golden(path: Path, plan: Plan, golden: Sequence[GoldenLead]) -> Evaluation:
+    """Run ``golden`` (read from ``path``) through the candidate, and check each
+    expectation."""
     leads: dict[str, LeadFacts] = {}
     expected: dict[str, Expectation] = {}
     for number, line in enumerate(golden, 1):
         lead_id = lead_id_for(line.lead)
-        if lead_id in leads:
-            raise UsageError(f"{path}: lead {lead_id} is in the golden set twice")
         leads[lead_id] = LeadFacts(
             lead_id=lead_id,
             record=number,
