@@ -264,5 +264,8 @@ def _call(event: dict[str, object]) -> Call:
         latency_s=float(event.get("latency_s") or 0.0),  # type: ignore[arg-type]
         prompt_tokens=prompt,
         completion_tokens=completion,
-        cost_usd=cost_usd(model, prompt, completion) if model else None,
+        # A call that got no answer cost nothing; one answered by an unknown model, unknown.
+        cost_usd=(cost_usd(model, prompt, completion) if model else None)
+        if prompt or completion
+        else 0.0,
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -56,6 +58,7 @@ def render(result: Evaluation) -> str:
     )
     env.filters["pct"] = _pct
     env.filters["num"] = _num
+    env.filters["counted"] = _counted
     leads = sorted(
         result.lead_results,
         key=lambda lead: (not lead.changed, lead.candidate is None, lead.lead_id),
@@ -81,6 +84,12 @@ def write_report(result: Evaluation, directory: Path) -> Path:
 
 def _pct(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def _counted(rules: Sequence[str]) -> str:
+    """Rule ids once each, with how many verdicts named them: ``draft.placeholder ×3``."""
+    counts = Counter(rules)
+    return ", ".join(f"{rule} ×{n}" if n > 1 else rule for rule, n in counts.items()) or "none"
 
 
 def _num(value: float | None, digits: int = 3) -> str:
