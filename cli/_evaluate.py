@@ -13,6 +13,7 @@ import typer
 from stamina.instrumentation import set_on_retry_hooks
 
 from actors.llm import DOWN_LIMIT_S, StructuredMode, preflight
+from actors.validation import RulePolicy
 from cli._common import (
     DRIFT_EXIT,
     SAMPLE_ICP,
@@ -145,9 +146,10 @@ def evaluate(
         directory = _new_directory(out, baseline)
         plan = _plan(
             settings, base, options, directory, budget,
-            sample=sample, repeat=repeat, base_is_default=baseline is None,
+            sample=sample, repeat=repeat, golden=baseline is None,
         )  # fmt: skip
         anyio.run(_preflight, settings, directory, backend="asyncio")
+        directory.mkdir(parents=True, exist_ok=True)
         # Retries are counted in each replay's event log, not printed one by one.
         set_on_retry_hooks([])
         if baseline is not None:
@@ -192,28 +194,29 @@ def _plan(
     *,
     sample: int | None,
     repeat: int,
-    base_is_default: bool,
+    golden: bool,
 ) -> Plan:
     def config_for(draw: int, out: Path) -> PipelineConfig:
         # The same path as `run`: settings to configuration, the seed moved on per draw,
         # so each draw of the candidate is an independent one.
         return config_of(settings.model_copy(update={"seed": settings.seed + draw}), out)
 
-    own_kb = options["kb"] is not None
-    icp = config_of(settings, directory / "candidate-1").icp
+    # A golden line's own evidence always counts; --kb is then where the others find theirs.
+    own_kb = options["kb"] is not None and not golden
+    rules = RulePolicy.load(Path(settings.rules)) if settings.rules else RulePolicy()
     return Plan(
         scratch=directory,
         config_for=config_for,
         close=close_backends,
-        candidate=_describe(options, golden=base_is_default),
+        candidate=_describe(options, golden=golden),
         settings=json.loads(settings.model_dump_json()),
         budget=budget,
         sample=sample,
         seed=settings.seed,
         repeat=repeat,
         own_source=own_kb,
-        kb_fallback=not own_kb and base.sources == "kb" and Path(settings.kb).is_file(),
-        disabled=icp.policy.disabled,
+        kb_fallback=golden or (not own_kb and base.sources == "kb" and Path(settings.kb).is_file()),
+        disabled=rules.disabled,
     )
 
 
@@ -238,13 +241,13 @@ def _describe(options: dict[str, object], *, golden: bool) -> str:
 
 
 def _new_directory(out: Path | None, baseline: Path | None) -> Path:
+    """Where the evaluation goes: made once the candidate's model has answered the preflight."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     directory = out if out is not None else EVALUATIONS / stamp
     if baseline is not None and directory.resolve() == baseline.resolve():
         fail(f"--out {directory} is the baseline itself; pass a new directory")
     if directory.exists() and any(directory.iterdir()):
         fail(f"{directory} is not empty; pass a new --out for this evaluation")
-    directory.mkdir(parents=True, exist_ok=True)
     return directory
 
 

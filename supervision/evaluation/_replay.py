@@ -7,6 +7,7 @@ fetch), the CRM is a list in memory, and a new run directory has no webhook endp
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -113,14 +114,18 @@ async def replay(
                 source=source,
                 crm=crm,
                 log=log,
-                handle_signals=False,
+                # Ctrl-C stops the replay as it stops a run: what finished is compared.
+                handle_signals=True,
             )
             summary = await run_pipeline(run, records, total=len(records), source="evaluation")
     finally:
         await close(config)
     with open_journal(out, out) as c:
         facts = read_run(c, out, finished_records(c))
-    return Replay(draw, out, facts, summary.halted, len(crm.rows))
+    halted = summary.halted
+    if summary.interrupted is not None:
+        halted = f"stopped by {signal.Signals(summary.interrupted).name}"
+    return Replay(draw, out, facts, halted, len(crm.rows))
 
 
 def _fields(fields: Mapping[str, RawValue]) -> dict[str, RawValue]:
