@@ -119,52 +119,44 @@ def assemble(
     measured = [i for i in ids if i in first.leads and first.leads[i].outcome != "pending"]
     before = [baseline.leads[i] for i in measured]
     after = [first.leads[i] for i in measured]
-    golden_kind = kind == "golden"
-    rules = rule_rates(None if golden_kind else before, after, plan.disabled)
+    expected = kind == "golden"
+    rules = rule_rates(None if expected else before, after, plan.disabled)
     # A golden line without an expected fit says nothing of the candidate's.
     pairs = fit_pairs(
-        (b.fit, a.fit)
-        for b, a in zip(before, after, strict=True)
-        if not golden_kind or b.fit is not None
+        (b.fit, a.fit) for b, a in zip(before, after, strict=True) if not expected or b.fit
     )
     labels, matrix, kappa = fit_agreement(pairs)
     spent = {"candidate": usage(after, recorded=first.calls_recorded)}
-    if not golden_kind:
+    if not expected:
         spent["baseline"] = usage(before, recorded=baseline.calls_recorded)
-    facts = [draw.facts for draw in draws]
-    stable = {i: stability(facts, i) for i in ids}
-    flips = [s.flipped for s in stable.values() if s is not None]
+    stable = {i: stability([draw.facts for draw in draws], i) for i in ids}
     if results is None:
-        results = [lead_result(baseline.leads[i], first.leads.get(i) if i in measured else None,
-                               stable[i]) for i in ids]  # fmt: skip
-    drift = output_drift(baseline, first) if not golden_kind and after else ()
-    values = metrics(after, rules, spent["candidate"], baseline=False)
-    values |= {
+        results = [
+            lead_result(baseline.leads[i], first.leads[i] if i in measured else None, stable[i])
+            for i in ids
+        ]
+    drift = output_drift(baseline, first) if not expected and after else ()
+    values = metrics(after, rules, spent["candidate"], baseline=False) | {
         "changed_rate": _share(b.outcome != a.outcome for b, a in zip(before, after, strict=True)),
         "measured_rate": len(measured) / len(ids) if ids else None,
         "kappa": kappa,
         "fit_agreement": _share(b == a for b, a in pairs),
-        "flip_rate": _share(flips) if len(draws) > 1 else None,
+        "flip_rate": _share(s.flipped for s in stable.values() if s) if len(draws) > 1 else None,
         "drifted_outputs": float(sum(d.drift for d in drift)) if drift else None,
         **(golden or {}),
     }
-    halted = next((d.halted for d in draws if d.halted is not None), None)
-    if halted is None and len(draws) < plan.repeat:
-        halted = plan.budget.spent
+    of_baseline = {} if expected else metrics(before, rules, spent["baseline"], baseline=True)
     evaluation = Evaluation(
-        kind="golden" if golden_kind else "baseline",
+        kind="golden" if expected else "baseline",
         created_at=datetime.now(UTC),
         baseline=source,
         candidate=plan.candidate,
         settings=plan.settings,
         leads=len(ids),
         measured=len(measured),
-        halted=halted,
+        halted=_halted(draws, plan),
         skipped=skipped,
-        outcomes={
-            "baseline": outcome_counts(before),
-            "candidate": outcome_counts(after),
-        },
+        outcomes={"baseline": outcome_counts(before), "candidate": outcome_counts(after)},
         transitions=transitions(zip(before, after, strict=True)),
         rules=rules,
         fit_labels=labels,
@@ -176,12 +168,20 @@ def assemble(
         flip_rate=values["flip_rate"],
         metrics=values,
         baseline_metrics={}
-        if golden_kind
+        if expected
         else metrics(before, rules, spent["baseline"], baseline=True),
         summary="",
         lead_results=tuple(results),
     )
     return evaluation.model_copy(update={"summary": closing_line(evaluation)})
+
+
+def _halted(draws: Sequence[Replay], plan: Plan) -> str | None:
+    """Why the candidate stopped short: a draw that halted, or a budget spent between draws."""
+    halted = next((d.halted for d in draws if d.halted is not None), None)
+    if halted is None and len(draws) < plan.repeat:
+        halted = plan.budget.spent
+    return halted
 
 
 def gate(evaluation: Evaluation, conditions: Sequence[Condition]) -> Evaluation:
