@@ -167,9 +167,7 @@ def assemble(
         repeat=len(draws),
         flip_rate=values["flip_rate"],
         metrics=values,
-        baseline_metrics={}
-        if expected
-        else metrics(before, rules, spent["baseline"], baseline=True),
+        baseline_metrics=of_baseline,
         summary="",
         lead_results=tuple(results),
     )
