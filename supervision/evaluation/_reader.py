@@ -106,15 +106,12 @@ def read_run(
     wanted = {
         lead: (record, outcome, reason, fields) for record, lead, outcome, reason, fields in records
     }
-    by_trace: dict[str, list[Envelope[Message]]] = defaultdict(list)
-    for envelope in _envelopes(c, list(wanted)):
-        by_trace[envelope.trace_id].append(envelope)
     compacted = _compacted(c, list(wanted))
     calls, recorded = read_calls(out, set(wanted)) if out is not None else ({}, False)
     builder = ProfileBuilder()
     leads: dict[str, LeadFacts] = {}
-    for lead_id, (record, outcome, reason, fields) in wanted.items():
-        envelopes = by_trace.get(lead_id, [])
+    for lead_id, envelopes in _traces(c, list(wanted)):
+        record, outcome, reason, fields = wanted[lead_id]
         _profile(builder, envelopes)
         leads[lead_id] = _facts(
             lead_id, record, outcome, reason, fields, envelopes,
@@ -123,7 +120,10 @@ def read_run(
     return RunFacts(leads=leads, profile=builder.profile, calls_recorded=recorded)
 
 
-def _envelopes(c: sqlite3.Connection, trace_ids: list[str]) -> Iterator[Envelope[Message]]:
+def _traces(
+    c: sqlite3.Connection, trace_ids: list[str]
+) -> Iterator[tuple[str, list[Envelope[Message]]]]:
+    """Each trace's envelopes in journal order, a chunk of traces in memory at a time."""
     for start in range(0, len(trace_ids), _CHUNK):
         chunk = trace_ids[start : start + _CHUNK]
         marks = ", ".join("?" * len(chunk))
@@ -132,14 +132,15 @@ def _envelopes(c: sqlite3.Connection, trace_ids: list[str]) -> Iterator[Envelope
             f"body FROM messages WHERE trace_id IN ({marks}) ORDER BY seq",
             chunk,
         )
+        found: dict[str, list[Envelope[Message]]] = {trace_id: [] for trace_id in chunk}
         for message_id, trace_id, cause, producer, attempt, approved, at, body in rows:
-            yield Envelope.from_dict(
-                {
-                    "message_id": message_id, "trace_id": trace_id, "causation_id": cause,
-                    "producer": producer, "attempt": attempt, "approved": bool(approved),
-                    "created_at": at, "message": json.loads(body),
-                }
-            )  # fmt: skip
+            envelope = {
+                "message_id": message_id, "trace_id": trace_id, "causation_id": cause,
+                "producer": producer, "attempt": attempt, "approved": bool(approved),
+                "created_at": at, "message": json.loads(body),
+            }  # fmt: skip
+            found[trace_id].append(Envelope.from_dict(envelope))
+        yield from found.items()
 
 
 def _compacted(c: sqlite3.Connection, trace_ids: list[str]) -> set[str]:
