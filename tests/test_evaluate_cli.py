@@ -227,3 +227,42 @@ def test_a_journal_with_a_write_ahead_log_is_read_from_a_copy(
         assert rows[-1][1] == "LNEW"  # the row only the write-ahead log holds
     finally:
         writer.close()
+
+
+def test_kb_researches_from_the_knowledge_base_given(
+    capsys: pytest.CaptureFixture[str], baseline: Path, tmp_path: Path
+) -> None:
+    """--kb replaces the recorded evidence: a company taken out of it leaves its leads with
+    nothing to say, so they wait for review instead of completing."""
+    companies = json.loads((ROOT / "examples" / "companies.json").read_text(encoding="utf-8"))
+    gone = "ember-labs.ai"  # L0001's company, completed in the baseline
+    del companies[gone]
+    kb = tmp_path / "kb.json"
+    kb.write_text(json.dumps(companies), encoding="utf-8")
+    code, result = evaluate(capsys, baseline, tmp_path / "e", "--kb", str(kb))
+    assert code == 0
+    moved = {lead["lead_id"]: lead for lead in result["lead_results"] if same(lead) is False}
+    assert moved["L0001"]["baseline"]["outcome"] == "completed"
+    assert moved["L0001"]["candidate"]["outcome"] == "needs_review"
+
+
+def test_another_icp_moves_the_fit_bands_and_kappa(
+    capsys: pytest.CaptureFixture[str], baseline: Path, tmp_path: Path
+) -> None:
+    """An ICP with higher bands scores leads into lower ones: the confusion matrix leaves its
+    diagonal, kappa falls, and a gate on it exits 3."""
+    text = (ROOT / "examples" / "icp.toml").read_text(encoding="utf-8")
+    icp = tmp_path / "icp.toml"
+    icp.write_text(text.replace("high = 70", "high = 90").replace("medium = 40", "medium = 60"))
+    code, result = evaluate(
+        capsys, baseline, tmp_path / "e", "--icp", str(icp), "--fail-if", "kappa < 0.9"
+    )
+    assert code == 3
+    assert result["kappa"] < 0.9
+    labels = result["fit_labels"]
+    high_to_medium = result["fit_confusion"][labels.index("high")][labels.index("medium")]
+    assert high_to_medium > 0
+    assert (
+        result["outcomes"]["candidate"]["disqualified"]
+        > result["outcomes"]["baseline"]["disqualified"]
+    )
