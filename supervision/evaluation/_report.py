@@ -59,9 +59,14 @@ def render(result: Evaluation) -> str:
     env.filters["pct"] = _pct
     env.filters["num"] = _num
     env.filters["counted"] = _counted
+    # What needs a look first: leads that changed, or missed an expectation.
     leads = sorted(
         result.lead_results,
-        key=lambda lead: (not lead.changed, lead.candidate is None, lead.lead_id),
+        key=lambda lead: (
+            not lead.changed and all(check.passed for check in lead.checks),
+            lead.candidate is None,
+            lead.lead_id,
+        ),
     )
     return env.get_template("report.html").render(
         r=result,
