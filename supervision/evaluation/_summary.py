@@ -21,6 +21,10 @@ _PHRASES = (
 
 def closing_line(result: Evaluation) -> str:
     """One line: the outcome shift, the rule that moved most, kappa, cost, stability."""
+    if result.leads == 0:
+        return "nothing to compare: no finished lead to replay"
+    if result.measured == 0:
+        return f"nothing measured: the candidate finished none of {result.leads} leads"
     if result.kind == "golden":
         return _golden_line(result)
     parts = [_outcomes(result.outcomes["baseline"], result.outcomes["candidate"], result)]
