@@ -14,15 +14,18 @@ from actors._dead_letters import (
     LetterStatus,
     lineage_of,
 )
-from actors._evidence import EvidenceSource, KnowledgeBase
-from actors._icp import Icp, Sender
-from actors._inbox import PENDING, Receipt, StoredRecord, Submission
+from actors._evidence import EvidenceSource, FirstFound, KnowledgeBase
+from actors._icp import Icp, IcpScore, Sender
+from actors._inbox import PENDING, Claim, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
+from actors._ops_schedule import Due, RetrySchedule, unschedule, utc_now
+from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
 from actors._research import Research
-from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
+from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore, why
 from actors._run_control import RunControl, RunNotice
+from actors._run_knowledge import KNOWLEDGE_FILE, RunKnowledge, add_facts
 from actors._scoring import Scoring
 from actors._stage import LlmStage, StageOptions
 from actors._telemetry import (
@@ -36,7 +39,8 @@ from actors._telemetry import (
     wants_otel,
 )
 from actors._validator import Validator
-from actors._web_source import WebSource, WebSourceStatistics, public_host
+from actors._web_guard import METADATA, Resolver, StaticResolver, SystemResolver
+from actors._web_source import DEFAULT_TTL, WebSource, WebSourceStatistics
 from actors._writer import Writer
 from actors.llm._caller import CallerStatistics, LlmCaller
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
@@ -44,8 +48,14 @@ from actors.llm._rate_gate import RateGate
 from actors.validation import RuleContext
 
 __all__ = [
+    "DEFAULT_PROMPTS",
+    "DEFAULT_TTL",
     "FINISHED_EARLIER",
+    "INSTRUCTIONS",
+    "KNOWLEDGE_FILE",
+    "METADATA",
     "PENDING",
+    "PROMPT_FILES",
     "Actor",
     "ActorOptions",
     "ActorStatistics",
@@ -53,6 +63,7 @@ __all__ = [
     "BreakerStatistics",
     "CallerStatistics",
     "CircuitBreaker",
+    "Claim",
     "Context",
     "Crm",
     "CrmRow",
@@ -61,10 +72,13 @@ __all__ = [
     "DeadLetterItem",
     "DeadLetterStore",
     "DeadLetters",
+    "Due",
     "EventLog",
     "EvidenceSource",
+    "FirstFound",
     "FlakyCrm",
     "Icp",
+    "IcpScore",
     "KnowledgeBase",
     "LedgerStore",
     "LetterStatus",
@@ -79,34 +93,44 @@ __all__ = [
     "Metrics",
     "MetricsBook",
     "OutcomeLedger",
+    "Prompts",
     "RateGate",
     "Receipt",
     "ReportRow",
     "Research",
+    "Resolver",
+    "RetrySchedule",
     "ReviewItem",
     "ReviewQueue",
     "ReviewStatus",
     "ReviewStore",
     "RuleContext",
     "RunControl",
+    "RunKnowledge",
     "RunNotice",
     "Scoring",
     "Sender",
     "Span",
     "SqliteCrm",
     "StageOptions",
+    "StaticResolver",
     "StoredRecord",
     "Submission",
+    "SystemResolver",
     "Telemetry",
     "Validator",
     "WebSource",
     "WebSourceStatistics",
     "Writer",
+    "add_facts",
     "current_telemetry",
     "lineage_of",
     "null_log",
     "otel_telemetry",
-    "public_host",
+    "prompt_version",
     "reporting",
+    "unschedule",
+    "utc_now",
     "wants_otel",
+    "why",
 ]

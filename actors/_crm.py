@@ -25,6 +25,7 @@ from messages import (
     LeadScore,
     Outcome,
     OutreachDraft,
+    ReviewApproved,
     ScoreSummary,
 )
 
@@ -181,14 +182,16 @@ class FlakyCrm:
 
 
 @final
-class Crm(Actor[LeadScore | OutreachDraft]):
-    """Writes approved drafts (``completed``) and low-fit scores (``disqualified``).
+class Crm(Actor[LeadScore | OutreachDraft | ReviewApproved]):
+    """Writes approved drafts (``completed``), low-fit scores (``disqualified``), and what
+    a person approved in the inbox (either, as its ``send`` says).
 
+    A low-fit score with doubts is not written: its lead is drafted, and a person decides.
     A failed write is retried with backoff until it succeeds: the lead is never
     dropped, and the upsert makes a repeated write harmless.
     """
 
-    handles = (LeadScore, OutreachDraft)
+    handles = (LeadScore, OutreachDraft, ReviewApproved)
 
     def __init__(
         self,
@@ -211,14 +214,16 @@ class Crm(Actor[LeadScore | OutreachDraft]):
             raise
         self.breaker.succeeded()
 
-    async def handle(self, ctx: Context[LeadScore | OutreachDraft]) -> None:
+    async def handle(self, ctx: Context[LeadScore | OutreachDraft | ReviewApproved]) -> None:
         draft: OutreachDraft | None = None
         match ctx.message:
             case LeadScore() as score:
-                if not score.disqualified:
+                if not score.disqualified or score.to_inbox:
                     return
             case OutreachDraft() as written:
                 score, draft = written.score, written
+            case ReviewApproved(draft=approved, send=send):
+                score, draft = approved.score, (approved if send else None)
         row = CrmRow.of(score, draft)
         # Stamina's retry context only once a write has failed: a write that succeeds at
         # once, nearly all of them, pays nothing for the retries it did not need.

@@ -18,6 +18,38 @@ class EvidenceSource(Protocol):
         """Why ``gather`` found no evidence for ``lead``: the cause, then the fix."""
         ...
 
+    async def aclose(self) -> None:
+        """Release what the source holds (a connection pool); gathering after is an error."""
+        ...
+
+
+@final
+class FirstFound:
+    """Sources asked in order: the first with evidence about the lead's company answers.
+
+    ``kb,web`` is ``FirstFound(knowledge_base, web)``: a company the knowledge base
+    describes costs no fetch; the web is read only for the others.
+    """
+
+    def __init__(self, *sources: EvidenceSource) -> None:
+        if not sources:
+            raise UsageError("FirstFound needs at least one source; pass kb, web or both.")
+        self.sources = sources
+
+    async def gather(self, lead: Lead) -> tuple[Evidence, ...]:
+        for source in self.sources:
+            evidence = await source.gather(lead)
+            if evidence:
+                return evidence
+        return ()
+
+    def why_empty(self, lead: Lead) -> str:
+        return "; and ".join(source.why_empty(lead) for source in self.sources)
+
+    async def aclose(self) -> None:
+        for source in self.sources:
+            await source.aclose()
+
 
 @final
 class KnowledgeBase:
@@ -43,6 +75,9 @@ class KnowledgeBase:
                 f"{path}: not a JSON object keyed by domain; see examples/companies.json"
             )
         return KnowledgeBase(data)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the knowledge base is in memory."""
 
     def why_empty(self, lead: Lead) -> str:
         known = lead.domain.casefold() in self._companies

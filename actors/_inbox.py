@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from actors.intake import check_record, fingerprint, lead_id_for
 from messages import Outcome, RawValue
@@ -83,6 +84,34 @@ class Receipt:
     outcome: str
     """Its outcome now: an ``Outcome`` value, or ``PENDING``."""
     reason: str
+
+
+class Claim(Protocol):
+    """What a submission settles in the transaction that submits its rows, such as an HTTP
+    ``Idempotency-Key``: taken there, two requests with one key cannot both submit."""
+
+    def claim(self, c: sqlite3.Connection) -> bool:
+        """Whether to submit the rows (``False``: the claim was taken before)."""
+        ...
+
+    def settle(self, c: sqlite3.Connection, receipts: list[Receipt]) -> None:
+        """Record what submitting the rows did, in the same transaction."""
+        ...
+
+
+def submit_claimed(
+    c: sqlite3.Connection,
+    input_id: int,
+    rows: Sequence[tuple[int, Mapping[str, RawValue]]],
+    claim: Claim | None,
+) -> list[Receipt]:
+    """Submit rows of one input, under ``claim`` if given: no receipts when it was taken."""
+    if claim is not None and not claim.claim(c):
+        return []
+    receipts = [submit(c, input_id, position, fields) for position, fields in rows]
+    if claim is not None:
+        claim.settle(c, receipts)
+    return receipts
 
 
 @dataclass(frozen=True, slots=True)

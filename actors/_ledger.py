@@ -18,7 +18,7 @@ from typing import Any, Unpack, final
 from actors import _inbox
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
-from actors._inbox import INBOX_SCHEMA, PENDING, Receipt, StoredRecord
+from actors._inbox import INBOX_SCHEMA, PENDING, Claim, Receipt, StoredRecord
 from actors.webhooks import announce_outcome
 from bus import SqliteFile
 from messages import LeadOutcome, Outcome, RawValue
@@ -86,11 +86,18 @@ class LedgerStore:
         return receipts
 
     async def submit_many(
-        self, batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]]
+        self,
+        batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]],
+        claims: Sequence[Claim | None] = (),
     ) -> list[list[Receipt]]:
-        """Several submissions in one transaction (a busy service's concurrent requests)."""
+        """Several submissions in one transaction (a busy service's concurrent requests),
+        each under its claim in ``claims`` (by position; none when missing)."""
+        chosen = [*claims, *[None] * (len(batches) - len(claims))]
         return await self.db.run(
-            lambda c: [[_inbox.submit(c, i, p, f) for p, f in rows] for i, rows in batches]
+            lambda c: [
+                _inbox.submit_claimed(c, i, rows, claim)
+                for (i, rows), claim in zip(batches, chosen, strict=True)
+            ]
         )
 
     async def note_digest(self, input_id: int, digest: str) -> None:

@@ -1,4 +1,5 @@
-"""The human review queue: leads a person must decide on, with the reason and last outputs."""
+"""The inbox: leads a person decides on, each with the draft that would be sent and why,
+in plain words."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any, Unpack, final
 
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
+from actors.validation import explain_all
 from actors.webhooks import announce_decision
 from bus import SqliteFile
-from messages import HumanReviewRequested, LeadOutcome, Outcome
+from messages import POLICIES, HumanReviewRequested, LeadOutcome, Outcome, OutreachDraft
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review (
@@ -45,7 +47,12 @@ class ReviewStatus(StrEnum):
 
     OPEN = "open"
     APPROVED = "approved"
+    DECLINED = "declined"
+    """A person declined the lead."""
     REJECTED = "rejected"
+    """A person rejected the lead, in versions before ``declined``: it failed."""
+    RETRIED = "retried"
+    """A person ran the lead again (with evidence they added)."""
     SUPERSEDED = "superseded"
     """A newer request for the same record replaced it (the lead was resumed meanwhile)."""
 
@@ -60,6 +67,39 @@ class ReviewItem:
     reason: str
     status: str
     request: HumanReviewRequested
+
+    @property
+    def draft(self) -> OutreachDraft | None:
+        """The draft that would be sent; ``None`` for an item filed by an older version."""
+        output = self.request.last_output
+        return output if isinstance(output, OutreachDraft) else None
+
+    @property
+    def why(self) -> str:
+        """Why it is in the inbox, in plain words."""
+        return why(self.request)
+
+
+def why(request: HumanReviewRequested) -> str:
+    """Why a lead waits for a person, in a sales person's words: each rule its draft broke
+    and each doubt it carries, one sentence each."""
+    output = request.last_output
+    if not isinstance(output, OutreachDraft):
+        # Its reasons were written before drafts were attached: said as they were.
+        said = " ".join(dict.fromkeys(_first_clause(v.reason) for v in request.violations))
+        said = said or POLICIES[request.failure].explain
+        return (
+            f"Filed by an earlier version at the {request.stage.value} stage, with no draft: "
+            f"{said or request.reason}"
+        )
+    sentences = explain_all(request.violations + output.doubts)
+    if sentences:
+        return " ".join(sentences)
+    return POLICIES[request.failure].explain or request.reason
+
+
+def _first_clause(reason: str) -> str:
+    return reason.split(";", 1)[0].strip().rstrip(".") + "."
 
 
 def _item(row: tuple[Any, ...]) -> ReviewItem:
@@ -190,6 +230,6 @@ class ReviewQueue(Actor[HumanReviewRequested]):
             record=request.lead.record,
             lead_id=request.lead.lead_id,
             outcome=Outcome.NEEDS_REVIEW,
-            reason=f"{request.stage.value}: {request.failure.value}: {request.reason}"[:500],
+            reason=why(request)[:500],
         )
         await ctx.publish(outcome)

@@ -13,24 +13,38 @@ from actors._stage import LlmStage, StageOptions
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import ScoreReply
-from messages import Fit, Lead, LeadScore, ResearchResult, Stage, ValidationFailed
+from messages import (
+    Fit,
+    Lead,
+    LeadScore,
+    ResearchResult,
+    RetryRequested,
+    Stage,
+    ValidationFailed,
+)
 
 
 @final
-class Scoring(LlmStage[ResearchResult | ValidationFailed, ResearchResult]):
+class Scoring(LlmStage[ResearchResult | ValidationFailed | RetryRequested, ResearchResult]):
     """Approved ResearchResult → LeadScore (to the validator)."""
 
-    handles = (ResearchResult, ValidationFailed)
+    handles = (ResearchResult, ValidationFailed, RetryRequested)
     stage = Stage.SCORING
 
     def __init__(self, caller: LlmCaller, icp: Icp, **options: Unpack[StageOptions]) -> None:
         super().__init__(caller, **options)
         self.icp = icp
 
-    async def handle(self, ctx: Context[ResearchResult | ValidationFailed]) -> None:
+    async def handle(
+        self, ctx: Context[ResearchResult | ValidationFailed | RetryRequested]
+    ) -> None:
         match ctx.message:
             case ResearchResult() as research:
-                await self.produce(ctx, research)
+                await self.produce(ctx, research, retry=research.retry)
+            case RetryRequested(stage=Stage.SCORING, start=ResearchResult() as research) as again:
+                await self.produce(ctx, research, retry=again.retry)
+            case RetryRequested():
+                return
             case ValidationFailed() as failed:
                 await self.retry_rejected(ctx, failed)
 
@@ -38,20 +52,32 @@ class Scoring(LlmStage[ResearchResult | ValidationFailed, ResearchResult]):
         self, basis: ResearchResult, *, attempt: int, feedback: tuple[str, ...]
     ) -> LlmRequest:
         return scoring_request(
-            basis, self.icp, attempt=attempt, feedback=feedback, timeout=self.timeout
+            basis,
+            self.icp,
+            attempt=attempt,
+            feedback=feedback,
+            timeout=self.timeout,
+            prompts=self.prompts,
         )
 
     def assemble(self, basis: ResearchResult, reply: BaseModel) -> LeadScore:
+        """The score as the model gave it, except where the lead's row lacks fields: then
+        the confidence is scaled by ``0.5 + 0.5 * share known`` and a reason names them."""
         assert isinstance(reply, ScoreReply)
-        icp_score = self.icp.score(basis.lead)
+        icp = self.icp.assess(basis.lead)
+        reasons = tuple(reply.reasons)
+        confidence = reply.confidence
+        if icp.unknown:
+            reasons = (*reasons, icp.reason)
+            confidence = round(confidence * (0.5 + 0.5 * icp.confidence), 2)
         return LeadScore(
             research=basis,
-            icp_score=icp_score,
-            icp_fit=self.icp.fit_of(icp_score),
+            icp_score=icp.score,
+            icp_fit=self.icp.fit_of(icp.score),
             fit=Fit(reply.fit),
             score=reply.score,
-            confidence=reply.confidence,
-            reasons=tuple(reply.reasons),
+            confidence=confidence,
+            reasons=reasons,
         )
 
     def lead_of(self, basis: ResearchResult) -> Lead:

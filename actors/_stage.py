@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
+from actors._prompts import DEFAULT_PROMPTS, Prompts, prompt_version
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._parse import parse_reply
@@ -19,8 +20,8 @@ from messages import (
     STAGE_ATTEMPTS,
     AuthFailed,
     DeadLetter,
+    Envelope,
     FailureKind,
-    HumanReviewRequested,
     Lead,
     LeadScore,
     LlmTimeout,
@@ -30,6 +31,7 @@ from messages import (
     ProviderError,
     QuotaExhausted,
     ResearchResult,
+    RetryRequested,
     RunHalted,
     SchemaMismatch,
     Stage,
@@ -47,32 +49,39 @@ RAW_REPLY_LIMIT = 8_000
 
 
 class StageOptions(ActorOptions, total=False):
-    """An LLM stage's options: an actor's, and the deadline of one call."""
+    """An LLM stage's options: an actor's, the deadline of one call, and the prompts."""
 
     timeout: float
+    prompts: Prompts
 
 
 class LlmStage(Actor[In], Generic[In, Basis]):
     """An actor that turns a *basis* (its validated input) into one probabilistic output.
 
     Subclasses say how to build the request and assemble the output; this class owns
-    the failure paths of the taxonomy: a malformed reply is re-asked once and then
-    dead-lettered with its raw text; a schema mismatch is re-asked within the stage's
-    attempt budget and then reviewed; a timeout or provider error that outlived its
-    retries goes to review; quota and auth failures, and a provider down past the
-    caller's breaker limit, halt the run. A ``ValidationFailed``
-    with verdict ``retry`` for this stage starts the next attempt with the violations
-    as feedback.
+    the failure paths of the taxonomy. Machine failures go to Operations, as a dead letter
+    whose payload is the ``RetryRequested`` that runs the step again: a malformed reply
+    after one re-ask (with its raw text), a schema mismatch after the stage's attempt
+    budget, a timeout or provider error that outlived the caller's retries. Quota and
+    auth failures, and a provider down past the caller's breaker limit, halt the run. A
+    ``ValidationFailed`` with verdict ``retry`` for this stage starts the next attempt
+    with the violations as feedback; a ``RetryRequested`` for it starts a new pass.
     """
 
     stage: ClassVar[Stage]
 
     def __init__(
-        self, caller: LlmCaller, *, timeout: float = 30.0, **options: Unpack[ActorOptions]
+        self,
+        caller: LlmCaller,
+        *,
+        timeout: float = 30.0,
+        prompts: Prompts = DEFAULT_PROMPTS,
+        **options: Unpack[ActorOptions],
     ) -> None:
         super().__init__(**options)
         self.caller = caller
         self.timeout = timeout
+        self.prompts = prompts
 
     @abstractmethod
     def request(self, basis: Basis, *, attempt: int, feedback: tuple[str, ...]) -> LlmRequest:
@@ -99,18 +108,34 @@ class LlmStage(Actor[In], Generic[In, Basis]):
             return
         feedback = tuple(f"[{v.rule}] {v.reason}" for v in failed.violations)
         await self.produce(
-            ctx, self.basis_from_rejected(failed), attempt=failed.attempt + 1, feedback=feedback
+            ctx,
+            self.basis_from_rejected(failed),
+            attempt=failed.attempt + 1,
+            feedback=feedback,
+            retry=failed.rejected.retry,
         )
 
     async def produce(
-        self, ctx: Context[Any], basis: Basis, *, attempt: int = 1, feedback: tuple[str, ...] = ()
+        self,
+        ctx: Context[Any],
+        basis: Basis,
+        *,
+        attempt: int = 1,
+        feedback: tuple[str, ...] = (),
+        retry: int = 0,
     ) -> None:
-        """Ask until a well-formed output is published, or the lead takes a failure path."""
+        """Ask until a well-formed output is published, or the lead takes a failure path.
+
+        ``retry`` is the Operations retry this pass belongs to: its calls and its output
+        carry it, so that faults are drawn anew and later re-asks stay in the same pass.
+        """
         malformed = 0
         answered = False
         while True:
             try:
                 request = self.request(basis, attempt=attempt, feedback=feedback)
+                if retry:
+                    request = replace(request, retry=retry)
                 # A rate limit may hand the message back (on a shared bus) only before a
                 # call was answered: running the handler again must not repeat a paid call.
                 reply = await self.caller.call(request, log=ctx.log, may_defer=not answered)
@@ -127,7 +152,7 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                     "malformed_output", stage=self.stage.value, attempt=attempt, raw=exc.raw[:2000]
                 )
                 if malformed >= _MALFORMED_ATTEMPTS:
-                    await self._dead_letter(ctx, exc, attempt)
+                    await self._to_operations(ctx, basis, exc, attempt, retry, raw=exc.raw)
                     return
                 feedback = (f"Your reply was unusable: {exc} Reply with exactly one JSON object.",)
             except SchemaMismatch as exc:
@@ -135,11 +160,11 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                     "schema_mismatch", stage=self.stage.value, attempt=attempt, errors=exc.errors
                 )
                 if attempt >= STAGE_ATTEMPTS:
-                    await self._review(ctx, basis, exc.failure, str(exc), attempt)
+                    await self._to_operations(ctx, basis, exc, attempt, retry, raw=exc.raw)
                     return
                 feedback = exc.errors
             except (LlmTimeout, ProviderError) as exc:
-                await self._review(ctx, basis, exc.failure, str(exc), attempt)
+                await self._to_operations(ctx, basis, exc, attempt, retry)
                 return
             except (QuotaExhausted, AuthFailed, ProviderDown) as exc:
                 reason = redact(str(exc))
@@ -148,31 +173,40 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                 return
             else:
                 output = with_raw_reply(self.assemble(basis, parsed), reply.text)
+                # Which prompt made it: the version of the system prompt this call sent;
+                # and which of Operations' retries, so that its faults were drawn anew.
+                update: dict[str, object] = {"prompt": prompt_version(self.stage, request.system)}
+                if retry:
+                    update["retry"] = retry
+                output = output.model_copy(update=update)
                 await ctx.publish(output, attempt=attempt)
                 return
             attempt += 1
 
-    async def _review(
-        self, ctx: Context[Any], basis: Basis, failure: FailureKind, reason: str, attempt: int
+    async def _to_operations(
+        self,
+        ctx: Context[Any],
+        basis: Basis,
+        exc: MalformedReply | SchemaMismatch | LlmTimeout | ProviderError,
+        attempt: int,
+        retry: int,
+        *,
+        raw: str | None = None,
     ) -> None:
-        request = HumanReviewRequested(
-            lead=self.lead_of(basis),
-            stage=self.stage,
-            failure=failure,
-            reason=redact(reason),
-            attempts=attempt,
-            stage_input=self.stage_input(basis),
+        """A machine failure: a dead letter, whose payload runs this step again as the
+        lead's next retry, from the same approved input."""
+        lead = self.lead_of(basis)
+        again = RetryRequested(
+            stage=self.stage, lead=lead, start=self.stage_input(basis), retry=retry + 1
         )
-        await ctx.publish(request, attempt=attempt)
-
-    async def _dead_letter(self, ctx: Context[Any], exc: MalformedReply, attempt: int) -> None:
+        payload = Envelope.new(again, producer=self.name, trace_id=lead.lead_id)
         letter = DeadLetter(
             failure=exc.failure,
-            reason=redact(str(exc)),
+            reason=redact(f"{self.stage.value}: {exc}"),
             actor=self.name,
-            payload=redact(ctx.envelope.to_json()),
+            payload=redact(payload.to_json()),
             attempts=attempt,
-            raw_output=redact(exc.raw),
+            raw_output=None if raw is None else redact(raw),
         )
         await ctx.publish(letter, attempt=attempt)
 

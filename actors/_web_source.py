@@ -1,44 +1,39 @@
-"""The web evidence source: a company's home page, fetched with httpx and read as plain text.
+"""The web evidence source: a company's site, read once per run, cached in the run directory.
 
-    async with WebSource() as web:
-        evidence = await web.gather(lead)  # (Evidence(evidence_id="w1", source=URL, text=...),)
+    async with WebSource(cache_dir=out / "web", allow_private=False) as web:
+        evidence = await web.gather(lead)  # (Evidence(evidence_id="w1", source=URL, ...), ...)
 
-``gather`` fetches ``https://{lead.domain}/`` and returns the page's title, meta
-description, headings and paragraphs as evidence items of 40 to 400 characters, in that
-order, deduplicated: each text is the page's own wording with its whitespace collapsed,
-so a claim can quote it verbatim. Script, style, noscript, nav, footer, svg, template
-and iframe content is never read.
+A lead's site is its ``website`` when the row gives one (port and path kept), else
+``https://`` and its domain. The home page is read, then up to three pages it links to
+on the same origin (an about, a customers and a news page: ``_web_text.LINKED_PAGES``);
+their main text, extracted with trafilatura, becomes evidence items ``w1``, ``w2``, ...
+of 40 to 400 characters, the home page's first, at most ``max_items`` in all.
 
-A problem with one lead's page is no error: a timeout, a refused connection, a 4xx or
-5xx, a body that is not ``text/html`` or ``text/plain``, a redirect off the site or a
-page the parser rejects all yield ``()``. Research then goes on without evidence, and
-the validator sends the lead to review because no claim can be grounded. Nothing is
-logged here; ``statistics()`` counts what happened, and ``why_empty(lead)`` says, once,
-why a lead got nothing (its cause and the fix), for the caller to log.
+One company, one reading: leads are keyed by their domain (else their site), concurrent
+leads of one company wait for the one reading under way, and a site read within ``ttl``
+seconds is taken from ``cache_dir`` (one JSON file per site) with no request at all. A
+site that could not be read is remembered for the run, not on disk, so the next run
+tries again.
 
-A lead's ``domain`` is untrusted input, so the source will not be aimed at internal
-hosts by lead data (server-side request forgery): ``public_host`` refuses an empty name,
-one with spaces, a port or any character a host name cannot hold, an IP literal, a
-single-label name (``localhost``, ``intranet``) and local-network suffixes (``.local``,
-``.internal``, ...), with no request sent. Every redirect target is checked the same
-way and must stay on the lead's site. The guard reads names only: a public name whose
-DNS points at a private address is not caught here.
+Every fetch is guarded (``_web_fetch``, ``_web_guard``): robots.txt is obeyed, hosts are
+checked after DNS resolution and after every redirect, requests are bounded in time,
+size, media type and redirects. A site that yields nothing is no error: ``gather``
+returns ``()`` and ``why_empty(lead)`` says why in words a person can act on (an HTTP
+status, a timeout, not an HTML page, robots.txt, a refused address). ``statistics()``
+counts what happened.
 
-The seam is the ``httpx2.AsyncClient`` (its transport): pass one to share a connection
-pool, or to route requests elsewhere, as the tests do to reach a local server. The
-source sets its own headers, timeout and redirect policy on every request, and closes
-only a client it created.
+The seams are the ``httpx2.AsyncClient`` (its transport), the ``Resolver`` and the clock.
 """
 
 from __future__ import annotations
 
-import codecs
-import ipaddress
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Self, final
 
@@ -46,151 +41,134 @@ import anyio
 from anyio import to_thread
 
 from actors._lazy import lazy_module
+from actors._web_fetch import USER_AGENT, Failure, Fetcher, Page, Robots
+from actors._web_guard import Resolver, SystemResolver
+from actors._web_text import MAX_CHARS, MIN_CHARS, linked_pages, page_texts
 from messages import ClosedResourceError, Evidence, Lead, UsageError
 
 if TYPE_CHECKING:
     import httpx2
 else:
-    httpx2 = lazy_module("httpx2")  # a few tenths of a second: only for --sources web
+    httpx2 = lazy_module("httpx2")
 
-USER_AGENT = "Leadwright/0.1 (+research)"
-MAX_REDIRECTS = 3
-MIN_CHARS = 40
-MAX_CHARS = 400
+__all__ = ["MAX_CHARS", "MIN_CHARS", "USER_AGENT", "WebSource", "WebSourceStatistics"]
 
-_HEADERS = {"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.9"}
-_MEDIA_TYPES = frozenset({"text/html", "text/plain"})
-_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-_LOCAL_TLDS = frozenset(
-    {"localhost", "localdomain", "local", "internal", "intranet", "lan", "home", "corp", "arpa"}
-)
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([\w.:-]+)""", re.IGNORECASE)
-_SENTENCE_GAP = re.compile(r"""(?:(?<=[.!?])|(?<=[.!?]["'”’)])) (?=\S)""")
+DEFAULT_TTL = 7 * 24 * 3600.0
+"""Seconds a site read stays fresh in the run directory: a week."""
 
 
-def public_host(domain: str) -> str | None:
-    """``domain`` as the lower-case ASCII host name to fetch, or None if it names no public site."""
-    try:
-        name = domain.removesuffix(".").encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        return None  # an empty label, a label over 63 characters
-    try:
-        ipaddress.ip_address(name.strip("[]"))
-    except ValueError:
-        pass
-    else:
-        return None  # an IP literal: "127.0.0.1", "10.0.0.1", "[::1]"
-    labels = name.split(".")
-    if len(labels) < 2 or len(name) > 253:
-        return None  # "", "localhost", "intranet", "2130706433"
-    if not all(_LABEL.fullmatch(label) for label in labels):
-        return None  # spaces, a port, brackets, "@", "_", an empty label
-    if labels[-1].isdigit() or labels[-1] in _LOCAL_TLDS:
-        return None  # an IPv4 shorthand ("127.1"), a name for the local network
-    return name
-
-
+@final
 @dataclass(frozen=True, slots=True)
 class WebSourceStatistics:
     """What a ``WebSource`` has done so far."""
 
+    sites: int
+    """Sites read over the network (once each, however many leads they serve)."""
+    cached: int
+    """Sites taken from the run directory's cache, with no request."""
     pages: int
-    """Pages read and turned into evidence (possibly none)."""
+    """Pages read, home and linked pages together."""
     refused: int
-    """Leads whose domain ``public_host`` refused: no request was sent."""
+    """Sites not read by choice: a guarded address, robots.txt, no site to read."""
     failed: int
-    """Fetches that read no page: network, timeout, status, content type, redirect, parse."""
+    """Sites whose home page could not be read: status, timeout, media type, network."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Page:
-    url: httpx2.URL
-    media_type: str
-    charset: str | None
-    body: bytes
-    complete: bool
-    """False when the body was cut at ``max_bytes``."""
+class _Reading:
+    """One site, as read: its evidence (source URL, text), or why there is none."""
+
+    site: str
+    fetched_at: float
+    evidence: tuple[tuple[str, str], ...] = ()
+    failure: str | None = None
 
 
 @final
 class WebSource:
-    """An ``EvidenceSource`` that reads the lead's home page (see the module docstring).
+    """An ``EvidenceSource`` that reads each lead's company site (see the module docstring).
 
-    ``timeout`` bounds the whole fetch, redirects and body included. At most
-    ``max_bytes`` of body are read; the rest is never downloaded. At most ``max_items``
-    evidence items are kept, the first ones.
+    ``timeout`` bounds each request; ``max_bytes`` each page's body; ``max_items`` the
+    evidence of one site; ``max_pages`` the pages read per site, home page included.
+    ``allow_private`` lets loopback and private addresses through (metadata never).
     """
 
     def __init__(
         self,
         *,
         client: httpx2.AsyncClient | None = None,
+        resolver: Resolver | None = None,
         timeout: float = 10.0,
         max_bytes: int = 1_000_000,
-        max_items: int = 8,
+        max_items: int = 12,
+        max_pages: int = 4,
+        allow_private: bool = False,
+        cache_dir: Path | None = None,
+        ttl: float = DEFAULT_TTL,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not timeout > 0:
             raise UsageError(f"timeout={timeout!r} must be > 0 seconds.")
-        if max_bytes < 1:
-            raise UsageError(f"max_bytes={max_bytes!r} must be >= 1.")
-        if max_items < 1:
-            raise UsageError(f"max_items={max_items!r} must be >= 1.")
+        if not ttl >= 0:
+            raise UsageError(f"ttl={ttl!r} must be >= 0 seconds.")
+        for name, count in (("max_bytes", max_bytes), ("max_items", max_items)):
+            if count < 1:
+                raise UsageError(f"{name}={count!r} must be >= 1.")
+        if max_pages < 1:
+            raise UsageError(f"max_pages={max_pages!r} must be >= 1.")
         self._client = client
         self._owns_client = client is None
+        self._resolver = resolver or SystemResolver()
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._max_items = max_items
+        self._max_pages = max_pages
+        self._allow_private = allow_private
+        self._cache_dir = cache_dir
+        self._ttl = ttl
+        self._clock = clock
         self._closed = False
-        self._pages = 0
-        self._refused = 0
-        self._failed = 0
-        self._causes: dict[str, str] = {}
-        """Why each lead's gather found nothing, until ``why_empty`` takes it."""
+        self._fetcher: Fetcher | None = None
+        self._robots: Robots | None = None
+        self._readings: dict[str, _Reading] = {}
+        self._reading_now: dict[str, anyio.Event] = {}
+        self._sites = self._cached = self._pages = self._refused = self._failed = 0
 
     async def gather(self, lead: Lead) -> tuple[Evidence, ...]:
-        """Evidence ``w1``, ``w2``, ... from the lead's home page; ``()`` if there is none."""
+        """Evidence ``w1``, ``w2``, ... from the lead's company site; ``()`` if there is none."""
         if self._closed:
             raise ClosedResourceError("Cannot gather evidence, as the WebSource is closed.")
-        host = public_host(lead.domain)
-        if host is None:
+        key, site = _site_of(lead)
+        if site is None:
             self._refused += 1
-            self._causes[lead.lead_id] = f"{lead.domain!r} is not a public host name"
+            self._readings[key] = _Reading("", 0.0, failure="the lead has no website or domain")
             return ()
-        page: _Page | str = f"no reply within {self._timeout:g} s"
-        with anyio.move_on_after(self._timeout):
-            page = await self._fetch(host)
-        if isinstance(page, str):
-            self._failed += 1
-            self._causes[lead.lead_id] = f"https://{host}/ could not be read: {page}"
-            return ()
-        # Parsing a large page takes up to a second: keep it off the event loop.
-        texts = await to_thread.run_sync(_texts, page, self._max_items)
-        if texts is None:
-            self._failed += 1
-            self._causes[lead.lead_id] = f"{page.url} is markup the parser cannot read"
-            return ()
-        self._pages += 1
-        if not texts:
-            self._causes[lead.lead_id] = f"{page.url} has no text of {MIN_CHARS} characters"
-        source = str(page.url)
+        reading = await self._reading(key, site)
         return tuple(
             Evidence(evidence_id=f"w{number}", source=source, text=text)
-            for number, text in enumerate(texts, start=1)
+            for number, (source, text) in enumerate(reading.evidence, start=1)
         )
 
     def why_empty(self, lead: Lead) -> str:
-        """Why ``gather`` found no evidence for ``lead``, and what to do; forgets it after."""
-        cause = self._causes.pop(lead.lead_id, "the page held no usable text")
-        return f"{cause}; check the network, or pass --kb FILE with an entry for {lead.domain}"
+        """Why ``gather`` found no evidence for ``lead``, and what to do about it."""
+        key, _ = _site_of(lead)
+        reading = self._readings.get(key)
+        cause = reading.failure if reading is not None else None
+        if cause is None:
+            site = reading.site if reading is not None else "the site"
+            cause = f"{site} has no text of {MIN_CHARS} characters"
+        what = lead.domain or "the company"
+        return f"{cause}; pass --kb FILE with an entry for {what}, or give the lead a website"
 
     def statistics(self) -> WebSourceStatistics:
         """A snapshot of the counts so far."""
-        return WebSourceStatistics(pages=self._pages, refused=self._refused, failed=self._failed)
+        return WebSourceStatistics(
+            sites=self._sites,
+            cached=self._cached,
+            pages=self._pages,
+            refused=self._refused,
+            failed=self._failed,
+        )
 
     async def aclose(self) -> None:
         """Refuse further gathers, and close the client if this source created it."""
@@ -209,202 +187,129 @@ class WebSource:
     ) -> None:
         await self.aclose()
 
-    async def _fetch(self, host: str) -> _Page | str:
-        """The page, or why there is none."""
-        if self._client is None:
-            self._client = httpx2.AsyncClient()  # created in the event loop that uses it
-        url = httpx2.URL(f"https://{host}/")
+    async def _reading(self, key: str, site: str) -> _Reading:
+        """The site's reading: done already, under way for another lead, cached, or now."""
+        while key not in self._readings:
+            under_way = self._reading_now.get(key)
+            if under_way is not None:
+                await under_way.wait()  # the reader may have been cancelled: look again
+                continue
+            self._reading_now[key] = anyio.Event()
+            try:
+                reading = await self._load(key)
+                if reading is not None:
+                    self._cached += 1
+                else:
+                    reading = await self._read_site(site)
+                    if reading.failure is None:
+                        await self._store(key, reading)
+                self._readings[key] = reading
+            finally:
+                self._reading_now.pop(key).set()
+        return self._readings[key]
+
+    async def _read_site(self, site: str) -> _Reading:
+        fetcher, robots = self._tools()
+        refused = await robots.refusal(site)
+        if refused is not None:
+            self._refused += 1
+            return _Reading(site, self._clock(), failure=refused)
+        home = await fetcher.get(site)
+        if isinstance(home, Failure):
+            if home.refused:
+                self._refused += 1
+            else:
+                self._failed += 1
+            return _Reading(site, self._clock(), failure=home.reason)
+        self._sites += 1
+        evidence = await self._evidence_of(home, ())
+        links = await to_thread.run_sync(linked_pages, home, self._max_pages - 1)
+        with anyio.move_on_after(self._timeout * 3):  # the linked pages share one budget
+            for link in links:
+                if len(evidence) >= self._max_items:
+                    break
+                if await robots.refusal(link) is not None:
+                    continue
+                page = await fetcher.get(link)
+                if isinstance(page, Page):
+                    evidence = await self._evidence_of(page, evidence)
+        return _Reading(site, self._clock(), evidence=evidence)
+
+    async def _evidence_of(
+        self, page: Page, evidence: tuple[tuple[str, str], ...]
+    ) -> tuple[tuple[str, str], ...]:
+        """``evidence`` and the page's new texts, up to ``max_items``."""
+        self._pages += 1
+        # Extracting a large page takes up to a second: keep it off the event loop.
+        texts = await to_thread.run_sync(page_texts, page, self._max_items)
+        seen = {text.casefold() for _, text in evidence}
+        fresh = [(page.url, text) for text in texts if text.casefold() not in seen]
+        return (*evidence, *fresh)[: self._max_items]
+
+    def _tools(self) -> tuple[Fetcher, Robots]:
+        if self._fetcher is None or self._robots is None:
+            if self._client is None:
+                # Created in the event loop that uses it. Requests go to checked addresses
+                # with the site's name for TLS, and a pool keyed by address could hand one
+                # site's connection (verified for its name) to another site on the same
+                # address: so no connection is kept for reuse.
+                self._client = httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0))
+            self._fetcher = Fetcher(
+                self._client,
+                self._resolver,
+                timeout=self._timeout,
+                max_bytes=self._max_bytes,
+                allow_private=self._allow_private,
+            )
+            self._robots = Robots(self._fetcher)
+        return self._fetcher, self._robots
+
+    def _path(self, key: str) -> Path | None:
+        if self._cache_dir is None:
+            return None
+        return self._cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.json"
+
+    async def _load(self, key: str) -> _Reading | None:
+        """The site's reading from the cache, if it is there and fresh."""
+        path = self._path(key)
+        if path is None:
+            return None
         try:
-            for _ in range(MAX_REDIRECTS + 1):
-                async with self._client.stream(
-                    "GET", url, headers=_HEADERS, timeout=self._timeout, follow_redirects=False
-                ) as response:
-                    if response.has_redirect_location:
-                        url = url.join(response.headers["Location"])
-                        if not _on_site(url, host):
-                            return f"it redirects off the site, to {url}"
-                        continue
-                    media_type, charset = _content_type(response.headers.get("Content-Type", ""))
-                    if not response.is_success:
-                        return f"HTTP {response.status_code}"
-                    if media_type not in _MEDIA_TYPES:
-                        return f"its content type is {media_type or 'missing'}, not HTML or text"
-                    body, complete = await self._read(response)
-                    return _Page(url, media_type, charset, body, complete)
-        except (httpx2.HTTPError, httpx2.InvalidURL) as exc:
-            return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return f"more than {MAX_REDIRECTS} redirects"
+            data = json.loads(await to_thread.run_sync(path.read_bytes))
+            reading = _Reading(
+                site=str(data["site"]),
+                fetched_at=float(data["fetched_at"]),
+                evidence=tuple((str(s), str(t)) for s, t in data["evidence"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent or unreadable: read the site again
+        fresh = 0 <= self._clock() - reading.fetched_at < self._ttl
+        return reading if fresh else None
 
-    async def _read(self, response: httpx2.Response) -> tuple[bytes, bool]:
-        body = bytearray()
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > self._max_bytes:
-                return bytes(body[: self._max_bytes]), False
-        return bytes(body), True
+    async def _store(self, key: str, reading: _Reading) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        record = {
+            "key": key,
+            "site": reading.site,
+            "fetched_at": reading.fetched_at,
+            "evidence": [list(item) for item in reading.evidence],
+        }
+        await to_thread.run_sync(_write_atomically, path, json.dumps(record, ensure_ascii=False))
 
 
-def _on_site(url: httpx2.URL, host: str) -> bool:
-    """Whether a redirect target stays on the lead's site: its domain, less any ``www.``,
-    or a subdomain of that, on the default port. Without the public suffix list this is
-    stricter than "the same registrable domain": ``blog.acme.com`` may not go to ``acme.com``.
-    """
-    target = public_host(url.raw_host.decode("ascii"))
-    site = host.removeprefix("www.")
-    return (
-        url.scheme in ("http", "https")
-        and url.port is None
-        and target is not None
-        and (target == site or target.endswith("." + site))
-    )
+def _site_of(lead: Lead) -> tuple[str, str | None]:
+    """The key a lead's company is cached under, and the URL its reading starts at."""
+    if lead.website:
+        return (lead.domain or lead.website), lead.website
+    if lead.domain:
+        return lead.domain, f"https://{lead.domain}/"
+    return f"lead:{lead.lead_id}", None
 
 
-def _content_type(header: str) -> tuple[str, str | None]:
-    """The media type, lower case, and the declared charset, if any."""
-    media_type, _, parameters = header.partition(";")
-    charset = None
-    for parameter in parameters.split(";"):
-        key, _, value = parameter.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip("\"'") or None
-    return media_type.strip().lower(), charset
-
-
-def _decode(body: bytes, charset: str | None, media_type: str) -> str:
-    """A byte-order mark, else the declared charset, else a ``<meta charset>``, else UTF-8.
-
-    Undecodable bytes become U+FFFD. Latin-1 and ASCII labels decode as windows-1252, as
-    browsers do; an unknown label falls back to UTF-8.
-    """
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body.decode(encoding, errors="replace")
-    if charset is None and media_type == "text/html":
-        match = _META_CHARSET.search(body[:1024])
-        charset = match.group(1).decode("ascii") if match else None
-    try:
-        encoding = codecs.lookup(charset or "utf-8").name
-    except LookupError:
-        encoding = "utf-8"
-    if encoding in ("iso8859-1", "ascii"):
-        encoding = "cp1252"
-    return body.decode(encoding, errors="replace")
-
-
-def _texts(page: _Page, limit: int) -> list[str] | None:
-    """The page's evidence texts, or None if the parser rejects the page."""
-    text = _decode(page.body, page.charset, page.media_type)
-    if page.media_type == "text/plain":
-        blocks = re.split(r"\n\s*\n", text)
-        if not page.complete:
-            blocks = blocks[:-1]  # the last block was cut mid-way
-        return _items(blocks, limit)
-    parser = _PageParser()
-    try:
-        parser.feed(text)
-        if page.complete:
-            parser.close()
-            parser.flush()
-    except AssertionError:  # html.parser's word for markup it cannot read
-        return None
-    head = [t for t in (parser.title, parser.description) if t is not None]
-    return _items([*head, *parser.blocks], limit)
-
-
-def _items(blocks: Iterable[str], limit: int) -> list[str]:
-    """Normalised, 40-400 characters, no U+FFFD, deduplicated ignoring case; the first ``limit``."""
-    items: dict[str, str] = {}
-    for block in blocks:
-        for piece in _pieces(_normalise(block)):
-            if len(piece) >= MIN_CHARS and "\ufffd" not in piece:
-                items.setdefault(piece.casefold(), piece)
-                if len(items) == limit:
-                    return list(items.values())
-    return list(items.values())
-
-
-def _pieces(block: str) -> Iterator[str]:
-    """The block, or if longer than 400 characters, runs of whole sentences up to 400.
-
-    Each piece is a substring of the block; a sentence over 400 characters is dropped.
-    """
-    if len(block) <= MAX_CHARS:
-        yield block
-        return
-    run = ""
-    for sentence in _SENTENCE_GAP.split(block):
-        joined = f"{run} {sentence}" if run else sentence
-        if len(joined) <= MAX_CHARS:
-            run = joined
-            continue
-        yield run
-        run = sentence if len(sentence) <= MAX_CHARS else ""
-    yield run
-
-
-def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFC", " ".join(text.split()))
-
-
-_SKIPPED = frozenset({"script", "style", "noscript", "nav", "footer", "svg", "template", "iframe"})
-_READ = frozenset({"title", "p", "h1", "h2", "h3", "h4", "h5", "h6"})
-_BREAKS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "body", "dd", "details", "div", "dl", "dt",
-        "figcaption", "figure", "form", "head", "header", "hr", "html", "li", "main", "ol",
-        "pre", "section", "summary", "table", "td", "th", "tr", "ul",
-    }
-)  # fmt: skip
-
-
-class _PageParser(HTMLParser):
-    """Collects the title, the meta description, and the text of headings and paragraphs."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.title: str | None = None
-        self.description: str | None = None
-        self.blocks: list[str] = []
-        self._skipping: list[str] = []
-        self._open: str | None = None
-        self._parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIPPED:
-            self._skipping.append(tag)
-        elif self._skipping:
-            pass
-        elif tag == "meta":
-            names = {key: value or "" for key, value in attrs}
-            if names.get("name", "").lower() == "description" and self.description is None:
-                self.description = names.get("content", "")
-        elif tag == "br":
-            self.handle_data(" ")
-        elif tag in _READ or tag in _BREAKS:
-            self.flush()
-            self._open = tag if tag in _READ else None
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _SKIPPED:  # <svg/> opens nothing to skip
-            self.handle_starttag(tag, attrs)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._skipping:
-            while self._skipping.pop() != tag:
-                pass
-        elif not self._skipping and (tag == self._open or tag in _BREAKS):
-            self.flush()
-
-    def handle_data(self, data: str) -> None:
-        if self._open is not None and not self._skipping:
-            self._parts.append(data)
-
-    def flush(self) -> None:
-        """End the open heading, paragraph or title, if any."""
-        if self._open == "title":
-            if self.title is None:
-                self.title = "".join(self._parts)
-        elif self._open is not None:
-            self.blocks.append("".join(self._parts))
-        self._open = None
-        self._parts = []
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)

@@ -6,21 +6,53 @@ from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 
-from actors import Icp, KnowledgeBase, WebSource
+from actors import (
+    DEFAULT_PROMPTS,
+    EvidenceSource,
+    FirstFound,
+    Icp,
+    KnowledgeBase,
+    Prompts,
+    RetrySchedule,
+    WebSource,
+)
 from actors.drift import Profile
 from actors.llm import GatewaySpec, OpenAiLlm, build_gateway
 from actors.validation import RulePolicy
-from supervision import PipelineConfig, RunSettings
+from cli._common import SAMPLE_ICP, SAMPLE_KB, fail
+from messages import LeadwrightError
+from supervision import PipelineConfig, RunSettings, Workspace, find_workspace
 
 
 def settings_of(options: dict[str, object]) -> RunSettings:
-    """The settings a command's options (its ``locals()``) give a run; the rest default."""
+    """The settings a command's options (its ``locals()``) give a run; the rest default.
+
+    An option given wins; then the workspace (``--workspace DIR``, or the current folder
+    when it holds ``leadwright.toml``) gives the ICP, the knowledge base, the prompts and
+    the sources; then the samples. A bad workspace is a one-line error.
+    """
     values: dict[str, object] = {}
     for name in RunSettings.model_fields:
         if name in options and options[name] is not None:
             value = options[name]
             values[name] = value.value if isinstance(value, StrEnum) else value
-    for name in ("kb", "icp", "baseline", "rules"):
+    workspace_option = options.get("workspace")
+    try:
+        workspace = find_workspace(
+            Path(str(workspace_option)) if workspace_option is not None else None
+        )
+    except LeadwrightError as exc:
+        fail(str(exc))
+    if workspace is not None:
+        values["workspace"] = str(workspace.folder)
+        values.setdefault("icp", workspace.icp)
+        values.setdefault("kb", workspace.knowledge_base)
+        values.setdefault("prompts", workspace.prompts)
+        if workspace.sources is not None:
+            values.setdefault("sources", workspace.sources)
+    values.setdefault("icp", SAMPLE_ICP)
+    values.setdefault("kb", SAMPLE_KB)
+    for name in ("kb", "icp", "baseline", "prompts", "rules"):
         if name in values:
             values[name] = str(values[name])
     return RunSettings.model_validate(values)
@@ -46,25 +78,52 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         run_dir=out,
         provider_down_limit=settings.provider_down_limit,
     )
-    icp = Icp.load(Path(settings.icp))
+    gateway = build_gateway(spec)
+    workspace = Workspace.load(Path(settings.workspace)) if settings.workspace else None
+    sender = workspace.sender if workspace is not None else None
+    icp = Icp.load(Path(settings.icp), sender=sender)
     if settings.rules is not None:
         icp = icp.with_policy(RulePolicy.load(Path(settings.rules)))
-    gateway = build_gateway(spec)
+    prompts = Prompts.load(Path(settings.prompts)) if settings.prompts else DEFAULT_PROMPTS
     return PipelineConfig(
         out=out,
         gateway=gateway,
+        prompts=prompts,
         icp=icp,
-        source=WebSource() if settings.sources == "web" else KnowledgeBase.load(Path(settings.kb)),
+        source=source_of(settings, out),
         concurrency=settings.concurrency,
         timeout=settings.timeout,
         crm_fault_rate=settings.crm_fault_rate,
         seed=settings.seed,
         fallback_model=settings.fallback_model,
+        ops_retry=RetrySchedule(retries=settings.ops_retry),
     )
+
+
+PROMPTS_DIR = "prompts"
+"""The run directory's folder of the prompts it used, one file per version."""
+WEB_CACHE = "web"
+"""The run directory's folder of company sites read (``--sources web``)."""
+
+
+def source_of(settings: RunSettings, out: Path) -> EvidenceSource:
+    """Where research finds evidence: the knowledge base, the web, or both, kb first."""
+    sources: list[EvidenceSource] = []
+    for name in settings.sources.split(","):
+        if name == "kb":
+            sources.append(KnowledgeBase.load(Path(settings.kb)))
+        else:
+            sources.append(
+                WebSource(
+                    cache_dir=out / WEB_CACHE,
+                    ttl=settings.sources_ttl,
+                    allow_private=settings.allow_private_sources,
+                )
+            )
+    return sources[0] if len(sources) == 1 else FirstFound(*sources)
 
 
 async def close_backends(config: PipelineConfig) -> None:
     if isinstance(config.gateway, OpenAiLlm):
         await config.gateway.aclose()
-    if isinstance(config.source, WebSource):
-        await config.source.aclose()
+    await config.source.aclose()

@@ -4,13 +4,13 @@ compare, report, and gate."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import anyio
 import typer
-from stamina.instrumentation import set_on_retry_hooks
 
 from actors.llm import DOWN_LIMIT_S, StructuredMode, preflight
 from actors.validation import RulePolicy
@@ -26,7 +26,7 @@ from cli._common import (
 )
 from cli._config import close_backends, config_of, settings_of
 from messages import LeadwrightError
-from supervision import PipelineConfig, RunSettings
+from supervision import PipelineConfig, RunSettings, command_log
 from supervision.evaluation import (
     Budget,
     Condition,
@@ -72,6 +72,14 @@ def evaluate(
     ] = None,
     rules: Annotated[
         Path | None, typer.Option(help=f"A rule set (TOML) for the validator; {As}.")
+    ] = None,
+    prompts: Annotated[
+        Path | None,
+        typer.Option(help=f"A folder of stage prompts (a workspace's prompts/); {As}."),
+    ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(help="A workspace: its ICP, sender, prompts and knowledge base."),
     ] = None,
     concurrency: Annotated[
         int | None, typer.Option(min=1, max=1024, help=f"LLM calls in flight; {As}.")
@@ -136,6 +144,7 @@ def evaluate(
         "rpm": rpm, "tpm": tpm, "timeout": timeout, "latency_ms": latency_ms,
         "structured": structured, "fallback_model": fallback_model, "chaos": chaos,
         "provider_down_limit": provider_down_limit, "seed": seed, "kb": kb,
+        "prompts": prompts, "workspace": workspace,
     }  # fmt: skip
     try:
         conditions = [Condition.parse(text) for text in fail_if or ()]
@@ -150,15 +159,16 @@ def evaluate(
         )  # fmt: skip
         anyio.run(_preflight, settings, directory, backend="asyncio")
         directory.mkdir(parents=True, exist_ok=True)
-        # Retries are counted in each replay's event log, not printed one by one.
-        set_on_retry_hooks([])
-        if baseline is not None:
-            stderr.print(f"evaluating {plan.candidate} against {baseline} ...", markup=False)
-            result = anyio.run(evaluate_run, baseline, plan, backend="asyncio")
-        else:
-            assert golden is not None
-            stderr.print(f"evaluating {plan.candidate} on {golden} ...", markup=False)
-            result = anyio.run(evaluate_golden, golden, plan, lines, backend="asyncio")
+        # What libraries log (retries among it) goes to the evaluation's event log, redacted.
+        secrets = [os.environ.get("OPENAI_API_KEY", "")]
+        with command_log(directory, secrets=secrets):
+            if baseline is not None:
+                stderr.print(f"evaluating {plan.candidate} against {baseline} ...", markup=False)
+                result = anyio.run(evaluate_run, baseline, plan, backend="asyncio")
+            else:
+                assert golden is not None
+                stderr.print(f"evaluating {plan.candidate} on {golden} ...", markup=False)
+                result = anyio.run(evaluate_golden, golden, plan, lines, backend="asyncio")
         result = gate(result, conditions)
         report = write_report(result, directory)
     except (LeadwrightError, OSError) as exc:
@@ -178,8 +188,14 @@ def _baseline_settings(baseline: Path | None) -> RunSettings:
 def _candidate(base: RunSettings, options: dict[str, object]) -> RunSettings:
     """The baseline's settings with the options given, through ``run``'s own ``settings_of``."""
     given = {name: value for name, value in options.items() if value is not None}
+    recorded = base.model_dump()
+    stale = recorded.get("workspace") and not Path(str(recorded["workspace"])).is_dir()
+    if "workspace" in given or stale:
+        # The candidate's workspace decides what the options leave open, not the baseline's.
+        for name in ("workspace", "icp", "kb", "prompts"):
+            recorded.pop(name, None)
     # Never the web: research reads recorded evidence, or the knowledge base.
-    settings = settings_of(base.model_dump() | given | {"sources": "kb", "baseline": None})
+    settings = settings_of(recorded | given | {"sources": "kb", "baseline": None})
     if "kb" not in given and not Path(settings.kb).is_file():
         settings = settings.model_copy(update={"kb": str(SAMPLE_KB)})
     return settings

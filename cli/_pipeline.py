@@ -6,7 +6,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -15,10 +15,9 @@ from typing import Annotated
 import anyio
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from stamina.instrumentation import set_on_retry_hooks
 
-from actors import EventLog, LlmCaller, WebSource, null_log, otel_telemetry, reporting
-from actors.intake import InputError, RawRecord, read_records
+from actors import DEFAULT_TTL, EventLog, LlmCaller, null_log, otel_telemetry, reporting
+from actors.intake import ColumnMap, InputError, RawRecord, parse_map, read_records
 from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
 from bus import NatsSettings
 from cli._common import (
@@ -37,8 +36,17 @@ from cli._common import (
     table,
     with_stores,
 )
-from cli._config import close_backends, config_of, settings_of, with_baseline
-from messages import LeadwrightError, Outcome, ResearchResult
+from cli._config import PROMPTS_DIR, close_backends, config_of, settings_of, with_baseline
+from cli._options import (
+    AllowPrivateSources,
+    ColumnMapOption,
+    IcpFile,
+    Kb,
+    Sources,
+    SourcesTtl,
+    WorkspaceDir,
+)
+from messages import FailureKind, LeadwrightError, Outcome
 from supervision import (
     Credentials,
     PipelineConfig,
@@ -47,7 +55,8 @@ from supervision import (
     Tally,
     WorkerParts,
     WorkerSummary,
-    event_log,
+    command_log,
+    library_logs,
     parse_roles,
     run_worker,
     samples,
@@ -66,7 +75,7 @@ def default(
 ) -> None:
     """With no command: run the sample leads, offline, into runs/latest."""
     if ctx.invoked_subcommand is None:
-        run(leads=samples.path("leads.csv"))
+        run(leads=samples.path("leads.csv"), kb=SAMPLE_KB, icp=SAMPLE_ICP, sources=Source.kb)
 
 
 Llm = Annotated[LlmBackend, typer.Option(help="The LLM backend.")]
@@ -80,9 +89,6 @@ Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty ca
 Seed = Annotated[
     int, typer.Option(help="Seed for the offline engine and chaos; sent to openai unless 0.")
 ]
-Kb = Annotated[Path, typer.Option(help="Company knowledge base (JSON).")]
-IcpFile = Annotated[Path, typer.Option(help="Ideal customer profile (TOML).")]
-Sources = Annotated[Source, typer.Option(help="Where research finds evidence.")]
 FallbackModel = Annotated[str | None, typer.Option(help="Model to use after provider errors.")]
 CrmFaultRate = Annotated[
     float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
@@ -106,8 +112,14 @@ ProviderDownLimit = Annotated[
 Rules = Annotated[
     Path | None, typer.Option(help="A rule set (TOML): rules to disable, thresholds to change.")
 ]
-KB_DEFAULT = SAMPLE_KB
-ICP_DEFAULT = SAMPLE_ICP
+OpsRetry = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Automatic retries of a machine failure in Operations, from about a minute "
+        "apart up to hours; 0 leaves each to an operator (ops retry).",
+    ),
+]
 
 
 @app.command()
@@ -123,9 +135,11 @@ def run(
     latency_ms: LatencyMs = 0.0,
     chaos: Chaos = 0.0,
     seed: Seed = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Sources = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources = None,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -136,24 +150,45 @@ def run(
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
     otel: Otel = False,
+    column_map: ColumnMapOption = None,
+    workspace: WorkspaceDir = None,
+    ops_retry: OpsRetry = 4,
 ) -> None:
-    """Run leads through research, scoring, drafting and the CRM."""
+    """Run leads through research, scoring, drafting and the CRM.
+
+    Operations' retries that are due when it starts run with it; later ones wait for the
+    next run or serve on the same --out.
+    """
     settings = settings_of(locals())
     try:
+        columns = parse_map(column_map or [])
         with DirectoryLock(out, command="run"):
             config = config_of(settings, out)
             anyio.run(preflight, config.gateway, backend="asyncio")
             config = with_baseline(config, baseline)
             stream = str(leads) == "-"
-            records = read_records("-" if stream else leads, stdin=sys.stdin)
+            records = read_records(
+                "-" if stream else leads,
+                stdin=sys.stdin,
+                columns=columns,
+                on_columns=_say_mapping,
+            )
             settings.save(out)
+            config.prompts.save(out / PROMPTS_DIR)
             secrets = [os.environ.get("OPENAI_API_KEY", "")]
             tally = Tally()
-            with event_log(out, secrets=secrets, tally=tally) as log:
+            with command_log(out, secrets=secrets, tally=tally) as log:
                 config = replace(config, handle_signals=True, log=log)
                 source = "stdin" if stream else str(leads)
                 with reporting(otel_telemetry("leadwright", flag=otel)):
-                    summary = _run(config, records, stream=stream, source=source, tally=tally)
+                    summary = _run(
+                        config,
+                        records,
+                        stream=stream,
+                        source=source,
+                        tally=tally,
+                        header_map=columns,
+                    )
     except (InputError, LeadwrightError) as exc:
         fail(str(exc))
     if summary.halted is not None:
@@ -188,9 +223,11 @@ def serve(
     latency_ms: LatencyMs = 0.0,
     chaos: Chaos = 0.0,
     seed: Seed = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Sources = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources = None,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -208,14 +245,22 @@ def serve(
         float,
         typer.Option(min=0.1, help="With --bus: seconds before a dead process's messages go back."),
     ] = 30.0,
+    session_idle_minutes: Annotated[
+        float, typer.Option(min=1, help="A reviewer's session ends after this long idle.")
+    ] = 120.0,
+    session_max_hours: Annotated[
+        float, typer.Option(min=0.1, help="A reviewer's session ends this long after sign-in.")
+    ] = 12.0,
     otel: Otel = False,
+    workspace: WorkspaceDir = None,
+    ops_retry: OpsRetry = 4,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
 
     With --bus, connects as the NATS user LEADWRIGHT_NATS_SERVE_USER (default: serve) with
     LEADWRIGHT_NATS_SERVE_PASSWORD; without a password, no login.
     """
-    from console import HttpFace, load_token
+    from console import HttpFace, HttpLimits, load_token
 
     settings = settings_of(locals())
     try:
@@ -242,6 +287,7 @@ def serve(
                 anyio.run(preflight, config.gateway, backend="asyncio")
             config = with_baseline(config, baseline)
             settings.save(out)
+            config.prompts.save(out / PROMPTS_DIR)
             token, made = load_token(out)
             if made:
                 stderr.print(f"API token (kept in {out}/token): {token}", markup=False)
@@ -251,9 +297,15 @@ def serve(
                 stderr.print(f"serving {out} on {url} (Ctrl-C to stop)", markup=False)
 
             secrets = [os.environ.get("OPENAI_API_KEY", ""), token]
-            with event_log(out, secrets=secrets, tally=Tally()) as log:
+            with command_log(out, secrets=secrets, tally=Tally()) as log:
                 config = replace(config, log=log)
-                face = HttpFace(host=host, port=port, token=token, on_listening=listening)
+                limits = HttpLimits(
+                    session_idle_s=session_idle_minutes * 60,
+                    session_max_s=session_max_hours * 3600,
+                )
+                face = HttpFace(
+                    host=host, port=port, token=token, on_listening=listening, limits=limits
+                )
 
                 async def main() -> ServiceEnd:
                     try:
@@ -294,9 +346,11 @@ def worker(
     latency_ms: Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")] = 0.0,
     chaos: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")] = 0,
-    kb: Kb = KB_DEFAULT,
-    icp: IcpFile = ICP_DEFAULT,
-    sources: Annotated[Source, typer.Option(help="Where research finds evidence.")] = Source.kb,
+    kb: Kb = None,
+    icp: IcpFile = None,
+    sources: Sources = None,
+    sources_ttl: SourcesTtl = DEFAULT_TTL,
+    allow_private_sources: AllowPrivateSources = False,
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
     ] = None,
@@ -308,6 +362,7 @@ def worker(
         Path | None, typer.Option(help="Append the worker's events to DIR/events.jsonl.")
     ] = None,
     otel: Otel = False,
+    workspace: WorkspaceDir = None,
 ) -> None:
     """Run stage actors that take their work from NATS; start as many as you like.
 
@@ -342,6 +397,7 @@ def worker(
             caller=caller,
             icp=config.icp,
             source=config.source,
+            prompts=config.prompts,
             handlers=concurrency,
             log=log,
             timeout=timeout,
@@ -353,17 +409,17 @@ def worker(
         finally:
             if isinstance(config.gateway, OpenAiLlm):
                 await config.gateway.aclose()
-            if isinstance(config.source, WebSource):
-                await config.source.aclose()
+            await config.source.aclose()
 
-    set_on_retry_hooks([])
     try:
         with reporting(otel_telemetry("leadwright-worker", flag=otel)):
             if log_dir is None:
-                summary = anyio.run(main, null_log(), backend="asyncio")
+                # Nowhere to keep them: what libraries log (retries among it) is dropped.
+                with library_logs(null_log()) as log:
+                    summary = anyio.run(main, log, backend="asyncio")
             else:
                 secrets = [os.environ.get("OPENAI_API_KEY", "")]
-                with event_log(log_dir, secrets=secrets) as log:
+                with command_log(log_dir, secrets=secrets) as log:
                     summary = anyio.run(main, log, backend="asyncio")
     except (LeadwrightError, OSError) as exc:
         fail(str(exc))
@@ -377,9 +433,11 @@ def _run(
     stream: bool,
     source: str,
     tally: Tally,
+    header_map: Mapping[str, str],
 ) -> RunSummary:
-    # Retries are counted in the summary and the progress line, not printed one by one.
-    set_on_retry_hooks([])
+    """Run the records; ``header_map`` (``--map``) also serves to count the file's records."""
+    # Retries are counted in the summary and the progress line; each one is in the
+    # event log (command_log), never printed.
     columns = (TextColumn("leads"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[detail]}"), TimeElapsedColumn())  # fmt: skip
     # A terminal gets a live bar; a log file or a pipe gets a plain line every few leads.
@@ -405,7 +463,7 @@ def _run(
                 path = None if stream else Path(source)
                 run = Run(
                     config, records, source=source, stream=stream, path=path,
-                    count=None if path is None else partial(_count_records, path),
+                    count=None if path is None else partial(_count_records, path, header_map),
                     on_progress=update,
                 )  # fmt: skip
                 return await run()
@@ -415,8 +473,14 @@ def _run(
         return anyio.run(main, backend="asyncio")
 
 
-def _count_records(path: Path) -> int:
-    return sum(1 for _ in read_records(path))
+def _say_mapping(mapping: ColumnMap) -> None:
+    """The header mapping, once on stderr, unless the columns are the fields' own names."""
+    if not mapping.plain:
+        stderr.print(mapping.summary(), markup=False)
+
+
+def _count_records(path: Path, columns: Mapping[str, str]) -> int:
+    return sum(1 for _ in read_records(path, columns=columns))
 
 
 def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
@@ -438,10 +502,13 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
         plain(f"tokens: {tokens:,} ({by_stage}){priced}")
     waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
     if waiting:
-        plain(f"{waiting} leads wait for a person: {hint('review list')} --out {out}")
+        plain(f"{waiting} leads wait for a person in the inbox: {hint('review list')} --out {out}")
     failed = summary.outcomes.get(Outcome.FAILED.value, 0)
     if failed:
-        plain(f"{failed} leads failed: {hint('dead-letters list')} --out {out}")
+        plain(
+            f"{failed} leads are in Operations (machine failures, retried on a schedule): "
+            f"{hint('ops list')} --out {out}"
+        )
     if tally.warnings or tally.errors:
         plain(f"{tally.warnings} warnings, {tally.errors} errors: see {out}/events.jsonl")
     if summary.drifted:
@@ -454,22 +521,17 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
 
 
 def _no_evidence(out: Path) -> str | None:
-    """A line on the leads in review because nothing was known about their company."""
+    """A line on the leads in the inbox because nothing was known about their company."""
     items = with_stores(out, lambda stores: stores.review.items(status="open"))
     domains = sorted(
-        {
-            item.request.lead.domain
-            for item in items
-            if isinstance(item.request.last_output, ResearchResult)
-            and not item.request.last_output.evidence
-        }
+        {item.request.lead.domain for item in items if item.failure == FailureKind.NO_EVIDENCE}
     )
     if not domains:
         return None
     shown = ", ".join(domains[:5]) + (", ..." if len(domains) > 5 else "")
     return (
         f"no evidence about {len(domains)} {'company' if len(domains) == 1 else 'companies'} "
-        f"({shown}), so their leads wait for "
-        f"review: pass --kb FILE with entries for those domains, or --sources web; "
-        f"events.jsonl says why (no_evidence)"
+        f"({shown}): their drafts use only the lead's row and wait in the inbox; add what "
+        f"you know with {hint('review retry')} ID --fact TEXT, or pass --kb FILE with "
+        "entries for those domains, or --sources web"
     )

@@ -17,19 +17,22 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import ValidationError
 
-from actors import PENDING
-from actors.intake import COLUMNS, REQUIRED_COLUMNS
+from actors import PENDING, Receipt
+from actors.intake import COLUMNS, NAME_FIELDS
 from actors.validation import RuleContext, check
 from console._api_input import (
     BATCH_LIMIT,
+    VALIDATE_LIMIT,
     HttpInput,
+    open_stream,
+    parse_json,
     problem,
     read_body,
     read_leads,
     submitted,
 )
 from console._api_views import lead_page, lead_status
-from console._idempotency import IdempotencyStore, digest
+from console._idempotency import KEY_LIMIT, IdempotencyStore, KeyClaim, Stored, digest
 from console._models import (
     Accepted,
     LeadPage,
@@ -43,6 +46,8 @@ from console._security import require_token
 from messages import LeadOutcome, LeadScore, Outcome, OutreachDraft, ResearchResult
 from supervision.system import Gate, System
 
+MAX_VIOLATIONS = 100
+"""Violations a ``/v1/validate`` verdict lists at most; ``more`` counts the rest."""
 SSE_BUFFER = 1000
 """Outcomes held for a slow event client before it is disconnected (it may reconnect)."""
 
@@ -54,11 +59,13 @@ STAGES: dict[str, type[ResearchResult | LeadScore | OutreachDraft]] = {
 
 _LEAD_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "A lead, with the columns of CSV and JSONL intake; unknown keys are ignored.",
+    "description": "A lead, with the columns of CSV and JSONL intake (export headers such as "
+    '"First Name" are matched too); an email, or a name and a company, is required; '
+    "unknown keys are ignored.",
     "properties": {
         name: {"type": ["string", "integer", "number", "boolean", "null"]} for name in COLUMNS
     },
-    "required": list(REQUIRED_COLUMNS),
+    "anyOf": [{"required": ["email"]}] + [{"required": [name, "company"]} for name in NAME_FIELDS],
 }
 _LEADS_SCHEMA: dict[str, Any] = {
     "oneOf": [_LEAD_SCHEMA, {"type": "array", "items": _LEAD_SCHEMA, "maxItems": BATCH_LIMIT}]
@@ -69,7 +76,7 @@ _OUTPUT_SCHEMA: dict[str, Any] = {
     "research_result, lead_score or outreach_draft.",
 }
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem} for code in (401, 404, 409, 413, 415, 422, 429, 503)
+    code: {"model": Problem} for code in (400, 401, 404, 409, 413, 415, 422, 429, 503)
 }
 
 
@@ -120,32 +127,45 @@ async def post_leads(request: Request, api: Api) -> Response:
     if isinstance(leads, Response):
         return leads
     key = request.headers.get("idempotency-key")
+    if key is not None and not 0 < len(key.strip()) <= KEY_LIMIT:
+        return problem(
+            400, f"Idempotency-Key must hold 1 to {KEY_LIMIT} characters; or leave it out"
+        )
     if key is not None and (answered := await _answered(api, key, body)) is not None:
         return answered
     if len(leads) > api.system.config.inbox_limit:
         return problem(413, f"at most {api.system.config.inbox_limit} leads fit the inbox")
     if api.system.inbox_room() < len(leads):
         return problem(429, "the inbox is full; retry after a while", retry=True)
-    receipts = await api.http_input.submit(leads)
-    accepted = Accepted(leads=[submitted(receipt) for receipt in receipts])
-    text = accepted.model_dump_json()
-    if key is not None:
-        await api.idempotency.put(key, body, 202, text)
-    headers = {"Location": accepted.leads[0].location} if len(receipts) == 1 else None
+    claim = None if key is None else KeyClaim(key, body, _answer)
+    receipts = await api.http_input.submit(leads, claim)
+    if claim is not None and claim.stored is not None:
+        # Another request took the key between the look above and this transaction.
+        return _replayed(claim.stored, body)
+    text = _answer(receipts)
+    headers = {"Location": submitted(receipts[0]).location} if len(receipts) == 1 else None
     return Response(text, 202, headers=headers, media_type="application/json")
+
+
+def _answer(receipts: list[Receipt]) -> str:
+    """The body of the 202 for ``receipts``, as an idempotency key keeps it."""
+    return Accepted(leads=[submitted(receipt) for receipt in receipts]).model_dump_json()
 
 
 async def _answered(api: LiveApi, key: str, body: bytes) -> Response | None:
     """The answer already given to ``key`` (409 if it came with another body), or None."""
     stored = await api.idempotency.get(key)
-    if stored is None:
-        return None
+    return None if stored is None else _replayed(stored, body)
+
+
+def _replayed(stored: Stored, body: bytes) -> Response:
+    """The stored answer again for the same body; 409 for another body."""
     if stored.body_sha256 != digest(body):
         return problem(409, "this Idempotency-Key was used with another body")
     return Response(stored.response, stored.status, media_type="application/json")
 
 
-@router.get("/leads/{lead_id}", response_model=LeadStatus)
+@router.get("/leads/{lead_id:path}", response_model=LeadStatus)
 async def get_lead(lead_id: str, api: Api) -> Response:
     """A lead's status (pending, or its outcome), its CRM row, and its trace."""
     status = await anyio.to_thread.run_sync(lead_status, api.system.stores, lead_id)
@@ -189,9 +209,12 @@ async def drift(api: Api) -> Response:
 
 
 @router.get("/events", response_class=StreamingResponse)
-async def events(api: Api) -> StreamingResponse:
+async def events(request: Request, api: Api) -> Response:
     """Server-sent events: one ``outcome`` event per lead that ends, as it ends."""
-    return StreamingResponse(_outcome_events(api.system), media_type="text/event-stream")
+    stream = open_stream(request, lambda: _outcome_events(api.system))
+    if isinstance(stream, Response):
+        return stream
+    return StreamingResponse(stream, media_type="text/event-stream")
 
 
 def _outcome_events(system: System) -> AsyncIterator[str]:
@@ -237,18 +260,34 @@ async def validate(
     """The validator as a service: one stage's output (its contract's JSON) in, the
     verdict of the same rule library out. No lead's state is touched."""
     contract = STAGES[stage]
-    body = await read_body(request)
+    body = await read_body(request, VALIDATE_LIMIT)
     if isinstance(body, Response):
         return body
+    # Parsing and the rules are CPU work on untrusted input: off the event loop, so that
+    # a large output never stalls the service's other answers.
+    verdict = await anyio.to_thread.run_sync(_judge, contract, body, api.rules)
+    if isinstance(verdict, Response):
+        return verdict
+    return JSONResponse(verdict.model_dump())
+
+
+def _judge(
+    contract: type[ResearchResult | LeadScore | OutreachDraft], body: bytes, rules: RuleContext
+) -> ValidationVerdict | Response:
+    """The verdict on ``body``, at most ``MAX_VIOLATIONS`` violations listed; or a 422."""
     try:
+        parse_json(body)
         output = contract.model_validate_json(body)
     except ValidationError as exc:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()[:50]]
         return problem(422, f"not a {contract.__name__}", errors=errors)
-    report = check(output, api.rules)
-    verdict = ValidationVerdict(
+    except (ValueError, RecursionError) as exc:
+        return problem(422, f"the body is not JSON ({str(exc)[:200]})")
+    report = check(output, rules)
+    found = [Violation(rule=v.rule, reason=v.reason, then="reask") for v in report.reask]
+    found += [Violation(rule=v.rule, reason=v.reason, then="review") for v in report.review]
+    return ValidationVerdict(
         passed=report.passed,
-        violations=[Violation(rule=v.rule, reason=v.reason, then="reask") for v in report.reask]
-        + [Violation(rule=v.rule, reason=v.reason, then="review") for v in report.review],
+        violations=found[:MAX_VIOLATIONS],
+        more=max(0, len(found) - MAX_VIOLATIONS),
     )
-    return JSONResponse(verdict.model_dump())

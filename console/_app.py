@@ -12,28 +12,61 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors import null_log
 from console._api import install_api
 from console._api_input import problem
+from console._limits import BodyLimit, HttpLimits, StreamSlots
 from console._metrics import registry_for
 from console._security import require_token
+from console._throttle import Throttle
 from console._ui import install_console
+from console._ui_session import SessionPolicy
 from supervision.system import Gate, System
 
 
-def create_app(system: System, gate: Gate, token: str) -> FastAPI:
-    """The app; ``token`` guards everything but ``/healthz`` and ``/readyz``."""
+def create_app(
+    system: System,
+    gate: Gate,
+    token: str,
+    *,
+    limits: HttpLimits | None = None,
+    throttle: Throttle | None = None,
+) -> FastAPI:
+    """The app; ``token`` guards everything but ``/healthz`` and ``/readyz``; ``limits``
+    caps forms and event streams (``HttpLimits()`` when not given); ``throttle`` counts
+    failed tokens per client address (``Throttle()`` when not given)."""
+    limits = HttpLimits() if limits is None else limits
     app = FastAPI(
         title="Leadwright",
         summary="Leads in as events; research, scoring, drafts and the CRM behind a validator.",
         version="1",
+        # No redirect is built from the Host header a client sends (/healthz/ is a 404,
+        # not a redirect to whatever host it named), the schema needs the token like the
+        # API it describes, and no page loads a script from elsewhere: no /docs, /redoc.
+        redirect_slashes=False,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.token = token
+    app.state.throttle = Throttle() if throttle is None else throttle
+    app.state.log = system.config.log if system.config.log is not None else null_log()
+    app.state.streams = StreamSlots(limits.max_streams)
     # A client that sniffs a type may render an LLM's text as HTML: every answer, JSON and
     # plain text included, says its type is the one to use, as the console's pages do.
     app.add_middleware(NoSniff)
+    app.add_middleware(BodyLimit, limit=limits.form_bytes)
+    app.state.form_fields = limits.form_fields
     install_api(app, system, gate)
     registry = registry_for(system)
-    install_console(app, system)
+    install_console(
+        app, system, SessionPolicy(idle_s=limits.session_idle_s, max_s=limits.session_max_s)
+    )
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(require_token)])
+    async def openapi() -> JSONResponse:
+        """The API's OpenAPI schema; read it with any OpenAPI viewer."""
+        return JSONResponse(app.openapi())
 
     @app.get("/healthz", response_class=PlainTextResponse)
     async def healthz() -> str:

@@ -78,7 +78,8 @@ class Violation(BaseModel):
 
 class ValidationVerdict(BaseModel):
     passed: bool
-    violations: list[Violation]
+    violations: list[Violation] = Field(description="The first 100 violations at most.")
+    more: int = Field(0, description="Violations found beyond those listed.")
 
 
 class Problem(BaseModel):

@@ -28,15 +28,17 @@ from console import (
     _ui_webhooks,
 )
 from console._ui_page import Console
+from console._ui_session import SessionPolicy
 from supervision.system import System
 
 STATIC = Path(__file__).resolve().parent / "static"
 """htmx (pinned), the console's script and its style sheet."""
 
 
-def install_console(app: FastAPI, system: System) -> None:
-    """Serve the console's pages at ``/`` on ``app`` over ``system``, and its static files."""
-    app.state.console = Console(system)
+def install_console(app: FastAPI, system: System, sessions: SessionPolicy | None = None) -> None:
+    """Serve the console's pages at ``/`` on ``app`` over ``system``, and its static files;
+    ``sessions`` says how long a reviewer's session lasts."""
+    app.state.console = Console(system, sessions)
     areas = (_ui_signin, _ui_review, _ui_letters, _ui_reports, _ui_webhooks, _ui_evaluations)
     for area in areas:
         app.include_router(area.router)

@@ -5,8 +5,9 @@ A lead's outcome wakes the stream at once. LLM calls, tokens and validator verdi
 between outcomes, from counters that tell no one, so the stream also looks at those
 in-memory counters every ``TICK_S`` and sends a snapshot only when it differs from the last
 one sent. The ledger's figures (outcome counts, the recent rate) cost a query over every
-record, so they are read again on an outcome, and otherwise every ``LEDGER_EVERY_S``, as
-the rate's window moves.
+record, so one snapshot of them is shared by every open stream: it is read again after an
+outcome (at most every ``MIN_READ_S``), and otherwise every ``LEDGER_EVERY_S``, as the
+rate's window moves. A hundred dashboards cost the ledger what one does.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ RATE_WINDOW = timedelta(minutes=5)
 TICK_S = 1.0
 """How often a connected dashboard looks for figures that changed between outcomes."""
 LEDGER_EVERY_S = 10.0
-"""How often, without an outcome, a connected dashboard reads the ledger's figures again."""
+"""How often, without an outcome, the ledger's figures are read again."""
+MIN_READ_S = 0.5
+"""The least time between two reads of the ledger's figures, however many outcomes."""
 _MIN_SPAN = timedelta(seconds=1)
 
 Clock = Callable[[], datetime]
@@ -56,6 +59,15 @@ class RecentRate:
 
 
 @final
+@dataclass(frozen=True, slots=True)
+class DashboardStatistics:
+    """The dashboard at one moment."""
+
+    ledger_reads: int
+    """Reads of the ledger's figures since start, for every stream together."""
+
+
+@final
 class Dashboard:
     """Reads the figures the dashboard shows, from the system's counters and its ledger."""
 
@@ -63,6 +75,33 @@ class Dashboard:
         self.system = system
         self.clock = clock
         self.rate = RecentRate(started=clock())
+        self._outcomes = 0
+        self._shared: dict[str, Any] | None = None
+        self._shared_outcomes = 0
+        self._read_at = 0.0
+        self._reading = anyio.Lock()
+        self._reads = 0
+        system.listen(self._heard)
+
+    def _heard(self, outcome: LeadOutcome) -> None:
+        self._outcomes += 1
+
+    def statistics(self) -> DashboardStatistics:
+        return DashboardStatistics(ledger_reads=self._reads)
+
+    async def shared_ledger_figures(self) -> dict[str, Any]:
+        """``ledger_figures``, read in a worker thread once for every stream: again only
+        after an outcome (and ``MIN_READ_S`` since the last read) or ``LEDGER_EVERY_S``."""
+        async with self._reading:
+            since = anyio.current_time() - self._read_at
+            changed = self._outcomes != self._shared_outcomes and since >= MIN_READ_S
+            if self._shared is None or changed or since >= LEDGER_EVERY_S:
+                outcomes = self._outcomes
+                self._shared = await anyio.to_thread.run_sync(self.ledger_figures)
+                self._shared_outcomes = outcomes
+                self._read_at = anyio.current_time()
+                self._reads += 1
+            return self._shared
 
     def ledger_figures(self) -> dict[str, Any]:
         """Outcome counts and leads per minute, from the ledger. Blocks on SQLite."""
@@ -116,20 +155,13 @@ class Dashboard:
         last = ""
         try:
             async with receive:
-                ledger = await anyio.to_thread.run_sync(self.ledger_figures)
-                read_at = anyio.current_time()
                 while True:
-                    now = json.dumps(ledger | self.counters())
+                    now = json.dumps(await self.shared_ledger_figures() | self.counters())
                     if now != last:
                         last = now
                         yield f"event: counts\ndata: {now}\n\n"
-                    woken = False
                     with anyio.move_on_after(TICK_S):
                         await receive.receive()
-                        woken = True
-                    if woken or anyio.current_time() - read_at >= LEDGER_EVERY_S:
-                        ledger = await anyio.to_thread.run_sync(self.ledger_figures)
-                        read_at = anyio.current_time()
         finally:
             stop()
             send.close()

@@ -9,7 +9,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from console._ui_page import Ui, back
+from console._ui_page import ItemId, Ui, back, chosen_ids
 from console._ui_views import letters
 from messages import UsageError
 from supervision.system import replay, replayable
@@ -25,7 +25,7 @@ async def dead(request: Request, ui: Ui, status: str = "") -> Response:
 
 
 @router.get("/dead/{letter_id}", response_class=HTMLResponse)
-async def dead_letter(request: Request, letter_id: int, ui: Ui) -> Response:
+async def dead_letter(request: Request, letter_id: ItemId, ui: Ui) -> Response:
     session = ui.need(request)
     letter = await anyio.to_thread.run_sync(lambda: ui.stores.dead.item(letter_id))
     if letter is None:
@@ -37,7 +37,7 @@ async def dead_letter(request: Request, letter_id: int, ui: Ui) -> Response:
 async def replay_letters(request: Request, ui: Ui) -> Response:
     _, form = await ui.posted(request)
     rejected = form.get("rejected") == "on"
-    ids = [int(i) for i in form.getlist("ids") if isinstance(i, str) and i.isdigit()]
+    ids = chosen_ids(form)
     done: list[str] = []
     errors: list[str] = []
     try:

@@ -4,17 +4,23 @@ answers the routes share: a rendered page, and a redirect with a message."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
+import secrets
 from typing import Annotated, Any, final
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
+from console._paths import segment
 from console._ui_dashboard import Dashboard
 from console._ui_drift import DriftPlots
-from console._ui_session import Session, Sessions, check_csrf
+from console._ui_session import Session, SessionPolicy, Sessions, check_csrf
 from console._ui_views import highlight, spans
 from supervision.system import UNOVERRIDABLE, System
 
@@ -36,6 +42,7 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["segment"] = segment
     env.globals["highlight"] = highlight
     env.globals["spans"] = spans
     env.globals["UNOVERRIDABLE"] = UNOVERRIDABLE
@@ -47,10 +54,10 @@ class Console:
     """The console of one live system: its stores, the open sessions, the templates, the
     dashboard's figures and the drift plots."""
 
-    def __init__(self, system: System) -> None:
+    def __init__(self, system: System, sessions: SessionPolicy | None = None) -> None:
         self.system = system
         self.stores = system.stores
-        self.sessions = Sessions()
+        self.sessions = Sessions(system.stores.ledger.db, policy=sessions)
         self.env = templates()
         self.board = Dashboard(system)
         self.drift = DriftPlots(system)
@@ -62,8 +69,9 @@ class Console:
     async def posted(self, request: Request) -> tuple[Session, FormData]:
         """The session and the form of a ``POST``, its CSRF token checked (403 if wrong)."""
         session = self.sessions.need(request)
-        form = await request.form()
+        form = await read_form(request)
         check_csrf(form, session.csrf)
+        await self.sessions.keep(session)
         return session, form
 
     def page(
@@ -74,11 +82,11 @@ class Console:
         status: int = 200,
         **context: Any,
     ) -> HTMLResponse:
-        """Template ``name`` rendered, with the query's ``msg``, and headers that keep it
-        inert, private and out of caches (``nosniff`` is the app's, on every answer)."""
-        html = self.env.get_template(name).render(
-            session=session, msg=request.query_params.get("msg", ""), **context
-        )
+        """Template ``name`` rendered, with the notice the query's ``msg`` carries (one this
+        server wrote, see ``back``), and headers that keep it inert, private and out of
+        caches (``nosniff`` is the app's, on every answer)."""
+        notice = read_notice(request.query_params.get("msg", ""))
+        html = self.env.get_template(name).render(session=session, msg=notice, **context)
         response = HTMLResponse(html, status_code=status)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -86,12 +94,60 @@ class Console:
         return response
 
 
+async def read_form(request: Request) -> FormData:
+    """The form of a ``POST``: no files, and at most the server's number of fields (400);
+    its bytes were capped before (``BodyLimit``)."""
+    fields: int = request.app.state.form_fields
+    return await request.form(max_files=0, max_fields=fields)
+
+
+ID_LIMIT = 2**63 - 1
+"""The largest item or letter number: SQLite's largest integer."""
+ItemId = Annotated[int, Path(ge=1, le=ID_LIMIT)]
+"""A review item's or a dead letter's number in a path: beyond SQLite's range, a 422."""
+_ID = re.compile(r"[0-9]{1,19}")
+
+
+def chosen_ids(form: FormData) -> list[int]:
+    """The item or letter numbers a form's ``ids`` fields name; 422 for anything else."""
+    ids: list[int] = []
+    for value in form.getlist("ids"):
+        if not isinstance(value, str) or not _ID.fullmatch(value) or int(value) > ID_LIMIT:
+            raise HTTPException(422, f"ids must be item numbers, not {str(value)[:40]!r}")
+        ids.append(int(value))
+    return ids
+
+
 def back(path: str, msg: str, form: FormData | None = None) -> RedirectResponse:
-    """To ``path`` (or the form's own page, ``next``) with a message."""
+    """To ``path`` (or the form's own page, ``next``) with a message, signed."""
     wanted = form.get("next") if form is not None else None
     if isinstance(wanted, str) and wanted in BACK_TO:
         path = wanted
-    return RedirectResponse(f"{path}?{urlencode({'msg': msg})}", status_code=303)
+    return RedirectResponse(f"{path}?{urlencode({'msg': sign_notice(msg)})}", status_code=303)
+
+
+_NOTICE_KEY = secrets.token_bytes(32)
+"""This process's key for notices: a link made elsewhere, or before a restart, shows none."""
+
+
+def sign_notice(text: str) -> str:
+    """``text`` as a ``msg`` parameter the page shows: the text and this server's MAC."""
+    data = text.encode("utf-8")
+    mac = hmac.new(_NOTICE_KEY, data, hashlib.sha256).hexdigest()[:32]
+    return f"{base64.urlsafe_b64encode(data).decode('ascii')}.{mac}"
+
+
+def read_notice(value: str) -> str:
+    """The text of a ``msg`` that ``sign_notice`` made here; ``""`` for anything else, so
+    that no text from a query string a stranger wrote ever shows on a page."""
+    encoded, _, mac = value.rpartition(".")
+    try:
+        data = base64.urlsafe_b64decode(encoded.encode("ascii"))
+        text = data.decode("utf-8")
+    except (ValueError, UnicodeError):
+        return ""
+    expected = hmac.new(_NOTICE_KEY, data, hashlib.sha256).hexdigest()[:32]
+    return text if hmac.compare_digest(mac, expected) else ""
 
 
 def _console(request: Request) -> Console:

@@ -7,6 +7,7 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
+from console._api_input import open_stream
 from console._ui_page import Ui
 from supervision.system import export_csv
 
@@ -21,10 +22,13 @@ async def dashboard(request: Request, ui: Ui) -> Response:
 
 
 @router.get("/dashboard/stream")
-async def dashboard_stream(request: Request, ui: Ui) -> StreamingResponse:
+async def dashboard_stream(request: Request, ui: Ui) -> Response:
     ui.need(request)
+    stream = open_stream(request, ui.board.stream)
+    if isinstance(stream, Response):
+        return stream
     return StreamingResponse(
-        ui.board.stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        stream, media_type="text/event-stream", headers={"Cache-Control": "no-store"}
     )
 
 

@@ -1,5 +1,5 @@
 """Reviewing: the inbox of open items, a lead's page, and the decisions on its item
-(approve, edit and approve, reject), one at a time or several together. Every decision
+(approve, edit and approve, decline), one at a time or several together. Every decision
 goes through ``supervision.system``'s operations, with the session's reviewer."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from console._ui_page import Console, Ui, back
+from console._paths import console_lead
+from console._ui_page import Console, ItemId, Ui, back, chosen_ids
 from console._ui_session import Session
 from console._ui_views import inbox, lead_view
 from messages import UsageError
@@ -18,9 +19,9 @@ from supervision.system import (
     DraftEdit,
     DraftRefused,
     approve,
+    decline,
     draft_violations,
     open_item,
-    reject,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +43,7 @@ async def inbox_page(
 @router.post("/inbox/bulk")
 async def bulk(request: Request, ui: Ui) -> Response:
     session, form = await ui.posted(request)
-    ids = [int(i) for i in form.getlist("ids") if isinstance(i, str) and i.isdigit()]
+    ids = chosen_ids(form)
     action = form.get("action")
     reason = str(form.get("reason", "")).strip()
     if not ids:
@@ -54,24 +55,24 @@ async def bulk(request: Request, ui: Ui) -> Response:
             if action == "approve":
                 decision = await approve(ui.system, item_id, reviewer=session.reviewer)
                 done.append(f"#{item_id} {decision.outcome}")
-            elif action == "reject":
-                await _reject(ui, item_id, reason, session.reviewer)
-                done.append(f"#{item_id} rejected")
+            elif action in ("decline", "reject"):
+                await _decline(ui, item_id, reason, session.reviewer)
+                done.append(f"#{item_id} declined")
             else:
-                return back("/", f"Unknown action {action!r}: approve or reject.")
+                return back("/", f"Unknown action {action!r}: approve or decline.")
         except UsageError as exc:
             errors.append(str(exc))
     summary = f"{action}: {', '.join(done) or 'nothing'}."
     return back("/", " ".join([summary, *errors]))
 
 
-@router.get("/leads/{lead_id}", response_class=HTMLResponse)
+@router.get("/leads/{lead_id:path}", response_class=HTMLResponse)
 async def lead(request: Request, lead_id: str, ui: Ui) -> Response:
     return await _lead_page(ui, request, ui.need(request), lead_id)
 
 
 @router.post("/items/{item_id}/approve")
-async def approve_one(request: Request, item_id: int, ui: Ui) -> Response:
+async def approve_one(request: Request, item_id: ItemId, ui: Ui) -> Response:
     session, form = await ui.posted(request)
     lead_id = await _item_lead(ui, item_id)
     note = str(form.get("note", "")).strip()
@@ -84,12 +85,12 @@ async def approve_one(request: Request, item_id: int, ui: Ui) -> Response:
             override=form.get("override") == "on",
         )
     except UsageError as exc:
-        return back(f"/leads/{lead_id}", f"#{item_id}: {exc}", form)
-    return back(f"/leads/{lead_id}", f"Approved #{item_id}: {decision.outcome}.", form)
+        return back(console_lead(lead_id), f"#{item_id}: {exc}", form)
+    return back(console_lead(lead_id), f"Approved #{item_id}: {decision.outcome}.", form)
 
 
 @router.post("/items/{item_id}/edit", response_class=HTMLResponse)
-async def edit(request: Request, item_id: int, ui: Ui) -> Response:
+async def edit(request: Request, item_id: ItemId, ui: Ui) -> Response:
     session, form = await ui.posted(request)
     lead_id = await _item_lead(ui, item_id)
     change = DraftEdit(str(form.get("subject", "")), str(form.get("body", "")))
@@ -109,18 +110,18 @@ async def edit(request: Request, item_id: int, ui: Ui) -> Response:
         return await _lead_page(ui, request, session, lead_id, 422, **refused)
     except UsageError as exc:
         return await _lead_page(ui, request, session, lead_id, 409, edit=change, error=str(exc))
-    return back(f"/leads/{lead_id}", f"Edited and approved: the lead is {decision.outcome}.")
+    return back(console_lead(lead_id), f"Edited and approved: the lead is {decision.outcome}.")
 
 
 @router.post("/items/{item_id}/reject")
-async def reject_one(request: Request, item_id: int, ui: Ui) -> Response:
+async def reject_one(request: Request, item_id: ItemId, ui: Ui) -> Response:
     session, form = await ui.posted(request)
     lead_id = await _item_lead(ui, item_id)
     try:
-        await _reject(ui, item_id, str(form.get("reason", "")), session.reviewer)
+        await _decline(ui, item_id, str(form.get("reason", "")), session.reviewer)
     except UsageError as exc:
-        return back(f"/leads/{lead_id}", str(exc))
-    return back(f"/leads/{lead_id}", "Rejected: the lead is failed.")
+        return back(console_lead(lead_id), str(exc))
+    return back(console_lead(lead_id), "Declined: the lead is declined.")
 
 
 async def _lead_page(
@@ -144,7 +145,8 @@ async def _check_edit(
     """The draft policy's verdict on an edit, as the fragment htmx puts in place."""
     try:
         item = await anyio.to_thread.run_sync(lambda: open_item(ui.stores, item_id))
-        _, found = draft_violations(ui.system, item, change)
+        # The rules are CPU work on text a person typed: off the event loop.
+        _, found = await anyio.to_thread.run_sync(lambda: draft_violations(ui.system, item, change))
     except UsageError as exc:
         return ui.page(request, "_verdict.html", session, 409, violations=[], error=str(exc))
     return ui.page(request, "_verdict.html", session, violations=list(found), error="")
@@ -158,5 +160,5 @@ async def _item_lead(ui: Console, item_id: int) -> str:
     return item.lead_id
 
 
-async def _reject(ui: Console, item_id: int, reason: str, reviewer: str) -> None:
-    await anyio.to_thread.run_sync(lambda: reject(ui.stores, item_id, reason, reviewer=reviewer))
+async def _decline(ui: Console, item_id: int, reason: str, reviewer: str) -> None:
+    await anyio.to_thread.run_sync(lambda: decline(ui.system, item_id, reason, reviewer=reviewer))

@@ -10,6 +10,7 @@ from supervision._events import (
     SupervisorEvent,
     SupervisorHook,
 )
+from supervision._library_logs import command_log, library_logs
 from supervision._settings import RunSettings
 from supervision._spec import ActorChild, Child, ChildSpec, Restart, Strategy, actor_child
 from supervision._supervisor import (
@@ -18,6 +19,7 @@ from supervision._supervisor import (
     SupervisorState,
     SupervisorStatistics,
 )
+from supervision._workspace import MARKER, Workspace, find_workspace, init_workspace
 from supervision.system import (
     VALIDATORS,
     Compaction,
@@ -29,7 +31,6 @@ from supervision.system import (
     TraceNode,
     WorkerParts,
     WorkerSummary,
-    approval_envelope,
     build_trace,
     build_worker,
     compact_run,
@@ -43,6 +44,7 @@ from supervision.system import (
 
 __all__ = [
     "EVENTS_FILE",
+    "MARKER",
     "VALIDATORS",
     "ActorChild",
     "Backoff",
@@ -72,14 +74,18 @@ __all__ = [
     "TraceNode",
     "WorkerParts",
     "WorkerSummary",
+    "Workspace",
     "actor_child",
-    "approval_envelope",
     "build_trace",
     "build_worker",
+    "command_log",
     "compact_run",
     "describe",
     "entry_detail",
     "event_log",
+    "find_workspace",
+    "init_workspace",
+    "library_logs",
     "parse_roles",
     "replay_envelope",
     "run_pipeline",

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from actors import DEFAULT_TTL
 from messages import UsageError, redact
 
 SETTINGS_FILE = "settings.json"
@@ -31,11 +32,21 @@ class RunSettings(BaseModel):
     tpm: int | None = None
     kb: str
     icp: str
-    sources: Literal["kb", "web"] = "kb"
+    sources: Literal["kb", "web", "kb,web"] = "kb"
+    sources_ttl: float = Field(default=DEFAULT_TTL, ge=0)
+    """Seconds a company site read stays fresh in the run directory's ``web`` cache."""
+    allow_private_sources: bool = False
+    """Let web research read loopback and private addresses (metadata never)."""
     crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
     baseline: str | None = None
     rules: str | None = None
     """A rule set file (``--rules``): rules disabled, thresholds changed."""
+    ops_retry: int = Field(default=4, ge=0)
+    """Automatic retries of a machine failure in Operations (0: an operator retries)."""
+    workspace: str | None = None
+    """The workspace folder the run used (its sender, draft policy and files), if any."""
+    prompts: str | None = None
+    """The folder of the stages' prompts (a workspace's ``prompts/``); built-in if None."""
 
     def save(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,9 @@
 """A scripted model and a seeded server for the console's browser tests.
 
 The model answers like the offline engine, except for leads whose id asks for a flaw:
-``R-`` leads get research without claims (a research review item), ``E-`` leads a draft
-that invents "3,605 hours" (a writing review item with a draft), and ``D-`` leads a reply
-that is not JSON (a dead letter) until the test heals them. A lead whose id holds
+``R-`` leads get research without claims (in the inbox with a draft that claims nothing),
+``E-`` leads a draft that invents "3,605 hours" (in the inbox for that rule), and ``D-``
+leads a reply that is not JSON (in Operations) until the test heals them. A lead whose id holds
 ``SECRET`` gets research whose summary echoes the server's API key (``SECRET``). The model
 keeps the last reply it sent for each lead and stage, for tests to compare with.
 """
@@ -173,7 +173,8 @@ def serve(out: Path, deadline: float = 120.0) -> Iterator[Served]:
             "OPENAI_BASE_URL": server.url,
         }
         argv = [sys.executable, str(ROOT / "run.py"), "serve", "--out", str(out), "--port", "0"]
-        argv += ["--llm", "openai", "--model", "gpt-4o-mini"]
+        # Operations' automatic retries would change the seeded dead letters under a test.
+        argv += ["--llm", "openai", "--model", "gpt-4o-mini", "--ops-retry", "0"]
         log = (out.parent / "serve.log").open("w", encoding="utf-8")
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.PIPE, text=True)
         assert process.stderr is not None

@@ -69,11 +69,12 @@ async def take(mailbox: Mailbox) -> Envelope[Message]:
 
 
 def leads(count: int) -> list[Lead]:
-    """``count`` distinct valid leads, made from the example file's valid records."""
+    """``count`` distinct valid leads, made from the example file's valid records that
+    have an email."""
     valid: list[dict[str, object]] = []
     for raw in read_records(EXAMPLES / "leads.csv"):
         checked = check_record(raw.fields)
-        if not isinstance(checked, list):
+        if not isinstance(checked, list) and checked["email"]:
             valid.append(dict(checked))
     made = []
     for n in range(count):

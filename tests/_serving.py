@@ -91,9 +91,14 @@ def serving(out: Path, *extra: str) -> Iterator[Server]:
 
 
 def sample_leads(count: int, *, prefix: str = "S") -> list[dict[str, str]]:
-    """``count`` distinct leads made from the sample file, each with its own id and email."""
+    """``count`` distinct leads made from the sample file, each with its own id and email
+    (from the valid rows that have an email)."""
     with LEADS.open(encoding="utf-8", newline="") as handle:
-        rows = [row for row in csv.DictReader(handle) if isinstance(check_record(row), dict)]
+        rows = [
+            row
+            for row in csv.DictReader(handle)
+            if row["email"] and isinstance(check_record(row), dict)
+        ]
     leads = []
     for n in range(count):
         row = dict(rows[n % len(rows)])

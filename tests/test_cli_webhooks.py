@@ -40,7 +40,7 @@ def test_a_private_receiver_is_refused_without_the_flag(
     code, _, err = invoke(capsys, "webhooks", "add", "http://127.0.0.1:9000/", "--out", out)
     assert code == 1
     assert err.strip() == (
-        "error: 127.0.0.1 is a private address; pass --allow-private for a receiver on this "
+        "error: 127.0.0.1 is a loopback address; pass --allow-private for a receiver on this "
         "machine or the local network"
     )
     code, _, err = invoke(

@@ -137,6 +137,34 @@ async def test_the_stream_sends_a_change_that_no_outcome_announced(system: Syste
     assert second["leads"] == first["leads"] == 0
 
 
+async def test_many_streams_share_one_read_of_the_ledger(system: System) -> None:
+    """Forty open dashboards and twenty leads: the ledger's figures are read a handful of
+    times for all of them, not once per stream per outcome, and every stream ends on the
+    final counts."""
+    board = Dashboard(system)
+    streams = [board.stream() for _ in range(40)]
+    last: list[dict[str, object]] = [{} for _ in streams]
+
+    async def follow(index: int) -> None:
+        async for event in streams[index]:
+            last[index] = json.loads(event.split("data: ", 1)[1])
+            if last[index].get("leads") == 20:
+                return
+
+    try:
+        with anyio.fail_after(DEADLOCK_GUARD_S):
+            async with anyio.create_task_group() as group:
+                for index in range(len(streams)):
+                    group.start_soon(follow, index)
+                await anyio.wait_all_tasks_blocked()
+                await run_examples(system, 20)
+    finally:
+        for stream in streams:
+            await stream.aclose()
+    assert all(figures["leads"] == 20 for figures in last)
+    assert board.statistics().ledger_reads <= 25, "one read per change, not per stream"
+
+
 async def test_each_stage_keeps_its_raw_reply_once(system: System) -> None:
     """The lead page has each stage's raw reply, as the journal's outputs carry it, and an
     output's copies of earlier outputs carry none."""

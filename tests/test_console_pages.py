@@ -169,3 +169,25 @@ async def test_drift_against_a_baseline_is_shown_with_its_plots(tmp_path: Path) 
             assert image.headers["content-type"] == "image/png"
             assert image.content.startswith(b"\x89PNG")
             assert (await client.get("/dashboard/drift/..%2Fjournal.sqlite")).status_code == 404
+
+
+async def test_the_lead_page_shows_what_intake_remarked(
+    system: System, client: httpx.AsyncClient
+) -> None:
+    """A domain column unlike the email's is a remark the reviewer sees on the lead page,
+    above the lead, not a row of its field table."""
+    await sign_in(client)
+    row = {
+        "id": "R1", "first_name": "Zoë", "email": "zoe@arclight-academy.com",
+        "company": "Arclight Academy", "domain": "arclight-group.com",
+    }  # fmt: skip
+    await system.submit(await system.open_input("test"), [(1, row)])
+    with anyio.fail_after(DEADLOCK_GUARD_S):
+        await system.wait_finished()
+
+    page = (await client.get("/leads/R1")).text
+
+    remarks = re.search(r'<ul class="remarks" id="remarks">(.*?)</ul>', page, re.S)
+    assert remarks is not None, page
+    assert "The domain column says arclight-group.com, but the email is at " in remarks.group(1)
+    assert 'data-field="remarks"' not in page

@@ -54,12 +54,13 @@ def test_templates_autoescape_lead_data() -> None:
     assert "<img" not in page
 
 
-def test_a_session_is_found_by_its_cookie_only() -> None:
+@pytest.mark.anyio
+async def test_a_session_is_found_by_its_cookie_only() -> None:
     """Sessions have distinct random ids and CSRF tokens; a closed one is gone."""
     sessions = Sessions()
-    first, second = sessions.open("Ada"), sessions.open("Grace")
+    first, second = await sessions.open("Ada"), await sessions.open("Grace")
     assert len({first.id, second.id, first.csrf, second.csrf}) == 4
-    sessions.close(first)
+    await sessions.close(first)
     assert sessions.find(first.id) is None
     assert sessions.find(second.id) == second
     assert sessions.find("") is None

@@ -113,25 +113,21 @@ def test_research_reads_the_recorded_evidence_not_the_web_nor_the_knowledge_base
     assert all(same(lead) for lead in result["lead_results"])
 
 
-def test_a_rule_set_change_shows_in_the_outcomes_the_rules_and_the_gate(
+def test_a_rule_set_change_shows_in_the_rules_the_calls_and_the_gate(
     capsys: pytest.CaptureFixture[str], baseline: Path, tmp_path: Path
 ) -> None:
-    """With research.claims.empty off, the leads with no evidence leave review; the rule
-    is marked disabled, and a gate on the review rate exits 3."""
+    """With draft.unsupported_fact off, no draft fails it and none is asked again for it:
+    the rule is marked disabled, fewer calls are made, and a gate on the calls exits 3."""
     rules = tmp_path / "rules.toml"
-    rules.write_text('disable = ["research.claims.empty"]\n')
-    gate = "needs_review_rate < baseline"
+    rules.write_text('disable = ["draft.unsupported_fact"]\n')
+    gate = "calls_per_lead < baseline"
     code, result = evaluate(
         capsys, baseline, tmp_path / "e", "--rules", str(rules), "--fail-if", gate
     )
     assert code == 3
     assert result["candidate"] == f"rules {rules}"
-    (row,) = [r for r in result["rules"] if r["rule"] == "research.claims.empty"]
+    (row,) = [r for r in result["rules"] if r["rule"] == "draft.unsupported_fact"]
     assert row["disabled"] and row["candidate"]["failures"] == 0 < row["baseline"]["failures"]
-    before, after = result["outcomes"]["baseline"], result["outcomes"]["candidate"]
-    assert after["needs_review"] < before["needs_review"]
-    left = result["transitions"]["needs_review"]
-    assert sum(n for outcome, n in left.items() if outcome != "needs_review") > 0
     assert result["gate"][0]["holds"] is True
 
 
@@ -266,3 +262,27 @@ def test_another_icp_moves_the_fit_bands_and_kappa(
         result["outcomes"]["candidate"]["disqualified"]
         > result["outcomes"]["baseline"]["disqualified"]
     )
+
+
+def writing_prompts(journal: Path) -> set[str]:
+    """The versions of the writing prompt that made the drafts in a run's journal."""
+    with sqlite3.connect(journal) as db:
+        bodies = [bytes(row[0]).decode() for row in db.execute("SELECT body FROM messages")]
+    return {
+        found.split('"', 1)[0] for body in bodies for found in body.split('"prompt":"writing@')[1:]
+    }
+
+
+def test_a_candidates_prompts_write_the_drafts(
+    capsys: pytest.CaptureFixture[str], baseline: Path, tmp_path: Path
+) -> None:
+    """--prompts DIR replaces a stage's instructions: the candidate's drafts are made by
+    another version of the writing prompt than the baseline's."""
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "writing.txt").write_text("Write a short first email. Reply with one JSON object.")
+    code, _ = evaluate(capsys, baseline, tmp_path / "e", "--prompts", str(prompts))
+    assert code == 0
+    before = writing_prompts(baseline / "journal.sqlite")
+    after = writing_prompts(tmp_path / "e" / "candidate-1" / "journal.sqlite")
+    assert before and after and before.isdisjoint(after)

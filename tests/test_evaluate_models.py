@@ -5,6 +5,7 @@ often the erratic one changes its mind."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import run as cli
 from actors import Icp
 from actors._prompts import scoring_request
 from actors.llm import GatewaySpec, LlmRequest, OpenAiLlm, build_gateway
+from actors.llm._openai import RETRY_SEED_STRIDE
 from actors.llm.testing import MISSCORE_SHIFT, Behaviour, Completion, FakeOpenAI, OfflineModel
 from messages import UsageError
 
@@ -182,10 +184,11 @@ def test_a_behaviour_refuses_a_rate_out_of_range() -> None:
         Behaviour(placeholder_rate=1.5)
 
 
-def test_openai_sends_the_seed_only_when_one_is_set() -> None:
-    """The seed reaches the server as the request's seed; seed 0 (the default) sends none."""
+def test_openai_sends_the_seed_only_when_one_is_set_or_a_retry_moves_it() -> None:
+    """The seed reaches the server as the request's seed; seed 0 (the default) sends none
+    on a first pass, and an Operations retry moves it on (another draw)."""
     with FakeOpenAI(OfflineModel(), models=["m"]) as fake:
-        for seed in (0, 7):
+        for seed, retry in ((0, 0), (7, 0), (0, 2), (7, 1)):
             spec = GatewaySpec(llm="openai", model="m", seed=seed)
             with pytest.MonkeyPatch.context() as patch:
                 patch.setenv("OPENAI_API_KEY", "sk-test")
@@ -196,10 +199,12 @@ def test_openai_sends_the_seed_only_when_one_is_set() -> None:
                 research(), Icp.load(ROOT / "examples" / "icp.toml"),
                 attempt=1, feedback=(), timeout=5.0,
             )  # fmt: skip
+            request = dataclasses.replace(request, retry=retry)
 
             async def ask(llm: OpenAiLlm = gateway, asked: LlmRequest = request) -> None:
                 async with llm:
                     await llm.complete(asked)
 
             anyio.run(ask)
-        assert [r.body.get("seed") for r in fake.requests] == [None, 7]
+        seeds = [r.body.get("seed") for r in fake.requests]
+        assert seeds == [None, 7, 2 * RETRY_SEED_STRIDE, 7 + RETRY_SEED_STRIDE]

@@ -77,3 +77,54 @@ def test_wrong_shape_is_an_operator_error(tmp_path: Path) -> None:
     path.write_text("[weights]\nindustry = 10\n")
     with pytest.raises(UsageError, match=r"not an ICP profile .*see examples/icp.toml"):
         Icp.load(path)
+
+
+@pytest.mark.parametrize(
+    ("missing", "field"),
+    [
+        ({"industry": ""}, "industry"),
+        ({"employees": None}, "employees"),
+        ({"country": ""}, "country"),
+        ({"title": ""}, "title"),
+    ],
+)
+def test_a_missing_field_is_unknown_not_a_miss(
+    icp: Icp, missing: dict[str, object], field: str
+) -> None:
+    """A dimension the row lacks neither adds nor subtracts: the score is the known
+    dimensions' share, so a lead strong on everything it gives stays high, below full
+    confidence, with the field named as unknown."""
+    full = icp.assess(lead())
+    partial = icp.assess(lead(**missing))
+
+    assert partial.unknown == (field,)
+    assert partial.confidence < 1.0 == full.confidence
+    assert icp.fit_of(partial.score) is Fit.HIGH
+    assert abs(partial.score - full.score) <= 5
+    assert field in partial.reason and full.reason == ""
+
+
+def test_an_unknown_field_scores_higher_than_a_miss(icp: Icp) -> None:
+    """An unlisted country is a miss (no points); a missing one is not counted at all."""
+    assert icp.score(lead(country="")) > icp.score(lead(country="BR"))
+
+
+def test_a_lead_with_nothing_known_is_medium_with_no_confidence(icp: Icp) -> None:
+    """With no dimension known, the score sits on the medium threshold and a person decides."""
+    nothing = icp.assess(lead(industry="", employees=None, country="", title=""))
+
+    assert (nothing.score, nothing.confidence) == (icp.fit_medium, 0.0)
+    assert nothing.unknown == ("industry", "employees", "country", "title")
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "headcount"), [(51, 200, 101), (1001, 5000, 2237), (10_001, 10_000_000, 10_001)]
+)
+def test_a_head_count_range_scores_at_its_geometric_midpoint(
+    icp: Icp, low: int, high: int, headcount: int
+) -> None:
+    """A closed range is scored as √(low × high); an open one (10,001+) as its low end."""
+    ranged = lead(employees=low, employees_max=high)
+
+    assert ranged.headcount == headcount
+    assert icp.score(ranged) == icp.score(lead(employees=headcount))

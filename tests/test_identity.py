@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import idna
 import pytest
 from _pipeline import offline_config
 
@@ -136,6 +137,30 @@ def test_a_second_email_for_one_person_is_a_duplicate_across_files(
     rows = report(capsys, out)
     assert (rows[1]["lead_id"], rows[1]["outcome"]) == ("OTHER", "rejected")
     assert rows[1]["reason"] == "duplicate of record 1 (same email)"
+
+
+def test_one_mailbox_written_two_ways_is_one_lead(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The same address in fullwidth letters, decomposed, or with its domain in punycode,
+    under another id, is a duplicate of the first: one CRM row for one mailbox."""
+    out = tmp_path / "run"
+    [row] = sample_rows(0, 1)
+    first = row | {"email": "zoë@münchen-bau.de"}
+    twins = [
+        row | {"id": "WIDE", "email": "ｚｏë＠münchen-bau.de"},
+        row | {"id": "NFD", "email": "zoe\u0308@münchen-bau.de"},
+        row | {"id": "PUNY", "email": f"zoë@{idna.encode('münchen-bau.de').decode()}"},
+    ]
+    leads = write_csv(tmp_path / "a.csv", [first, *twins])
+    assert invoke(capsys, "run", str(leads), "--out", str(out))[0] == 0
+    rows = report(capsys, out)
+    assert [(r["lead_id"], r["outcome"]) for r in rows[1:]] == [
+        ("WIDE", "rejected"),
+        ("NFD", "rejected"),
+        ("PUNY", "rejected"),
+    ]
+    assert all(r["reason"] == "duplicate of record 1 (same email)" for r in rows[1:])
 
 
 @pytest.mark.slow

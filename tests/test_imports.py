@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("openai", "scipy", "matplotlib", "numpy", "httpx2")
+HEAVY = ("openai", "scipy", "matplotlib", "numpy", "httpx2", "trafilatura", "courlan")
 """Each takes from a tenth of a second to a second to import."""
 
 

@@ -89,7 +89,9 @@ async def test_an_invalid_record_is_rejected_with_every_reason_and_its_outcome()
     message = submitted(2, email="bob@", employees="many")
 
     assert await deliver(Intake(), message) == rejection(
-        message, "email 'bob@' is not a valid address", "employees 'many' is not a number"
+        message,
+        "email 'bob@' is not a valid address",
+        "employees 'many' is not a number or a range such as 51-200",
     )
 
 
@@ -124,10 +126,10 @@ async def test_an_invalid_duplicate_gets_both_its_reasons() -> None:
     """An invalid record with an accepted lead's id is rejected for both."""
     intake = Intake()
     await deliver(intake, submitted(1, id="L1"))
-    again = submitted(2, id="L1", company="")
+    again = submitted(2, id="L1", employees="many")
 
     assert await deliver(intake, again) == rejection(
-        again, "company is missing", "duplicate of record 1"
+        again, "employees 'many' is not a number or a range such as 51-200", "duplicate of record 1"
     )
 
 

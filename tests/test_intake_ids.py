@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import idna
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,6 +23,36 @@ def test_the_derived_id_is_a_digest_of_the_email() -> None:
 def test_the_derived_id_ignores_case_and_surrounding_whitespace() -> None:
     """The same address in another case or with padding gets the same id."""
     assert lead_id_for({"email": "  Ana@ACME.io\t"}) == lead_id_for({"email": "ana@acme.io"})
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "ｚｏｅ＠ａｃｍｅ．ｉｏ",  # fullwidth
+        "zoe@acme.io",
+        "ZOE@Acme.IO",
+    ],
+)
+def test_the_derived_id_ignores_unicode_width(written: str) -> None:
+    """Fullwidth letters and case are one address: NFKC before the digest."""
+    assert lead_id_for({"email": written}) == lead_id_for({"email": "zoe@acme.io"})
+
+
+def test_the_derived_id_ignores_composition_and_idn_spelling() -> None:
+    """A composed or decomposed accent, and an IDN domain or its punycode, are one address."""
+    punycode = idna.encode("münchen-bau.de").decode()
+    same = [
+        "zoë@münchen-bau.de",
+        "zoe\u0308@münchen-bau.de",
+        f"zoë@{punycode}",
+        "ZOË@MÜNCHEN-BAU.DE",
+    ]
+    assert len({lead_id_for({"email": email}) for email in same}) == 1
+
+
+def test_plus_addressing_is_another_address() -> None:
+    """What ``+`` means is up to each provider, so ``ann+news@`` is not ``ann@``."""
+    assert lead_id_for({"email": "ann+news@acme.io"}) != lead_id_for({"email": "ann@acme.io"})
 
 
 def test_different_emails_get_different_ids() -> None:

@@ -281,23 +281,19 @@ OPERATOR_ERRORS = [
     (
         "leads.csv",
         b"name,mail\nAna,a@b.co\n",
-        "{path}: the header names none of the lead columns (found 'name', 'mail'); {example}",
+        "{path}: the header has no email column, nor a name and a company column "
+        "(found 'name', 'mail'); {required}",
     ),
     (
         "leads.csv",
-        b"first_name,e-mail,Company\n",
-        "{path}: the header lacks the required columns 'email', 'employees' "
-        "(unknown columns: 'e-mail'); add them to the first line",
-    ),
-    (
-        "leads.csv",
-        b"first_name,email,employees\n",
-        "{path}: the header lacks the required column 'company'; add it to the first line",
+        b"First Name,Job Title,# Employees\n",
+        "{path}: the header has no email column, nor a name and a company column "
+        "(found 'First Name', 'Job Title', '# Employees'); {required}",
     ),
     (
         "leads.csv",
         b"first_name,email,company,employees,Email\n",
-        "{path}: the header names the column 'email' twice; keep one",
+        "{path}: the header names the column 'Email' twice; keep one",
     ),
     (
         "leads.csv",
@@ -334,6 +330,8 @@ def test_an_unreadable_input_is_an_operator_error_raised_up_front(
         example="make the first line name the columns, e.g. "
         "id,first_name,last_name,email,title,company,domain,industry,employees,country,notes",
         utf8="pass a UTF-8 CSV or JSONL file",
+        required="name them, e.g. Email, or First Name and Company Name, "
+        'or pass --map "Header=email"',
     )
 
     with pytest.raises(InputError) as raised:

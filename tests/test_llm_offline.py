@@ -389,7 +389,8 @@ async def test_research_without_evidence_knows_nothing() -> None:
 async def test_score_stays_near_the_icp_prior_and_agrees_with_its_fit(
     icp_score: int, number: int, high: int, medium: int
 ) -> None:
-    """The score is the ICP score within 8 points, its fit follows the given thresholds."""
+    """The score is the ICP score within 8 points, its fit follows the given thresholds,
+    and each reason names a field the row gives (an empty one is unknown, not a reason)."""
     lead = make_lead(number)
     research = ResearchReply(summary="Nothing.", claims=[])
     inputs = {
@@ -404,7 +405,7 @@ async def test_score_stays_near_the_icp_prior_and_agrees_with_its_fit(
     assert score_problems(reply, {"high": high, "medium": medium}) == []
     assert 0.7 <= reply.confidence <= 0.95
     assert 2 <= len(reply.reasons) <= 3
-    facts = (lead.industry, str(lead.employees), lead.country, lead.title or "unlisted role")
+    facts = [f for f in (lead.industry, lead.employees_text, lead.country, lead.title) if f]
     assert all(any(fact in reason for fact in facts) for reason in reply.reasons)
 
 

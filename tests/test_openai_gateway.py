@@ -159,6 +159,21 @@ async def test_a_missing_key_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -
     assert str(caught.value) == "OPENAI_API_KEY is not set; export it, or run with --llm offline"
 
 
+@pytest.mark.parametrize(
+    "url", ["http://urluser:urlPASS@127.0.0.1:9/v1", "https://urluser@api.example/v1"]
+)
+def test_credentials_in_the_base_url_are_refused_beside_the_key(url: str) -> None:
+    """A base URL with a user name (and password) would replace the key in the Authorization
+    header; it is refused in one line, before any request."""
+    with pytest.raises(UsageError) as caught:
+        OpenAiLlm(model="gpt-4o-mini", api_key=SECRET, base_url=url)
+    assert str(caught.value) == (
+        "OPENAI_BASE_URL holds a user name and password, which the HTTP client would send "
+        "instead of OPENAI_API_KEY; remove them from the URL (the API key is what is sent)"
+    )
+    assert "urlPASS" not in str(caught.value)
+
+
 @pytest.mark.parametrize("value", [0, -1])
 def test_limits_must_be_positive(value: int) -> None:
     """An rpm below 1 is refused with the value and the fix."""

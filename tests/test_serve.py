@@ -189,7 +189,7 @@ def test_the_api_never_answers_500_to_anything_a_client_sends(tmp_path: Path) ->
     from schemathesis import GenerationMode
 
     with serving(tmp_path / "run") as server:
-        raw = httpx.get(server.url + "/openapi.json").json()
+        raw = httpx.get(server.url + "/openapi.json", headers=AUTH).json()
         schema = schemathesis.openapi.from_dict(raw)
         for result in schema.get_all_operations():
             operation = result.ok()  # type: ignore[union-attr]

@@ -85,6 +85,7 @@ def test_rule_sets_name_their_stage_and_ids() -> None:
         "draft.company",
         "draft.placeholder",
         "draft.markup",
+        "draft.format_character",
         "draft.length",
         "draft.subject_length",
         "draft.unsupported_fact",

@@ -205,3 +205,30 @@ def test_angle_brackets_in_prose_are_not_markup(text: str) -> None:
     """An email address in angle brackets, and comparisons, are not markup."""
     output = draft(body=BODY.replace("Would a short", f"{text} Would a short"))
     assert "draft.markup" not in fired(output)
+
+
+@pytest.mark.parametrize(
+    ("character", "name"),
+    [
+        ("\u202e", "RIGHT-TO-LEFT OVERRIDE"),
+        ("\u2066", "LEFT-TO-RIGHT ISOLATE"),
+        ("\u200b", "ZERO WIDTH SPACE"),
+        ("\u00ad", "SOFT HYPHEN"),
+    ],
+)
+def test_a_format_character_breaks_draft_format_character(character: str, name: str) -> None:
+    """A bidirectional control or another invisible format character in the body or the
+    subject is flagged, named by its code point."""
+    code = f"U+{ord(character):04X}"
+    output = draft(body=BODY.replace("Would a short", f"Would{character} a short"))
+    assert fired(output) == {"draft.format_character"}
+    assert reasons(output) == [
+        f"The body contains an invisible format character {code} ({name}); remove it and "
+        "write plain text."
+    ]
+    assert fired(draft(subject=SUBJECT + character)) == {"draft.format_character"}
+
+
+def test_zero_width_joiners_are_not_flagged() -> None:
+    """The joiners that scripts and emoji sequences need pass."""
+    assert fired(draft(body=BODY.replace("Would a short", "Would a 👩\u200d💻 short"))) == set()

@@ -22,7 +22,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from actors.validation import RuleContext, check
-from actors.validation._links import COMMON_TLDS, find_links, scan_links, within
+from actors.validation._links import find_links, is_tld, scan_links, within
 from actors.validation._text import fold, plain
 from messages import Claim, Evidence, Fit, Lead, LeadScore, OutreachDraft, ResearchResult
 
@@ -129,7 +129,9 @@ def test_echoed_instruction_is_caught(verb: str, tail: list[str], data: st.DataO
 
 
 LABELS = st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]", fullmatch=True)
-TLDS = st.sampled_from(sorted(COMMON_TLDS)) | st.from_regex(r"[a-z]{2,8}", fullmatch=True)
+TLDS = st.sampled_from(["com", "io", "ly", "museum", "example", "dev"]) | st.from_regex(
+    r"[a-z]{2,8}", fullmatch=True
+)
 
 
 @given(
@@ -147,7 +149,7 @@ def test_foreign_link_is_caught(
     host = ".".join([*labels, tld])
     assume(not within(host, "arclight-academy.com") and not within(host, CTX.sender_domain))
     if form == "{}":
-        assume(tld in COMMON_TLDS or len(labels) >= 2)  # a bare two-label name may be prose
+        assume(is_tld(tld) or len(labels) >= 2)  # a bare two-label name may be prose
     link = form.format(host, path)
     at = data.draw(st.sampled_from(spaces(BODY)))
     output = draft_for(lead(), body=f"{BODY[:at]} {link}{end} {BODY[at:]}")

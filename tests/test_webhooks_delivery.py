@@ -96,7 +96,7 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused() -> None:
     allow_private; a metadata address is refused with it too."""
     local = Target("http://localhost/", "http", "localhost", 80, "/")
     with pytest.raises(
-        EndpointRefused, match=r"resolves to 127\.0\.0\.1, which is a private address"
+        EndpointRefused, match=r"resolves to 127\.0\.0\.1, which is a loopback address"
     ):
         await resolve(local, allow_private=False)
     assert await resolve(local, allow_private=True) in ("127.0.0.1", "::1")
@@ -161,7 +161,7 @@ async def test_an_attempt_to_a_private_address_without_the_flag_sends_nothing() 
     with receiving() as receiver:
         result = await send(receiver.url, EndpointPolicy())
         assert receiver.received == []
-    assert str(result.error).startswith("refused: 127.0.0.1 is a private address")
+    assert str(result.error).startswith("refused: 127.0.0.1 is a loopback address")
 
 
 # The sender

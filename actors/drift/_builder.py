@@ -11,7 +11,17 @@ from actors.drift._profile import MAX_ROWS, Profile
 from actors.drift._seniority import title_seniority
 from messages import Lead, LeadScore, OutreachDraft
 
-OPTIONAL_FIELDS = ("last_name", "title", "industry", "country", "notes")
+OPTIONAL_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "title",
+    "company",
+    "industry",
+    "employees",
+    "country",
+    "notes",
+)
 """The lead fields that intake lets through empty; ``missing_fields`` counts them."""
 
 INPUT_COLUMNS = (
@@ -42,7 +52,8 @@ class ProfileBuilder:
     survives a restart (as ``MetricsBook`` does for ``Metrics``).
 
     Input columns: ``industry``, ``country`` and ``title_seniority`` (categorical),
-    ``employees`` (log10 of the headcount), ``notes_length`` and ``missing_fields``.
+    ``employees`` (log10 of the headcount, when known; a range's ``Lead.headcount``),
+    ``notes_length`` and ``missing_fields``.
     Output columns: ``fit``, ``score`` and ``confidence`` of approved scores,
     ``draft_length`` of approved drafts, ``validation_failed`` ("pass"/"fail" per
     verdict), ``retried`` ("yes" when an approved output took more than one attempt) and
@@ -87,11 +98,13 @@ class ProfileBuilder:
     def add_lead(self, lead: Lead, *, at: datetime | None = None) -> None:
         """Profile an accepted lead; ``at`` (its acceptance) starts its latency clock."""
         seniority = self.seniority(lead.title)
-        missing = sum(not getattr(lead, name).strip() for name in OPTIONAL_FIELDS)
+        missing = sum(not str(getattr(lead, name) or "").strip() for name in OPTIONAL_FIELDS)
+        headcount = lead.headcount
         for profile in self._profiles():
             profile.add_category("industry", lead.industry.strip().lower(), role="input")
             profile.add_category("country", lead.country, role="input")
-            profile.add_numeric("employees", math.log10(lead.employees), role="input")
+            if headcount is not None:  # unknown is no size: the column compares known ones
+                profile.add_numeric("employees", math.log10(headcount), role="input")
             profile.add_category("title_seniority", seniority, role="input")
             profile.add_numeric("notes_length", len(lead.notes), role="input")
             profile.add_numeric("missing_fields", missing, role="input")

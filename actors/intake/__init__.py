@@ -7,27 +7,35 @@ error: the input as a whole cannot be read.
 """
 
 from actors.intake._checks import FIELD_LIMIT, MAX_EMPLOYEES, NOTES_LIMIT, CleanFields, check_record
+from actors.intake._exports import EXPORTS
+from actors.intake._headers import NAME_FIELDS, ColumnMap, map_headers, parse_map
 from actors.intake._ids import fingerprint, lead_id_for
 from actors.intake._intake import Intake
 from actors.intake._jsonl import fields_of
 from actors.intake._reader import read_records
-from actors.intake._record import COLUMNS, ERROR_FIELD, REQUIRED_COLUMNS, RawRecord
+from actors.intake._record import COLUMNS, ERROR_FIELD, RawRecord
 from actors.intake._source import InputError
+from actors.intake._syntax import format_character
 
 __all__ = [
     "COLUMNS",
     "ERROR_FIELD",
+    "EXPORTS",
     "FIELD_LIMIT",
     "MAX_EMPLOYEES",
+    "NAME_FIELDS",
     "NOTES_LIMIT",
-    "REQUIRED_COLUMNS",
     "CleanFields",
+    "ColumnMap",
     "InputError",
     "Intake",
     "RawRecord",
     "check_record",
     "fields_of",
     "fingerprint",
+    "format_character",
     "lead_id_for",
+    "map_headers",
+    "parse_map",
     "read_records",
 ]

@@ -6,24 +6,29 @@ problem with one record is that record's rejection reason, never a crash.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import TypedDict
 
+from actors.intake._employees import MAX_EMPLOYEES, head_count
 from actors.intake._ids import explicit_id
 from actors.intake._record import ERROR_FIELD
-from actors.intake._syntax import bad_character, is_domain, is_email, normalise_domain
+from actors.intake._syntax import (
+    bad_character,
+    is_domain,
+    is_email,
+    normalise_domain,
+    normalise_email,
+)
+from actors.intake._website import country_code, web_address
 
 FIELD_LIMIT = 256
 """The most characters any field but ``notes`` may hold, once stripped."""
 NOTES_LIMIT = 10_000
 """The most characters ``notes`` may hold, once stripped."""
-MAX_EMPLOYEES = 10_000_000
-"""More employees than any company has: a typo, not a lead."""
+FORMULA_STARTS = ("=", "+", "-", "@")
+"""What an email may not start with: a spreadsheet opening an export would run it."""
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?")
+__all__ = ["FIELD_LIMIT", "MAX_EMPLOYEES", "NOTES_LIMIT", "CleanFields", "check_record"]
 
 
 class CleanFields(TypedDict):
@@ -36,33 +41,49 @@ class CleanFields(TypedDict):
     company: str
     domain: str
     industry: str
-    employees: int
+    employees: int | None
     country: str
     notes: str
+    employees_max: int | None
+    website: str
+    remarks: tuple[str, ...]
 
 
 def check_record(fields: Mapping[str, object]) -> CleanFields | list[str]:
     """The clean fields of a valid record, or every reason it is invalid. Never raises.
 
     A record the reader could not read (it has ``_error``) is rejected for that reason
-    alone. Otherwise text is stripped, the email lower-cased, the domain normalised
-    (or taken from the email), the country upper-cased, and a missing optional field
-    becomes ``""``.
+    alone. A record needs an email, or a name and a company; every other field is
+    optional, and a missing one becomes ``""`` (``None`` for ``employees``). Text is
+    stripped, the email lower-cased, a full name split into first and last, the head
+    count read as a count or a range, the country made an ISO code where it names one,
+    and the domain taken from the email (or the domain column, or the website, when
+    there is no email). What looks odd but is no reason to reject, such as a domain
+    column that differs from the email's, becomes one of the lead's ``remarks``.
     """
     error = fields.get(ERROR_FIELD)
     if error is not None:
         return [error if isinstance(error, str) and error else "the record could not be read"]
     reasons: list[str] = []
+    remarks: list[str] = []
     _check_id(fields.get("id"), reasons)
-    first_name = _text(fields, "first_name", reasons, required=True)
+    first_name = _text(fields, "first_name", reasons)
     last_name = _text(fields, "last_name", reasons)
-    email = _email(_text(fields, "email", reasons, required=True), reasons)
+    full_name = _text(fields, "full_name", reasons)
+    if full_name and not (first_name or last_name):
+        first_name, _, rest = full_name.partition(" ")
+        last_name = rest.strip()
+    email_text = _text(fields, "email", reasons)
+    email = _email(email_text, reasons)
     title = _text(fields, "title", reasons)
-    company = _text(fields, "company", reasons, required=True)
-    domain = _domain(_text(fields, "domain", reasons), email, reasons)
+    company = _text(fields, "company", reasons)
+    if not email_text and not ((first_name or last_name) and company):
+        reasons.append("it has neither an email nor a name and a company; give one of them")
+    website, site_host = _website(_text(fields, "website", reasons), remarks)
+    domain = _domain(_text(fields, "domain", reasons), email, site_host, reasons, remarks)
     industry = _text(fields, "industry", reasons)
-    employees = _employees(fields.get("employees"), reasons)
-    country = _text(fields, "country", reasons).upper()
+    employees = head_count(fields.get("employees"), reasons)
+    country = country_code(_text(fields, "country", reasons))
     notes = _text(fields, "notes", reasons, limit=NOTES_LIMIT)
     if reasons:
         return reasons
@@ -74,9 +95,12 @@ def check_record(fields: Mapping[str, object]) -> CleanFields | list[str]:
         company=company,
         domain=domain,
         industry=industry,
-        employees=employees,
+        employees=None if employees is None else employees[0],
         country=country,
         notes=notes,
+        employees_max=None if employees is None else employees[1],
+        website=website,
+        remarks=tuple(remarks),
     )
 
 
@@ -107,7 +131,10 @@ def _text(
 
 def _check_id(value: object, reasons: list[str]) -> None:
     if value is None or isinstance(value, str):
-        _text({"id": value}, "id", reasons)
+        text = _text({"id": value}, "id", reasons)
+        if text in (".", ".."):
+            # A URL path reads a segment of dots as "here" or "up": no page could name it.
+            reasons.append(f"id {text!r} cannot name the lead's page in a URL; choose another")
     elif explicit_id(value) is None:
         reasons.append(f"id must be text or a whole number, not {type(value).__name__}")
 
@@ -115,55 +142,42 @@ def _check_id(value: object, reasons: list[str]) -> None:
 def _email(text: str, reasons: list[str]) -> str:
     if not text:
         return ""
-    if not is_email(text.lower()):
+    address = normalise_email(text)
+    if address is None or not is_email(address):
         reasons.append(f"email {text!r} is not a valid address")
         return ""
-    return text.lower()
+    if address.startswith(FORMULA_STARTS):
+        reasons.append(
+            f"email {text!r} starts with {address[0]!r}, which a spreadsheet runs as a "
+            "formula; correct the address"
+        )
+        return ""
+    return address
 
 
-def _domain(text: str, email: str, reasons: list[str]) -> str:
-    if not text:
-        return normalise_domain(email.rpartition("@")[2]) if email else ""
-    domain = normalise_domain(text)
-    if not is_domain(domain):
+def _domain(text: str, email: str, site_host: str, reasons: list[str], remarks: list[str]) -> str:
+    """The email's domain; without an email, the domain column's, else the website's."""
+    column = normalise_domain(text) if text else ""
+    if text and not is_domain(column):
         reasons.append(f"domain {text!r} is not a valid web domain")
         return ""
-    return domain
+    if not email:
+        return column or normalise_domain(site_host)
+    own = normalise_domain(email.rpartition("@")[2])
+    if column and column != own:
+        remarks.append(
+            f"The domain column says {column}, but the email is at {own}: identity, research "
+            f"and the draft's links use {own}."
+        )
+    return own
 
 
-def _employees(value: object, reasons: list[str]) -> int:
-    """The head count: a positive whole number, maybe written ``"1,200"`` or ``"1200.0"``."""
-    if isinstance(value, str):
-        text = _text({"employees": value}, "employees", reasons)
-        if not text:
-            if not value.strip():
-                reasons.append("employees is missing")
-            return 0
-        if not _NUMBER.fullmatch(text):
-            reasons.append(f"employees {text!r} is not a number")
-            return 0
-        return _count(Decimal(text.replace(",", "")), repr(text), reasons)
-    if value is None:
-        reasons.append("employees is missing")
-    elif isinstance(value, float) and not math.isfinite(value):
-        reasons.append(f"employees {value!r} is not a number")
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        if abs(value) >= 2**64:  # surely wrong, and too long to quote (repr may refuse)
-            reasons.append(f"employees must be between 1 and {MAX_EMPLOYEES:,}")
-            return 0
-        return _count(Decimal(value), repr(value), reasons)
-    else:
-        reasons.append(f"employees must be a number, not {type(value).__name__}")
-    return 0
-
-
-def _count(number: Decimal, shown: str, reasons: list[str]) -> int:
-    if number != number.to_integral_value():
-        reasons.append(f"employees {shown} is not a whole number")
-    elif number < 1:
-        reasons.append(f"employees {shown} must be at least 1")
-    elif number > MAX_EMPLOYEES:
-        reasons.append(f"employees {shown} must be at most {MAX_EMPLOYEES:,}")
-    else:
-        return int(number)
-    return 0
+def _website(text: str, remarks: list[str]) -> tuple[str, str]:
+    """The website as a URL and its host; ``("", "")``, with a remark, if it is none."""
+    if not text:
+        return "", ""
+    address = web_address(text)
+    if address is None:
+        remarks.append(f"The website {text!r} is not a web address; research uses the domain.")
+        return "", ""
+    return address

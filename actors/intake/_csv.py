@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 
-from actors.intake._record import (
-    COLUMNS,
-    ERROR_FIELD,
-    REQUIRED_COLUMNS,
-    RawRecord,
-    column_of,
-    listing,
-)
+from actors.intake._headers import ColumnMap, map_headers
+from actors.intake._record import ERROR_FIELD, RawRecord
 from actors.intake._source import MAX_LINE_CHARS, InputError, Lines, LineTooLong
 from messages import RawValue
 
-_EXAMPLE = ",".join(COLUMNS)
+_EXAMPLE = "id,first_name,last_name,email,title,company,domain,industry,employees,country,notes"
 
 
-def csv_records(lines: Lines) -> Generator[RawRecord | None, None, None]:
-    """Check the header, yield ``None``, then yield a record per non-blank row."""
+def csv_records(
+    lines: Lines,
+    overrides: Mapping[str, str] | None = None,
+    on_columns: Callable[[ColumnMap], None] | None = None,
+) -> Generator[RawRecord | None, None, None]:
+    """Check the header, yield ``None``, then yield a record per non-blank row.
+
+    The header is mapped to lead fields (``_headers.map_headers``, with ``overrides``),
+    and ``on_columns`` is told the mapping once, before the first record.
+    """
     rows = csv.reader(lines)
     try:
         header = next((row for row in rows if not _blank(row)), None)
@@ -35,7 +37,10 @@ def csv_records(lines: Lines) -> Generator[RawRecord | None, None, None]:
             f"{lines.name}: empty, with no header line; "
             f"make the first line name the columns, e.g. {_EXAMPLE}"
         )
-    columns = _columns(lines.name, header)
+    column_map = map_headers(header, overrides, name=lines.name)
+    if on_columns is not None:
+        on_columns(column_map)
+    columns = list(column_map.fields)
     yield None
     record = 0
     while True:
@@ -57,31 +62,6 @@ def csv_records(lines: Lines) -> Generator[RawRecord | None, None, None]:
         if not _blank(row):
             record += 1
             yield RawRecord(record, _fields(columns, row, start))
-
-
-def _columns(name: str, header: Sequence[str]) -> list[str | None]:
-    cells = [cell.strip().lower() for cell in header]
-    columns = [column_of(cell) for cell in cells]
-    known = [c for c in columns if c is not None]
-    if not known:
-        raise InputError(
-            f"{name}: the header names none of the lead columns (found {listing(cells)}); "
-            f"make the first line name the columns, e.g. {_EXAMPLE}"
-        )
-    twice = next((c for i, c in enumerate(known) if c in known[:i]), None)
-    if twice is not None:
-        raise InputError(f"{name}: the header names the column {twice!r} twice; keep one")
-    missing = [c for c in REQUIRED_COLUMNS if c not in known]
-    if missing:
-        unknown = [cell for cell, column in zip(cells, columns, strict=True) if column is None]
-        plural = len(missing) > 1
-        raise InputError(
-            f"{name}: the header lacks the required column{'s' if plural else ''} "
-            f"{listing(missing)}"
-            + (f" (unknown columns: {listing(unknown)})" if unknown else "")
-            + f"; add {'them' if plural else 'it'} to the first line"
-        )
-    return columns
 
 
 def _fields(columns: list[str | None], row: list[str], line: int) -> dict[str, RawValue]:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 
 from actors.intake._record import COLUMNS
+from actors.intake._syntax import normalise_email
 
 _MAX_ID_BITS = 800  # about 240 decimal digits: beyond that, a number is no id
 
@@ -21,8 +22,9 @@ def lead_id_for(fields: Mapping[str, object]) -> str:
     """The lead id of a record's fields. Never raises.
 
     - the ``id`` field, stripped, when it is non-empty text or a whole number;
-    - else ``"L-"`` and 16 hex digits of the SHA-256 of the email, stripped and
-      case-folded, so the same address gets the same id whatever its case;
+    - else ``"L-"`` and 16 hex digits of the SHA-256 of the email, normalised
+      (``normalise_email``: NFKC, lower case, an IDNA domain) and case-folded, so the same
+      address gets the same id however it is written;
     - else ``"R-"`` and the first 16 hex digits of the record's fingerprint, so the same
       content gets the same id in any file, at any position.
     """
@@ -30,10 +32,15 @@ def lead_id_for(fields: Mapping[str, object]) -> str:
     if explicit:
         return explicit
     email = fields.get("email")
-    if isinstance(email, str) and (normalised := email.strip().casefold()):
+    if isinstance(email, str) and (normalised := _identity(email)):
         digest = hashlib.sha256(normalised.encode("utf-8", "surrogatepass")).hexdigest()
         return f"L-{digest[:16]}"
     return f"R-{fingerprint(fields)[:16]}"
+
+
+def _identity(email: str) -> str:
+    """What an email's lead id is a digest of: its normalised form, case-folded."""
+    return (normalise_email(email) or email.strip()).casefold()
 
 
 def fingerprint(fields: Mapping[str, object]) -> str:

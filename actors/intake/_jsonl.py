@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator
+from collections.abc import Callable, Generator, Mapping
 
-from actors.intake._record import ERROR_FIELD, RawRecord, column_of, listing
+from actors.intake._headers import ColumnMap, map_keys
+from actors.intake._record import ERROR_FIELD, RawRecord, listing
 from actors.intake._source import Lines, LineTooLong
 from messages import RawValue
 
 
-def jsonl_records(lines: Lines) -> Generator[RawRecord | None, None, None]:
-    """Yield ``None``, then a record per non-blank line, numbered from 1."""
+def jsonl_records(
+    lines: Lines,
+    overrides: Mapping[str, str] | None = None,
+    on_columns: Callable[[ColumnMap], None] | None = None,
+) -> Generator[RawRecord | None, None, None]:
+    """Yield ``None``, then a record per non-blank line, numbered from 1.
+
+    Keys are mapped to lead fields as CSV headers are (``overrides`` first);
+    ``on_columns`` is told the mapping of the first object's keys, once.
+    """
     yield None
     record = 0
     while True:
@@ -25,30 +34,47 @@ def jsonl_records(lines: Lines) -> Generator[RawRecord | None, None, None]:
             continue
         if line.strip():
             record += 1
-            yield RawRecord(record, _fields(line, lines.number))
+            value = _decode(line, lines.number)
+            if on_columns is not None and isinstance(value, dict):
+                on_columns(map_keys([str(k) for k in value], overrides))
+                on_columns = None
+            yield RawRecord(record, fields_of(value, f"line {lines.number}", overrides))
 
 
-def _fields(line: str, number: int) -> dict[str, RawValue]:
+def _decode(line: str, number: int) -> object:
+    """The JSON value of a line, or why it holds none."""
     try:
-        value = json.loads(line)
+        return json.loads(line)
     except json.JSONDecodeError as exc:
-        return {ERROR_FIELD: f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})"}
+        return _Unreadable(f"line {number}: not valid JSON ({exc.msg} at column {exc.colno})")
     except RecursionError:
-        return {ERROR_FIELD: f"line {number}: not valid JSON (nested too deeply)"}
+        return _Unreadable(f"line {number}: not valid JSON (nested too deeply)")
     except ValueError as exc:  # such as an integer of more than 4,300 digits
-        return {ERROR_FIELD: f"line {number}: not valid JSON ({exc})"}
-    return fields_of(value, f"line {number}")
+        return _Unreadable(f"line {number}: not valid JSON ({exc})")
 
 
-def fields_of(value: object, where: str) -> dict[str, RawValue]:
+class _Unreadable(str):
+    """Why a line holds no JSON value."""
+
+
+def fields_of(
+    value: object, where: str, overrides: Mapping[str, str] | None = None
+) -> dict[str, RawValue]:
     """The known columns of one decoded JSON lead (``where`` names it in reasons), with
-    ``_error`` when it cannot be a lead: the rules of JSONL intake, for any JSON source."""
+    ``_error`` when it cannot be a lead: the rules of JSONL intake, for any JSON source.
+
+    Keys are matched as CSV headers are (``_headers``): ``"First Name"`` fills
+    ``first_name``; of two keys for one field, the preferred one wins."""
+    if isinstance(value, _Unreadable):
+        return {ERROR_FIELD: str(value)}
     if not isinstance(value, dict):
         return {ERROR_FIELD: f"{where}: not a JSON object"}
     fields: dict[str, RawValue] = {}
     nested: list[str] = []
-    for key, item in value.items():
-        column = column_of(key) if isinstance(key, str) else None
+    keys = [key for key in value if isinstance(key, str)]
+    column_map = map_keys(keys, overrides)
+    for key, column in zip(keys, column_map.fields, strict=True):
+        item = value[key]
         if column is None:
             continue
         if isinstance(item, list | dict):

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import final
 
+from actors.intake._exports import FIELDS
+from actors.intake._headers import field_of
 from messages import RawValue
 
-COLUMNS = (
-    "id",
-    "first_name",
-    "last_name",
-    "email",
-    "title",
-    "company",
-    "domain",
-    "industry",
-    "employees",
-    "country",
-    "notes",
-)
-"""The columns intake knows; any other column is ignored."""
-REQUIRED_COLUMNS = ("first_name", "email", "company", "employees")
-"""A CSV header must name these: without one, every record would be rejected."""
+COLUMNS = FIELDS
+"""The fields intake knows; a column that fills none of them is ignored (and reported)."""
 ERROR_FIELD = "_error"
 """Set on a record that could not be read, with the reason, so intake rejects it."""
 
@@ -39,10 +27,9 @@ class RawRecord:
     """The known columns it has, as read, and ``_error`` if it could not be read."""
 
 
-def column_of(name: str) -> str | None:
-    """The known column a header cell or JSON key names, ignoring case and spaces."""
-    column = name.strip().lower()
-    return column if column in COLUMNS else None
+def column_of(name: str, overrides: Mapping[str, str] | None = None) -> str | None:
+    """The field a header cell or JSON key names (see ``_headers``), or None."""
+    return field_of(name, overrides)
 
 
 def listing(names: Sequence[str]) -> str:

@@ -64,7 +64,9 @@ class _Sender(_Inputs):
     company: str
     domain: str
     name: str
-    product: str
+    product: str = ""
+    value_proposition: str = ""
+    signature: str = ""
 
 
 class _ResearchInputs(_Inputs):
@@ -104,7 +106,7 @@ class OfflineStatistics:
 class OfflineLlm:
     """A deterministic engine that answers every stage from the request's inputs.
 
-    The same seed, trace id, stage and attempt always give the same reply. With
+    The same seed, trace id, stage, attempt and retry always give the same reply. With
     probability ``imperfection_rate`` a first attempt carries one realistic flaw; a re-ask
     (a later attempt, or one with feedback) is flawed a third as often.
     """
@@ -156,7 +158,10 @@ class OfflineLlm:
                     f"call's timeout of {request.timeout:g} s."
                 )
             await anyio.sleep(self._latency_s)
-        rng = seeded_random("offline", self._seed, request.trace_id, request.stage, request.attempt)
+        retried = () if request.retry == 0 else ("retry", request.retry)
+        rng = seeded_random(
+            "offline", self._seed, request.trace_id, request.stage, request.attempt, *retried
+        )
         rate = self._rate if request.attempt <= 1 and not request.feedback else self._rate / 3
         flawed = rng.random() < rate
         data, flaw = _answer(request, rng, flawed=flawed)
@@ -208,7 +213,7 @@ def _answer(request: LlmRequest, rng: random.Random, *, flawed: bool) -> tuple[D
 
 def _parse(model: type[_T], request: LlmRequest) -> _T:
     try:
-        return model.model_validate(dict(request.inputs))
+        return model.model_validate(dict(request.inputs), strict=False)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
@@ -280,25 +285,35 @@ _INFLUENCER = re.compile(r"\b(lead|manager|principal|senior|staff)\b")
 
 
 def _score(inputs: _ScoringInputs, rng: random.Random) -> Data:
+    """A score near the ICP prior, with reasons about the fields the row gives only: a
+    field in ``unknown_fields`` counts neither for nor against, so no reason names it."""
     lead = inputs.lead
     score = min(100, max(0, inputs.icp_score + rng.randint(-8, 8)))
+    company = lead.company or "The company"
+    person = lead.first_name or "The contact"
     reasons = [
-        f"Industry: {lead.company} works in {lead.industry or 'an unlisted industry'}.",
-        f"Size: {lead.company} has {lead.employees} employees, {_size(lead.employees)}.",
-        f"Country: {lead.company} is based in {lead.country or 'an unlisted country'}.",
-        f"Title: {lead.first_name} is {lead.title or 'in an unlisted role'}, "
-        f"{_seniority(lead.title)}.",
+        f"Industry: {company} works in {lead.industry}." if lead.industry else "",
+        f"Size: {company} has {lead.employees_text} employees, {_size(lead.headcount)}."
+        if lead.headcount is not None
+        else "",
+        f"Country: {company} is based in {lead.country}." if lead.country else "",
+        f"Title: {person} is {lead.title}, {_seniority(lead.title)}." if lead.title else "",
     ]
-    picks = sorted(rng.sample(range(len(reasons)), rng.randint(2, 3)))
+    known = [reason for reason in reasons if reason]
+    if not known:
+        known = [f"Nothing in the row places {company} in or out of the profile."]
+    picks = sorted(rng.sample(range(len(known)), min(len(known), rng.randint(2, 3))))
     return {
         "fit": fit_band(score, high=inputs.thresholds.high, medium=inputs.thresholds.medium),
         "score": score,
         "confidence": round(rng.uniform(0.7, 0.95), 2),
-        "reasons": [reasons[index] for index in picks],
+        "reasons": [known[index] for index in picks],
     }
 
 
-def _size(employees: int) -> str:
+def _size(employees: int | None) -> str:
+    if employees is None:
+        return "an unknown size"
     if employees < 50:
         return "a small team"
     if employees < 1000:
@@ -331,16 +346,17 @@ def _draft(inputs: _WritingInputs, rng: random.Random) -> Data:
     lead, sender = inputs.lead, inputs.sender
     usable = [claim for claim in inputs.research.claims if _quotable(claim.quote, lead.notes)]
     claim = rng.choice(usable) if usable else None
+    company = lead.company or "your team"
     subjects = [
         subject
         for subject in (
-            f"A question for {lead.company}",
-            f"{lead.company} and {sender.company}",
-            f"An idea for the team at {lead.company}",
+            f"A question for {company}",
+            f"{company} and {sender.company}",
+            f"An idea for the team at {company}",
         )
         if len(subject) <= 80
     ]
-    subject = rng.choice(subjects) if subjects else lead.company[:80]
+    subject = rng.choice(subjects) if subjects else company[:80]
     body = _body(lead, sender, claim, rng)
     if len(body) > _MAX_BODY and claim is not None:
         body = _body(lead, sender, None, rng)
@@ -348,10 +364,13 @@ def _draft(inputs: _WritingInputs, rng: random.Random) -> Data:
 
 
 def _body(lead: Lead, sender: _Sender, claim: _Claim | None, rng: random.Random) -> str:
-    company = lead.company
+    """The email: a greeting (by first name when the row gives one), an opening on a
+    quoted claim or on what the row says, the pitch, an ask, the signature, the opt-out."""
+    company = lead.company or "your company"
     if claim is None:
-        opening = f"I have been reading about {company} and the work your team does"
-        opening += f" in {lead.industry}." if lead.industry else "."
+        # Nothing researched: the lead's own row is all it may use, and it claims nothing.
+        opening = f"I am reaching out to you at {company}"
+        opening += f", given your team's work in {lead.industry}." if lead.industry else "."
         aside = "you probably see the day-to-day trade-offs first-hand."
     else:
         opening = rng.choice(
@@ -363,14 +382,15 @@ def _body(lead: Lead, sender: _Sender, claim: _Claim | None, rng: random.Random)
         aside = "you will know better than anyone what that means for your team."
     if lead.title:
         opening += f" As {lead.title}, {aside}"
-    pitch = (
+    pitch = sender.value_proposition or (
         f"At {sender.company}, we offer {sender.product}. It helps teams like yours at "
         f"{company} spend less time on plumbing and more on the work that moves the business."
     )
-    signature = f"Best regards,\n{sender.name}\n{sender.company}"
+    signature = sender.signature or f"Best regards,\n{sender.name}\n{sender.company}"
     if sender.domain and rng.random() < 0.5:
         signature += f"\nhttps://{sender.domain}"
-    paragraphs = (f"Hi {lead.first_name},", opening, pitch, rng.choice(_ASKS), signature, OPT_OUT)
+    greeting = f"Hi {lead.first_name}," if lead.first_name else "Hello,"
+    paragraphs = (greeting, opening, pitch, rng.choice(_ASKS), signature, OPT_OUT)
     return "\n\n".join(paragraphs)
 
 

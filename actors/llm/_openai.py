@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, final
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from aiolimiter import AsyncLimiter
@@ -42,6 +43,7 @@ from messages import ClosedResourceError, LlmError, ProviderError, UsageError
 
 if TYPE_CHECKING:
     import openai
+    from openai import Omit
     from openai.types.chat import ChatCompletionMessageParam
 else:
     openai = lazy_module("openai")  # a second to import: only for runs that use it
@@ -50,6 +52,29 @@ DEFAULT_OUTPUT_ESTIMATE = 1024
 """Tokens a reply is assumed to take, for the TPM budget, when no output cap is set."""
 
 _MISSING_KEY = "OPENAI_API_KEY is not set; export it, or run with --llm offline"
+_URL_CREDENTIALS = (
+    "OPENAI_BASE_URL holds a user name and password, which the HTTP client would send "
+    "instead of OPENAI_API_KEY; remove them from the URL (the API key is what is sent)"
+)
+
+
+RETRY_SEED_STRIDE = 7919
+"""How far an Operations retry moves the sampling seed: far enough that a retry's seed is
+not another draw's (``evaluate --repeat`` moves it by one per draw)."""
+
+
+def _sampling_seed(seed: int | None, retry: int) -> int | Omit:
+    """The request's sampling ``seed``: none on a first pass without one; an Operations
+    retry is a new attempt, so it asks for another draw with a seed moved on by it."""
+    if seed is None and retry == 0:
+        return openai.omit
+    return (seed or 0) + RETRY_SEED_STRIDE * retry
+
+
+def _has_credentials(url: str) -> bool:
+    """Whether ``url`` holds ``user:password@`` (or a user alone)."""
+    parts = urlsplit(url)
+    return parts.username is not None or parts.password is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +134,8 @@ class OpenAiLlm:
             if not key:
                 raise UsageError(_MISSING_KEY)
             url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+            if url is not None and _has_credentials(url):
+                raise UsageError(_URL_CREDENTIALS)
             self.client = openai.AsyncOpenAI(api_key=key, base_url=url, max_retries=0)
             self._owns_client = True
         else:
@@ -172,7 +199,7 @@ class OpenAiLlm:
                 completion = await self.client.chat.completions.create(
                     model=model,
                     messages=self._messages(request, rung),
-                    seed=self.seed if self.seed is not None else openai.omit,
+                    seed=_sampling_seed(self.seed, request.retry),
                     response_format=fmt if fmt is not None else openai.omit,  # type: ignore[arg-type]
                     max_completion_tokens=(
                         self.max_output_tokens

@@ -35,6 +35,7 @@ WRITING_RULES: RuleSet[OutreachDraft] = RuleSet(
         _draft.names_company,
         _draft.no_placeholders,
         _draft.no_markup,
+        _draft.no_format_characters,
         _draft.body_length,
         _draft.subject_length,
         _draft_facts.numbers_from_research,

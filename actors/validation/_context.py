@@ -19,6 +19,11 @@ class RuleContext:
 
     sender_domain: str
     """The sender's web domain; drafts may link to it and its subdomains."""
+    link_domains: tuple[str, ...] = ()
+    """Further domains (and their subdomains) drafts may link to: the draft policy."""
+    sender_text: str = ""
+    """What the sender says of itself (value proposition, signature): a draft may repeat
+    its numbers, as it may the research's."""
     confidence_threshold: float = 0.6
     """A score whose confidence is below this goes to human review, without a re-ask."""
     icp_tolerance: int = 25

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from actors.intake import format_character
 from actors.validation._context import RuleContext
 from actors.validation._rule import rule
 from actors.validation._text import ends_word, fold, nfc, show
@@ -34,6 +35,7 @@ _PLACEHOLDER = re.compile(
     re.VERBOSE,
 )
 _GREETING = re.compile(r"\s*(?i:" + "|".join(GREETINGS) + r")[^\S\r\n]+")
+_BARE_GREETING = re.compile(r"\s*(?i:" + "|".join(GREETINGS) + r")\b")
 
 
 @rule("draft.greeting")
@@ -42,12 +44,22 @@ def greets_by_first_name(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str
 
     The greeting word (``GREETINGS``) may be in any case; the name must be as the lead
     spells it, up to Unicode normalisation, and end there (``Hi Zoë,`` but not ``Hi Zoëy``).
+    A lead whose row gives no first name is greeted without one (``Hello,``).
     """
     body = nfc(draft.body)
     name = nfc(draft.lead.first_name.strip())
+    if not name:
+        if _BARE_GREETING.match(body):
+            return
+        first_line = body.strip().split("\n", 1)[0]
+        yield (
+            f"The body opens with {show(first_line, 40)} instead of a greeting; the lead has "
+            'no first name, so start it with "Hello,".'
+        )
+        return
     opening = _GREETING.match(body)
     end = opening.end() if opening else 0
-    if opening and name and body.startswith(name, end) and ends_word(body, end + len(name)):
+    if opening and body.startswith(name, end) and ends_word(body, end + len(name)):
         return
     first_line = body.strip().split("\n", 1)[0]
     yield (
@@ -58,8 +70,11 @@ def greets_by_first_name(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str
 
 @rule("draft.company")
 def names_company(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
-    """The subject or the body names the lead's company, as a whole word or words."""
+    """The subject or the body names the lead's company, as a whole word or words (when
+    the row names the company at all)."""
     company = fold(draft.lead.company)
+    if not company:
+        return
     text = fold(f"{draft.subject}\n{draft.body}")
     found = company and re.search(rf"(?<!\w){re.escape(company)}(?!\w)", text)
     if not found:
@@ -147,3 +162,14 @@ def has_opt_out(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
             "The body has no opt-out line; end it with one such as "
             '"Not interested? Just reply and I will not write again."'
         )
+
+
+@rule("draft.format_character")
+def no_format_characters(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
+    """Neither the subject nor the body holds an invisible format character (category Cf,
+    but for the zero-width joiners): a bidirectional override shows the text after it
+    reversed, so the reader would not see what the reviewer approved."""
+    for field, text in (("subject", draft.subject), ("body", draft.body)):
+        found = format_character(text)
+        if found is not None:
+            yield f"The {field} contains {found}; remove it and write plain text."

@@ -53,18 +53,20 @@ def _canonical(value: str) -> str:
 
 @rule("draft.unsupported_fact")
 def numbers_from_research(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
-    """Every number in the subject or body appears in the research or the lead.
+    """Every number in the subject or body appears in the research, the lead or what the
+    sender says of itself.
 
     The research here is the claims' texts and quotes and the evidence texts; the lead is
-    its firmographic fields. The summary (LLM-written) and the notes (untrusted data) are
-    not sources. Numbers match by value, so ``1,200`` is ``1200`` and ``$40M`` is ``40``.
+    its firmographic fields; the sender's words are its value proposition and signature.
+    The summary (LLM-written) and the notes (untrusted data) are not sources. Numbers
+    match by value, so ``1,200`` is ``1200`` and ``$40M`` is ``40``.
     """
     research = draft.score.research
     lead = draft.lead
     sources = [item.text for item in research.evidence]
     sources += [text for claim in research.claims for text in (claim.text, claim.quote)]
     sources += [lead.first_name, lead.last_name, lead.title, lead.company, lead.domain]
-    sources += [lead.industry, str(lead.employees), lead.country]
+    sources += [lead.industry, lead.employees_text, lead.country, ctx.sender_text]
     known = {value for source in sources for value in _numbers(source)}
     for field, text in (("subject", draft.subject), ("body", draft.body)):
         for value, written in _numbers(text).items():
@@ -77,12 +79,15 @@ def numbers_from_research(draft: OutreachDraft, ctx: RuleContext) -> Iterator[st
 
 @rule("draft.foreign_link")
 def links_allowed(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
-    """Every link in the subject or body goes to the lead's or the sender's domain.
+    """Every link in the subject or body goes to the lead's or the sender's domain, or to
+    one of the draft policy's ``link_domains``.
 
-    Subdomains of those are allowed. Links are URLs, ``www.`` hosts and bare domains
-    (see ``COMMON_TLDS`` in ``_links``); email addresses are not links.
+    Subdomains of those are allowed. The lead's domain is its email's, whatever its
+    ``domain`` column said. Links are URLs (their host as a browser parses it),
+    ``mailto:`` addresses, ``www.`` hosts and bare domains whose ending is a top-level
+    domain (see ``_links``); email addresses without ``mailto:`` are not links.
     """
-    domains = (draft.lead.domain, ctx.sender_domain)
+    domains = (draft.lead.domain, ctx.sender_domain, *ctx.link_domains)
     allowed = " or ".join(show(d) for d in domains if d.strip()) or "no domain"
     for field, text in (("subject", draft.subject), ("body", draft.body)):
         for link in find_links(text):

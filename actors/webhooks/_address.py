@@ -1,9 +1,9 @@
 """Where a webhook may go: an ``http(s)`` URL whose host is public, unless allowed.
 
 The URL is checked when an endpoint is added and again, after DNS resolution, before every
-attempt: a host name is checked with the web source's rule (``public_host``: no IP
-literal, no single-label or local-network name), and every address it resolves to must be
-public (not loopback, private, link-local, multicast or reserved). ``allow_private`` lifts
+attempt: a host name must have at least two labels and not end in a local-network name,
+and every address it resolves to must pass the web source's guard (``_web_guard``: not
+loopback, private, link-local, multicast or reserved). ``allow_private`` lifts
 both checks, for a receiver on this machine or the local network; a cloud metadata address
 stays refused even then. The request then goes to the address that was checked, so a
 second resolution cannot point it elsewhere.
@@ -18,16 +18,11 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from actors._web_source import public_host
+from actors._web_guard import IpAddress, refusal
 from messages import UsageError
 
-METADATA = frozenset(
-    ipaddress.ip_address(a)
-    for a in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
-)
-"""Cloud instance metadata services: never a webhook's target."""
-
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_LOCAL_NAMES = frozenset({"localhost", "local", "internal", "intranet", "lan", "home", "corp"})
+"""Last labels that name a machine or the local network, never a public receiver."""
 
 
 class EndpointRefused(UsageError):
@@ -76,7 +71,8 @@ def _check_name(host: str) -> None:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        if public_host(host) is None:
+        labels = host.lower().removesuffix(".").split(".")
+        if len(labels) < 2 or labels[-1] in _LOCAL_NAMES or labels[-1].isdigit():
             raise EndpointRefused(
                 f"{host} is not a public host name; pass --allow-private for a receiver on "
                 "this machine or the local network"
@@ -86,18 +82,16 @@ def _check_name(host: str) -> None:
 
 
 def _check_address(address: IpAddress, *, allow_private: bool, host: str) -> None:
-    if address in METADATA or (
-        isinstance(address, ipaddress.IPv6Address)
-        and address.ipv4_mapped is not None
-        and address.ipv4_mapped in METADATA
-    ):
-        raise EndpointRefused(f"{host} is a cloud metadata address, never a webhook's target")
-    if not allow_private and not address.is_global:
-        what = host if host == str(address) else f"{host} resolves to {address}, which"
-        raise EndpointRefused(
-            f"{what} is a private address; pass --allow-private for a receiver on this "
-            "machine or the local network"
-        )
+    reason = refusal(address, allow_private=allow_private)
+    if reason is None:
+        return
+    what = host if host == str(address) else f"{host} resolves to {address}, which"
+    if refusal(address, allow_private=True) is not None:
+        raise EndpointRefused(f"{what} is {reason}, never a webhook's target")
+    raise EndpointRefused(
+        f"{what} is {reason}; pass --allow-private for a receiver on this machine or the "
+        "local network"
+    )
 
 
 async def resolve(target: Target, *, allow_private: bool) -> str:

@@ -50,6 +50,10 @@ class RecordedEvidence:
             return "the baseline recorded no evidence for this lead; evaluate as it was"
         return self.fallback.why_empty(lead)
 
+    async def aclose(self) -> None:
+        if self.fallback is not None:
+            await self.fallback.aclose()
+
 
 @final
 class ScratchCrm:

@@ -3,6 +3,7 @@ the directory lock, and the operator's actions."""
 
 from supervision.system._compaction import Compaction, compact_run
 from supervision.system._config import PipelineConfig
+from supervision.system._csv import CsvTable, crm_table, csv_table, safe_cell
 from supervision.system._lifespan import open_system
 from supervision.system._lock import DirectoryInUse, DirectoryLock, prepare
 from supervision.system._operations import (
@@ -11,14 +12,18 @@ from supervision.system._operations import (
     DraftEdit,
     DraftRefused,
     approve,
+    decline,
     draft_violations,
     export_csv,
     open_item,
     reject,
     replay,
     replayable,
+    retry,
+    retry_lead,
 )
-from supervision.system._resume import approval_envelope, replay_envelope
+from supervision.system._resume import replay_envelope
+from supervision.system._retries import RetryRunner, retryable
 from supervision.system._run import SUMMARY_FILE, Progress, Run, RunSummary, run_pipeline
 from supervision.system._service import Face, Gate, Service, ServiceEnd
 from supervision.system._signals import DRAIN_S, Stopper
@@ -49,6 +54,7 @@ __all__ = [
     "VALIDATORS",
     "Compaction",
     "Credentials",
+    "CsvTable",
     "Decision",
     "DirectoryInUse",
     "DirectoryLock",
@@ -58,6 +64,7 @@ __all__ = [
     "Gate",
     "PipelineConfig",
     "Progress",
+    "RetryRunner",
     "Role",
     "Run",
     "RunSummary",
@@ -69,11 +76,13 @@ __all__ = [
     "TraceNode",
     "WorkerParts",
     "WorkerSummary",
-    "approval_envelope",
     "approve",
     "build_trace",
     "build_worker",
     "compact_run",
+    "crm_table",
+    "csv_table",
+    "decline",
     "describe",
     "draft_violations",
     "entry_detail",
@@ -86,7 +95,11 @@ __all__ = [
     "replay",
     "replay_envelope",
     "replayable",
+    "retry",
+    "retry_lead",
+    "retryable",
     "routes",
     "run_pipeline",
     "run_worker",
+    "safe_cell",
 ]

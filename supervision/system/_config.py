@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from actors import CrmStore, EventLog, EvidenceSource, Icp, LlmGateway
+from actors import (
+    DEFAULT_PROMPTS,
+    CrmStore,
+    EventLog,
+    EvidenceSource,
+    Icp,
+    LlmGateway,
+    Prompts,
+    RetrySchedule,
+)
 from actors.drift import Profile
 from bus import NatsSettings, PublishHook
 
@@ -20,6 +29,8 @@ class PipelineConfig:
     source: EvidenceSource
     concurrency: int = 16
     """LLM calls in flight at most; the admission window is twice this."""
+    prompts: Prompts = DEFAULT_PROMPTS
+    """The stages' instructions (a workspace's ``prompts/``); each output records its version."""
     timeout: float = 30.0
     crm_fault_rate: float = 0.0
     seed: int = 0
@@ -52,6 +63,9 @@ class PipelineConfig:
     bus_password: str | None = None
     nats: NatsSettings | None = None
     """How the streams and consumers are configured; the defaults if ``None``."""
+    ops_retry: RetrySchedule = field(default_factory=RetrySchedule)
+    """When Operations retries a machine failure by itself (``--ops-retry`` sets how many
+    times); the process that owns the run directory runs the retries as they come due."""
 
     @property
     def window(self) -> int:

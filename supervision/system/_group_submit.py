@@ -9,7 +9,7 @@ from typing import final
 
 import anyio
 
-from actors import LedgerStore, Receipt
+from actors import Claim, LedgerStore, Receipt
 from messages import RawValue
 
 
@@ -17,6 +17,7 @@ from messages import RawValue
 class _Submission:
     input_id: int
     rows: Sequence[tuple[int, Mapping[str, RawValue]]]
+    claim: Claim | None = None
     receipts: list[Receipt] | None = None
     error: BaseException | None = None
 
@@ -33,9 +34,13 @@ class GroupSubmit:
         self._writing: anyio.Event | None = None
 
     async def submit(
-        self, input_id: int, rows: Sequence[tuple[int, Mapping[str, RawValue]]]
+        self,
+        input_id: int,
+        rows: Sequence[tuple[int, Mapping[str, RawValue]]],
+        claim: Claim | None = None,
     ) -> list[Receipt]:
-        item = _Submission(input_id, rows)
+        """Submit ``rows`` under ``claim`` (see ``LedgerStore.submit_many``)."""
+        item = _Submission(input_id, rows, claim)
         self._queue.append(item)
         while item.receipts is None and item.error is None:
             if self._writing is not None:
@@ -46,7 +51,8 @@ class GroupSubmit:
             try:
                 with anyio.CancelScope(shield=True):
                     results = await self._ledger.submit_many(
-                        [(each.input_id, each.rows) for each in batch]
+                        [(each.input_id, each.rows) for each in batch],
+                        [each.claim for each in batch],
                     )
                 for each, receipts in zip(batch, results, strict=True):
                     each.receipts = receipts

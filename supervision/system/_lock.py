@@ -1,10 +1,17 @@
-"""One process owns a run directory at a time: an exclusive lock, which names its holder."""
+"""One process owns a run directory at a time: an exclusive lock, which names its holder.
+
+A run directory holds personal data (leads, drafts, the CRM) and the API token, so it is
+its owner's alone: while a command holds the lock, the directory is 0700, everything in
+it that its user owns is 0600 (directories 0700), and the process's umask is 077, so what
+it creates (SQLite's journal files, events, summaries, caches) is born private.
+"""
 
 from __future__ import annotations
 
 import fcntl
 import json
 import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -13,6 +20,8 @@ from typing import IO, final
 from messages import UsageError
 
 LOCK_FILE = ".lock"
+PRIVATE_UMASK = 0o077
+"""The umask while a command holds a run directory: new files 0600, directories 0700."""
 
 
 @final
@@ -25,7 +34,7 @@ def prepare(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file, not a directory; pass a directory for the run")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
         probe = out / ".leadwright-write-test"
         probe.touch()
         probe.unlink()
@@ -48,6 +57,7 @@ class DirectoryLock:
         self.command = command
         self.url = url
         self._file: IO[str] | None = None
+        self._umask: int | None = None
 
     def __enter__(self) -> DirectoryLock:
         prepare(self.out)
@@ -74,6 +84,8 @@ class DirectoryLock:
         handle.write(self.describe())
         handle.flush()
         self._file = handle
+        self._umask = os.umask(PRIVATE_UMASK)
+        make_private(self.out)
         return self
 
     def describe(self) -> str:
@@ -105,6 +117,31 @@ class DirectoryLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
+        if self._umask is not None:
+            os.umask(self._umask)
+            self._umask = None
+
+
+def make_private(out: Path) -> None:
+    """``out`` and what its user owns inside it: directories 0700, files 0600 (symbolic
+    links are left alone, and so are files that another user owns)."""
+    _chmod(out, 0o700)
+    for root, dirs, files in os.walk(out):
+        for name in dirs:
+            _chmod(Path(root, name), 0o700)
+        for name in files:
+            _chmod(Path(root, name), 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    try:
+        status = path.lstat()
+        if stat.S_ISLNK(status.st_mode) or status.st_uid != os.getuid():
+            return
+        if stat.S_IMODE(status.st_mode) != mode:
+            path.chmod(mode)
+    except OSError:
+        pass  # gone meanwhile, or not ours to change
 
 
 def holder_text(text: str) -> str:

@@ -15,6 +15,8 @@ from messages import (
     Message,
     OutreachDraft,
     ResearchResult,
+    RetryRequested,
+    ReviewApproved,
     ValidationFailed,
     ValidationPassed,
 )
@@ -81,11 +83,16 @@ def describe(message: Message) -> str:
         case ValidationPassed():
             return f"passed ({message.stage.value})"
         case LeadScore():
-            return f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
+            line = f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
+            return line + _prompt(message.prompt)
         case ResearchResult():
-            return f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+            doubts = (
+                f"; doubts: {', '.join(d.rule for d in message.doubts)}" if message.doubts else ""
+            )
+            line = f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+            return line + doubts + _prompt(message.prompt)
         case OutreachDraft():
-            return f"subject {message.subject!r}"
+            return f"subject {message.subject!r}" + _prompt(message.prompt)
         case HumanReviewRequested():
             return f"review: {message.failure.value}: {message.reason}"[:200]
         case DeadLetter():
@@ -94,5 +101,16 @@ def describe(message: Message) -> str:
             return f"outcome {message.outcome.value}: {message.reason}"[:200]
         case LeadRejected():
             return "rejected: " + "; ".join(message.reasons)
+        case ReviewApproved():
+            sent = "draft sent" if message.send else "recorded as disqualified"
+            by = f" by {message.reviewer}" if message.reviewer else ""
+            return f"approved{by} (review item {message.item}): {sent}"
+        case RetryRequested():
+            return f"retry {message.retry} of the {message.stage.value} step"
         case _:
             return ""
+
+
+def _prompt(version: str | None) -> str:
+    """Which prompt made an output, for its line: ``; prompt research@3f2a9c1b0d4e``."""
+    return f"; prompt {version}" if version else ""

@@ -23,7 +23,9 @@ from actors import (
     Metrics,
     MetricsBook,
     OutcomeLedger,
+    Prompts,
     Research,
+    RetrySchedule,
     ReviewQueue,
     ReviewStore,
     RunControl,
@@ -44,7 +46,7 @@ from supervision._supervisor import Supervisor
 
 VALIDATOR = "validator"
 OPERATOR = "operator"
-"""The producer of what a run submits."""
+"""The producer of what a run submits, and of what Operations retries."""
 REVIEWER = "reviewer"
 """The producer of what a person decides."""
 
@@ -61,6 +63,7 @@ class SystemParts:
     caller: LlmCaller
     icp: Icp
     source: EvidenceSource
+    prompts: Prompts
     crm: CrmStore
     ledger: LedgerStore
     review: ReviewStore
@@ -79,6 +82,7 @@ class SystemParts:
     """Handlers each I/O-bound actor runs at once: the admission window."""
     log: EventLog
     timeout: float
+    ops_retry: RetrySchedule
     webhooks: Webhooks | None = None
     """The webhooks to deliver while the system runs; none are sent if ``None``."""
 
@@ -125,7 +129,12 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
     p = parts
     logged: ActorOptions = {"log": p.log}
     io: ActorOptions = {"concurrency": p.handlers, "log": p.log}
-    llm: StageOptions = {"timeout": p.timeout, "concurrency": p.handlers, "log": p.log}
+    llm: StageOptions = {
+        "timeout": p.timeout,
+        "concurrency": p.handlers,
+        "log": p.log,
+        "prompts": p.prompts,
+    }
     rules = p.icp.rules()
     stateful = [
         actor_child(bus, lambda: RunControl(p.on_notice, **logged)),
@@ -142,7 +151,10 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
                 **logged,
             ),
         ),
-        actor_child(bus, lambda: DeadLetters(p.dead, **logged)),
+        actor_child(
+            bus,
+            lambda: DeadLetters(p.dead, schedule=p.ops_retry, **logged),
+        ),
         actor_child(bus, lambda: ReviewQueue(p.review, **logged)),
         actor_child(bus, lambda: Crm(p.crm, breaker=p.breaker, **io)),
     ]

@@ -21,13 +21,16 @@ from anyio import TASK_STATUS_IGNORED
 from anyio.abc import TaskStatus
 
 from actors import (
+    DEFAULT_PROMPTS,
     Actor,
     EventLog,
     EvidenceSource,
     Icp,
     LlmCaller,
+    Prompts,
     Research,
     Scoring,
+    StageOptions,
     Validator,
     Writer,
 )
@@ -71,6 +74,8 @@ class WorkerParts:
     log: EventLog
     timeout: float
     """Seconds per LLM call."""
+    prompts: Prompts = DEFAULT_PROMPTS
+    """The stages' instructions: the same as the service's, or outputs differ by worker."""
 
 
 def parse_roles(text: str) -> tuple[Role, ...]:
@@ -92,17 +97,17 @@ def build_worker(buses: Mapping[Role, Bus], parts: WorkerParts) -> Supervisor:
         raise UsageError("A worker needs at least one role; pass --roles")
     p = parts
     rules = p.icp.rules()
+    llm: StageOptions = {
+        "timeout": p.timeout,
+        "concurrency": p.handlers,
+        "log": p.log,
+        "prompts": p.prompts,
+    }
     factories: dict[Role, Callable[[], Actor[Any]]] = {
         Role.VALIDATOR: lambda: Validator(rules, name=VALIDATOR, log=p.log),
-        Role.WRITER: lambda: Writer(
-            p.caller, p.icp, timeout=p.timeout, concurrency=p.handlers, log=p.log
-        ),
-        Role.SCORING: lambda: Scoring(
-            p.caller, p.icp, timeout=p.timeout, concurrency=p.handlers, log=p.log
-        ),
-        Role.RESEARCH: lambda: Research(
-            p.caller, p.source, timeout=p.timeout, concurrency=p.handlers, log=p.log
-        ),
+        Role.WRITER: lambda: Writer(p.caller, p.icp, **llm),
+        Role.SCORING: lambda: Scoring(p.caller, p.icp, **llm),
+        Role.RESEARCH: lambda: Research(p.caller, p.source, **llm),
     }
     # Consumers first, as in build_supervisor, so that a stop drains the producers last.
     order: Sequence[Role] = (Role.VALIDATOR, Role.WRITER, Role.SCORING, Role.RESEARCH)

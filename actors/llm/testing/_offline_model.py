@@ -39,6 +39,10 @@ def stage_of(data: Mapping[str, Any]) -> Stage:
     return Stage.WRITING
 
 
+_REJECTED = "Your previous answer was rejected."
+"""How a prompt introduces the feedback of a re-ask (see ``actors._prompts``)."""
+
+
 @final
 @dataclass(frozen=True, slots=True)
 class Behaviour:
@@ -70,7 +74,14 @@ class Behaviour:
 class OfflineModel:
     """``FakeOpenAI``'s script for a model that gets everything right (``imperfection_rate``
     0 by default), answering in the model name ``reply_model`` when given; a model named
-    in ``behaviours`` makes the mistakes its ``Behaviour`` says."""
+    in ``behaviours`` makes the mistakes its ``Behaviour`` says.
+
+    It answers as a function of the request, as a seeded model does: a re-ask (its
+    prompt lists the problems to fix) is a later attempt, and another sampling ``seed``
+    (an Operations retry moves it on, ``evaluate --repeat`` too) is another draw, so a
+    retry can succeed where the call before it was flawed, while the same request always
+    gets the same answer.
+    """
 
     def __init__(
         self,
@@ -89,7 +100,10 @@ class OfflineModel:
         user = next(m["content"] for m in messages if m.get("role") == "user")
         data = json.loads(user.split("<data>\n", 1)[1].split("\n</data>", 1)[0])
         stage = stage_of(data)
-        attempt = 1 + user.count("Your previous answer was rejected")
+        trace_id = str(data.get("lead", {}).get("lead_id", number))
+        feedback = _feedback(user)
+        attempt = 1 + user.count(_REJECTED)
+        seed = body.get("seed")
         request = LlmRequest(
             stage=stage,
             schema_name=f"{stage.value}_reply",
@@ -97,7 +111,11 @@ class OfflineModel:
             system=system,
             prompt=user,
             inputs=data,
-            trace_id=str(data.get("lead", {}).get("lead_id", number)),
+            trace_id=trace_id,
+            attempt=attempt,
+            feedback=feedback,
+            # Another sampling seed is another draw, as an Operations retry is.
+            retry=seed if isinstance(seed, int) and seed > 0 else 0,
         )
         # The handler thread has no event loop of its own: run the engine in a fresh one.
         reply = anyio.run(self.engine.complete, request)
@@ -144,3 +162,11 @@ def _flawed(
         case _:
             return text
     return json.dumps(reply, ensure_ascii=False)
+
+
+def _feedback(prompt: str) -> tuple[str, ...]:
+    """The problems a re-ask's prompt lists after ``_REJECTED``, one per line."""
+    _, marker, fixes = prompt.partition(_REJECTED)
+    if not marker:
+        return ()
+    return tuple(line.removeprefix("- ") for line in fixes.splitlines() if line.startswith("- "))
