@@ -86,7 +86,9 @@ Tpm = Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai)
 Timeout = Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")]
 LatencyMs = Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")]
 Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")]
-Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
+Seed = Annotated[
+    int, typer.Option(help="Seed for the offline engine and chaos; sent to openai unless 0.")
+]
 FallbackModel = Annotated[str | None, typer.Option(help="Model to use after provider errors.")]
 CrmFaultRate = Annotated[
     float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
@@ -106,6 +108,9 @@ Otel = Annotated[
 ]
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
+]
+Rules = Annotated[
+    Path | None, typer.Option(help="A rule set (TOML): rules to disable, thresholds to change.")
 ]
 OpsRetry = Annotated[
     int,
@@ -138,6 +143,7 @@ def run(
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
+    rules: Rules = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
         False
     ),
@@ -225,6 +231,7 @@ def serve(
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
+    rules: Rules = None,
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
     bus: Annotated[
@@ -347,6 +354,7 @@ def worker(
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
     ] = None,
+    rules: Rules = None,
     ack_wait: Annotated[
         float, typer.Option(min=0.1, help="Seconds before a dead worker's messages go to another.")
     ] = 30.0,

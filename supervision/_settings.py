@@ -39,6 +39,8 @@ class RunSettings(BaseModel):
     """Let web research read loopback and private addresses (metadata never)."""
     crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
     baseline: str | None = None
+    rules: str | None = None
+    """A rule set file (``--rules``): rules disabled, thresholds changed."""
     ops_retry: int = Field(default=4, ge=0)
     """Automatic retries of a machine failure in Operations (0: an operator retries)."""
     workspace: str | None = None

@@ -219,18 +219,17 @@ def _prompted(lead_id: str, feedback: str = "") -> dict[str, Any]:
     return {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": user}]}
 
 
-def test_the_offline_model_draws_each_request_anew() -> None:
-    """Asked again about the same lead, the fake server's model draws a new answer (a
-    retry can succeed), while a fresh model given the same requests answers the same."""
+def test_the_offline_model_draws_anew_for_another_seed_and_repeats_a_request() -> None:
+    """Asked again about the same lead with another sampling seed (an Operations retry
+    moves it on), the fake server's model draws a new answer, so a retry can succeed; the
+    same request always gets the same answer, from this server or a fresh one."""
     from actors.llm.testing import OfflineModel
 
-    def answers(model: OfflineModel, rounds: int) -> list[str | None]:
-        return [
-            getattr(model(_prompted(f"L{n}"), n), "content", None)
-            for _ in range(rounds)
-            for n in range(20)
-        ]
+    def answers(model: OfflineModel, seed: int | None) -> list[str | None]:
+        bodies = [_prompted(f"L{n}") | ({} if seed is None else {"seed": seed}) for n in range(20)]
+        return [getattr(model(body, n), "content", None) for n, body in enumerate(bodies)]
 
-    first = answers(OfflineModel(imperfection_rate=0.5), 2)
-    assert first == answers(OfflineModel(imperfection_rate=0.5), 2)
-    assert first[:20] != first[20:]
+    model = OfflineModel(imperfection_rate=0.5)
+    first = answers(model, None)
+    assert first == answers(model, None) == answers(OfflineModel(imperfection_rate=0.5), None)
+    assert answers(model, 7919) != first
