@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import typer
 from typer.core import TyperGroup
 
+import messages
+from actors import PENDING
 from cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,3 +49,98 @@ def test_every_command_and_option_says_what_it_is_for() -> None:
                 if param.param_type_name == "option" and not (text or "").strip():
                     missing.append(f"{where} {param.opts[0]}")
     assert missing == []
+
+
+# docs/architecture.md: the contracts, the taxonomy and the outcomes, as the code has them.
+
+DOCS = ROOT / "docs"
+LAYERS = ("messages", "bus", "actors", "supervision", "console", "cli")
+"""The packages from the bottom floor up: each may import only those before it."""
+
+
+def page(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def tables(text: str, heading: str) -> list[dict[str, list[str]]]:
+    """The tables of the section under ``heading`` (up to the next ``## ``), each row keyed
+    by its first cell's first word without backticks, as its cells; header rows left out."""
+    section = text.split(f"\n{heading}\n", 1)[1].split("\n## ", 1)[0]
+    found: list[dict[str, list[str]]] = []
+    rows: dict[str, list[str]] | None = None
+    for line in section.splitlines():
+        if not line.startswith("|"):
+            rows = None
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if rows is None:
+            rows = {}
+            found.append(rows)
+        elif set(cells[0]) != {"-"}:
+            rows[cells[0].split(" ")[0].strip("`")] = cells
+    return found
+
+
+def test_every_message_kind_is_in_the_architecture() -> None:
+    """Each registered message kind has a row of the contracts, naming its type."""
+    on_bus, parts = tables(page("architecture.md"), "## Message contracts")
+    rows = on_bus | parts
+    missing = [
+        f"{t.kind_name()} ({t.__name__})"
+        for t in messages.registry
+        if t.kind_name() not in rows or f"`{t.__name__}`" not in rows[t.kind_name()]
+    ]
+    assert missing == []
+    assert set(rows) <= {t.kind_name() for t in messages.registry}
+
+
+def test_every_exported_message_type_is_in_the_architecture() -> None:
+    """Each message type ``messages`` exports is registered, so the contracts list it."""
+    exported = [getattr(messages, name) for name in messages.__all__]
+    types = [t for t in exported if isinstance(t, type) and issubclass(t, messages.Message)]
+    registered = set(messages.registry)
+    assert [t.__name__ for t in types if t is not messages.Message and t not in registered] == []
+
+
+def test_every_failure_kind_has_its_path_in_the_architecture() -> None:
+    """The taxonomy's table is the policy table: detection, path, end and queue per kind."""
+    (rows,) = tables(page("architecture.md"), "## The failure taxonomy")
+    for kind, policy in messages.POLICIES.items():
+        assert kind.value in rows, kind
+        _, detected, path, ends, waits = rows[kind.value]
+        assert detected == policy.detected_by, kind
+        assert path == policy.path, kind
+        assert ends == (f"`{policy.exhausted.value}`" if policy.exhausted else "—"), kind
+        assert waits == (policy.queue.value if policy.queue is not messages.Queue.NONE else "—")
+    assert set(rows) == {kind.value for kind in messages.FailureKind}
+
+
+def test_every_outcome_is_in_the_architecture() -> None:
+    """The outcomes' table has a row for each outcome, and for pending, and no other."""
+    (rows,) = tables(page("architecture.md"), "## Outcomes")
+    assert set(rows) == {o.value for o in messages.Outcome} | {PENDING}
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The Leadwright packages ``path`` imports (absolute imports)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names & {*LAYERS, "run"}
+
+
+def test_imports_flow_one_way_as_the_architecture_draws_them() -> None:
+    """No package imports one above it in the layers of docs/architecture.md."""
+    upward = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for floor, package in enumerate(LAYERS)
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for name in imported_packages(path)
+        if name == "run" or LAYERS.index(name) > floor
+    ]
+    assert upward == []
+    drawn = "  ─►  ".join(reversed(LAYERS[:-1]))
+    assert f"run.py, cli  ─►  {drawn}" in page("architecture.md")
