@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -144,3 +145,26 @@ def test_imports_flow_one_way_as_the_architecture_draws_them() -> None:
     assert upward == []
     drawn = "  ─►  ".join(reversed(LAYERS[:-1]))
     assert f"run.py, cli  ─►  {drawn}" in page("architecture.md")
+
+
+# docs/run-directory.md: every file and table the code makes in a run directory.
+
+PACKAGES_SOURCE = [path for package in LAYERS for path in sorted((ROOT / package).rglob("*.py"))]
+RUN_FILE = re.compile(r'^[A-Z_]*(?:FILE|DIR|CACHE)S? = "([^"]+)"', re.MULTILINE)
+TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
+
+
+def test_every_file_of_a_run_directory_is_documented() -> None:
+    """Each file or folder name the code declares (``*_FILE``, ``*_DIR``) is listed."""
+    doc = page("run-directory.md")
+    names = {m for path in PACKAGES_SOURCE for m in RUN_FILE.findall(path.read_text("utf-8"))}
+    assert names
+    assert sorted(n for n in names if f"`{n}`" not in doc and f"`{n}/`" not in doc) == []
+
+
+def test_every_table_of_the_run_directory_is_documented() -> None:
+    """Each table the code creates has a row of its own in the page."""
+    (journal,) = tables(page("run-directory.md"), "## The tables of `journal.sqlite`")
+    tables_made = {m for path in PACKAGES_SOURCE for m in TABLE.findall(path.read_text("utf-8"))}
+    assert "contacts" in tables_made  # crm.sqlite's, described with its file
+    assert sorted(tables_made - {"contacts"} - set(journal)) == []
