@@ -6,14 +6,21 @@ import ast
 import re
 import subprocess
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import pytest
 import typer
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 from typer.core import TyperGroup
 
 import messages
 from actors import PENDING
 from cli import app
+from console import create_app
+from supervision.system import Gate, System
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,3 +175,31 @@ def test_every_table_of_the_run_directory_is_documented() -> None:
     tables_made = {m for path in PACKAGES_SOURCE for m in TABLE.findall(path.read_text("utf-8"))}
     assert "contacts" in tables_made  # crm.sqlite's, described with its file
     assert sorted(tables_made - {"contacts"} - set(journal)) == []
+
+
+# docs/service.md: every route of the API, as the app serves it.
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
+    """The app's routes, those of the routers it includes too, console pages left out."""
+    for route in routes:
+        included = getattr(route, "original_router", None)  # FastAPI keeps included routers
+        if isinstance(included, APIRouter):
+            yield from api_routes(included.routes)
+        elif isinstance(route, APIRoute) and not route.endpoint.__module__.startswith(
+            "console._ui"
+        ):
+            yield route
+
+
+@pytest.mark.anyio
+async def test_every_route_of_the_api_is_in_the_service_page(system: System) -> None:
+    """Each method and path the app answers outside the console has its heading or row."""
+    app = create_app(system, Gate(), "a-token-long-enough-for-serve")
+    found = list(api_routes(app.routes))
+    routes = {f"{method} {route.path_format}" for route in found for method in route.methods}
+    schema = {f"{m.upper()} {p}" for p, ops in app.openapi()["paths"].items() for m in ops}
+    assert schema <= routes
+    assert any(route.startswith("POST /v1/") for route in routes)
+    doc = page("service.md")
+    assert sorted(route for route in routes if f"`{route}`" not in doc) == []
