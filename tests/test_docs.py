@@ -8,7 +8,9 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 import typer
 from fastapi import APIRouter
@@ -203,3 +205,15 @@ async def test_every_route_of_the_api_is_in_the_service_page(system: System) -> 
     assert any(route.startswith("POST /v1/") for route in routes)
     doc = page("service.md")
     assert sorted(route for route in routes if f"`{route}`" not in doc) == []
+
+
+# docs/testing.md: its example is a test that passes.
+
+
+def test_the_example_of_testing_an_actor_runs() -> None:
+    """The page's first Python block, a test of an actor on the test bus, passes as shown."""
+    code = page("testing.md").split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(DOCS / "testing.md"), "exec"), namespace)
+    (test,) = [value for name, value in namespace.items() if name.startswith("test_")]
+    anyio.run(test, backend="asyncio")
