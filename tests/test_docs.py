@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
@@ -217,3 +218,118 @@ def test_the_example_of_testing_an_actor_runs() -> None:
     exec(compile(code, str(DOCS / "testing.md"), "exec"), namespace)
     (test,) = [value for name, value in namespace.items() if name.startswith("test_")]
     anyio.run(test, backend="asyncio")
+
+
+# The README and the links between the pages.
+
+README = ROOT / "README.md"
+PAGES = [README, ROOT / "CHANGELOG.md", *sorted(DOCS.glob("*.md"))]
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+
+
+def without_code(text: str) -> str:
+    return FENCE.sub("", text)
+
+
+def anchor(heading: str) -> str:
+    """The id GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    headings = re.findall(r"^#+ (.+)$", without_code(path.read_text("utf-8")), re.MULTILINE)
+    return {anchor(heading) for heading in headings}
+
+
+def test_the_readme_fits_a_newcomers_reading() -> None:
+    """The README stays a first page (about 100 lines), the rest in docs/."""
+    assert len(README.read_text("utf-8").splitlines()) <= 120
+
+
+def test_every_page_of_the_docs_is_linked_from_the_readme() -> None:
+    """A page under docs/ that the README does not link is a page nobody finds."""
+    linked = set(LINK.findall(README.read_text("utf-8")))
+    pages = [f"docs/{path.name}" for path in sorted(DOCS.glob("*.md"))]
+    assert [page for page in pages if page not in linked] == []
+    assert "CHANGELOG.md" in linked
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda path: path.name)
+def test_every_relative_link_points_to_a_file_and_heading_that_exist(path: Path) -> None:
+    """Each link to a file of the repository finds it, and its #fragment a heading there."""
+    broken = []
+    for target in LINK.findall(without_code(path.read_text("utf-8"))):
+        if re.match(r"[a-z]+:", target):
+            continue  # https:, mailto:
+        file, _, fragment = target.partition("#")
+        found = (path.parent / file).resolve() if file else path
+        missing = fragment and found.suffix == ".md" and fragment not in anchors(found)
+        if not found.exists() or missing:
+            broken.append(target)
+    assert broken == []
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda path: path.name)
+def test_every_table_row_has_as_many_cells_as_its_header(path: Path) -> None:
+    """A ``|`` left unescaped in a cell would shift the columns of its row."""
+    bad = []
+    width = 0
+    for number, line in enumerate(without_code(path.read_text("utf-8")).splitlines(), 1):
+        if not line.startswith("|"):
+            width = 0
+            continue
+        cells = len(re.split(r"(?<!\\)\|", line.strip())) - 2
+        if width == 0:
+            width = cells
+        elif cells != width:
+            bad.append(f"{path.name}:{number}")
+    assert bad == []
+
+
+def command_lines(text: str) -> Iterator[list[str]]:
+    """The arguments of every ``python run.py`` or ``leadwright`` command in the code
+    blocks of ``text`` (continued lines joined, pipes and ``&&`` split apart)."""
+    for block in FENCE.findall(text):
+        for line in block.replace("\\\n", " ").splitlines():
+            for segment in re.split(r"&&|\|\||[|;&]", line):
+                if "run.py" not in segment and "leadwright " not in segment:
+                    continue
+                try:
+                    tokens = shlex.split(segment, comments=True)
+                except ValueError:
+                    continue
+                while tokens and (tokens[0] == "$" or re.match(r"^[A-Z_]+=", tokens[0])):
+                    tokens.pop(0)
+                if tokens[:2] == ["python", "run.py"]:
+                    yield tokens[2:]
+                elif tokens[:1] == ["leadwright"]:
+                    yield tokens[1:]
+
+
+def misuse(args: list[str]) -> str | None:
+    """Why ``args`` are not a command line the CLI takes (an unknown command or option)."""
+    command = typer.main.get_command(app)
+    rest = list(args)
+    while isinstance(command, TyperGroup) and rest and not rest[0].startswith("-"):
+        found = command.commands.get(rest[0])
+        if found is None:
+            return f"no command {rest[0]!r} in {' '.join(args)}"
+        command = found
+        rest.pop(0)
+    options = {"--help", "-h"} | {
+        name for param in command.params for name in (*param.opts, *param.secondary_opts)
+    }
+    for token in rest:
+        name = token.split("=", 1)[0]
+        if name.startswith("-") and name != "-" and name not in options:
+            return f"no option {name} of {command.name!r} in {' '.join(args)}"
+    return None
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda path: path.name)
+def test_every_command_shown_is_one_the_cli_takes(path: Path) -> None:
+    """Each ``run.py`` line of a code block names a real command and its real options."""
+    lines = list(command_lines(path.read_text("utf-8")))
+    assert [reason for args in lines if (reason := misuse(args)) is not None] == []
