@@ -1,4 +1,16 @@
-"""The user-facing docs match the code: every command and option is in docs/cli.md."""
+"""The user-facing docs match the code, in Datasette's manner: a test fails when something
+is added to the code and not to its page.
+
+- docs/cli.md: every command and option (generated from ``--help``, checked current);
+- docs/architecture.md: every message kind, failure kind (with its path) and outcome, and
+  the one-way imports between the packages;
+- docs/run-directory.md: every file and table the code makes in a run directory;
+- docs/service.md: every route of the real app but the console's pages;
+- docs/testing.md: its example test passes;
+- README.md and every page: the README stays short and links every page, every relative
+  link and anchor resolves, every table is well formed, and every ``run.py`` command shown
+  is one the CLI takes.
+"""
 
 from __future__ import annotations
 
