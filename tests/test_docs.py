@@ -108,13 +108,15 @@ def test_every_message_kind_is_in_the_architecture() -> None:
     """Each registered message kind has a row of the contracts, naming its type."""
     on_bus, parts = tables(page("architecture.md"), "## Message contracts")
     rows = on_bus | parts
+    # Tests register message types of their own; the contracts are the package's.
+    contracts = [t for t in messages.registry if t.__module__.split(".")[0] == "messages"]
     missing = [
         f"{t.kind_name()} ({t.__name__})"
-        for t in messages.registry
+        for t in contracts
         if t.kind_name() not in rows or f"`{t.__name__}`" not in rows[t.kind_name()]
     ]
     assert missing == []
-    assert set(rows) <= {t.kind_name() for t in messages.registry}
+    assert set(rows) <= {t.kind_name() for t in contracts}
 
 
 def test_every_exported_message_type_is_in_the_architecture() -> None:
