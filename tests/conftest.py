@@ -1,5 +1,7 @@
-"""Shared fixtures: the asyncio backend, buses that close themselves, a fake clock, and a
-live system on a temporary run directory."""
+"""Fixtures every folder shares: the asyncio backend, no real backoff waits, buses that close
+themselves, a fake clock, a live system on a temporary run directory, and a real NATS
+server. A folder's own fixtures live in its ``conftest.py``; plain helpers that several
+folders share live in ``tests/support``."""
 
 from __future__ import annotations
 
@@ -13,11 +15,11 @@ from hypothesis import settings
 
 from actors import Icp, KnowledgeBase
 from actors.llm import OfflineLlm
-from bus import FakeClock, InProcessBus, Unrouted
+from bus import FakeClock, InProcessBus, NatsServer, Unrouted
 from messages import Message
 from supervision.system import PipelineConfig, System, open_system
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.support.nats import CONFIG, passwords
+from tests.support.paths import EXAMPLES
 
 # Tests pin behaviour, not speed: a slow machine must not fail an example on time.
 settings.register_profile("leadwright", deadline=None)
@@ -88,3 +90,23 @@ async def system(tmp_path: Path) -> AsyncIterator[System]:
     )
     async with open_system(config) as running:
         yield running
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """``nats-server -js`` on a free port of 127.0.0.1, with a store of its own."""
+    server = NatsServer(tmp_path / "nats").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[NatsServer]:
+    """nats-server with the deployment config (deploy/nats-server.conf), every role set."""
+    server = NatsServer(tmp_path / "nats", config=CONFIG, env=passwords()).start()
+    try:
+        yield server
+    finally:
+        server.stop()

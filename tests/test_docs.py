@@ -8,8 +8,8 @@ is added to the code and not to its page.
 - docs/service.md: every route of the real app but the console's pages;
 - docs/testing.md: its example test passes;
 - README.md and every page: the README stays short and links every page, every relative
-  link and anchor resolves, every table is well formed, and every ``run.py`` command shown
-  is one the CLI takes.
+  link and anchor resolves, every test file named exists, every table is well formed, and
+  every ``run.py`` command shown is one the CLI takes.
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ from actors import PENDING
 from cli import app
 from console import create_app
 from supervision.system import Gate, System
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def test_the_command_line_reference_is_current() -> None:
@@ -283,6 +282,14 @@ def test_every_relative_link_points_to_a_file_and_heading_that_exist(path: Path)
         if not found.exists() or missing:
             broken.append(target)
     assert broken == []
+
+
+@pytest.mark.parametrize("path", [*PAGES, ROOT / "scripts" / "test"], ids=lambda path: path.name)
+def test_every_test_file_a_page_names_exists(path: Path) -> None:
+    """A page that sends the reader to a test file (``tests/.../test_x.py``) names one that
+    is there: moving a test moves the pages' pointers to it."""
+    named = re.findall(r"tests/[\w/]+\.py", path.read_text("utf-8"))
+    assert [name for name in named if not (ROOT / name).is_file()] == []
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda path: path.name)

@@ -3,14 +3,13 @@ it must list every header the tables recognise and every option this area adds."
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from actors.intake import EXPORTS
 from supervision.samples import path as sample_path
+from tests.support.paths import ROOT
 
-DOC = (Path(__file__).resolve().parent.parent / "docs" / "workspace.md").read_text("utf-8")
+DOC = (ROOT / "docs" / "workspace.md").read_text("utf-8")
 
 
 def test_every_recognised_header_is_documented_in_its_field_row() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from _children import settle
-from _messages import Ping, Pong, Score
 from anyio import WouldBlock
 
 from actors import Actor, Context, Lifecycle
 from bus import InProcessBus, Mailbox
 from messages import ActorCrashed, DeadLetter, Envelope, FailureKind, Message, UsageError
+from tests.support.children import settle
+from tests.support.messages import Ping, Pong, Score
 
 pytestmark = pytest.mark.anyio
 

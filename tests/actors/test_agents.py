@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from _validation_fixtures import CTX, EVIDENCE, draft, lead, research, score
 
 from actors import (
     PENDING,
@@ -57,10 +56,12 @@ from messages import (
     ValidationPassed,
     Verdict,
 )
+from tests.support.outputs import CTX, EVIDENCE, draft, lead, research, score
+from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio
 
-ICP = Icp.load(Path(__file__).resolve().parent.parent / "examples" / "icp.toml")
+ICP = Icp.load(EXAMPLES / "icp.toml")
 KB = KnowledgeBase(
     {
         "arclight-academy.com": {

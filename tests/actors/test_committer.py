@@ -6,11 +6,11 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _messages import Ping, Pong
 
 from actors._committer import Committer
 from bus import InProcessBus, SqliteJournal
 from messages import Envelope, Message
+from tests.support.messages import Ping, Pong
 
 pytestmark = pytest.mark.anyio
 

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 
 from actors import Icp
 from messages import Fit, Lead, UsageError
+from tests.support.paths import EXAMPLES
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "icp.toml"
+EXAMPLE = EXAMPLES / "icp.toml"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _otlp import ReceivedSpan, collecting
 
 from actors import Icp, KnowledgeBase, reporting
 from actors._otel import OtelTelemetry, lead_trace_id
@@ -20,9 +19,9 @@ from actors.intake import read_records
 from actors.llm import OfflineLlm
 from messages import Envelope, LeadOutcome, Outcome
 from supervision.system import PipelineConfig, run_pipeline
+from tests.support.otlp import ReceivedSpan, collecting
+from tests.support.paths import EXAMPLES, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 GENAI = (
     "gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model",
     "gen_ai.response.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",

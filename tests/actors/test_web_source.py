@@ -19,12 +19,12 @@ import anyio
 import httpx2
 import pytest
 import trustme
-from _sites import Reply, Site, company_site, html
 
 from actors import FirstFound, KnowledgeBase, StaticResolver, WebSource, WebSourceStatistics
 from actors._web_fetch import USER_AGENT
 from actors._web_guard import refusal
 from messages import ClosedResourceError, Evidence, Lead, UsageError
+from tests.support.sites import Reply, Site, company_site, html
 
 pytestmark = pytest.mark.anyio
 

@@ -1,5 +1,5 @@
 """The review console in a real browser (Debian's Chromium under Playwright), against a
-real ``run.py serve`` seeded with review items and dead letters (see ``_console``).
+real ``run.py serve`` seeded with review items and dead letters (see ``tests.support.console``).
 
 Every test checks the run directory through ``report`` and ``export`` too, not only the
 page. One server serves the module; each test works on its own leads.
@@ -14,24 +14,22 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _console import INVENTED, SECRET, TOKEN, XSS_NOTES, Served, serve
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from messages import REDACTED, Stage
+from tests.support.console import (
+    INVENTED,
+    REVIEWER,
+    SECRET,
+    TOKEN,
+    XSS_NOTES,
+    Served,
+    serve,
+    sign_in,
+)
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-REVIEWER = "Ada Reviewer"
 EDITED = "PS: the reviewer rewrote this paragraph in the console."
 
 
@@ -39,14 +37,6 @@ EDITED = "PS: the reviewer rewrote this paragraph in the console."
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve(tmp_path_factory.mktemp("console") / "run") as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -58,14 +48,6 @@ def page(browser: Browser, served: Served, tmp_path: Path) -> Iterator[Page]:
     yield tab
     tab.screenshot(path=str(tmp_path / "last.png"), full_page=True)
     context.close()
-
-
-def sign_in(page: Page, token: str = TOKEN) -> None:
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/signin$"))
-    page.get_by_label("API token").fill(token)
-    page.get_by_label("Your name").fill(REVIEWER)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def shot(page: Page, tmp_path: Path, name: str) -> None:

@@ -9,18 +9,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from _console import Served, serve_chaos
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_console_browser import ARGS, CHROMIUM, REVIEWER, sign_in
+from playwright.sync_api import Browser, Page, expect
 
 from messages import POLICIES, FailureKind, Queue
+from tests.support.console import REVIEWER, Served, serve_chaos, sign_in
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = ROOT / "docs"
 VIEWPORT = {"width": 1360, "height": 860}
 
 
@@ -28,14 +27,6 @@ VIEWPORT = {"width": 1360, "height": 860}
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with serve_chaos(tmp_path_factory.mktemp("chaos") / "run", rate=0.3, seed=7) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -9,21 +9,17 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, FloatRect, Request, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, FloatRect, Request
 
 import run as cli
 from actors.llm.testing import Behaviour, FakeOpenAI, OfflineModel
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 ROWS = 60
 PAYLOAD = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>"
 
@@ -67,13 +63,10 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(report: Path) -> Iterator[Browser]:
+def browser(report: Path, browser: Browser) -> Browser:
     """Chromium, started after the evaluation: Playwright's own event loop would stop the
     command line from running one."""
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    return browser
 
 
 def test_the_report_opens_with_no_error_and_no_request_and_inert_lead_text(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from _children import settle
 
 from bus import Clock, FakeClock, SystemClock
 from messages import UsageError
+from tests.support.children import settle
 
 pytestmark = pytest.mark.anyio
 

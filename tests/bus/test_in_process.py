@@ -9,8 +9,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _children import settle
-from _messages import Draft, Ping, Pong, Score
 from anyio import CancelScope, WouldBlock, wait_all_tasks_blocked
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,6 +23,8 @@ from messages import (
     UnroutedMessage,
     UsageError,
 )
+from tests.support.children import settle
+from tests.support.messages import Draft, Ping, Pong, Score
 
 pytestmark = pytest.mark.anyio
 

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import anyio
 import pytest
-from _children import settle
-from _messages import Ping
 from anyio import CancelScope, EndOfStream, WouldBlock
 
 from bus import Mailbox
 from messages import ClosedResourceError, Envelope, Message, UsageError
+from tests.support.children import settle
+from tests.support.messages import Ping
 
 pytestmark = pytest.mark.anyio
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import anyio
 import nats
 import pytest
-from _messages import Ping, Pong, Score
-from _nats import WAIT_S, nats_server, take
 
 from actors import Actor, Context
 from bus import Ack, InProcessBus, Mailbox, NatsBus, NatsServer, NatsSettings
 from bus._nats_wire import STREAM, subject_of
 from messages import DeadLetter, Envelope, FailureKind, Message, UnroutedMessage, UsageError
+from tests.support.messages import Ping, Pong, Score
+from tests.support.nats import WAIT_S, take
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-__all__ = ["nats_server"]
 
 VALIDATORS: dict[type[Message], str] = {Score: "checker"}
 QUICK = NatsSettings(ack_wait=1.0, max_deliver=2, duplicate_window=60.0)

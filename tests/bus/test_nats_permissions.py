@@ -8,18 +8,17 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import nats
 import nats.errors
 import pytest
-from _messages import Ping, Score
-from _nats import WAIT_S, password, secured, take
 from nats.aio.client import Client
 from nats.js.api import ConsumerConfig
 
 from bus import Ack, NatsBus, NatsServer
 from bus._nats_wire import UNVALIDATED_STREAM
 from messages import Envelope, Message
+from tests.support.messages import Ping, Score
+from tests.support.nats import WAIT_S, password, take
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-__all__ = ["secured"]
 
 REFUSED_S = 1.0
 """How long a request the server drops is given before it counts as refused."""

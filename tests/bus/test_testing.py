@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from _messages import Ping, Pong, Score
 from anyio import WouldBlock
 
 from actors import Actor, Context
 from bus import TestBus
 from messages import Envelope, UsageError
+from tests.support.messages import Ping, Pong, Score
 
 pytestmark = pytest.mark.anyio
 

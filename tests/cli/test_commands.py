@@ -21,8 +21,8 @@ from actors.intake import read_records
 from actors.llm import ChaosLlm, Fault, OfflineLlm
 from messages import OutreachDraft
 from supervision import PipelineConfig, RunSettings, run_pipeline
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 
 

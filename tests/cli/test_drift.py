@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import run as cli
+from tests.support.paths import EXAMPLES
 
-LEADS = Path(__file__).resolve().parent.parent / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 
 
 def shifted_leads(tmp_path: Path) -> Path:

@@ -15,8 +15,8 @@ import pytest
 
 import run as cli
 from supervision.evaluation import finished_records, open_journal
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 ROWS = 80
 

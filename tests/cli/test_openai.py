@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from actors.llm.testing import FakeOpenAI, auth_failed, quota_exhausted
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "sk-test-SECRET123"
 
 

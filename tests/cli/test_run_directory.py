@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 import run as cli
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def modes(out: Path) -> dict[str, int]:

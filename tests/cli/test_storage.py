@@ -16,8 +16,8 @@ import pytest
 
 import run as cli
 from bus import JOURNAL_VERSION
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 LEAD = {
     "first_name": "Ana", "last_name": "Ruiz", "email": "ana@ember-labs.ai",

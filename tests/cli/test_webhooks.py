@@ -9,12 +9,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from _receiver import receiving
 from standardwebhooks import Webhook
 
 import cli
+from tests.support.paths import ROOT
+from tests.support.receiver import receiving
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 
 

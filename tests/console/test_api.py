@@ -18,10 +18,10 @@ from actors.llm import FunctionLlm, LlmRequest, OfflineLlm
 from console import create_app
 from messages import Stage
 from supervision.system import Gate, PipelineConfig, System, compact_run, open_system
+from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TOKEN = "api-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # A safety net so that a deadlock fails the test instead of hanging CI; not a timing claim.

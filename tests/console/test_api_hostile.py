@@ -7,20 +7,19 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from _validation_fixtures import draft
 
 from console import create_app
 from supervision.system import Gate, System
+from tests.support.outputs import draft
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hostile-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

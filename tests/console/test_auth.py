@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _pipeline import offline_config
 
 import run as cli
 from bus import FakeClock
@@ -19,6 +18,7 @@ from console._throttle import Throttle
 from messages import UsageError
 from supervision import EVENTS_FILE, event_log
 from supervision.system import Gate, open_system
+from tests.support.pipeline import offline_config
 
 TOKEN = "auth-token-0123456789abcdef"
 WRONG = "guess-0123456789-wrong-token"

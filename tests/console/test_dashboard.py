@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import anyio
 import pytest
@@ -18,10 +17,10 @@ from console._ui_dashboard import RATE_WINDOW, Dashboard, RecentRate
 from console._ui_views import lead_view
 from messages import Fit, Lead, LeadScore, OutreachDraft, ResearchResult, Stage
 from supervision.system import System
+from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 # A safety net so that a deadlock fails the test instead of hanging CI; not a timing claim.
 DEADLOCK_GUARD_S = 60
 T0 = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)

@@ -17,8 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import httpx
 import pytest
-from _sites import Reply, Site
-from _sites import html as page_html
 
 from actors import KNOWLEDGE_FILE, Icp, KnowledgeBase, RetrySchedule
 from actors.intake import RawRecord, read_records
@@ -26,10 +24,12 @@ from actors.llm import ChaosLlm, Fault, OfflineLlm
 from actors.validation import NO_EVIDENCE
 from console import create_app
 from supervision.system import Gate, PipelineConfig, System, open_system, run_pipeline
+from tests.support.paths import ROOT
+from tests.support.sites import Reply, Site
+from tests.support.sites import html as page_html
 
 pytestmark = pytest.mark.anyio
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "desk-token"
 SCHEDULE = RetrySchedule(retries=4, first_s=3600.0, jitter=0.0)
 """Operations' first automatic retry an hour away: nothing retries itself under a test."""

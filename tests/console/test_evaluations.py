@@ -3,38 +3,20 @@ shown under its own strict policy, its untrusted lead text inert."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from console import create_app
 from supervision.evaluation import REPORT_CSP, REPORT_JSON, Evaluation, LeadResult, Side
 from supervision.evaluation._result import GateResult, Usage
-from supervision.system import Gate, System
+from supervision.system import System
+from tests.support.forms import sign_in
 
 pytestmark = pytest.mark.anyio
 
-TOKEN = "evaluations-token"
 XSS = '<script>alert("lead")</script><img src=x onerror=alert(1)>'
-
-
-@pytest.fixture
-async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
-    async with httpx.AsyncClient(transport=transport, base_url="http://console") as c:
-        yield c
-
-
-async def sign_in(client: httpx.AsyncClient) -> None:
-    form = (await client.get("/signin")).text
-    found = re.search(r'name="csrf" value="([^"]+)"', form)
-    assert found is not None
-    data = {"csrf": found.group(1), "token": TOKEN, "reviewer": "Ada"}
-    assert (await client.post("/signin", data=data)).status_code == 303
 
 
 def evaluation(summary: str = "candidate: 3 more leads completed") -> Evaluation:

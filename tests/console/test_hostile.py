@@ -4,8 +4,6 @@ redirect names a host the client made up, and the schema needs the token."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
@@ -13,34 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from console import create_app
-from supervision.system import Gate, System
+from tests.support.forms import AUTH, sign_in
 
 pytestmark = pytest.mark.anyio
-
-TOKEN = "hostile-console-token-0123"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
-    async with httpx.AsyncClient(transport=transport, base_url="http://console") as c:
-        yield c
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient) -> str:
-    """Sign in; the session's CSRF token."""
-    form = await client.get("/signin")
-    data = {"csrf": csrf_of(form.text), "token": TOKEN, "reviewer": "Ada"}
-    assert (await client.post("/signin", data=data)).status_code == 303
-    return csrf_of((await client.get("/")).text)
 
 
 @pytest.mark.parametrize(

@@ -12,23 +12,15 @@ import httpx
 import pytest
 from anyio.abc import SocketStream
 
-from console import HttpFace, create_app
+from console import HttpFace
 from console._limits import HttpLimits
 from supervision.system import Gate, System
+from tests.support.forms import AUTH, TOKEN
 
 pytestmark = pytest.mark.anyio
 
-TOKEN = "limits-token-0123456789"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # A safety net so that a server that never closes fails the test instead of hanging it.
 GUARD_S = 30
-
-
-@pytest.fixture
-async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
-    async with httpx.AsyncClient(transport=transport, base_url="http://console") as c:
-        yield c
 
 
 async def test_a_form_over_the_limit_is_a_413_before_it_is_parsed(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -19,36 +18,13 @@ from actors.llm import OfflineLlm
 from console import create_app
 from messages import Lead
 from supervision.system import Gate, PipelineConfig, System, open_system
+from tests.support.forms import TOKEN, csrf_of, sign_in
+from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-TOKEN = "pages-token"
 # A safety net so that a deadlock fails the test instead of hanging CI; not a timing claim.
 DEADLOCK_GUARD_S = 60
-
-
-@pytest.fixture
-async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
-    async with httpx.AsyncClient(transport=transport, base_url="http://console") as c:
-        yield c
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None, "the page has no form with a CSRF token"
-    return found.group(1)
-
-
-async def sign_in(client: httpx.AsyncClient, reviewer: str = "Ada") -> str:
-    """Sign in; the session's CSRF token."""
-    form = await client.get("/signin")
-    answer = await client.post(
-        "/signin", data={"csrf": csrf_of(form.text), "token": TOKEN, "reviewer": reviewer}
-    )
-    assert answer.status_code == 303
-    return csrf_of((await client.get("/")).text)
 
 
 async def test_every_page_sends_a_stranger_to_sign_in(client: httpx.AsyncClient) -> None:

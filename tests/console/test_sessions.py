@@ -8,12 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _pipeline import offline_config
 
 from bus import FakeClock, SqliteFile
 from console import HttpLimits, create_app
 from console._ui_session import SessionPolicy, Sessions
 from supervision.system import Gate, open_system
+from tests.support.pipeline import offline_config
 
 pytestmark = pytest.mark.anyio
 

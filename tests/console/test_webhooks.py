@@ -3,29 +3,17 @@ text inert, and a redeliver button that needs the session's CSRF token."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
-from test_console_pages import TOKEN, csrf_of, sign_in
 
 from actors.intake import read_records
 from actors.webhooks import EndpointPolicy, Result, announce_outcome
-from console import create_app
 from messages import Outcome
-from supervision.system import Gate, System
+from supervision.system import System
+from tests.support.forms import csrf_of, sign_in
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.anyio
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(system, Gate(), TOKEN))
-    async with httpx.AsyncClient(transport=transport, base_url="http://console") as c:
-        yield c
 
 
 async def failed_delivery(system: System) -> int:

@@ -22,8 +22,8 @@ from actors.llm import OfflineLlm
 from bus import JOURNAL_VERSION, Ack, SqliteJournal
 from messages import Envelope, LeadOutcome, Outcome, StorageFailed
 from supervision import PipelineConfig, run_pipeline
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 RECORDS = 240
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 HEAVY = ("openai", "scipy", "matplotlib", "numpy", "httpx2", "trafilatura", "courlan")
 """Each takes from a tenth of a second to a second to import."""
 

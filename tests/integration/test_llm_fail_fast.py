@@ -13,10 +13,10 @@ import pytest
 
 from actors.llm import MODES_FILE, ModeMemory
 from actors.llm.testing import FakeOpenAI, OfflineModel
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "sk-test-SECRET123"
 MODEL = "gpt-4o-mini"
 LEADS = 5

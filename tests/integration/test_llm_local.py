@@ -29,6 +29,7 @@ from actors.llm._local import INSTALL_HINT
 from actors.validation import check
 from messages import Envelope, Message, OutreachDraft
 from supervision import PipelineConfig, RunSummary, run_pipeline
+from tests.support.paths import EXAMPLES, ROOT
 
 pytestmark = [
     pytest.mark.slow,
@@ -37,8 +38,6 @@ pytestmark = [
     pytest.mark.anyio,
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 ICP = Icp.load(EXAMPLES / "icp.toml")
 RULES = RuleContext(
     sender_domain=ICP.sender.domain, fit_high=ICP.fit_high, fit_medium=ICP.fit_medium

@@ -16,17 +16,17 @@ from pathlib import Path
 import anyio
 import nats.js.errors
 import pytest
-from _nats import WAIT_S, Workers, nats_server, passwords, running_workers, secured, serving_bus
-from _serving import ROOT, Server, pending, sample_leads, wait_until
 
 from actors import Icp, KnowledgeBase
 from actors.llm import OfflineLlm
 from bus import NatsServer
 from supervision.system import PipelineConfig, open_system
+from tests.support.nats import WAIT_S, Workers, passwords, running_workers, serving_bus
+from tests.support.paths import ROOT
+from tests.support.serving import Server, pending, sample_leads, wait_until
 
 pytestmark = pytest.mark.slow
 
-__all__ = ["nats_server", "secured"]
 
 RUN_S = 600.0
 """The longest a batch may take to end; reaching it fails the test."""

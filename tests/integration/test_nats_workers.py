@@ -11,8 +11,6 @@ from pathlib import Path
 import anyio
 import nats.js.errors
 import pytest
-from _nats import Workers, leads, nats_server, passwords, running_workers, secured, worker_command
-from _serving import ROOT
 
 from bus import Ack, Mailbox, NatsBus, NatsServer
 from messages import (
@@ -28,10 +26,11 @@ from messages import (
     UsageError,
 )
 from supervision import VALIDATORS, Role, parse_roles
+from tests.support.nats import Workers, leads, passwords, running_workers, worker_command
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.anyio
 
-__all__ = ["nats_server", "secured"]
 
 TERMINALS: tuple[type[Message], ...] = (
     LeadScore,

@@ -20,10 +20,10 @@ from actors.llm._openai import OpenAiLlm
 from actors.llm.testing import FakeOpenAI, Response, completion, quota_exhausted
 from messages import Stage
 from supervision import PipelineConfig, RunSummary, run_pipeline
+from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SECRET = "sk-test-SECRET123"
 LEADS = 4
 # A safety net so that a deadlock fails the test instead of hanging CI; not a timing claim.

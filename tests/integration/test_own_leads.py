@@ -17,9 +17,9 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from _sites import Site, company_site
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+from tests.support.sites import Site, company_site
 
 COMPANIES = [
     # name, domain, sector (for the site), industry, size range, country

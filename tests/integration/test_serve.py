@@ -12,7 +12,8 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from _serving import AUTH, pending, sample_leads, serving, start_server, wait_until
+
+from tests.support.serving import AUTH, pending, sample_leads, serving, start_server, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _serving import AUTH, serving, wait_until
+
+from tests.support.serving import AUTH, serving, wait_until
 
 pytestmark = pytest.mark.slow
 

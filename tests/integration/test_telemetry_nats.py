@@ -8,16 +8,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from _nats import passwords, running_workers, secured, serving_bus
-from _otlp import ReceivedSpan, collecting
-from _serving import pending, sample_leads, wait_until
 
 from actors._otel import lead_trace_id
 from bus import NatsServer
+from tests.support.nats import passwords, running_workers, serving_bus
+from tests.support.otlp import ReceivedSpan, collecting
+from tests.support.serving import pending, sample_leads, wait_until
 
 pytestmark = pytest.mark.slow
 
-__all__ = ["secured"]
 
 STAGES = {
     ("intake", "lead_submitted"),

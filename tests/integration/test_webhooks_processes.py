@@ -11,11 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from _serving import ROOT, pending, sample_leads, start_server, wait_until
 from standardwebhooks import Webhook
 
 import cli
 from messages import UNANNOUNCED, Outcome
+from tests.support.paths import ROOT
+from tests.support.serving import pending, sample_leads, start_server, wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 import annotated_types
 import pytest
-from _messages import Ping, Sample, Score
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -20,6 +19,7 @@ from pydantic.fields import FieldInfo
 
 import messages
 from messages import Envelope, Message, UsageError, registry
+from tests.support.messages import Ping, Sample, Score
 
 # Import every module of the messages package, so that a contract added later is in the
 # registry (and so in these tests) even before the package re-exports it.
@@ -222,7 +222,7 @@ def test_a_duplicate_kind_raises() -> None:
 
     assert str(caught.value) == (
         f"kind='test_ping' of {__name__}.test_a_duplicate_kind_raises.<locals>.Impostor "
-        "is already used by _messages.Ping; give each message type its own kind"
+        "is already used by tests.support.messages.Ping; give each message type its own kind"
     )
     assert registry["test_ping"] is Ping
 

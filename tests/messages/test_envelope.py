@@ -7,12 +7,12 @@ import json
 from datetime import UTC
 
 import pytest
-from _messages import Ping, Pong
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from messages import Envelope, UsageError
+from tests.support.messages import Ping, Pong
 
 
 def test_new_starts_a_causal_chain() -> None:

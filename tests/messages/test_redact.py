@@ -14,8 +14,8 @@ import pytest
 
 from actors.llm.testing import FakeOpenAI, completion, server_error
 from messages import REDACTED, Redactor, redact, redacting, without_credentials
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-proj-Zq8vT3xK9mW2nL5pR7sY"
 USER, PASSWORD = "alice", "p@ss/wörd-42"
 PAIR = f"{USER}:{PASSWORD}"

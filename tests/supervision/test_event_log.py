@@ -10,8 +10,9 @@ import stamina
 
 import run as cli
 from supervision import EVENTS_FILE, Redact, Tally, event_log
+from tests.support.paths import EXAMPLES
 
-LEADS = Path(__file__).resolve().parent.parent / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 SECRET = "sk-live-0123456789abcdef"
 
 

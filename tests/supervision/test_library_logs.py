@@ -17,12 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import stamina
-from _serving import ROOT, sample_leads, wait_until
 from stamina.instrumentation import get_on_retry_hooks
 
 from actors.llm.testing import FakeOpenAI, Response, completion, server_error
 from messages import Redactor, redacting
 from supervision import EVENTS_FILE, command_log
+from tests.support.paths import ROOT
+from tests.support.serving import sample_leads, wait_until
 
 SECRET = "sk-echoed-0123456789abcdef"
 """The API key, which the fake provider echoes in its error bodies."""

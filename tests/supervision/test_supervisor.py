@@ -8,8 +8,6 @@ from collections.abc import Sequence
 
 import anyio
 import pytest
-from _children import Workers, settle
-from _messages import Ping
 from anyio import TASK_STATUS_IGNORED
 from anyio.abc import TaskStatus
 
@@ -30,6 +28,8 @@ from supervision import (
     SupervisorState,
     actor_child,
 )
+from tests.support.children import Workers, settle
+from tests.support.messages import Ping
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
 
-from _children import Workers, settle
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -34,6 +33,7 @@ from supervision import (
     SupervisorEvent,
     SupervisorState,
 )
+from tests.support.children import Workers, settle
 
 PERIOD = 5.0
 

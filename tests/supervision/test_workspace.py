@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from _validation_fixtures import BODY, draft, draft_for, lead
 
 import run as cli
 from actors import DEFAULT_PROMPTS, INSTRUCTIONS, Icp, KnowledgeBase, Prompts, prompt_version
@@ -15,6 +14,7 @@ from actors.intake import check_record
 from actors.validation import RuleContext, check
 from messages import Stage
 from supervision import MARKER, RunSettings, Workspace, init_workspace
+from tests.support.outputs import BODY, draft, draft_for, lead
 
 FILES = [
     "leadwright.toml", "icp.toml", "companies.json", "leads.csv",

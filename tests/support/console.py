@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -30,14 +31,17 @@ from typing import Any, final
 
 import anyio
 import httpx
+from playwright.sync_api import Page, expect
 from prometheus_client.parser import text_string_to_metric_families
 
 from actors.llm import LlmRequest, OfflineLlm
 from actors.llm.testing import FakeOpenAI, Response, completion
 from messages import Stage
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "console-test-token"
+REVIEWER = "Ada Reviewer"
+"""The name a test signs in under."""
 SECRET = "sk-test-console"
 """The server's ``OPENAI_API_KEY``: it must never show."""
 INVENTED = "Teams like yours usually save 3,605 hours of manual work a year."
@@ -259,3 +263,12 @@ def _settled(client: httpx.Client, deadline: float, ids: list[str]) -> None:
         for line in events.iter_lines():
             if line.startswith("data:") and pending() == 0:
                 return
+
+
+def sign_in(page: Page, token: str = TOKEN) -> None:
+    """Sign ``page`` in to the console as ``REVIEWER``, with ``token``."""
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/signin$"))
+    page.get_by_label("API token").fill(token)
+    page.get_by_label("Your name").fill(REVIEWER)
+    page.get_by_role("button", name="Sign in").click()

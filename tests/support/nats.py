@@ -1,5 +1,5 @@
-"""A real nats-server with JetStream for each test that asks for one, the ``serve --bus``
-and ``worker`` processes that run on it, and a few helpers."""
+"""The ``serve --bus`` and ``worker`` processes that run on a real nats-server (the
+``nats_server`` and ``secured`` fixtures of tests/conftest.py start one), and a few helpers."""
 
 from __future__ import annotations
 
@@ -15,13 +15,13 @@ from typing import Any
 
 import anyio
 import pytest
-from _serving import ROOT, Server, start_server
 
 from actors.intake import check_record, read_records
-from bus import Mailbox, NatsServer
+from bus import Mailbox
 from messages import Envelope, Lead, Message
+from tests.support.paths import EXAMPLES, ROOT
+from tests.support.serving import Server, start_server
 
-EXAMPLES = ROOT / "examples"
 CONFIG = ROOT / "deploy" / "nats-server.conf"
 ROLES = ("serve", "research", "scoring", "writer", "validator")
 
@@ -33,16 +33,6 @@ ACK_WAIT = "2"
 """Seconds before a killed process's messages go to another: short, to keep tests fast."""
 
 
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    """``nats-server -js`` on a free port of 127.0.0.1, with a store of its own."""
-    server = NatsServer(tmp_path / "nats").start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def password(role: str) -> str:
     return f"secret-{role}"
 
@@ -50,16 +40,6 @@ def password(role: str) -> str:
 def passwords() -> dict[str, str]:
     """The environment that gives every role of deploy/nats-server.conf its password."""
     return {f"LEADWRIGHT_NATS_{role.upper()}_PASSWORD": password(role) for role in ROLES}
-
-
-@pytest.fixture
-def secured(tmp_path: Path) -> Iterator[NatsServer]:
-    """nats-server with the deployment config (deploy/nats-server.conf), every role set."""
-    server = NatsServer(tmp_path / "nats", config=CONFIG, env=passwords()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 async def take(mailbox: Mailbox) -> Envelope[Message]:

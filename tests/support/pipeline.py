@@ -7,8 +7,7 @@ from pathlib import Path
 from actors import Icp, KnowledgeBase
 from actors.llm import OfflineLlm
 from supervision.system import PipelineConfig
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def offline_config(out: Path) -> PipelineConfig:

@@ -19,8 +19,8 @@ from typing import IO
 import httpx
 
 from actors.intake import check_record
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from test_llm_offline import PLACEHOLDER, Chain, research_problems, score_problems
 
 from actors.llm import (
     REPLY_TYPES,
@@ -25,6 +24,7 @@ from actors.llm import (
     ScoreReply,
 )
 from messages import LlmError, LlmTimeout, ProviderError, RateLimited, Stage, UsageError
+from tests.support.offline import PLACEHOLDER, Chain, research_problems, score_problems
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _validation_fixtures import BODY, CTX, draft, fired, score
 
 from actors.validation import (
     RESEARCH_RULES,
@@ -20,6 +19,7 @@ from actors.validation import (
 )
 from actors.validation._rule import rule_id_of
 from messages import OutreachDraft, RuleViolation, Stage, UsageError
+from tests.support.outputs import BODY, CTX, draft, fired, score
 
 
 def test_context_defaults() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from _validation_fixtures import BODY, CTX, SUBJECT, draft, draft_for, fired, lead, reasons
 
 from actors.validation import WRITING_RULES, RuleContext, check
 from messages import Stage
+from tests.support.outputs import BODY, CTX, SUBJECT, draft, draft_for, fired, lead, reasons
 
 
 def test_valid_draft_passes() -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from _validation_fixtures import BODY, CTX, draft, draft_for, fired, lead, reasons
 
 from actors.validation import RuleContext
+from tests.support.outputs import BODY, CTX, draft, draft_for, fired, lead, reasons
 
 ANCHOR = "Would a short"
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from _validation_fixtures import BODY, SUBJECT, draft_for, fired, lead, reasons
+
+from tests.support.outputs import BODY, SUBJECT, draft_for, fired, lead, reasons
 
 ANCHOR = "Would a short"
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _validation_fixtures import BODY, draft, fired, reasons
 
 from actors import Icp, KnowledgeBase
 from actors.intake import read_records
@@ -23,8 +22,9 @@ from supervision.system import (
     open_system,
     run_pipeline,
 )
+from tests.support.outputs import BODY, draft, fired, reasons
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = "Would a short"
 HOSTILE = [
     ("https://evil.example\\@arclight-academy.com/pay", "evil.example"),

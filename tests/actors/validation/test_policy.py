@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _validation_fixtures import CTX, draft, fired, score
 
 from actors import Icp
 from actors.validation import RULE_IDS, RulePolicy
 from messages import UsageError
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.outputs import CTX, draft, fired, score
+from tests.support.paths import ROOT
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -6,7 +6,14 @@ import re
 import string
 import unicodedata
 
-from _validation_fixtures import (
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from actors.validation import RuleContext, check
+from actors.validation._links import find_links, is_tld, scan_links, within
+from actors.validation._text import fold, plain
+from messages import Claim, Evidence, Fit, Lead, LeadScore, OutreachDraft, ResearchResult
+from tests.support.outputs import (
     BODY,
     CLAIMS,
     CTX,
@@ -18,13 +25,6 @@ from _validation_fixtures import (
     lead,
     research,
 )
-from hypothesis import assume, given
-from hypothesis import strategies as st
-
-from actors.validation import RuleContext, check
-from actors.validation._links import find_links, is_tld, scan_links, within
-from actors.validation._text import fold, plain
-from messages import Claim, Evidence, Fit, Lead, LeadScore, OutreachDraft, ResearchResult
 
 FRAGMENTS = (
     "Hi ", "Hello ", "Dear ", "Zoë", ",", "\n", "https://", "http://", "www.", ".com", ".io",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from _validation_fixtures import CLAIMS, CTX, claim, evidence, fired, reasons, research
 
 from actors.validation import RESEARCH_RULES, check
 from messages import Stage
+from tests.support.outputs import CLAIMS, CTX, claim, evidence, fired, reasons, research
 
 
 def test_valid_research_passes() -> None:

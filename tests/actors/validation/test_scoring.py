@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from _validation_fixtures import CTX, fired, reasons, research, score
 
 from actors.validation import SCORING_RULES, RuleContext, check
 from messages import Fit, LeadScore, Stage
+from tests.support.outputs import CTX, fired, reasons, research, score
 
 
 def constructed(**changes: object) -> LeadScore:

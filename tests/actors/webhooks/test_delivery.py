@@ -14,7 +14,6 @@ from pathlib import Path
 import anyio
 import httpx2
 import pytest
-from _receiver import Answer, Received, receiving
 from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook
@@ -38,8 +37,9 @@ from actors.webhooks import (
 from actors.webhooks._address import Target, resolve
 from messages import Outcome
 from supervision.system import Stores
+from tests.support.paths import ROOT
+from tests.support.receiver import Answer, Received, receiving
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.anyio
 
 QUICK = EndpointPolicy(allow_private=True, retries=(0.05,) * 8, timeout=5.0, jitter=0.0)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-from _receiver import receiving
 from standardwebhooks import Webhook
 
 from actors import Icp, KnowledgeBase
@@ -19,9 +18,9 @@ from actors.llm import ChaosLlm, Fault, OfflineLlm
 from actors.webhooks import EndpointPolicy, SecretFiles
 from messages import LeadOutcome, Outcome, WebhookEvent
 from supervision.system import PipelineConfig, Stores, decline, run_pipeline
+from tests.support.paths import EXAMPLES
+from tests.support.receiver import receiving
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
 LOCAL = EndpointPolicy(allow_private=True, retries=(0.05,) * 5)
 
 

@@ -11,8 +11,8 @@ import pytest
 
 import run as cli
 from supervision.evaluation import load_golden
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "examples" / "evals" / "samples.jsonl"
 UNKNOWN = {
     "id": "G1", "first_name": "Mara", "last_name": "Quist", "email": "mara@quist-robotics.io",

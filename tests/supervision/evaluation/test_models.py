@@ -13,7 +13,6 @@ from typing import Any
 
 import anyio
 import pytest
-from _validation_fixtures import lead, research
 
 import run as cli
 from actors import Icp
@@ -22,8 +21,9 @@ from actors.llm import GatewaySpec, LlmRequest, OpenAiLlm, build_gateway
 from actors.llm._openai import RETRY_SEED_STRIDE
 from actors.llm.testing import MISSCORE_SHIFT, Behaviour, Completion, FakeOpenAI, OfflineModel
 from messages import UsageError
+from tests.support.outputs import lead, research
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ROWS = 100
 BASELINE_MODEL = "gpt-4o-mini"
 SLOPPY = "gpt-4.1-nano"

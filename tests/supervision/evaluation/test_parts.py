@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _validation_fixtures import lead
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -30,6 +29,7 @@ from supervision.evaluation import (
 )
 from supervision.evaluation._evaluate import assemble
 from supervision.system import PipelineConfig
+from tests.support.outputs import lead
 
 pytestmark = pytest.mark.anyio
 

@@ -14,8 +14,8 @@ from actors import LedgerStore, ReviewStore
 from bus import KEEP_KINDS, Ack, SqliteJournal
 from messages import Envelope, LeadOutcome, Outcome
 from supervision import EVENTS_FILE, compact_run, describe, event_log
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 MAX_BYTES_PER_LEAD = 4096
 """The issue's goal: at most 4 KB of journal per finished lead after compaction."""

@@ -8,13 +8,13 @@ from contextlib import closing
 from pathlib import Path
 
 import anyio
-from _pipeline import offline_config
 
 from actors.intake import RawRecord, read_records
 from messages import Outcome
 from supervision.system import Stores, open_system, run_pipeline
+from tests.support.paths import ROOT
+from tests.support.pipeline import offline_config
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 
 

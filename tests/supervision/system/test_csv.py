@@ -16,8 +16,8 @@ from actors import Icp, KnowledgeBase
 from actors.llm import OfflineLlm
 from console import create_app
 from supervision.system import Gate, PipelineConfig, csv_table, open_system, safe_cell
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 FORMULAS = [
     '=HYPERLINK("http://evil.example","x")',
     "-2+3",

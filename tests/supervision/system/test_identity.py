@@ -13,13 +13,13 @@ from pathlib import Path
 
 import idna
 import pytest
-from _pipeline import offline_config
 
 import run as cli
 from actors import LedgerStore, SqliteCrm
 from bus import SqliteJournal
+from tests.support.paths import ROOT
+from tests.support.pipeline import offline_config
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 
 

@@ -40,8 +40,8 @@ from supervision.system import (
     retry_lead,
     run_pipeline,
 )
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"
 COMPANIES = ROOT / "examples" / "companies.json"
 

@@ -10,11 +10,11 @@ from contextlib import closing
 from pathlib import Path
 
 import anyio
-from _pipeline import offline_config
-from _serving import sample_leads
 
 from actors.intake import read_records
 from supervision.system import run_pipeline
+from tests.support.pipeline import offline_config
+from tests.support.serving import sample_leads
 
 BYTES_PER_FINISHED_LEAD = 2_000
 """What resuming may hold for each finished lead: ids in sets, never its envelopes (a

@@ -18,10 +18,10 @@ from actors.validation import check
 from messages import Envelope, Message, OutreachDraft, UsageError
 from supervision import PipelineConfig, RunSummary, run_pipeline
 from supervision.system import approve, decline, open_system, retry, retryable
+from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 LEADS = EXAMPLES / "leads.csv"
 ICP = Icp.load(EXAMPLES / "icp.toml")
 KB = KnowledgeBase.load(EXAMPLES / "companies.json")

@@ -11,10 +11,6 @@ from typing import Any
 import anyio
 import nats
 import pytest
-from _messages import Ping
-from _nats import WAIT_S, nats_server
-from _pipeline import offline_config
-from _serving import sample_leads
 
 from actors import Icp, KnowledgeBase, LlmCaller, null_log
 from actors.llm import OpenAiLlm
@@ -23,12 +19,15 @@ from bus import InProcessBus, NatsServer, NatsSettings
 from messages import Envelope, FailureKind, LeadAccepted, LeadSubmitted, Message
 from supervision import Credentials, Role, WorkerParts, run_worker
 from supervision.system import open_system, routes
+from tests.support.messages import Ping
+from tests.support.nats import WAIT_S
+from tests.support.paths import ROOT
+from tests.support.pipeline import offline_config
+from tests.support.serving import sample_leads
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
-__all__ = ["nats_server"]
 
-ROOT = Path(__file__).resolve().parent.parent
 ICP = Icp.load(ROOT / "examples" / "icp.toml")
 KB = KnowledgeBase.load(ROOT / "examples" / "companies.json")
 
