@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import final
+from typing import Protocol, final
 
 import anyio
 
-from actors import Claim, LedgerStore, Receipt
+from actors import Claim, Receipt
 from messages import RawValue
+
+
+class Inbox(Protocol):
+    """Where submissions are written: the run directory's ``LedgerStore``."""
+
+    async def submit_many(
+        self,
+        batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]],
+        claims: Sequence[Claim | None] = (),
+    ) -> list[list[Receipt]]: ...
 
 
 @dataclass(eq=False, slots=True)
@@ -28,7 +38,7 @@ class GroupSubmit:
     together: a service under many concurrent requests pays one trip to the disk for
     all of them, not one each (the journal's group commit, for the inbox)."""
 
-    def __init__(self, ledger: LedgerStore) -> None:
+    def __init__(self, ledger: Inbox) -> None:
         self._ledger = ledger
         self._queue: list[_Submission] = []
         self._writing: anyio.Event | None = None

@@ -15,10 +15,10 @@ import pytest
 from actors import Icp, KnowledgeBase, LlmCaller, null_log
 from actors.llm import OpenAiLlm
 from actors.llm.testing import FakeOpenAI, OfflineModel, Response, rate_limited
-from bus import InProcessBus, NatsServer, NatsSettings
+from bus import NatsServer, NatsSettings
 from messages import Envelope, FailureKind, LeadAccepted, LeadSubmitted, Message
 from supervision import Credentials, Role, WorkerParts, run_worker
-from supervision.system import open_system, routes
+from supervision.system import open_system
 from tests.support.messages import Ping
 from tests.support.nats import WAIT_S
 from tests.support.paths import ROOT
@@ -129,18 +129,6 @@ async def test_a_rate_limited_worker_hands_its_message_back_for_free(
     [(key, counted)] = (await rate_limits_counted(nats_server.url)).items()
     assert key.startswith("research.LEADWRIGHT.")
     assert counted >= RATE_LIMITED
-
-
-async def test_the_routing_table_is_what_the_one_process_system_subscribes(
-    tmp_path: Path,
-) -> None:
-    """routes() names exactly the types the actors of the in-process system take."""
-    config = offline_config(tmp_path / "run")
-    async with open_system(config, admit=False) as system:
-        local = system.bus
-        assert isinstance(local, InProcessBus)
-        taken = set(local._routes)
-    assert taken == routes()
 
 
 async def test_serve_on_nats_dead_letters_what_no_process_takes(
