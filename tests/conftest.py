@@ -1,7 +1,10 @@
 """Fixtures every folder shares: the asyncio backend, no real backoff waits, buses that close
-themselves, a fake clock, a live system on a temporary run directory, and a real NATS
-server. A folder's own fixtures live in its ``conftest.py``; plain helpers that several
-folders share live in ``tests/support``."""
+themselves, a fake clock, a live system on a temporary run directory, a real NATS server,
+an OTLP collector and a webhook receiver.
+
+A folder's own fixtures live in its ``conftest.py``; plain helpers that several folders
+share (real servers to start with arguments, message types, builders) live in
+``tests/support``."""
 
 from __future__ import annotations
 
@@ -13,13 +16,13 @@ import pytest
 import stamina
 from hypothesis import settings
 
-from actors import Icp, KnowledgeBase
-from actors.llm import OfflineLlm
 from bus import FakeClock, InProcessBus, NatsServer, Unrouted
 from messages import Message
-from supervision.system import PipelineConfig, System, open_system
+from supervision.system import System, open_system
 from tests.support.nats import CONFIG, passwords
-from tests.support.paths import EXAMPLES
+from tests.support.otlp import Collector, collecting
+from tests.support.pipeline import offline_config
+from tests.support.receiver import Receiver, receiving
 
 # Tests pin behaviour, not speed: a slow machine must not fail an example on time.
 settings.register_profile("leadwright", deadline=None)
@@ -82,12 +85,7 @@ def clock() -> FakeClock:
 async def system(tmp_path: Path) -> AsyncIterator[System]:
     """The live system on ``tmp_path``: the offline engine with no imperfections, the
     sample ICP and knowledge base."""
-    config = PipelineConfig(
-        out=tmp_path,
-        gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
-        icp=Icp.load(EXAMPLES / "icp.toml"),
-        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
-    )
+    config = offline_config(tmp_path, seed=0, imperfection_rate=0.0)
     async with open_system(config) as running:
         yield running
 
@@ -110,3 +108,17 @@ def secured(tmp_path: Path) -> Iterator[NatsServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    """An OTLP/HTTP receiver on 127.0.0.1 that keeps the spans and metrics sent to it."""
+    with collecting() as running:
+        yield running
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on 127.0.0.1 that answers every request 204 and keeps it."""
+    with receiving() as running:
+        yield running

@@ -19,7 +19,7 @@ from actors.intake import read_records
 from actors.llm import OfflineLlm
 from messages import Envelope, LeadOutcome, Outcome
 from supervision.system import PipelineConfig, run_pipeline
-from tests.support.otlp import ReceivedSpan, collecting
+from tests.support.otlp import Collector, ReceivedSpan
 from tests.support.paths import EXAMPLES, ROOT
 
 GENAI = (
@@ -38,23 +38,22 @@ def by_trace(spans: list[ReceivedSpan]) -> dict[str, list[ReceivedSpan]]:
 
 
 def test_a_run_exports_one_trace_per_lead_with_genai_spans(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    collector: Collector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each lead of a run is one trace whose spans nest from intake to its outcome, the
     validator's spans say their verdict, every LLM span has the GenAI attributes (and no
     content unless asked), and the token and duration metrics are exported."""
-    with collecting() as collector:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
-        config = PipelineConfig(
-            out=tmp_path / "run",
-            gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
-            icp=Icp.load(EXAMPLES / "icp.toml"),
-            source=KnowledgeBase.load(EXAMPLES / "companies.json"),
-        )
-        records = read_records(EXAMPLES / "leads.csv")
-        with reporting(OtelTelemetry("leadwright-test")):
-            anyio.run(run_pipeline, config, [next(records) for _ in range(3)])
-        spans, metrics = collector.spans, collector.metrics
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+    config = PipelineConfig(
+        out=tmp_path / "run",
+        gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
+    )
+    records = read_records(EXAMPLES / "leads.csv")
+    with reporting(OtelTelemetry("leadwright-test")):
+        anyio.run(run_pipeline, config, [next(records) for _ in range(3)])
+    spans, metrics = collector.spans, collector.metrics
     traces = by_trace(spans)
     for lead in ("L0001", "L0002", "L0003"):
         trace = traces[f"{lead_trace_id(lead):032x}"]
@@ -83,29 +82,28 @@ def test_a_run_exports_one_trace_per_lead_with_genai_spans(
 
 
 def test_content_is_recorded_only_when_asked_and_redacted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    collector: Collector, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With content capture on, an LLM span holds the prompt and the reply as GenAI
     messages, with a known secret redacted."""
     monkeypatch.setenv("OPENAI_API_KEY", "sk-telemetry-secret-123")
     from messages import Redactor, redacting
 
-    with collecting() as collector:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
-        config = PipelineConfig(
-            out=tmp_path / "run",
-            gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
-            icp=Icp.load(EXAMPLES / "icp.toml"),
-            source=KnowledgeBase.load(EXAMPLES / "companies.json"),
-        )
-        [raw] = [next(read_records(EXAMPLES / "leads.csv"))]
-        raw.fields["notes"] = "key sk-telemetry-secret-123 here"
-        with (
-            redacting(Redactor.from_environment()),
-            reporting(OtelTelemetry("leadwright-test", content=True)),
-        ):
-            anyio.run(run_pipeline, config, [raw])
-        spans = collector.spans
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+    config = PipelineConfig(
+        out=tmp_path / "run",
+        gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
+    )
+    [raw] = [next(read_records(EXAMPLES / "leads.csv"))]
+    raw.fields["notes"] = "key sk-telemetry-secret-123 here"
+    with (
+        redacting(Redactor.from_environment()),
+        reporting(OtelTelemetry("leadwright-test", content=True)),
+    ):
+        anyio.run(run_pipeline, config, [raw])
+    spans = collector.spans
     llm = [s for s in spans if s.name.startswith("chat ")]
     assert llm and all("gen_ai.input.messages" in s.attributes for s in llm)
     assert all("gen_ai.output.messages" in s.attributes for s in llm)
@@ -144,7 +142,7 @@ def test_without_the_extra_nothing_of_opentelemetry_is_imported() -> None:
         "code = cli.main(['run', sys.argv[1], '--out', sys.argv[2] + '2', '--otel'])\n"
         "assert code == 1, code\n"
     )
-    leads = ROOT / "examples" / "leads.csv"
+    leads = EXAMPLES / "leads.csv"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     with tempfile.TemporaryDirectory() as out:
         done = subprocess.run(

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, ConsoleMessage, FloatRect, Request
 
 import run as cli
 from actors.llm.testing import Behaviour, FakeOpenAI, OfflineModel
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ PAYLOAD = "<img src=x onerror=\"document.title='pwned'\"><script>document.title=
 
 def leads(tmp_path: Path) -> Path:
     """The first sample leads, and one whose title and notes carry markup."""
-    lines = (ROOT / "examples" / "leads.csv").read_text(encoding="utf-8").splitlines(True)
+    lines = (EXAMPLES / "leads.csv").read_text(encoding="utf-8").splitlines(True)
     rows = list(csv.DictReader(io.StringIO("".join(lines[: ROWS + 1]))))
     hostile = dict(rows[0])
     hostile |= {"id": "LXSS", "email": "xss@ember-labs.ai", "title": f"Head of {PAYLOAD}",

@@ -21,9 +21,9 @@ from actors.intake import read_records
 from actors.llm import ChaosLlm, Fault, OfflineLlm
 from messages import OutreachDraft
 from supervision import PipelineConfig, RunSettings, run_pipeline
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 
 
 def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -168,14 +168,12 @@ def test_an_approved_draft_goes_to_the_crm(
     config = PipelineConfig(
         out=out,
         gateway=always_placeholders,
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
     )
     records = itertools.islice(read_records(LEADS), 5)
     anyio.run(run_pipeline, config, records)
-    RunSettings(
-        kb=str(ROOT / "examples" / "companies.json"), icp=str(ROOT / "examples" / "icp.toml")
-    ).save(out)
+    RunSettings(kb=str(EXAMPLES / "companies.json"), icp=str(EXAMPLES / "icp.toml")).save(out)
     store = ReviewStore(out / "journal.sqlite")
     item = next(i for i in store.items(status="open") if i.stage == "writing")
     store.close()
@@ -251,8 +249,8 @@ def test_review_show_prints_the_draft_and_json_its_raw_reply(
     config = PipelineConfig(
         out=out,
         gateway=ChaosLlm(OfflineLlm(seed=1), rate=1.0, seed=1, faults=[Fault.PLACEHOLDER]),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
     )
     anyio.run(run_pipeline, config, itertools.islice(read_records(LEADS), 5))
     store = ReviewStore(out / "journal.sqlite")

@@ -15,9 +15,9 @@ import pytest
 
 import run as cli
 from supervision.evaluation import finished_records, open_journal
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 ROWS = 80
 
 
@@ -230,7 +230,7 @@ def test_kb_researches_from_the_knowledge_base_given(
 ) -> None:
     """--kb replaces the recorded evidence: a company taken out of it leaves its leads with
     nothing to say, so they wait for review instead of completing."""
-    companies = json.loads((ROOT / "examples" / "companies.json").read_text(encoding="utf-8"))
+    companies = json.loads((EXAMPLES / "companies.json").read_text(encoding="utf-8"))
     gone = "ember-labs.ai"  # L0001's company, completed in the baseline
     del companies[gone]
     kb = tmp_path / "kb.json"
@@ -247,7 +247,7 @@ def test_another_icp_moves_the_fit_bands_and_kappa(
 ) -> None:
     """An ICP with higher bands scores leads into lower ones: the confusion matrix leaves its
     diagonal, kappa falls, and a gate on it exits 3."""
-    text = (ROOT / "examples" / "icp.toml").read_text(encoding="utf-8")
+    text = (EXAMPLES / "icp.toml").read_text(encoding="utf-8")
     icp = tmp_path / "icp.toml"
     icp.write_text(text.replace("high = 70", "high = 90").replace("medium = 40", "medium = 60"))
     code, result = evaluate(

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 from actors.llm.testing import FakeOpenAI, auth_failed, quota_exhausted
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
 SECRET = "sk-test-SECRET123"
 
 
 def leads(tmp_path: Path, count: int) -> Path:
-    lines = (ROOT / "examples" / "leads.csv").read_text(encoding="utf-8").splitlines(True)
+    lines = (EXAMPLES / "leads.csv").read_text(encoding="utf-8").splitlines(True)
     path = tmp_path / "leads.csv"
     path.write_text("".join(lines[: count + 1]), encoding="utf-8")
     return path

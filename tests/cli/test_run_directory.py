@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import run as cli
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
 
 def modes(out: Path) -> dict[str, int]:
@@ -24,7 +24,7 @@ def modes(out: Path) -> dict[str, int]:
 
 
 def first_leads(tmp_path: Path, count: int) -> Path:
-    lines = (ROOT / "examples" / "leads.csv").read_text(encoding="utf-8").splitlines(True)
+    lines = (EXAMPLES / "leads.csv").read_text(encoding="utf-8").splitlines(True)
     path = tmp_path / "leads.csv"
     path.write_text("".join(lines[: count + 1]), encoding="utf-8")
     return path

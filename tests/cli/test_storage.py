@@ -16,9 +16,9 @@ import pytest
 
 import run as cli
 from bus import JOURNAL_VERSION
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 LEAD = {
     "first_name": "Ana", "last_name": "Ruiz", "email": "ana@ember-labs.ai",
     "company": "Ember Labs", "domain": "ember-labs.ai", "industry": "Software",

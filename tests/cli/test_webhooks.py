@@ -12,10 +12,10 @@ import pytest
 from standardwebhooks import Webhook
 
 import cli
-from tests.support.paths import ROOT
-from tests.support.receiver import receiving
+from tests.support.paths import EXAMPLES
+from tests.support.receiver import Receiver, receiving
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 
 
 def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -52,27 +52,26 @@ def test_a_private_receiver_is_refused_without_the_flag(
 
 
 def test_the_secret_is_shown_once_and_kept_for_the_owner_alone(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    receiver: Receiver, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """add prints the whsec_ secret once and keeps it 0600 in a 0700 folder; list never
     shows it; test sends a webhook.test event that verifies with it."""
     out = tmp_path / "run"
-    with receiving() as receiver:
-        code, text, _ = invoke(
-            capsys, "webhooks", "add", receiver.url, "--allow-private", "--out", str(out)
-        )
-        assert code == 0
-        secret = text.strip().splitlines()[-1]
-        assert secret.startswith("whsec_")
-        kept = out / "webhook-secrets" / "1"
-        assert kept.read_text().strip() == secret
-        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-        assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
-        code, listed, _ = invoke(capsys, "webhooks", "list", "--json", "--out", str(out))
-        assert code == 0 and secret not in listed and json.loads(listed)["state"] == "enabled"
-        code, said, _ = invoke(capsys, "webhooks", "test", "1", "--out", str(out))
-        assert code == 0 and said.startswith("endpoint 1 answered HTTP 204 in ")
-        [got] = receiver.received
+    code, text, _ = invoke(
+        capsys, "webhooks", "add", receiver.url, "--allow-private", "--out", str(out)
+    )
+    assert code == 0
+    secret = text.strip().splitlines()[-1]
+    assert secret.startswith("whsec_")
+    kept = out / "webhook-secrets" / "1"
+    assert kept.read_text().strip() == secret
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    code, listed, _ = invoke(capsys, "webhooks", "list", "--json", "--out", str(out))
+    assert code == 0 and secret not in listed and json.loads(listed)["state"] == "enabled"
+    code, said, _ = invoke(capsys, "webhooks", "test", "1", "--out", str(out))
+    assert code == 0 and said.startswith("endpoint 1 answered HTTP 204 in ")
+    [got] = receiver.received
     event = Webhook(secret).verify(got.body, got.headers)
     assert event["type"] == "webhook.test" and event["data"]["endpoint"] == 1
 

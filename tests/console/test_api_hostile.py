@@ -16,7 +16,7 @@ import pytest
 from console import create_app
 from supervision.system import Gate, System
 from tests.support.outputs import draft
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio
 
@@ -33,7 +33,7 @@ async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
 
 def sample(count: int) -> list[dict[str, str]]:
     """``count`` distinct sample leads, each with its own id and email."""
-    with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
+    with (EXAMPLES / "leads.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))[:count]
     return [row | {"id": f"K{n}", "email": f"k{n}.{row['email']}"} for n, row in enumerate(rows)]
 

@@ -24,7 +24,7 @@ from actors.llm import ChaosLlm, Fault, OfflineLlm
 from actors.validation import NO_EVIDENCE
 from console import create_app
 from supervision.system import Gate, PipelineConfig, System, open_system, run_pipeline
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 from tests.support.sites import Reply, Site
 from tests.support.sites import html as page_html
 
@@ -42,15 +42,15 @@ def config(
     return PipelineConfig(
         out=out,
         gateway=ChaosLlm(gateway, rate=1.0, seed=1, faults=list(faults)) if faults else gateway,
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=kb if kb is not None else KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=kb if kb is not None else KnowledgeBase.load(EXAMPLES / "companies.json"),
         ops_retry=SCHEDULE,
         allow_private_sources=private,
     )
 
 
 def records(start: int, stop: int) -> list[RawRecord]:
-    every = read_records(ROOT / "examples" / "leads.csv")
+    every = read_records(EXAMPLES / "leads.csv")
     return [record for n, record in enumerate(every) if start <= n < stop]
 
 

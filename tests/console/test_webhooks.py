@@ -11,7 +11,7 @@ from actors.webhooks import EndpointPolicy, Result, announce_outcome
 from messages import Outcome
 from supervision.system import System
 from tests.support.forms import csrf_of, sign_in
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio
 
@@ -21,7 +21,7 @@ async def failed_delivery(system: System) -> int:
     store = system.stores.webhooks
     store.add("https://hooks.example.com/x?a=<b>", [], EndpointPolicy(retries=()))
     input_id = await system.stores.ledger.open_input("test")
-    fields = next(read_records(ROOT / "examples" / "leads.csv")).fields
+    fields = next(read_records(EXAMPLES / "leads.csv")).fields
     [receipt] = await system.stores.ledger.submit(input_id, [(1, fields)])
     system.stores.ledger.db.run_sync(
         lambda c: announce_outcome(c, receipt.record, Outcome.FAILED, "x")

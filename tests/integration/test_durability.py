@@ -22,9 +22,9 @@ from actors.llm import OfflineLlm
 from bus import JOURNAL_VERSION, Ack, SqliteJournal
 from messages import Envelope, LeadOutcome, Outcome, StorageFailed
 from supervision import PipelineConfig, run_pipeline
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 RECORDS = 240
 
 
@@ -195,8 +195,8 @@ async def test_a_crm_outage_drops_no_lead(tmp_path: Path) -> None:
     config = PipelineConfig(
         out=tmp_path,
         gateway=OfflineLlm(seed=0),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
         crm=outage,
     )
     records = list(read_records(LEADS))[:40]

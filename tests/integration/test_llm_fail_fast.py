@@ -13,7 +13,7 @@ import pytest
 
 from actors.llm import MODES_FILE, ModeMemory
 from actors.llm.testing import FakeOpenAI, OfflineModel
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ LEADS = 5
 
 
 def leads(tmp_path: Path, count: int = LEADS) -> Path:
-    lines = (ROOT / "examples" / "leads.csv").read_text(encoding="utf-8").splitlines(True)
+    lines = (EXAMPLES / "leads.csv").read_text(encoding="utf-8").splitlines(True)
     path = tmp_path / "leads.csv"
     path.write_text("".join(lines[: count + 1]), encoding="utf-8")
     return path

@@ -22,7 +22,7 @@ from actors.llm import OfflineLlm
 from bus import NatsServer
 from supervision.system import PipelineConfig, open_system
 from tests.support.nats import WAIT_S, Workers, passwords, running_workers, serving_bus
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 from tests.support.serving import Server, pending, sample_leads, wait_until
 
 pytestmark = pytest.mark.slow
@@ -218,8 +218,8 @@ def test_the_system_on_a_shared_bus_runs_no_stage(nats_server: NatsServer, tmp_p
     config = PipelineConfig(
         out=tmp_path / "run",
         gateway=OfflineLlm(seed=1),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
         bus=nats_server.url,
     )
 

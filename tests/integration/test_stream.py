@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 
 
 def outcome_of(out: Path, lead_id: str) -> str | None:

@@ -12,7 +12,7 @@ import pytest
 from actors._otel import lead_trace_id
 from bus import NatsServer
 from tests.support.nats import passwords, running_workers, serving_bus
-from tests.support.otlp import ReceivedSpan, collecting
+from tests.support.otlp import Collector, ReceivedSpan
 from tests.support.serving import pending, sample_leads, wait_until
 
 pytestmark = pytest.mark.slow
@@ -58,29 +58,28 @@ def covers_every_stage(spans: list[ReceivedSpan]) -> bool:
 
 
 def test_a_lead_across_serve_and_a_worker_is_one_trace(
-    secured: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    collector: Collector, secured: NatsServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """serve --bus and one worker, both exporting to one OTLP/HTTP receiver: a completed
     lead's spans share one trace, link into one tree from intake to the outcome, come from
     both processes, and each LLM span carries the GenAI attributes (the response's, or
     error.type for a call the worker's chaos failed)."""
     out = tmp_path / "run"
-    with collecting() as collector:
-        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
-        monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "200")
-        monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "500")
-        with (
-            serving_bus(out, secured.url, monkeypatch) as server,
-            running_workers(secured.url, 1, tmp_path / "logs", latency_ms=0, env=passwords()),
-            server.client() as client,
-        ):
-            assert client.post("/v1/leads", json=sample_leads(4)).status_code == 202
-            wait_until(lambda: pending(client) == 0)
-            [lead, *_] = completed(out)
-            wait_until(lambda: covers_every_stage(trace_of(collector.spans, lead)))
-            wait_until(lambda: "gen_ai.client.token.usage" in collector.metrics)
-            assert server.kill(signal.SIGTERM) in (0, 128 + signal.SIGTERM)
-        trace = trace_of(collector.spans, lead)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint)
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "200")
+    monkeypatch.setenv("OTEL_METRIC_EXPORT_INTERVAL", "500")
+    with (
+        serving_bus(out, secured.url, monkeypatch) as server,
+        running_workers(secured.url, 1, tmp_path / "logs", latency_ms=0, env=passwords()),
+        server.client() as client,
+    ):
+        assert client.post("/v1/leads", json=sample_leads(4)).status_code == 202
+        wait_until(lambda: pending(client) == 0)
+        [lead, *_] = completed(out)
+        wait_until(lambda: covers_every_stage(trace_of(collector.spans, lead)))
+        wait_until(lambda: "gen_ai.client.token.usage" in collector.metrics)
+        assert server.kill(signal.SIGTERM) in (0, 128 + signal.SIGTERM)
+    trace = trace_of(collector.spans, lead)
     assert {s.service for s in trace} == {"leadwright-serve", "leadwright-worker"}
     ids = {s.span_id for s in trace}
     roots = [s for s in trace if s.parent_id not in ids]

@@ -15,7 +15,7 @@ from standardwebhooks import Webhook
 
 import cli
 from messages import UNANNOUNCED, Outcome
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 from tests.support.serving import pending, sample_leads, start_server, wait_until
 
 pytestmark = pytest.mark.slow
@@ -32,7 +32,7 @@ def free_port() -> int:
 
 def start_receiver(secret: Path, port: int, record: Path) -> subprocess.Popen[bytes]:
     """The example receiver, failing 30% of requests; returns once it listens."""
-    command = [sys.executable, str(ROOT / "examples" / "webhook_receiver.py"),
+    command = [sys.executable, str(EXAMPLES / "webhook_receiver.py"),
                "--secret-file", str(secret), "--port", str(port), "--fail-rate", "0.3",
                "--record", str(record)]  # fmt: skip
     log = record.with_name(f"receiver-{port}.txt")

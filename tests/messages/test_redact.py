@@ -14,7 +14,7 @@ import pytest
 
 from actors.llm.testing import FakeOpenAI, completion, server_error
 from messages import REDACTED, Redactor, redact, redacting, without_credentials
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
 KEY = "sk-proj-Zq8vT3xK9mW2nL5pR7sY"
 USER, PASSWORD = "alice", "p@ss/wörd-42"
@@ -76,7 +76,7 @@ def test_no_file_of_a_run_holds_a_secret_a_server_echoed(tmp_path: Path) -> None
         # Errors go to review with the server's message; prose goes to a dead letter raw.
         return server_error(500, message=ECHO) if number % 3 == 0 else completion(ECHO)
 
-    leads = (ROOT / "examples" / "leads.csv").read_text(encoding="utf-8").splitlines(True)
+    leads = (EXAMPLES / "leads.csv").read_text(encoding="utf-8").splitlines(True)
     (tmp_path / "leads.csv").write_text("".join(leads[:4]), encoding="utf-8")
     out = tmp_path / "out"
     with FakeOpenAI(echo) as server:  # type: ignore[arg-type]

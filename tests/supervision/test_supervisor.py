@@ -90,10 +90,9 @@ def of_type(events: list[SupervisorEvent], kind: type[SupervisorEvent]) -> list[
     ids=lambda v: v.value if isinstance(v, Strategy) else None,
 )
 async def test_each_strategy_restarts_the_right_children_in_start_order(
-    clock: FakeClock, strategy: Strategy, stopped: list[str], restarted: list[str]
+    workers: Workers, clock: FakeClock, strategy: Strategy, stopped: list[str], restarted: list[str]
 ) -> None:
     """When b crashes, the strategy stops its siblings in reverse order and restarts in order."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
     sup = supervisor([workers.spec(n) for n in "abc"], clock, events, strategy=strategy)
     async with anyio.create_task_group() as tg:
@@ -114,9 +113,10 @@ async def test_each_strategy_restarts_the_right_children_in_start_order(
     ]
 
 
-async def test_rest_for_one_after_the_first_child_restarts_all(clock: FakeClock) -> None:
+async def test_rest_for_one_after_the_first_child_restarts_all(
+    workers: Workers, clock: FakeClock
+) -> None:
     """Under ``rest_for_one``, a crash of the first child restarts every child."""
-    workers = Workers()
     sup = supervisor([workers.spec(n) for n in "abc"], clock, [], strategy=Strategy.REST_FOR_ONE)
     async with anyio.create_task_group() as tg:
         await tg.start(sup.run)
@@ -126,9 +126,10 @@ async def test_rest_for_one_after_the_first_child_restarts_all(clock: FakeClock)
         sup.stop()
 
 
-async def test_exceeding_the_intensity_escalates_exactly_once(clock: FakeClock) -> None:
+async def test_exceeding_the_intensity_escalates_exactly_once(
+    workers: Workers, clock: FakeClock
+) -> None:
     """One restart too many within the period stops every child and raises, with one event."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
     sup = supervisor([workers.spec("a"), workers.spec("b")], clock, events, max_restarts=2)
     run = Run(sup)
@@ -150,9 +151,10 @@ async def test_exceeding_the_intensity_escalates_exactly_once(clock: FakeClock) 
     assert sup.state is SupervisorState.STOPPED
 
 
-async def test_staying_at_the_intensity_limit_does_not_escalate(clock: FakeClock) -> None:
+async def test_staying_at_the_intensity_limit_does_not_escalate(
+    workers: Workers, clock: FakeClock
+) -> None:
     """Exactly ``max_restarts`` restarts within the period are allowed, with no escalation."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
     sup = supervisor([workers.spec("a")], clock, events, max_restarts=2)
     run = Run(sup)
@@ -169,9 +171,10 @@ async def test_staying_at_the_intensity_limit_does_not_escalate(clock: FakeClock
     assert workers.starts == ["a"] * 3
 
 
-async def test_a_zero_intensity_escalates_on_the_first_restart(clock: FakeClock) -> None:
+async def test_a_zero_intensity_escalates_on_the_first_restart(
+    workers: Workers, clock: FakeClock
+) -> None:
     """With ``max_restarts=0``, the first crash escalates."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
     run = Run(supervisor([workers.spec("a")], clock, events, max_restarts=0))
     async with anyio.create_task_group() as tg:
@@ -181,9 +184,10 @@ async def test_a_zero_intensity_escalates_on_the_first_restart(clock: FakeClock)
     assert run.escalation is not None
 
 
-async def test_the_intensity_counter_resets_after_the_period(clock: FakeClock) -> None:
+async def test_the_intensity_counter_resets_after_the_period(
+    workers: Workers, clock: FakeClock
+) -> None:
     """Restarts older than the period no longer count towards the intensity."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
     sup = supervisor([workers.spec("a")], clock, events, max_restarts=2, period=5.0)
     run = Run(sup)
@@ -217,10 +221,9 @@ async def test_the_intensity_counter_resets_after_the_period(clock: FakeClock) -
     ids=lambda v: v.value if isinstance(v, Restart) else ("crash" if v else "normal"),
 )
 async def test_restart_types(
-    clock: FakeClock, restart: Restart, crash: bool, restarted: bool
+    workers: Workers, clock: FakeClock, restart: Restart, crash: bool, restarted: bool
 ) -> None:
     """Permanent children always restart, transient ones only after a crash, temporary never."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
     sup = supervisor([workers.spec("a", restart=restart), workers.spec("b")], clock, events)
     async with anyio.create_task_group() as tg:
@@ -237,9 +240,10 @@ async def test_restart_types(
     assert len(of_type(events, ChildRestarted)) == int(restarted)
 
 
-async def test_a_temporary_sibling_is_not_restarted_with_the_others(clock: FakeClock) -> None:
+async def test_a_temporary_sibling_is_not_restarted_with_the_others(
+    workers: Workers, clock: FakeClock
+) -> None:
     """Under ``one_for_all``, a temporary sibling is stopped with the others but not restarted."""
-    workers = Workers()
     sup = supervisor(
         [workers.spec("a"), workers.spec("t", restart=Restart.TEMPORARY), workers.spec("b")],
         clock,
@@ -255,9 +259,10 @@ async def test_a_temporary_sibling_is_not_restarted_with_the_others(clock: FakeC
         sup.stop()
 
 
-async def test_the_shutdown_timeout_cancels_a_child_that_ignores_stop(clock: FakeClock) -> None:
+async def test_the_shutdown_timeout_cancels_a_child_that_ignores_stop(
+    workers: Workers, clock: FakeClock
+) -> None:
     """A child still running when its shutdown timeout passes is cancelled, with an event."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
     sup = supervisor(
         [workers.spec("polite"), workers.spec("stubborn", shutdown_timeout=2.0, stubborn=True)],
@@ -284,9 +289,8 @@ async def test_the_shutdown_timeout_cancels_a_child_that_ignores_stop(clock: Fak
     assert clock.sleeping == 0
 
 
-async def test_each_backoff_delay_is_within_its_ceiling(clock: FakeClock) -> None:
+async def test_each_backoff_delay_is_within_its_ceiling(workers: Workers, clock: FakeClock) -> None:
     """The n-th consecutive restart waits, on the clock, a delay in [0, min(max, base·2^n)]."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
     backoff = Backoff(base=0.5, maximum=3.0, reset_after=60.0, rng=random.Random(1))
     sup = supervisor([workers.spec("a")], clock, events, backoff=backoff, max_restarts=100)
@@ -317,9 +321,8 @@ async def test_each_backoff_delay_is_within_its_ceiling(clock: FakeClock) -> Non
     assert len(set(delays)) == len(delays)
 
 
-async def test_stop_during_backoff_restarts_nothing(clock: FakeClock) -> None:
+async def test_stop_during_backoff_restarts_nothing(workers: Workers, clock: FakeClock) -> None:
     """Stopping a supervisor while a restart waits out its backoff cancels the restart."""
-    workers = Workers()
     sup = supervisor([workers.spec("a")], clock, [], backoff=Backoff(base=10.0, maximum=10.0))
     run = Run(sup)
     async with anyio.create_task_group() as tg:
@@ -383,9 +386,10 @@ async def test_the_mailbox_survives_a_restart(clock: FakeClock, bus: InProcessBu
 
 
 @pytest.mark.parametrize("parent_restarts", [0, 1], ids=["parent-escalates", "parent-restarts"])
-async def test_escalation_reaches_the_parent(clock: FakeClock, parent_restarts: int) -> None:
+async def test_escalation_reaches_the_parent(
+    workers: Workers, clock: FakeClock, parent_restarts: int
+) -> None:
     """An inner supervisor that exceeds its intensity fails as a child of its parent."""
-    workers = Workers()
     events: list[SupervisorEvent] = []
 
     def inner() -> Supervisor:
@@ -419,9 +423,8 @@ async def test_escalation_reaches_the_parent(clock: FakeClock, parent_restarts: 
         assert run.escalation.__cause__.supervisor == "inner"
 
 
-async def test_a_supervisor_runs_once(clock: FakeClock) -> None:
+async def test_a_supervisor_runs_once(workers: Workers, clock: FakeClock) -> None:
     """Running a stopped supervisor again is refused with a precise sentence."""
-    workers = Workers()
     sup = supervisor([workers.spec("a")], clock, [])
     async with anyio.create_task_group() as tg:
         await tg.start(sup.run)
@@ -434,9 +437,8 @@ async def test_a_supervisor_runs_once(clock: FakeClock) -> None:
     sup.stop()
 
 
-def test_supervisor_settings_are_checked() -> None:
+def test_supervisor_settings_are_checked(workers: Workers) -> None:
     """Negative intensity, an empty period and duplicate child names are refused by value."""
-    workers = Workers()
     with pytest.raises(UsageError) as caught:
         Supervisor("root", [], max_restarts=-1)
     assert str(caught.value) == "max_restarts=-1 must be >= 0"

@@ -37,7 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from actors.llm import LlmRequest, OfflineLlm
 from actors.llm.testing import FakeOpenAI, Response, completion
 from messages import Stage
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
 TOKEN = "console-test-token"
 REVIEWER = "Ada Reviewer"
@@ -109,7 +109,7 @@ class Model:
 
 def leads() -> list[dict[str, str]]:
     """The test's leads: R-1..R-6 and R-XSS for review, E-1 for the edit, D-1 and D-2 dead."""
-    with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
+    with (EXAMPLES / "leads.csv").open(encoding="utf-8") as f:
         rows = {row["id"]: row for row in csv.DictReader(f)}
     names = ["R-1", "R-2", "R-3", "R-4", "R-5", "R-6", "E-1", "D-1", "D-2"]
     chosen = [rows[old] | {"id": new} for old, new in zip(GOOD_FIT, names, strict=True)]
@@ -134,7 +134,7 @@ class Served:
     def post_lead(self, example: str, lead_id: str, *, email: str | None = None) -> None:
         """Submit one example lead under a new id (and, to reuse an example another lead
         took already, a new email) through the API."""
-        with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
+        with (EXAMPLES / "leads.csv").open(encoding="utf-8") as f:
             [row] = [r for r in csv.DictReader(f) if r["id"] == example]
         row |= {"id": lead_id} if email is None else {"id": lead_id, "email": email}
         headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -196,7 +196,7 @@ def serve_chaos(out: Path, rate: float, seed: int) -> Iterator[Served]:
     model = Model()
     chaos = ["--llm", "openai", "--model", "gpt-4o-mini", "--chaos", str(rate), "--seed", str(seed)]
     with FakeOpenAI(model) as server:
-        argv = [sys.executable, str(ROOT / "run.py"), "run", str(ROOT / "examples" / "leads.csv")]
+        argv = [sys.executable, str(ROOT / "run.py"), "run", str(EXAMPLES / "leads.csv")]
         argv += ["--out", str(out), *chaos]
         done = subprocess.run(argv, env=_env(server.url), capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-2000:]

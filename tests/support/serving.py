@@ -19,9 +19,9 @@ from typing import IO
 import httpx
 
 from actors.intake import check_record
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 TOKEN = "test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

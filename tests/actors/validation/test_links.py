@@ -23,7 +23,7 @@ from supervision.system import (
     run_pipeline,
 )
 from tests.support.outputs import BODY, draft, fired, reasons
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
 ANCHOR = "Would a short"
 HOSTILE = [
@@ -88,10 +88,10 @@ def test_an_edit_with_a_foreign_link_is_never_approved(
     config = PipelineConfig(
         out=tmp_path / "run",
         gateway=ChaosLlm(OfflineLlm(seed=1), rate=1.0, seed=1, faults=[Fault.PLACEHOLDER]),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
     )
-    records = read_records(ROOT / "examples" / "leads.csv")
+    records = read_records(EXAMPLES / "leads.csv")
     anyio.run(run_pipeline, config, [next(records)])
 
     async def scenario() -> None:

@@ -10,7 +10,7 @@ from actors import Icp
 from actors.validation import RULE_IDS, RulePolicy
 from messages import UsageError
 from tests.support.outputs import CTX, draft, fired, score
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -68,7 +68,7 @@ def test_a_bad_rule_set_is_one_line_naming_the_file(
 
 def test_the_icp_validates_under_its_rule_set(tmp_path: Path) -> None:
     """``Icp.rules()`` carries the policy, so every validator built from the ICP honours it."""
-    icp = Icp.load(ROOT / "examples" / "icp.toml")
+    icp = Icp.load(EXAMPLES / "icp.toml")
     assert icp.rules().disabled == frozenset()
     policy = RulePolicy.load(write(tmp_path, 'disable = ["score.icp_disagreement"]\n'))
     assert icp.with_policy(policy).rules().disabled == {"score.icp_disagreement"}

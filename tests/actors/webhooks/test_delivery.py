@@ -37,8 +37,8 @@ from actors.webhooks import (
 from actors.webhooks._address import Target, resolve
 from messages import Outcome
 from supervision.system import Stores
-from tests.support.paths import ROOT
-from tests.support.receiver import Answer, Received, receiving
+from tests.support.paths import EXAMPLES
+from tests.support.receiver import Answer, Received, Receiver, receiving
 
 pytestmark = pytest.mark.anyio
 
@@ -113,12 +113,11 @@ async def send(url: str, policy: EndpointPolicy = QUICK, secret: str = "") -> At
         return await attempt(client, url, policy, secret or new_secret(), "msg_1", BODY)
 
 
-async def test_an_attempt_is_signed_as_standard_webhooks_says() -> None:
+async def test_an_attempt_is_signed_as_standard_webhooks_says(receiver: Receiver) -> None:
     """The receiver gets the body as stored, and its headers verify with standardwebhooks."""
     secret = new_secret()
-    with receiving() as receiver:
-        result = await send(receiver.url, secret=secret)
-        [got] = receiver.received
+    result = await send(receiver.url, secret=secret)
+    [got] = receiver.received
     assert result.delivered and result.status == 204
     assert got.body.decode() == BODY and got.headers["webhook-id"] == "msg_1"
     assert Webhook(secret).verify(got.body, got.headers) == {"type": "lead.failed"}
@@ -156,11 +155,12 @@ async def test_a_receiver_that_does_not_answer_in_time_fails_the_attempt() -> No
     assert result.error == "no answer within 0.3 s"
 
 
-async def test_an_attempt_to_a_private_address_without_the_flag_sends_nothing() -> None:
+async def test_an_attempt_to_a_private_address_without_the_flag_sends_nothing(
+    receiver: Receiver,
+) -> None:
     """A policy without allow_private fails the attempt as refused, and no request is made."""
-    with receiving() as receiver:
-        result = await send(receiver.url, EndpointPolicy())
-        assert receiver.received == []
+    result = await send(receiver.url, EndpointPolicy())
+    assert receiver.received == []
     assert str(result.error).startswith("refused: 127.0.0.1 is a loopback address")
 
 
@@ -177,7 +177,7 @@ async def sending(
     stores = Stores.open(out)
     endpoint = stores.webhooks.add(url, [], policy)
     SecretFiles(out).make(endpoint.id)
-    leads = read_records(ROOT / "examples" / "leads.csv")
+    leads = read_records(EXAMPLES / "leads.csv")
     input_id = await stores.ledger.open_input("test")
     receipts = await stores.ledger.submit(
         input_id, [(n, next(leads).fields) for n in range(1, outcomes + 1)]

@@ -19,7 +19,7 @@ from actors.webhooks import EndpointPolicy, SecretFiles
 from messages import LeadOutcome, Outcome, WebhookEvent
 from supervision.system import PipelineConfig, Stores, decline, run_pipeline
 from tests.support.paths import EXAMPLES
-from tests.support.receiver import receiving
+from tests.support.receiver import Receiver
 
 LOCAL = EndpointPolicy(allow_private=True, retries=(0.05,) * 5)
 
@@ -110,15 +110,16 @@ def test_an_event_goes_only_to_endpoints_subscribed_to_its_type(tmp_path: Path) 
         stores.close()
 
 
-def test_a_run_sends_each_outcome_signed_with_its_lead_score_and_draft(tmp_path: Path) -> None:
+def test_a_run_sends_each_outcome_signed_with_its_lead_score_and_draft(
+    receiver: Receiver, tmp_path: Path
+) -> None:
     """Every outcome of a run reaches the receiver once, its signature verifies with the
     standardwebhooks package, and a completed lead carries its approved draft."""
     out = tmp_path / "run"
-    with receiving() as receiver:
-        secret = add_endpoint(out, receiver.url)
-        summary = anyio.run(run_pipeline, config(out), first_records(6))
-        finished = sum(summary.outcomes.values())
-        got = receiver.wait_for(finished)
+    secret = add_endpoint(out, receiver.url)
+    summary = anyio.run(run_pipeline, config(out), first_records(6))
+    finished = sum(summary.outcomes.values())
+    got = receiver.wait_for(finished)
     bodies = [Webhook(secret).verify(r.body, r.headers) for r in got]
     parsed = [WebhookEvent.model_validate_json(r.body) for r in got]
     assert len({r.headers["webhook-id"] for r in got}) == finished == len(bodies)

@@ -11,9 +11,9 @@ import pytest
 
 import run as cli
 from supervision.evaluation import load_golden
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
-SAMPLES = ROOT / "examples" / "evals" / "samples.jsonl"
+SAMPLES = EXAMPLES / "evals" / "samples.jsonl"
 UNKNOWN = {
     "id": "G1", "first_name": "Mara", "last_name": "Quist", "email": "mara@quist-robotics.io",
     "title": "VP Engineering", "company": "Quist Robotics", "domain": "quist-robotics.io",

@@ -22,7 +22,7 @@ from actors.llm._openai import RETRY_SEED_STRIDE
 from actors.llm.testing import MISSCORE_SHIFT, Behaviour, Completion, FakeOpenAI, OfflineModel
 from messages import UsageError
 from tests.support.outputs import lead, research
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
 ROWS = 100
 BASELINE_MODEL = "gpt-4o-mini"
@@ -53,7 +53,7 @@ def server() -> Iterator[FakeOpenAI]:
 @pytest.fixture(scope="module")
 def baseline(server: FakeOpenAI, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample leads run on the flawless model."""
-    lines = (ROOT / "examples" / "leads.csv").read_text(encoding="utf-8").splitlines(True)
+    lines = (EXAMPLES / "leads.csv").read_text(encoding="utf-8").splitlines(True)
     leads = tmp_path_factory.mktemp("leads") / "leads.csv"
     leads.write_text("".join(lines[: ROWS + 1]), encoding="utf-8")
     out = tmp_path_factory.mktemp("baseline")
@@ -135,7 +135,7 @@ def test_repeat_measures_how_often_an_erratic_model_flips_an_outcome(
 
 def scoring_body(lead_id: str, *, model: str, seed: int | None) -> dict[str, Any]:
     """A chat request for one lead's score, as OpenAiLlm sends it."""
-    icp = Icp.load(ROOT / "examples" / "icp.toml")
+    icp = Icp.load(EXAMPLES / "icp.toml")
     request = scoring_request(
         research(lead=lead(lead_id=lead_id)), icp, attempt=1, feedback=(), timeout=5.0
     )
@@ -196,7 +196,7 @@ def test_openai_sends_the_seed_only_when_one_is_set_or_a_retry_moves_it() -> Non
                 gateway = build_gateway(spec)
             assert isinstance(gateway, OpenAiLlm)
             request = scoring_request(
-                research(), Icp.load(ROOT / "examples" / "icp.toml"),
+                research(), Icp.load(EXAMPLES / "icp.toml"),
                 attempt=1, feedback=(), timeout=5.0,
             )  # fmt: skip
             request = dataclasses.replace(request, retry=retry)

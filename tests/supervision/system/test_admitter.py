@@ -4,7 +4,7 @@ process left in flight delivered again instead of submitted afresh."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 import anyio
@@ -23,14 +23,6 @@ pytestmark = pytest.mark.anyio
 
 WAIT_S = 10.0
 """A safety net so that a lost message fails the test instead of hanging it."""
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> Iterator[Stores]:
-    """The stores of a run directory on ``tmp_path``, journal included."""
-    opened = Stores.open(tmp_path)
-    yield opened
-    opened.close()
 
 
 async def submit(stores: Stores, count: int, *, start: int = 1) -> list[Receipt]:

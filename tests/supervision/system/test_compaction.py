@@ -14,9 +14,9 @@ from actors import LedgerStore, ReviewStore
 from bus import KEEP_KINDS, Ack, SqliteJournal
 from messages import Envelope, LeadOutcome, Outcome
 from supervision import EVENTS_FILE, compact_run, describe, event_log
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 MAX_BYTES_PER_LEAD = 4096
 """The issue's goal: at most 4 KB of journal per finished lead after compaction."""
 

@@ -12,10 +12,10 @@ import anyio
 from actors.intake import RawRecord, read_records
 from messages import Outcome
 from supervision.system import Stores, open_system, run_pipeline
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 from tests.support.pipeline import offline_config
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 
 
 def first_records(count: int) -> list[RawRecord]:

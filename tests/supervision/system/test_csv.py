@@ -16,7 +16,7 @@ from actors import Icp, KnowledgeBase
 from actors.llm import OfflineLlm
 from console import create_app
 from supervision.system import Gate, PipelineConfig, csv_table, open_system, safe_cell
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
 FORMULAS = [
     '=HYPERLINK("http://evil.example","x")',
@@ -54,7 +54,7 @@ def test_the_writer_counts_rows_not_lines() -> None:
 
 def hostile_leads(tmp_path: Path) -> Path:
     """Two sample leads whose last name, title and id are formulas."""
-    with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
+    with (EXAMPLES / "leads.csv").open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))[:2]
     rows[0] |= {"last_name": FORMULAS[0], "title": "@SUM(1+1)", "id": "+cmd|' /C calc'!A0"}
     rows[1] |= {"last_name": "-2+3"}
@@ -103,10 +103,10 @@ async def test_the_consoles_crm_csv_neutralises_formulas(tmp_path: Path) -> None
     config = PipelineConfig(
         out=tmp_path,
         gateway=OfflineLlm(seed=0, imperfection_rate=0.0),
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
-        source=KnowledgeBase.load(ROOT / "examples" / "companies.json"),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
+        source=KnowledgeBase.load(EXAMPLES / "companies.json"),
     )
-    with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
+    with (EXAMPLES / "leads.csv").open(encoding="utf-8") as f:
         row = next(csv.DictReader(f)) | {"last_name": FORMULAS[0]}
     async with open_system(config) as system:
         await system.submit(await system.open_input("test"), [(1, row)])

@@ -17,10 +17,10 @@ import pytest
 import run as cli
 from actors import LedgerStore, SqliteCrm
 from bus import SqliteJournal
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES, ROOT
 from tests.support.pipeline import offline_config
 
-LEADS = ROOT / "examples" / "leads.csv"
+LEADS = EXAMPLES / "leads.csv"
 
 
 def sample_rows(first: int, count: int) -> list[dict[str, str]]:

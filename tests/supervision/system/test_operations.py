@@ -40,10 +40,10 @@ from supervision.system import (
     retry_lead,
     run_pipeline,
 )
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 
-LEADS = ROOT / "examples" / "leads.csv"
-COMPANIES = ROOT / "examples" / "companies.json"
+LEADS = EXAMPLES / "leads.csv"
+COMPANIES = EXAMPLES / "companies.json"
 
 
 def config(
@@ -57,7 +57,7 @@ def config(
     return PipelineConfig(
         out=out,
         gateway=ChaosLlm(gateway, rate=rate, seed=1, faults=list(faults)) if faults else gateway,
-        icp=Icp.load(ROOT / "examples" / "icp.toml"),
+        icp=Icp.load(EXAMPLES / "icp.toml"),
         source=kb if kb is not None else KnowledgeBase.load(COMPANIES),
         ops_retry=schedule if schedule is not None else RetrySchedule(),
     )

@@ -21,15 +21,15 @@ from supervision import Credentials, Role, WorkerParts, run_worker
 from supervision.system import open_system
 from tests.support.messages import Ping
 from tests.support.nats import WAIT_S
-from tests.support.paths import ROOT
+from tests.support.paths import EXAMPLES
 from tests.support.pipeline import offline_config
 from tests.support.serving import sample_leads
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
 
-ICP = Icp.load(ROOT / "examples" / "icp.toml")
-KB = KnowledgeBase.load(ROOT / "examples" / "companies.json")
+ICP = Icp.load(EXAMPLES / "icp.toml")
+KB = KnowledgeBase.load(EXAMPLES / "companies.json")
 
 
 async def test_the_system_on_nats_shows_its_hooks_what_it_publishes(

@@ -4,7 +4,6 @@ processes on a shared bus agree on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,13 +35,6 @@ pytestmark = pytest.mark.anyio
 STATEFUL = ["runcontrol", "outcomeledger", "metrics", "driftmonitor", "deadletters"]
 STATEFUL += ["reviewqueue", "crm"]
 STAGES = ["validator", "writer", "scoring", "research"]
-
-
-@pytest.fixture
-def stores(tmp_path: Path) -> Iterator[Stores]:
-    opened = Stores.open(tmp_path)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
