@@ -115,7 +115,10 @@ class Collector:
 def collecting() -> Iterator[Collector]:
     """An OTLP/HTTP receiver for the block."""
     server = _Server()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll, so that shutting the server down at the end of a test is quick.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield Collector(server)

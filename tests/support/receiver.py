@@ -97,7 +97,10 @@ def receiving(answering: Answering | None = None, *, port: int = 0) -> Iterator[
     """A receiver for the block (on ``port``, or any free one), answering 204 unless told
     otherwise."""
     server = _Server(answering or (lambda _, __: Answer()), port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll, so that shutting the server down at the end of a test is quick.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+    )
     thread.start()
     try:
         yield Receiver(server)

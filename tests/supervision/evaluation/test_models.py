@@ -1,7 +1,11 @@
 """``evaluate`` between two models a FakeOpenAI serves, that differ as real ones do: one
 leaves placeholders in a share of its drafts, another mis-scores a share of its leads at
 random. The gate tells the worse one from the better, and ``--repeat`` measures how
-often the erratic one changes its mind."""
+often the erratic one changes its mind.
+
+The evaluations each replay a hundred leads over real HTTP, seconds of work: they are in
+the slow tier, and the offline evaluations of tests/cli/test_evaluate.py keep the gate in
+the fast tier."""
 
 from __future__ import annotations
 
@@ -76,6 +80,7 @@ def rates(result: dict[str, Any], rule: str) -> tuple[float, float]:
     return row["baseline"]["rate"], row["candidate"]["rate"]
 
 
+@pytest.mark.slow
 def test_the_worse_model_fails_the_gate_on_its_rule_and_its_outcomes(
     capsys: pytest.CaptureFixture[str], baseline: Path, tmp_path: Path
 ) -> None:
@@ -99,6 +104,7 @@ def test_the_worse_model_fails_the_gate_on_its_rule_and_its_outcomes(
     assert changed and any(op != "equal" for op, _ in changed[0]["draft_diff"])
 
 
+@pytest.mark.slow
 def test_the_better_model_passes_the_same_gate(
     capsys: pytest.CaptureFixture[str], baseline: Path, tmp_path: Path
 ) -> None:
@@ -110,6 +116,7 @@ def test_the_better_model_passes_the_same_gate(
     assert result["kappa"] == 1.0
 
 
+@pytest.mark.slow
 def test_repeat_measures_how_often_an_erratic_model_flips_an_outcome(
     capsys: pytest.CaptureFixture[str], baseline: Path, tmp_path: Path, server: FakeOpenAI
 ) -> None:
