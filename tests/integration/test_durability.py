@@ -1,4 +1,5 @@
-"""Durability: kill -9 and resume, SIGTERM drains, CRM outages, and the journal behind them."""
+"""Durability: kill -9 and resume, SIGTERM drains, and CRM outages (the journal behind them
+is tested in tests/bus/test_journal.py)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,6 @@ import pytest
 from actors import CrmRow, CrmUnavailable, Icp, KnowledgeBase, LedgerStore, SqliteCrm
 from actors.intake import read_records
 from actors.llm import OfflineLlm
-from bus import JOURNAL_VERSION, Ack, SqliteJournal
-from messages import Envelope, LeadOutcome, Outcome, StorageFailed
 from supervision import PipelineConfig, run_pipeline
 from tests.support.paths import EXAMPLES, ROOT
 
@@ -217,77 +216,6 @@ async def test_a_crm_outage_drops_no_lead(tmp_path: Path) -> None:
     assert summary.pending == 0
 
 
-@pytest.mark.anyio
-async def test_journal_commits_effects_with_the_ack(tmp_path: Path) -> None:
-    """A commit writes its messages, their deliveries and its ack in one step; pending is exact."""
-    journal = SqliteJournal(tmp_path / "journal.sqlite")
-    first = Envelope.new(LeadOutcome(record=1, lead_id="L1", outcome=Outcome.FAILED, reason="x"),
-                         producer="a", trace_id="L1")  # fmt: skip
-    second = first.child(first.message, producer="b")
-    await journal.commit([(first, ("ledger", "metrics"))], acks=[])
-    assert {(e.message_id, s) for e, s in journal.pending()} == {
-        (first.message_id, "ledger"),
-        (first.message_id, "metrics"),
-    }
-    await journal.commit([(second, ("ledger",))], acks=[Ack(first.message_id, "ledger")])
-    pending = {(e.message_id, s) for e, s in journal.pending()}
-    assert pending == {(first.message_id, "metrics"), (second.message_id, "ledger")}
-    [entry, _] = journal.trace("L1")
-    assert (entry.message_id, entry.message, entry.created_at) == (
-        first.message_id,
-        first.message,
-        first.created_at,
-    )
-    journal.close()
-
-
-def test_a_new_journal_records_its_schema_version(tmp_path: Path) -> None:
-    """A journal stamps PRAGMA user_version with JOURNAL_VERSION, and opens again after."""
-    path = tmp_path / "journal.sqlite"
-    SqliteJournal(path).close()
-    with closing(sqlite3.connect(path)) as c:
-        assert c.execute("PRAGMA user_version").fetchone() == (JOURNAL_VERSION,)
-    SqliteJournal(path).close()
-
-
-@pytest.mark.parametrize("version", [0, JOURNAL_VERSION + 1])
-def test_a_journal_of_another_version_is_refused_with_one_line(
-    tmp_path: Path, version: int
-) -> None:
-    """A future version, or an unversioned journal that holds messages, is refused by name."""
-    path = tmp_path / "journal.sqlite"
-    journal = SqliteJournal(path)
-    envelope = Envelope.new(
-        LeadOutcome(record=1, lead_id="L1", outcome=Outcome.FAILED, reason="x"),
-        producer="a",
-        trace_id="L1",
-    )
-    anyio.run(journal.commit, [(envelope, ("ledger",))], [])
-    journal.close()
-    with closing(sqlite3.connect(path)) as c:
-        c.execute(f"PRAGMA user_version = {version}")
-    with pytest.raises(StorageFailed) as caught:
-        SqliteJournal(path)
-    assert str(caught.value) == (
-        f"{path}: journal schema version {version}, but this leadwright reads version "
-        f"{JOURNAL_VERSION}; use the leadwright that wrote it, or a new --out"
-    )
-
-
-@pytest.mark.anyio
-async def test_concurrent_commits_share_transactions(tmp_path: Path) -> None:
-    """Many handlers committing at once are written in fewer transactions than commits."""
-    journal = SqliteJournal(tmp_path / "journal.sqlite")
-    outcome = LeadOutcome(record=1, lead_id="L1", outcome=Outcome.FAILED, reason="x")
-    async with anyio.create_task_group() as tg:
-        for _ in range(50):
-            tg.start_soon(journal.commit, [(Envelope.new(outcome, producer="p"), ("s",))], [])
-    assert journal.commits == 50
-    assert journal.transactions < 50
-    assert len(journal.pending()) == 50
-    journal.close()
-
-
 @pytest.mark.slow
 def test_trace_shows_the_causal_chain(tmp_path: Path) -> None:
     """trace --json gives one lead's messages as a tree rooted at its submission."""
@@ -320,18 +248,6 @@ def test_trace_shows_the_causal_chain(tmp_path: Path) -> None:
     walk(root)
     assert {"lead_accepted", "research_result", "lead_score", "lead_outcome"} <= set(kinds)
     assert root["children"][0]["causation_id"] == root["message_id"]
-
-
-def test_stores_sharing_a_file_share_one_connection_until_the_last_closes(tmp_path: Path) -> None:
-    """The ledger and the journal on one file write through one connection, closed last."""
-    ledger = LedgerStore(tmp_path / "journal.sqlite")
-    journal = SqliteJournal(ledger.db)
-    assert journal.db is ledger.db
-    ledger.close()
-    assert journal.pending() == []  # still open for the journal
-    journal.close()
-    with pytest.raises(sqlite3.ProgrammingError):
-        journal.pending()
 
 
 @pytest.mark.slow
