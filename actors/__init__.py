@@ -5,6 +5,15 @@ Actors know the bus and the messages, and nothing above them.
 
 from actors._actor import Actor, ActorOptions, ActorStatistics, Lifecycle
 from actors._breaker import BreakerState, BreakerStatistics, CircuitBreaker
+from actors._company_research import (
+    DEFAULT_RESEARCH_TTL,
+    CompanyResearch,
+    CompanyResearchStatistics,
+    MemoryResearchStore,
+    ResearchKey,
+    ResearchStore,
+    evidence_digest,
+)
 from actors._context import Context
 from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
 from actors._dead_letters import (
@@ -22,6 +31,7 @@ from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
 from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
 from actors._research import Research
+from actors._research_store import SqliteResearchStore
 from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
 from actors._run_control import RunControl, RunNotice
 from actors._scoring import Scoring
@@ -47,6 +57,7 @@ from actors.validation import RuleContext
 
 __all__ = [
     "DEFAULT_PROMPTS",
+    "DEFAULT_RESEARCH_TTL",
     "DEFAULT_TTL",
     "FINISHED_EARLIER",
     "INSTRUCTIONS",
@@ -61,6 +72,8 @@ __all__ = [
     "CallerStatistics",
     "CircuitBreaker",
     "Claim",
+    "CompanyResearch",
+    "CompanyResearchStatistics",
     "Context",
     "Crm",
     "CrmRow",
@@ -86,6 +99,7 @@ __all__ = [
     "LlmReplyFacts",
     "LlmRequest",
     "LlmStage",
+    "MemoryResearchStore",
     "Metrics",
     "MetricsBook",
     "OutcomeLedger",
@@ -94,6 +108,8 @@ __all__ = [
     "Receipt",
     "ReportRow",
     "Research",
+    "ResearchKey",
+    "ResearchStore",
     "Resolver",
     "ReviewItem",
     "ReviewQueue",
@@ -106,6 +122,7 @@ __all__ = [
     "Sender",
     "Span",
     "SqliteCrm",
+    "SqliteResearchStore",
     "StageOptions",
     "StaticResolver",
     "StoredRecord",
@@ -117,6 +134,7 @@ __all__ = [
     "WebSourceStatistics",
     "Writer",
     "current_telemetry",
+    "evidence_digest",
     "lineage_of",
     "null_log",
     "otel_telemetry",

@@ -91,6 +91,7 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         crm_fault_rate=settings.crm_fault_rate,
         seed=settings.seed,
         fallback_model=settings.fallback_model,
+        research_ttl=settings.research_ttl,
     )
 
 

@@ -16,7 +16,15 @@ import anyio
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from actors import DEFAULT_TTL, EventLog, LlmCaller, null_log, otel_telemetry, reporting
+from actors import (
+    DEFAULT_RESEARCH_TTL,
+    DEFAULT_TTL,
+    EventLog,
+    LlmCaller,
+    null_log,
+    otel_telemetry,
+    reporting,
+)
 from actors.intake import ColumnMap, InputError, RawRecord, parse_map, read_records
 from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
 from bus import NatsSettings
@@ -42,6 +50,7 @@ from cli._options import (
     ColumnMapOption,
     IcpFile,
     Kb,
+    ResearchTtl,
     Sources,
     SourcesTtl,
     WorkspaceDir,
@@ -127,6 +136,7 @@ def run(
     sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
+    research_ttl: ResearchTtl = DEFAULT_RESEARCH_TTL,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -209,6 +219,7 @@ def serve(
     sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
+    research_ttl: ResearchTtl = DEFAULT_RESEARCH_TTL,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,

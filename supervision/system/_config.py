@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors import DEFAULT_PROMPTS, CrmStore, EventLog, EvidenceSource, Icp, LlmGateway, Prompts
+from actors import (
+    DEFAULT_PROMPTS,
+    DEFAULT_RESEARCH_TTL,
+    CrmStore,
+    EventLog,
+    EvidenceSource,
+    Icp,
+    LlmGateway,
+    Prompts,
+)
 from actors.drift import Profile
 from bus import NatsSettings, PublishHook
 
@@ -54,6 +65,11 @@ class PipelineConfig:
     bus_password: str | None = None
     nats: NatsSettings | None = None
     """How the streams and consumers are configured; the defaults if ``None``."""
+    research_ttl: float = DEFAULT_RESEARCH_TTL
+    """Seconds validated research of a company is reused by its other leads (0: never;
+    every lead is researched)."""
+    research_clock: Callable[[], float] = time.time
+    """Seconds since the epoch, that research is stamped with (tests pass their own)."""
 
     @property
     def window(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors import DeadLetterStore, LedgerStore, ReviewStore, SqliteCrm
+from actors import DeadLetterStore, LedgerStore, ReviewStore, SqliteCrm, SqliteResearchStore
 from actors.webhooks import WebhookStore
 from bus import SqliteJournal
 from messages import CrmUpdated, Outcome
@@ -27,6 +27,8 @@ class Stores:
     review: ReviewStore
     dead: DeadLetterStore
     webhooks: WebhookStore
+    research: SqliteResearchStore
+    """Validated research of companies, reused by their other leads."""
 
     @staticmethod
     def open(out: Path, *, journal: bool = True) -> Stores:
@@ -43,6 +45,7 @@ class Stores:
             review=ReviewStore(ledger.db),
             dead=DeadLetterStore(ledger.db),
             webhooks=WebhookStore(ledger.db),
+            research=SqliteResearchStore(ledger.db),
         )
 
     def settle_crm(self) -> int:
@@ -67,6 +70,10 @@ class Stores:
         return len(stray)
 
     def close(self) -> None:
-        for store in (self.ledger, self.journal, self.crm, self.review, self.dead, self.webhooks):
+        stores = (
+            self.ledger, self.journal, self.crm, self.review, self.dead, self.webhooks,
+            self.research,
+        )  # fmt: skip
+        for store in stores:
             if store is not None:
                 store.close()

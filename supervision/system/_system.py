@@ -17,6 +17,7 @@ from anyio.abc import TaskStatus
 from actors import (
     CircuitBreaker,
     Claim,
+    CompanyResearch,
     CrmStore,
     FlakyCrm,
     LlmCaller,
@@ -86,6 +87,10 @@ class System:
             config.gateway, limit=config.concurrency, fallback_model=config.fallback_model
         )
         self.book = MetricsBook()
+        self.companies = CompanyResearch(
+            stores.research, ttl=config.research_ttl, now=config.research_clock
+        )
+        """Research reused per company, kept in ``journal.sqlite``."""
         self.halted: RunHalted | None = None
         self.drifted: list[str] = []
         self.heard: dict[str, int] = {}
@@ -152,6 +157,7 @@ class System:
             timeout=config.timeout,
             log=self.log,
             webhooks=self.webhooks if self.admits else None,
+            companies=self.companies,
         )
 
     # Feeding

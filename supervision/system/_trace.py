@@ -85,6 +85,8 @@ def describe(message: Message) -> str:
             return line + _prompt(message.prompt)
         case ResearchResult():
             line = f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+            if message.reused_from is not None:
+                line += f"; reused the research of lead {message.reused_from}"
             return line + _prompt(message.prompt)
         case OutreachDraft():
             return f"subject {message.subject!r}" + _prompt(message.prompt)

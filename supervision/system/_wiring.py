@@ -11,6 +11,7 @@ from actors import (
     Actor,
     ActorOptions,
     CircuitBreaker,
+    CompanyResearch,
     Crm,
     CrmStore,
     DeadLetters,
@@ -83,6 +84,8 @@ class SystemParts:
     timeout: float
     webhooks: Webhooks | None = None
     """The webhooks to deliver while the system runs; none are sent if ``None``."""
+    companies: CompanyResearch | None = None
+    """Research reused per company; every lead is researched if ``None``."""
 
 
 def build_bus(
@@ -159,7 +162,7 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
             actor_child(bus, lambda: Validator(rules, name=VALIDATOR, log=p.log)),
             actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
             actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
-            actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
+            actor_child(bus, lambda: Research(p.caller, p.source, companies=p.companies, **llm)),
         ]
         if stages
         else []
