@@ -114,9 +114,11 @@ def research_request(
     timeout: float,
     prompts: Prompts = DEFAULT_PROMPTS,
 ) -> LlmRequest:
+    """Research is about the company, never the contact: the evidence, then the company's
+    name and domain. So the research of one lead is right for every lead of its company."""
     inputs = {
-        "lead": _lead(lead),
         "evidence": [e.model_dump(mode="json", exclude={"kind"}) for e in evidence],
+        "company": {"name": lead.company, "domain": lead.domain},
     }
     return _request(
         Stage.RESEARCH, lead, inputs, prompts, attempt=attempt, feedback=feedback, timeout=timeout
@@ -134,12 +136,12 @@ def scoring_request(
 ) -> LlmRequest:
     assessed = icp.assess(research.lead)
     inputs = {
-        "lead": _lead(research.lead),
+        "thresholds": {"high": icp.fit_high, "medium": icp.fit_medium},
         "research": _research(research),
         "icp_score": assessed.score,
         "icp_fit": icp.fit_of(assessed.score).value,
         "unknown_fields": list(assessed.unknown),
-        "thresholds": {"high": icp.fit_high, "medium": icp.fit_medium},
+        "lead": _lead(research.lead),
     }
     return _request(
         Stage.SCORING,
@@ -163,9 +165,6 @@ def writing_request(
 ) -> LlmRequest:
     sender = icp.sender
     inputs = {
-        "lead": _lead(score.lead),
-        "research": _research(score.research),
-        "score": {"fit": score.fit.value, "score": score.score, "reasons": list(score.reasons)},
         "sender": {
             "company": sender.company,
             "domain": sender.domain,
@@ -175,6 +174,9 @@ def writing_request(
             "signature": sender.signature,
             "link_domains": list(sender.link_domains),
         },
+        "research": _research(score.research),
+        "score": {"fit": score.fit.value, "score": score.score, "reasons": list(score.reasons)},
+        "lead": _lead(score.lead),
     }
     return _request(
         Stage.WRITING,
@@ -197,6 +199,10 @@ def _request(
     feedback: tuple[str, ...],
     timeout: float,
 ) -> LlmRequest:
+    # Laid out for providers' prompt caching, which reuses the longest prefix a request
+    # shares with earlier ones: the system prompt (the instructions), then the data from
+    # what is the same for every lead (the ICP's thresholds, the sender), through what
+    # is the same for a company (evidence, research), to the lead, last; feedback after.
     prompt = f"<data>\n{json.dumps(inputs, ensure_ascii=False)}\n</data>"
     if feedback:
         fixes = "\n".join(f"- {item}" for item in feedback)

@@ -53,7 +53,15 @@ class Model:
         self.broken: set[str] = set()
         self.sent: dict[tuple[str, Stage], str] = {}
         """The last reply's text for each lead and stage."""
+        self.companies: dict[str, str] = {}
+        """The lead submitted last for each company's domain: research, which names the
+        company alone, is taken to be that lead's."""
         self._lock = threading.Lock()
+
+    def expect(self, lead: Mapping[str, str]) -> None:
+        """Note ``lead`` (a row with an id and an email) before it is submitted."""
+        with self._lock:
+            self.companies[lead["email"].rsplit("@", 1)[1]] = lead["id"]
 
     def heal(self, lead_id: str) -> None:
         with self._lock:
@@ -66,7 +74,11 @@ class Model:
         stage = Stage(name.removesuffix("_reply"))
         system, user = (m["content"] for m in body["messages"])
         data = json.loads(user.split("<data>\n", 1)[1].split("\n</data>", 1)[0])
-        lead_id = str(data["lead"]["lead_id"])
+        if "lead" in data:
+            lead_id = str(data["lead"]["lead_id"])
+        else:
+            with self._lock:
+                lead_id = self.companies[data["company"]["domain"]]
         with self._lock:
             broken = lead_id in self.broken
         if broken and stage is Stage.RESEARCH:
@@ -125,6 +137,7 @@ class Served:
         with (ROOT / "examples" / "leads.csv").open(encoding="utf-8") as f:
             [row] = [r for r in csv.DictReader(f) if r["id"] == example]
         row |= {"id": lead_id} if email is None else {"id": lead_id, "email": email}
+        self.model.expect(row)
         headers = {"Authorization": f"Bearer {TOKEN}"}
         posted = httpx.post(f"{self.url}/v1/leads", json=row, headers=headers)
         assert posted.status_code == 202, posted.text
@@ -165,6 +178,8 @@ def serve(out: Path, deadline: float = 120.0) -> Iterator[Served]:
     """``run.py serve`` on a free port with the scripted model, seeded with ``leads()``."""
     model = Model()
     model.broken.update({"D-1", "D-2"})
+    for lead in leads():
+        model.expect(lead)
     with FakeOpenAI(model) as server:
         env = os.environ | {
             "PYTHONPATH": str(ROOT),

@@ -69,8 +69,13 @@ class _Sender(_Inputs):
     signature: str = ""
 
 
+class _Company(_Inputs):
+    name: str = ""
+    domain: str = ""
+
+
 class _ResearchInputs(_Inputs):
-    lead: Lead
+    company: _Company
     evidence: tuple[_Evidence, ...] = ()
 
 
@@ -106,7 +111,8 @@ class OfflineStatistics:
 class OfflineLlm:
     """A deterministic engine that answers every stage from the request's inputs.
 
-    The same seed, trace id, stage and attempt always give the same reply. With
+    The same seed, trace id (for research: company domain), stage and attempt always
+    give the same reply. With
     probability ``imperfection_rate`` a first attempt carries one realistic flaw; a re-ask
     (a later attempt, or one with feedback) is flawed a third as often.
     """
@@ -158,7 +164,9 @@ class OfflineLlm:
                     f"call's timeout of {request.timeout:g} s."
                 )
             await anyio.sleep(self._latency_s)
-        rng = seeded_random("offline", self._seed, request.trace_id, request.stage, request.attempt)
+        rng = seeded_random(
+            "offline", self._seed, _subject(request), request.stage, request.attempt
+        )
         rate = self._rate if request.attempt <= 1 and not request.feedback else self._rate / 3
         flawed = rng.random() < rate
         data, flaw = _answer(request, rng, flawed=flawed)
@@ -173,6 +181,16 @@ class OfflineLlm:
             latency_s=self._latency_s,
             extra={} if flaw is None else {"imperfection": flaw},
         )
+
+
+def _subject(request: LlmRequest) -> str:
+    """What a reply is about, which seeds it: the lead, or for research its company (the
+    same evidence of a company gives the same research, whichever lead asked)."""
+    if request.stage is Stage.RESEARCH:
+        company = request.inputs.get("company")
+        if isinstance(company, dict) and company.get("domain"):
+            return f"company:{company['domain']}"
+    return request.trace_id
 
 
 def _answer(request: LlmRequest, rng: random.Random, *, flawed: bool) -> tuple[Data, str | None]:
@@ -229,7 +247,7 @@ _WORD = re.compile(r"[^\W\d_]{3}")
 
 
 def _research(inputs: _ResearchInputs, rng: random.Random) -> Data:
-    company = inputs.lead.company
+    company = inputs.company.name or inputs.company.domain or "The company"
     found = [(item, span) for item in inputs.evidence for span in _spans(item.text)]
     if not found:
         summary = f"Nothing is known about {company}: the sources returned no usable evidence."

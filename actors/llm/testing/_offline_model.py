@@ -49,7 +49,11 @@ class OfflineModel:
             system=system,
             prompt=user,
             inputs=data,
-            trace_id=str(data.get("lead", {}).get("lead_id", number)),
+            trace_id=str(
+                data.get("lead", {}).get("lead_id")
+                or data.get("company", {}).get("domain")
+                or number
+            ),
         )
         # The handler thread has no event loop of its own: run the engine in a fresh one.
         reply = anyio.run(self.engine.complete, request)
