@@ -46,6 +46,7 @@ from actors._telemetry import (
     reporting,
     wants_otel,
 )
+from actors._usage_store import UsageStore
 from actors._validator import Validator
 from actors._web_guard import METADATA, Resolver, StaticResolver, SystemResolver
 from actors._web_source import DEFAULT_TTL, WebSource, WebSourceStatistics
@@ -129,6 +130,7 @@ __all__ = [
     "Submission",
     "SystemResolver",
     "Telemetry",
+    "UsageStore",
     "Validator",
     "WebSource",
     "WebSourceStatistics",

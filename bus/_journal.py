@@ -18,7 +18,15 @@ import anyio
 from anyio import CancelScope
 from anyio.lowlevel import checkpoint
 
-from bus._compaction import COMPACTED_SCHEMA, Describe, compact_trace, merge_story, traces_in
+from bus._compaction import (
+    COMPACTED_SCHEMA,
+    Describe,
+    compact_trace,
+    merge_story,
+    traces_between,
+    traces_in,
+    uncompacted,
+)
 from bus._entry import JournalEntry
 from bus._sqlite import SqliteFile
 from messages import Envelope, Message, StorageFailed, redact_known
@@ -237,6 +245,20 @@ class SqliteJournal:
 
             compacted += self.db.run_sync(work)
         return compacted
+
+    def uncompacted(self, trace_ids: Sequence[str]) -> list[str]:
+        """Those of ``trace_ids`` with messages that compaction would still remove."""
+        return self.db.run_sync(lambda c: uncompacted(c, trace_ids))
+
+    def traces_between(self, after: int, upto: int) -> list[str]:
+        """The traces of the messages journaled after sequence ``after`` up to ``upto``
+        that compaction would remove: a slice of the journal, read by its key."""
+        return self.db.run_sync(lambda c: traces_between(c, after, upto))
+
+    def last_seq(self) -> int:
+        """The sequence number of the last message journaled (0 when none)."""
+        row = self.db.run_sync(lambda c: c.execute("SELECT MAX(seq) FROM messages").fetchone())
+        return int(row[0] or 0)
 
     def envelopes(
         self, *, kinds: Sequence[str], trace_ids: Sequence[str] | None = None

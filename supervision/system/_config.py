@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from actors import (
@@ -19,6 +19,7 @@ from actors import (
 )
 from actors.drift import Profile
 from bus import NatsSettings, PublishHook
+from supervision.system._housekeeping import CompactionSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,8 @@ class PipelineConfig:
     every lead is researched)."""
     research_clock: Callable[[], float] = time.time
     """Seconds since the epoch, that research is stamped with (tests pass their own)."""
+    compaction: CompactionSettings = field(default_factory=CompactionSettings)
+    """When finished leads are compacted while the system runs, and its usage saved."""
 
     @property
     def window(self) -> int:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors import DeadLetterStore, LedgerStore, ReviewStore, SqliteCrm, SqliteResearchStore
+from actors import (
+    DeadLetterStore,
+    LedgerStore,
+    ReviewStore,
+    SqliteCrm,
+    SqliteResearchStore,
+    UsageStore,
+)
 from actors.webhooks import WebhookStore
 from bus import SqliteJournal
 from messages import CrmUpdated, Outcome
@@ -29,6 +36,8 @@ class Stores:
     webhooks: WebhookStore
     research: SqliteResearchStore
     """Validated research of companies, reused by their other leads."""
+    usage: UsageStore
+    """What the LLM calls made on this directory used and cost."""
 
     @staticmethod
     def open(out: Path, *, journal: bool = True) -> Stores:
@@ -46,6 +55,7 @@ class Stores:
             dead=DeadLetterStore(ledger.db),
             webhooks=WebhookStore(ledger.db),
             research=SqliteResearchStore(ledger.db),
+            usage=UsageStore(ledger.db),
         )
 
     def settle_crm(self) -> int:
@@ -72,7 +82,7 @@ class Stores:
     def close(self) -> None:
         stores = (
             self.ledger, self.journal, self.crm, self.review, self.dead, self.webhooks,
-            self.research,
+            self.research, self.usage,
         )  # fmt: skip
         for store in stores:
             if store is not None:

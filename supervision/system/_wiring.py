@@ -43,6 +43,7 @@ from messages import LeadOutcome, LeadScore, Message, OutreachDraft, ResearchRes
 from supervision._events import SupervisorEvent
 from supervision._spec import ChildSpec, actor_child
 from supervision._supervisor import Supervisor
+from supervision.system._housekeeping import Housekeeping
 
 VALIDATOR = "validator"
 OPERATOR = "operator"
@@ -86,6 +87,8 @@ class SystemParts:
     """The webhooks to deliver while the system runs; none are sent if ``None``."""
     companies: CompanyResearch | None = None
     """Research reused per company; every lead is researched if ``None``."""
+    housekeeping: Housekeeping | None = None
+    """Background compaction and usage saving; none if ``None``."""
 
 
 def build_bus(
@@ -174,8 +177,13 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
         if hooks is None
         else [ChildSpec("webhooks", lambda: hooks.sender(p.log), shutdown_timeout=8.0)]
     )
+    keeping = p.housekeeping
+    housekeeper = (
+        [] if keeping is None else [ChildSpec("housekeeping", keeping.child, shutdown_timeout=5.0)]
+    )
     children = [
         *delivery,
+        *housekeeper,
         *stateful,
         *staged,
         # Duplicates were refused when the records were submitted, against the ledger.
