@@ -16,10 +16,11 @@ from actors import (
     WebSource,
 )
 from actors.drift import Profile
-from actors.llm import GatewaySpec, OpenAiLlm, build_gateway
+from actors.llm import GatewaySpec, OpenAiLlm, build_gateway, load_prices
 from cli._common import SAMPLE_ICP, SAMPLE_KB, fail
 from messages import LeadwrightError
 from supervision import PipelineConfig, RunSettings, Workspace, find_workspace
+from supervision.system import CompactionSettings
 
 
 def settings_of(options: dict[str, object]) -> RunSettings:
@@ -50,7 +51,7 @@ def settings_of(options: dict[str, object]) -> RunSettings:
             values.setdefault("sources", workspace.sources)
     values.setdefault("icp", SAMPLE_ICP)
     values.setdefault("kb", SAMPLE_KB)
-    for name in ("kb", "icp", "baseline", "prompts"):
+    for name in ("kb", "icp", "baseline", "prompts", "prices"):
         if name in values:
             values[name] = str(values[name])
     return RunSettings.model_validate(values)
@@ -75,6 +76,7 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         chaos=settings.chaos,
         run_dir=out,
         provider_down_limit=settings.provider_down_limit,
+        prices=load_prices(Path(settings.prices)) if settings.prices else None,
     )
     gateway = build_gateway(spec)
     workspace = Workspace.load(Path(settings.workspace)) if settings.workspace else None
@@ -92,6 +94,9 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         seed=settings.seed,
         fallback_model=settings.fallback_model,
         research_ttl=settings.research_ttl,
+        compaction=CompactionSettings(
+            every_leads=settings.compact_every, every_minutes=settings.compact_minutes
+        ),
     )
 
 

@@ -84,3 +84,25 @@ ResearchTtl = Annotated[
         "12h, 30m; 0 researches every lead).",
     ),
 ]
+Prices = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="Prices per million tokens (TOML or JSON, see docs/cost.md) over the shipped "
+        "table of OpenAI models.",
+    ),
+]
+CompactEvery = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Compact the journal in the background after this many finished leads (0: not "
+        "by count).",
+    ),
+]
+CompactMinutes = Annotated[
+    float,
+    typer.Option(
+        min=0.0, help="Compact the journal in the background at least this often (0: not by time)."
+    ),
+]

@@ -45,11 +45,15 @@ from cli._common import (
     with_stores,
 )
 from cli._config import PROMPTS_DIR, close_backends, config_of, settings_of, with_baseline
+from cli._cost import cost_lines
 from cli._options import (
     AllowPrivateSources,
     ColumnMapOption,
+    CompactEvery,
+    CompactMinutes,
     IcpFile,
     Kb,
+    Prices,
     ResearchTtl,
     Sources,
     SourcesTtl,
@@ -137,6 +141,9 @@ def run(
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
     research_ttl: ResearchTtl = DEFAULT_RESEARCH_TTL,
+    prices: Prices = None,
+    compact_every: CompactEvery = 200,
+    compact_minutes: CompactMinutes = 10.0,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -220,6 +227,9 @@ def serve(
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
     research_ttl: ResearchTtl = DEFAULT_RESEARCH_TTL,
+    prices: Prices = None,
+    compact_every: CompactEvery = 200,
+    compact_minutes: CompactMinutes = 10.0,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -341,6 +351,7 @@ def worker(
     sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
+    prices: Prices = None,
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
     ] = None,
@@ -483,12 +494,8 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
         f"{earlier}; {summary.llm_calls} LLM calls, {summary.retries} retries, "
         f"{summary.validation_failures} validation failures. Details: {hint('report')} --out {out}"
     )
-    tokens = sum(summary.tokens_by_stage.values())
-    if tokens:
-        by_stage = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.tokens_by_stage.items()))
-        cost = sum(summary.cost_usd_by_stage.values())
-        priced = f"; cost ${cost:.4f}" if cost else ""
-        plain(f"tokens: {tokens:,} ({by_stage}){priced}")
+    for spent in cost_lines(summary.cost):
+        plain(spent)
     waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
     if waiting:
         plain(f"{waiting} leads wait for a person: {hint('review list')} --out {out}")

@@ -39,6 +39,12 @@ class RunSettings(BaseModel):
     """Let web research read loopback and private addresses (metadata never)."""
     research_ttl: float = Field(default=DEFAULT_RESEARCH_TTL, ge=0)
     """Seconds a company's validated research is reused by its other leads (0: never)."""
+    prices: str | None = None
+    """A prices file (TOML or JSON) over the shipped price table, if any."""
+    compact_every: int = Field(default=200, ge=0)
+    """Finished leads between background compactions (0: not by count)."""
+    compact_minutes: float = Field(default=10.0, ge=0)
+    """Minutes between background compactions (0: not by time)."""
     crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
     baseline: str | None = None
     workspace: str | None = None

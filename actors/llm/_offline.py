@@ -75,8 +75,15 @@ class _Company(_Inputs):
 
 
 class _ResearchInputs(_Inputs):
-    company: _Company
+    company: _Company = _Company()
+    lead: Lead | None = None
+    """What an older prompt sent instead of the company."""
     evidence: tuple[_Evidence, ...] = ()
+
+    @property
+    def company_name(self) -> str:
+        name = self.company.name or (self.lead.company if self.lead is not None else "")
+        return name or self.company.domain or "The company"
 
 
 class _ScoringInputs(_Inputs):
@@ -247,7 +254,7 @@ _WORD = re.compile(r"[^\W\d_]{3}")
 
 
 def _research(inputs: _ResearchInputs, rng: random.Random) -> Data:
-    company = inputs.company.name or inputs.company.domain or "The company"
+    company = inputs.company_name
     found = [(item, span) for item in inputs.evidence for span in _spans(item.text)]
     if not found:
         summary = f"Nothing is known about {company}: the sources returned no usable evidence."
