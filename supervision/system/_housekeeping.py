@@ -135,6 +135,7 @@ class Housekeeping:
         if journal is None or not self.finished:
             return 0
         self.fresh = 0
+        self.log.info("journal_compacting", leads=len(self.finished))
         # Acks deferred to the journal's next write would hold their leads back: written now.
         await journal.commit([], [])
         candidates = list(self.finished)
