@@ -137,11 +137,10 @@ def scoring_request(
     assessed = icp.assess(research.lead)
     inputs = {
         "thresholds": {"high": icp.fit_high, "medium": icp.fit_medium},
-        "research": _research(research),
+        "research": _facts(research),
         "icp_score": assessed.score,
-        "icp_fit": icp.fit_of(assessed.score).value,
         "unknown_fields": list(assessed.unknown),
-        "lead": _lead(research.lead),
+        "lead": _lead(research.lead, _SCORING_FIELDS),
     }
     return _request(
         Stage.SCORING,
@@ -165,18 +164,19 @@ def writing_request(
 ) -> LlmRequest:
     sender = icp.sender
     inputs = {
-        "sender": {
-            "company": sender.company,
-            "domain": sender.domain,
-            "name": sender.name,
-            "product": sender.product,
-            "value_proposition": sender.value_proposition,
-            "signature": sender.signature,
-            "link_domains": list(sender.link_domains),
-        },
-        "research": _research(score.research),
-        "score": {"fit": score.fit.value, "score": score.score, "reasons": list(score.reasons)},
-        "lead": _lead(score.lead),
+        "sender": _given(
+            {
+                "company": sender.company,
+                "domain": sender.domain,
+                "name": sender.name,
+                "product": sender.product,
+                "value_proposition": sender.value_proposition,
+                "signature": sender.signature,
+                "link_domains": list(sender.link_domains),
+            }
+        ),
+        "research": _facts(score.research),
+        "lead": _lead(score.lead, _WRITING_FIELDS),
     }
     return _request(
         Stage.WRITING,
@@ -203,7 +203,8 @@ def _request(
     # shares with earlier ones: the system prompt (the instructions), then the data from
     # what is the same for every lead (the ICP's thresholds, the sender), through what
     # is the same for a company (evidence, research), to the lead, last; feedback after.
-    prompt = f"<data>\n{json.dumps(inputs, ensure_ascii=False)}\n</data>"
+    data = json.dumps(inputs, ensure_ascii=False, separators=(",", ":"))
+    prompt = f"<data>\n{data}\n</data>"
     if feedback:
         fixes = "\n".join(f"- {item}" for item in feedback)
         prompt += f"\n\nYour previous answer was rejected. Fix exactly these problems:\n{fixes}"
@@ -221,12 +222,28 @@ def _request(
     )
 
 
-def _lead(lead: Lead) -> dict[str, Any]:
-    return lead.model_dump(mode="json", exclude={"kind"})
+# Every token earns its place: each stage is sent the fields it works from, and no field
+# the row leaves empty. Scoring judges fit (firmographics, title, notes); writing greets,
+# names the company and keeps links to its domain, and never sees the notes, which it must
+# not echo. Neither needs the email or the record number; of the research, both take the
+# claims' quotes, verbatim from the evidence: the summary and the claims' wording say the
+# same at greater length, and the evidence ids are for the validator.
+_SCORING_FIELDS = (
+    "lead_id", "first_name", "title", "company", "industry", "employees", "employees_max",
+    "country", "notes",
+)  # fmt: skip
+_WRITING_FIELDS = ("lead_id", "first_name", "last_name", "title", "company", "domain", "industry")
 
 
-def _research(research: ResearchResult) -> dict[str, Any]:
-    return {
-        "summary": research.summary,
-        "claims": [claim.model_dump(mode="json", exclude={"kind"}) for claim in research.claims],
-    }
+def _facts(research: ResearchResult) -> dict[str, Any]:
+    """What the research found: each claim's quote, verbatim from the evidence."""
+    return {"facts": [claim.quote for claim in research.claims]}
+
+
+def _lead(lead: Lead, fields: tuple[str, ...]) -> dict[str, Any]:
+    return _given(lead.model_dump(mode="json", include=set(fields)))
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without those left empty."""
+    return {key: value for key, value in values.items() if value not in ("", None, [], ())}

@@ -247,8 +247,9 @@ def test_dashboard_counts_change_without_a_reload(
 def test_dashboard_figures_change_live_and_agree_with_metrics(
     page: Page, served: Served, tmp_path: Path
 ) -> None:
-    """After a lead is posted, LLM calls, tokens, validation failures and the failures of
-    its rule move over SSE on the same page, to the figures /metrics gives."""
+    """After a lead is posted, LLM calls, tokens (with thousands separators), validation
+    failures and the failures of its rule move over SSE on the same page, to the figures
+    /metrics gives."""
     rule = "research.claims.empty"
     page.goto("/dashboard")
     expect(page.locator("body")).to_have_attribute("data-live", "open")
@@ -258,7 +259,7 @@ def test_dashboard_figures_change_live_and_agree_with_metrics(
     by_rule = page.locator(f'#rules tr[data-rule="{rule}"] .n')
     before = served.metrics()
     rule_key = f"leadwright_validation_failures_total{{rule={rule}}}"
-    expect(calls).to_have_text(str(int(before["leadwright_llm_calls_total"])))
+    expect(calls).to_have_text(f"{int(before['leadwright_llm_calls_total']):,}")
     expect(by_rule).to_have_text(str(int(before[rule_key])))
     page.evaluate("window.sameDocument = true")
     served.post_lead("L0014", "R-LIVE")
@@ -275,9 +276,9 @@ def test_dashboard_figures_change_live_and_agree_with_metrics(
     after = served.metrics()
     assert after[rule_key] == wanted
     assert after["leadwright_llm_calls_total"] > before["leadwright_llm_calls_total"]
-    expect(calls).to_have_text(str(int(after["leadwright_llm_calls_total"])), timeout=30_000)
+    expect(calls).to_have_text(f"{int(after['leadwright_llm_calls_total']):,}", timeout=30_000)
     spent = sum(v for k, v in after.items() if k.startswith("leadwright_tokens_total{"))
-    expect(tokens).to_have_text(str(int(spent)), timeout=30_000)
+    expect(tokens).to_have_text(f"{int(spent):,}", timeout=30_000)
     expect(failures).not_to_have_text("0")
     assert page.evaluate("window.sameDocument") is True
     assert served.outcomes()["R-LIVE"] == "needs_review"

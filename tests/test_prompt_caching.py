@@ -63,6 +63,11 @@ def rendered(system: str, prompt: str) -> str:
     return f"{system}\n{prompt}"
 
 
+def compact(value: object) -> str:
+    """``value`` as the prompts write their data: compact JSON."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def shared(a: str, b: str) -> str:
     """The longest prefix ``a`` and ``b`` have in common, character by character."""
     length = next(
@@ -78,7 +83,7 @@ def test_two_leads_share_the_writing_prompt_up_to_their_own_data() -> None:
     a = writing_request(score(one), ICP, attempt=1, feedback=(), timeout=30)
     b = writing_request(score(two), ICP, attempt=1, feedback=(), timeout=30)
     prefix = shared(rendered(a.system, a.prompt), rendered(b.system, b.prompt))
-    sender = json.dumps(a.inputs["sender"], ensure_ascii=False)
+    sender = compact(a.inputs["sender"])
     assert prefix.startswith(a.system + "\n<data>\n")
     assert sender in prefix
     for private in (one.first_name, one.email, one.notes, one.company):
@@ -92,7 +97,7 @@ def test_two_leads_share_the_scoring_prompt_up_to_their_own_data() -> None:
     a = scoring_request(research(one), ICP, attempt=1, feedback=(), timeout=30)
     b = scoring_request(research(two), ICP, attempt=1, feedback=(), timeout=30)
     prefix = shared(rendered(a.system, a.prompt), rendered(b.system, b.prompt))
-    thresholds = json.dumps({"thresholds": a.inputs["thresholds"]})[:-1]
+    thresholds = compact({"thresholds": a.inputs["thresholds"]})[:-1]
     assert prefix.startswith(a.system + "\n<data>\n" + thresholds)
     assert one.email not in prefix and one.company not in prefix
     assert list(a.inputs)[-1] == "lead"
@@ -104,7 +109,7 @@ def test_leads_of_one_company_share_the_company_part_of_the_prompt() -> None:
     a = scoring_request(research(one), ICP, attempt=1, feedback=(), timeout=30)
     b = scoring_request(research(two), ICP, attempt=1, feedback=(), timeout=30)
     prefix = shared(rendered(a.system, a.prompt), rendered(b.system, b.prompt))
-    assert json.dumps(a.inputs["research"]) in prefix
+    assert compact(a.inputs["research"]) in prefix
     assert one.email not in prefix
 
 
@@ -171,3 +176,22 @@ async def test_the_offline_model_behind_fake_openai_sees_caching_across_leads() 
             reply = await caller.call(request)
         await llm.aclose()
     assert reply.cached_tokens * 4 >= len(request.system)
+
+
+def test_each_stage_is_sent_only_the_fields_it_works_from() -> None:
+    """Scoring and writing get no email, no record number and no empty field; writing
+    never sees the notes; both get the research as its claims' quotes alone."""
+    who = lead(1, "acme.com").model_copy(update={"country": "", "employees": None})
+    scoring = scoring_request(research(who), ICP, attempt=1, feedback=(), timeout=30)
+    writing = writing_request(score(who), ICP, attempt=1, feedback=(), timeout=30)
+    assert scoring.inputs["lead"] == {
+        "lead_id": "L1", "first_name": "Name1", "title": "CTO", "company": "Acme",
+        "industry": "Software", "notes": "Met at event 1.",
+    }  # fmt: skip
+    assert writing.inputs["lead"] == {
+        "lead_id": "L1", "first_name": "Name1", "last_name": "Smith", "title": "CTO",
+        "company": "Acme", "domain": "acme.com", "industry": "Software",
+    }  # fmt: skip
+    assert scoring.inputs["research"] == writing.inputs["research"] == {"facts": ["Acme ships."]}
+    for request in (scoring, writing):
+        assert who.email not in request.prompt and '""' not in request.prompt

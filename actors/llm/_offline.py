@@ -46,13 +46,19 @@ class _Evidence(_Inputs):
 
 class _Claim(_Inputs):
     text: str
-    evidence_ids: tuple[str, ...]
+    evidence_ids: tuple[str, ...] = ()
     quote: str
 
 
 class _Research(_Inputs):
     summary: str = ""
     claims: tuple[_Claim, ...] = ()
+    facts: tuple[str, ...] = ()
+    """The claims' quotes, as the writing prompt gives them."""
+
+    @property
+    def quotes(self) -> tuple[str, ...]:
+        return self.facts or tuple(claim.quote for claim in self.claims)
 
 
 class _Thresholds(_Inputs):
@@ -69,6 +75,27 @@ class _Sender(_Inputs):
     signature: str = ""
 
 
+class _Lead(_Inputs):
+    """The fields of a lead a stage's prompt gives (a prompt leaves out those it does not
+    need, and those the row left empty)."""
+
+    lead_id: str = "lead"
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    title: str = ""
+    company: str = ""
+    domain: str = ""
+    industry: str = ""
+    employees: int | None = None
+    employees_max: int | None = None
+    country: str = ""
+    notes: str = ""
+
+    def as_lead(self) -> Lead:
+        return Lead(record=1, **self.model_dump())
+
+
 class _Company(_Inputs):
     name: str = ""
     domain: str = ""
@@ -76,7 +103,7 @@ class _Company(_Inputs):
 
 class _ResearchInputs(_Inputs):
     company: _Company = _Company()
-    lead: Lead | None = None
+    lead: _Lead | None = None
     """What an older prompt sent instead of the company."""
     evidence: tuple[_Evidence, ...] = ()
 
@@ -87,13 +114,13 @@ class _ResearchInputs(_Inputs):
 
 
 class _ScoringInputs(_Inputs):
-    lead: Lead
+    lead: _Lead
     icp_score: int
     thresholds: _Thresholds = _Thresholds()
 
 
 class _WritingInputs(_Inputs):
-    lead: Lead
+    lead: _Lead
     research: _Research
     sender: _Sender
 
@@ -309,7 +336,7 @@ _INFLUENCER = re.compile(r"\b(lead|manager|principal|senior|staff)\b")
 def _score(inputs: _ScoringInputs, rng: random.Random) -> Data:
     """A score near the ICP prior, with reasons about the fields the row gives only: a
     field in ``unknown_fields`` counts neither for nor against, so no reason names it."""
-    lead = inputs.lead
+    lead = inputs.lead.as_lead()
     score = min(100, max(0, inputs.icp_score + rng.randint(-8, 8)))
     company = lead.company or "The company"
     person = lead.first_name or "The contact"
@@ -365,9 +392,9 @@ _ASKS = (
 
 
 def _draft(inputs: _WritingInputs, rng: random.Random) -> Data:
-    lead, sender = inputs.lead, inputs.sender
-    usable = [claim for claim in inputs.research.claims if _quotable(claim.quote, lead.notes)]
-    claim = rng.choice(usable) if usable else None
+    lead, sender = inputs.lead.as_lead(), inputs.sender
+    usable = [quote for quote in inputs.research.quotes if _quotable(quote, lead.notes)]
+    quote = rng.choice(usable) if usable else None
     company = lead.company or "your team"
     subjects = [
         subject
@@ -379,25 +406,25 @@ def _draft(inputs: _WritingInputs, rng: random.Random) -> Data:
         if len(subject) <= 80
     ]
     subject = rng.choice(subjects) if subjects else company[:80]
-    body = _body(lead, sender, claim, rng)
-    if len(body) > _MAX_BODY and claim is not None:
+    body = _body(lead, sender, quote, rng)
+    if len(body) > _MAX_BODY and quote is not None:
         body = _body(lead, sender, None, rng)
     return {"subject": subject, "body": body}
 
 
-def _body(lead: Lead, sender: _Sender, claim: _Claim | None, rng: random.Random) -> str:
+def _body(lead: Lead, sender: _Sender, quote: str | None, rng: random.Random) -> str:
     """The email: a greeting (by first name when the row gives one), an opening on a
     quoted claim or on what the row says, the pitch, an ask, the signature, the opt-out."""
     company = lead.company or "your company"
-    if claim is None:
+    if quote is None:
         opening = f"I have been reading about {company} and the work your team does"
         opening += f" in {lead.industry}." if lead.industry else "."
         aside = "you probably see the day-to-day trade-offs first-hand."
     else:
         opening = rng.choice(
             (
-                f'While reading about {company}, one detail stood out: "{claim.quote}"',
-                f'I came across this about {company}: "{claim.quote}"',
+                f'While reading about {company}, one detail stood out: "{quote}"',
+                f'I came across this about {company}: "{quote}"',
             )
         )
         aside = "you will know better than anyone what that means for your team."
