@@ -78,12 +78,11 @@ class ResearchStore(Protocol):
         """The research kept under ``key`` at ``since`` or later, if any."""
         ...
 
-    async def keep(self, key: ResearchKey, research: ResearchResult, *, at: float) -> None:
-        """Keep ``research`` under ``key``, stamped ``at``, replacing what was there."""
-        ...
-
-    async def forget(self, *, before: float) -> None:
-        """Drop what was stamped before ``before``: it will never be reused."""
+    async def keep(
+        self, key: ResearchKey, research: ResearchResult, *, at: float, stale: float
+    ) -> None:
+        """Keep ``research`` under ``key``, stamped ``at``, replacing what was there; drop
+        what was stamped before ``stale``, which will never be reused."""
         ...
 
 
@@ -98,11 +97,11 @@ class MemoryResearchStore:
         found = self.kept.get(key)
         return found[0] if found is not None and found[1] >= since else None
 
-    async def keep(self, key: ResearchKey, research: ResearchResult, *, at: float) -> None:
+    async def keep(
+        self, key: ResearchKey, research: ResearchResult, *, at: float, stale: float
+    ) -> None:
+        self.kept = {k: kept for k, kept in self.kept.items() if kept[1] >= stale}
         self.kept[key] = (research, at)
-
-    async def forget(self, *, before: float) -> None:
-        self.kept = {key: kept for key, kept in self.kept.items() if kept[1] >= before}
 
 
 @final
@@ -250,8 +249,7 @@ class CompanyResearch:
         self._remember(key, research, at)
         self._end(key, research)
         self._leading.pop(research.lead.lead_id, None)
-        await self.store.keep(key, research, at=at)
-        await self.store.forget(before=at - self.ttl)
+        await self.store.keep(key, research, at=at, stale=at - self.ttl)
         self._kept += 1
 
     def failed(self, lead_id: str) -> None:

@@ -41,16 +41,15 @@ class SqliteResearchStore:
         row = await self.db.run(lambda c: _find(c, key, since))
         return ResearchResult.model_validate_json(zlib.decompress(row)) if row is not None else None
 
-    async def keep(self, key: ResearchKey, research: ResearchResult, *, at: float) -> None:
+    async def keep(
+        self, key: ResearchKey, research: ResearchResult, *, at: float, stale: float
+    ) -> None:
         # The reply it was parsed from stays in the journal of the lead that made it.
         body = zlib.compress(
             research.model_copy(update={"raw_reply": None}).model_dump_json().encode()
         )
         lead_id = research.lead.lead_id
-        await self.db.run(lambda c: _keep(c, key, lead_id, body, at))
-
-    async def forget(self, *, before: float) -> None:
-        await self.db.run(lambda c: c.execute(_FORGET, (before,)))
+        await self.db.run(lambda c: _keep(c, key, lead_id, body, at, stale))
 
     def count(self) -> int:
         """Rows kept (fresh or not): for tests and tools."""
@@ -73,7 +72,10 @@ def _find(c: sqlite3.Connection, key: ResearchKey, since: float) -> bytes | None
     return bytes(row[0]) if row is not None else None
 
 
-def _keep(c: sqlite3.Connection, key: ResearchKey, lead_id: str, body: bytes, at: float) -> None:
+def _keep(
+    c: sqlite3.Connection, key: ResearchKey, lead_id: str, body: bytes, at: float, stale: float
+) -> None:
+    c.execute(_FORGET, (stale,))
     c.execute(
         "INSERT OR REPLACE INTO company_research "
         "(domain, digest, prompt, lead_id, research, researched_at) VALUES (?, ?, ?, ?, ?, ?)",

@@ -16,8 +16,9 @@ emails. The calls and tokens are what the server saw (its usage, cached tokens a
 "per completed lead" divides them by the leads completed. The outcomes of the two runs
 are compared lead by lead; a difference is printed and fails the goal.
 
-``--baseline-rev REV`` also runs the same file through the code of a git revision (a
-temporary ``git worktree``, with its own prompts and no reuse), as "today".
+``--baseline-rev REV`` also runs the same file through the code of a git revision
+(unpacked with ``git archive`` into the scratch folder, with its own prompts and no
+reuse), as "today".
 
 Goal: at 5 contacts per company, after ≤ 50% of before's tokens per completed lead; at 1
 contact per company, no more than before. The last line is one JSON object.
@@ -169,7 +170,7 @@ def main() -> None:
     report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="leadwright-cost-") as scratch:
         base = Path(scratch)
-        today = _worktree(base, arguments.baseline_rev) if arguments.baseline_rev else None
+        today = _checkout(base, arguments.baseline_rev) if arguments.baseline_rev else None
         for contacts in arguments.contacts or [5, 1]:
             leads = lead_file(base / f"leads-{contacts}.csv", contacts)
             before, before_outcomes = measure(
@@ -249,12 +250,15 @@ def _print(contacts: int, entry: Mapping[str, Any]) -> None:
     print(f"  goal {entry['goal']}: {'met' if entry['goal_met'] else 'NOT met'}")
 
 
-def _worktree(base: Path, rev: str) -> Path:
+def _checkout(base: Path, rev: str) -> Path:
+    """The files of ``rev``, unpacked in a scratch folder (``git archive``): the
+    repository and its worktrees are left as they are."""
     path = base / "today"
-    subprocess.run(
-        ["git", "worktree", "add", "--detach", str(path), rev], cwd=ROOT, check=True,
-        capture_output=True,
-    )  # fmt: skip
+    path.mkdir()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(path)], input=archive.stdout, check=True)
     return path
 
 

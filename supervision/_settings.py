@@ -41,7 +41,7 @@ class RunSettings(BaseModel):
     """Seconds a company's validated research is reused by its other leads (0: never)."""
     prices: str | None = None
     """A prices file (TOML or JSON) over the shipped price table, if any."""
-    compact_every: int = Field(default=200, ge=0)
+    compact_every: int = Field(default=100, ge=0)
     """Finished leads between background compactions (0: not by count)."""
     compact_minutes: float = Field(default=10.0, ge=0)
     """Minutes between background compactions (0: not by time)."""

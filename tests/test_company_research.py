@@ -213,14 +213,15 @@ async def test_the_sqlite_store_keeps_research_across_opens(tmp_path: Path) -> N
     """Research kept in journal.sqlite is found by a later process, until it is stale."""
     key = research_key(lead(1), EVIDENCE, PROMPT)
     store = SqliteResearchStore(tmp_path / "journal.sqlite")
-    await store.keep(key, research_of(lead(1)), at=100.0)
+    await store.keep(key, research_of(lead(1)), at=100.0, stale=0.0)
     store.close()
     store = SqliteResearchStore(tmp_path / "journal.sqlite")
     try:
         assert await store.find(key, since=100.0) == research_of(lead(1))
         assert await store.find(key, since=100.5) is None
-        await store.forget(before=101.0)
-        assert store.count() == 0
+        other = research_key(lead(2, "globex.io"), EVIDENCE, PROMPT)
+        await store.keep(other, research_of(lead(2, "globex.io")), at=200.0, stale=101.0)
+        assert store.count() == 1
     finally:
         store.close()
 

@@ -25,8 +25,9 @@ from bus import SqliteJournal
 from messages import UsageError
 from supervision.system._trace import describe
 
-TRACES_PER_PASS = 50
-"""Traces compacted per transaction: a few milliseconds of the file's lock at a time."""
+TRACES_PER_PASS = 10
+"""Traces compacted per transaction: a few milliseconds of the file's lock at a time, so
+that the journal's writes (and the HTTP intake behind them) hardly wait."""
 SCAN_ROWS = 20_000
 """Journal rows read per step of the start-up scan for leads left whole."""
 RETRIES = 10
@@ -38,7 +39,7 @@ RETRIES = 10
 class CompactionSettings:
     """When a running system compacts its finished leads (0 turns a trigger off)."""
 
-    every_leads: int = 200
+    every_leads: int = 100
     """Compact once this many leads have finished since the last pass (or were found
     finished but whole at start)."""
     every_minutes: float = 10.0
