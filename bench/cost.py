@@ -156,7 +156,7 @@ def measure(code: Path, leads: Path, out: Path, *extra: str) -> tuple[Measure, d
         tokens=sum(by_stage.values()),
         tokens_by_stage=by_stage,
         cached_tokens=cached,
-        cost_usd=summary.get("cost", {}).get("cost_usd"),
+        cost_usd=summary.get("cost", {}).get("cost_usd", _priced(written)),
         seconds=seconds,
     )
     return result, outcomes(code, out)
@@ -208,11 +208,13 @@ def main() -> None:
             entry["goal_met"] = entry[against] <= goal and entry["tokens_ratio"] <= 1.0 and same
             report[f"{contacts}_per_company"] = entry
             _print(contacts, entry)
-        if today is not None:
-            subprocess.run(
-                ["git", "worktree", "remove", "--force", str(today)], cwd=ROOT, check=False
-            )
     print(json.dumps(report))
+
+
+def _priced(written: Mapping[str, Any]) -> float | None:
+    """The cost an earlier version wrote in summary.json (without cached rates)."""
+    costs = written.get("cost_usd_by_stage") or {}
+    return round(sum(costs.values()), 6) if costs else None
 
 
 def _figures(m: Measure) -> dict[str, Any]:
