@@ -163,7 +163,8 @@ class Housekeeping:
         """Note every finished lead an earlier process left whole, reading the journal a
         slice at a time; what this process journals after the scan began is noted anyway."""
         journal = self.journal
-        if journal is None or self.scanned:
+        if journal is None or self.scanned or not self.settings.compacts:
+            self.scanned = True
             return
         if self.scanned_upto == 0:
             self.scanned_upto = await anyio.to_thread.run_sync(journal.last_seq)
