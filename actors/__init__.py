@@ -16,6 +16,7 @@ from actors._company_research import (
 )
 from actors._context import Context
 from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
+from actors._crm_query import CrmPage, CrmQuery, CrmSort
 from actors._dead_letters import (
     DeadLetterItem,
     DeadLetters,
@@ -29,11 +30,22 @@ from actors._inbox import PENDING, Claim, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
+from actors._ops_schedule import Due, RetrySchedule, unschedule, utc_now
 from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
 from actors._research import Research
 from actors._research_store import SqliteResearchStore
-from actors._review import ReviewItem, ReviewQueue, ReviewStatus, ReviewStore
+from actors._review import (
+    Decided,
+    ReviewItem,
+    ReviewQueue,
+    ReviewStatus,
+    ReviewStore,
+    approval_effect,
+    decision_words,
+    why,
+)
 from actors._run_control import RunControl, RunNotice
+from actors._run_knowledge import KNOWLEDGE_FILE, RunKnowledge, add_facts
 from actors._scoring import Scoring
 from actors._stage import LlmStage, StageOptions
 from actors._telemetry import (
@@ -62,6 +74,7 @@ __all__ = [
     "DEFAULT_TTL",
     "FINISHED_EARLIER",
     "INSTRUCTIONS",
+    "KNOWLEDGE_FILE",
     "METADATA",
     "PENDING",
     "PROMPT_FILES",
@@ -77,12 +90,17 @@ __all__ = [
     "CompanyResearchStatistics",
     "Context",
     "Crm",
+    "CrmPage",
+    "CrmQuery",
     "CrmRow",
+    "CrmSort",
     "CrmStore",
     "CrmUnavailable",
     "DeadLetterItem",
     "DeadLetterStore",
     "DeadLetters",
+    "Decided",
+    "Due",
     "EventLog",
     "EvidenceSource",
     "FirstFound",
@@ -112,12 +130,14 @@ __all__ = [
     "ResearchKey",
     "ResearchStore",
     "Resolver",
+    "RetrySchedule",
     "ReviewItem",
     "ReviewQueue",
     "ReviewStatus",
     "ReviewStore",
     "RuleContext",
     "RunControl",
+    "RunKnowledge",
     "RunNotice",
     "Scoring",
     "Sender",
@@ -135,13 +155,18 @@ __all__ = [
     "WebSource",
     "WebSourceStatistics",
     "Writer",
+    "add_facts",
+    "approval_effect",
     "current_telemetry",
+    "decision_words",
     "evidence_digest",
     "lineage_of",
     "null_log",
     "otel_telemetry",
     "prompt_version",
-    "public_host",
     "reporting",
+    "unschedule",
+    "utc_now",
     "wants_otel",
+    "why",
 ]

@@ -7,7 +7,7 @@ from typing import final
 
 import anyio
 
-from bus import Ack, Bus, InProcessBus
+from bus import Ack, Bus
 from messages import Envelope, Message
 
 Finished = tuple[Envelope[Message], list[Envelope[Message]]]
@@ -43,11 +43,6 @@ class Committer:
         self._closing = False
         self._running = False
         self._committing = False
-        # With no journal there is no disk to wait for: a hand-over into mailboxes with
-        # room is delivered at once, saving a wake-up of the committer per message.
-        self._deliver_now = (
-            bus.deliver_now if isinstance(bus, InProcessBus) and bus.journal is None else None
-        )
 
     async def hand_over(
         self, envelope: Envelope[Message], effects: list[Envelope[Message]]
@@ -57,12 +52,13 @@ class Committer:
         With nothing queued or being committed, and nothing to record (a bus without a
         journal), the effects are delivered at once if every mailbox has room.
         """
+        # With nothing to record first (an in-process bus without a journal), a hand-over
+        # into mailboxes with room is delivered at once, saving a wake-up of the committer.
         if (
-            self._deliver_now is not None
-            and self._running
+            self._running
             and not self._finished
             and not self._committing
-            and self._deliver_now(effects)
+            and self._bus.deliver_now(effects)
         ):
             self._on_durable(envelope)
             return

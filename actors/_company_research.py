@@ -67,7 +67,7 @@ def research_key(lead: Lead, evidence: Sequence[Evidence], prompt: str) -> Resea
 def reuse_for(research: ResearchResult, lead: Lead) -> ResearchResult:
     """``research`` as ``lead``'s: the same findings, naming the lead they were made for."""
     return research.model_copy(
-        update={"lead": lead, "raw_reply": None, "reused_from": research.lead.lead_id}
+        update={"lead": lead, "raw_reply": None, "reused_from": research.lead.lead_id, "retry": 0}
     )
 
 
@@ -243,6 +243,11 @@ class CompanyResearch:
         if not self.enabled or research.reused_from is not None or not research.evidence:
             return
         if research.prompt is None:
+            return
+        if research.doubts:
+            # Research a person must look at is not handed to the company's other leads,
+            # which would all come to the inbox for it: each of them asks anew.
+            self.failed(research.lead.lead_id)
             return
         key = research_key(research.lead, research.evidence, research.prompt)
         at = self.now()

@@ -14,6 +14,7 @@ import stamina
 from actors._actor import Actor, ActorOptions
 from actors._breaker import CircuitBreaker
 from actors._context import Context
+from actors._crm_query import CrmPage, CrmQuery, search
 from bus import SqliteFile
 from messages import (
     POLICIES,
@@ -25,6 +26,7 @@ from messages import (
     LeadScore,
     Outcome,
     OutreachDraft,
+    ReviewApproved,
     ScoreSummary,
 )
 
@@ -133,6 +135,10 @@ class SqliteCrm:
 
         return self.db.run_sync(read)
 
+    def search(self, query: CrmQuery) -> CrmPage:
+        """One page of rows: filtered, searched and sorted as ``query`` says."""
+        return self.db.run_sync(lambda c: search(c, query))
+
     def row(self, lead_id: str) -> dict[str, Any] | None:
         """One lead's row, if the CRM has it."""
 
@@ -181,14 +187,16 @@ class FlakyCrm:
 
 
 @final
-class Crm(Actor[LeadScore | OutreachDraft]):
-    """Writes approved drafts (``completed``) and low-fit scores (``disqualified``).
+class Crm(Actor[LeadScore | OutreachDraft | ReviewApproved]):
+    """Writes approved drafts (``completed``), low-fit scores (``disqualified``), and what
+    a person approved in the inbox (either, as its ``send`` says).
 
+    A low-fit score with doubts is not written: its lead is drafted, and a person decides.
     A failed write is retried with backoff until it succeeds: the lead is never
     dropped, and the upsert makes a repeated write harmless.
     """
 
-    handles = (LeadScore, OutreachDraft)
+    handles = (LeadScore, OutreachDraft, ReviewApproved)
 
     def __init__(
         self,
@@ -211,14 +219,16 @@ class Crm(Actor[LeadScore | OutreachDraft]):
             raise
         self.breaker.succeeded()
 
-    async def handle(self, ctx: Context[LeadScore | OutreachDraft]) -> None:
+    async def handle(self, ctx: Context[LeadScore | OutreachDraft | ReviewApproved]) -> None:
         draft: OutreachDraft | None = None
         match ctx.message:
             case LeadScore() as score:
-                if not score.disqualified:
+                if not score.disqualified or score.to_inbox:
                     return
             case OutreachDraft() as written:
                 score, draft = written.score, written
+            case ReviewApproved(draft=approved, send=send):
+                score, draft = approved.score, (approved if send else None)
         row = CrmRow.of(score, draft)
         # Stamina's retry context only once a write has failed: a write that succeeds at
         # once, nearly all of them, pays nothing for the retries it did not need.

@@ -1,8 +1,11 @@
-"""The dead letters: messages that failed for good, kept with everything needed to replay them."""
+"""Operations: the dead letters, machine failures kept with everything needed to retry
+them, and each failed lead's automatic retry schedule (``_ops_schedule``)."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -11,10 +14,27 @@ from typing import Any, Unpack, final
 
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
+from actors._ops_schedule import (
+    SCHEDULE_SCHEMA,
+    Due,
+    RetrySchedule,
+    schedule_next,
+    utc_now,
+)
 from bus import SqliteFile
-from messages import DeadLetter, Envelope, LeadOutcome, Outcome, UsageError, record_of
+from messages import (
+    POLICIES,
+    DeadLetter,
+    Envelope,
+    FailureKind,
+    LeadOutcome,
+    Outcome,
+    UsageError,
+    record_of,
+)
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     record INTEGER,
@@ -31,6 +51,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE UNIQUE INDEX IF NOT EXISTS one_open_letter ON dead_letters (record)
     WHERE status = 'open' AND record IS NOT NULL;
 """
+    + SCHEDULE_SCHEMA
+)
 
 
 class LetterStatus(StrEnum):
@@ -38,8 +60,10 @@ class LetterStatus(StrEnum):
 
     OPEN = "open"
     REPLAYED = "replayed"
+    """Retried (by hand or on the schedule): a new letter comes if the retry fails too."""
     REJECTED = "rejected"
-    """A person rejected the lead: replayed only when asked for explicitly."""
+    """A person rejected the lead, in versions before ``declined``: replayed only when
+    asked for explicitly."""
     SUPERSEDED = "superseded"
     """A newer letter for the same record replaced it."""
 
@@ -56,6 +80,50 @@ class DeadLetterItem:
     payload: str
     raw_output: str | None
     status: str
+    created_at: str = ""
+    retries: int = 0
+    """Automatic retries its lead has had."""
+    due_at: str | None = None
+    """When its next automatic retry is due (UTC, ISO 8601), for an open letter whose
+    schedule is not spent; ``None`` otherwise."""
+
+    @property
+    def explain(self) -> str:
+        """What broke, in an operator's words."""
+        return _policy_words(self.failure)[0] or self.reason
+
+    @property
+    def check(self) -> str:
+        """What an operator should look at."""
+        return _policy_words(self.failure)[1]
+
+    @property
+    def state(self) -> str:
+        """Its status as an operator reads it (``retried`` for ``replayed``)."""
+        return "retried" if self.status == LetterStatus.REPLAYED.value else self.status
+
+    def next_retry(self, allowed: int) -> str:
+        """When it is retried next by itself, or why it is not, given the ``allowed``
+        automatic retries of the run (``--ops-retry``)."""
+        if self.status != LetterStatus.OPEN.value:
+            return f"none: {self.state} ({self.retries} of {allowed} automatic retries made)"
+        if self.due_at is not None:
+            when = datetime.fromisoformat(self.due_at).strftime("%Y-%m-%d %H:%M:%S UTC")
+            return f"next at {when} ({self.retries + 1} of {allowed})"
+        if allowed == 0:
+            return "none scheduled (--ops-retry 0): an operator retries it"
+        if self.retries >= allowed:
+            return f"schedule spent ({self.retries} of {allowed} made): an operator retries it"
+        return "none scheduled (an earlier version wrote it): an operator retries it"
+
+
+def _policy_words(failure: str) -> tuple[str, str]:
+    """The taxonomy's words for a failure: what broke, and what to check."""
+    try:
+        policy = POLICIES[FailureKind(failure)]
+    except ValueError:
+        return "", ""
+    return policy.explain, policy.check
 
 
 @final
@@ -69,22 +137,62 @@ class DeadLetterStore:
         """Keep a dead letter now, from a command rather than from the running system."""
         self.db.run_sync(lambda c: add_letter(c, letter, lineage))
 
-    async def add(self, letter: DeadLetter, lineage: tuple[int, str] | None) -> None:
-        """Keep a dead letter; an open letter of the same record is superseded by it."""
-        await self.db.run(lambda c: add_letter(c, letter, lineage))
+    async def add(
+        self,
+        letter: DeadLetter,
+        lineage: tuple[int, str] | None,
+        *,
+        schedule: RetrySchedule | None = None,
+        now: datetime | None = None,
+        rng: random.Random | None = None,
+    ) -> Due | None:
+        """Keep a dead letter; an open letter of the same record is superseded by it. With
+        a ``schedule``, its lead's next automatic retry is scheduled in the same
+        transaction, and returned."""
+
+        def write(c: sqlite3.Connection) -> Due | None:
+            add_letter(c, letter, lineage)
+            if schedule is None or lineage is None:
+                return None
+            when = now if now is not None else utc_now()
+            return schedule_next(c, lineage[0], schedule, when, rng or random.Random())
+
+        return await self.db.run(write)
+
+    def due(self, now: datetime) -> list[int]:
+        """The open letters whose automatic retry is due at ``now``, oldest first."""
+        rows = self.db.run_sync(
+            lambda c: c.execute(
+                "SELECT d.id FROM dead_letters d JOIN ops_schedule s ON s.record = d.record "
+                "WHERE d.status = 'open' AND s.due_at IS NOT NULL AND s.due_at <= ? "
+                "ORDER BY s.due_at, d.id",
+                (now.astimezone(UTC).isoformat(),),
+            ).fetchall()
+        )
+        return [int(letter_id) for (letter_id,) in rows]
+
+    def next_due(self) -> datetime | None:
+        """When the earliest automatic retry of an open letter is due, if any is."""
+        row = self.db.run_sync(
+            lambda c: c.execute(
+                "SELECT MIN(s.due_at) FROM dead_letters d JOIN ops_schedule s "
+                "ON s.record = d.record WHERE d.status = 'open' AND s.due_at IS NOT NULL"
+            ).fetchone()
+        )
+        return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
 
     def items(self, *, status: str | None = None) -> list[DeadLetterItem]:
         query = _SELECT
         params: tuple[Any, ...] = ()
         if status is not None:
-            query += " WHERE status = ?"
+            query += " WHERE d.status = ?"
             params = (status,)
-        rows = self.db.run_sync(lambda c: c.execute(query + " ORDER BY id", params).fetchall())
+        rows = self.db.run_sync(lambda c: c.execute(query + " ORDER BY d.id", params).fetchall())
         return [DeadLetterItem(*row) for row in rows]
 
     def item(self, item_id: int) -> DeadLetterItem | None:
         rows = self.db.run_sync(
-            lambda c: c.execute(f"{_SELECT} WHERE id = ?", (item_id,)).fetchall()
+            lambda c: c.execute(f"{_SELECT} WHERE d.id = ?", (item_id,)).fetchall()
         )
         return DeadLetterItem(*rows[0]) if rows else None
 
@@ -93,8 +201,10 @@ class DeadLetterStore:
 
 
 _SELECT = (
-    "SELECT id, record, lead_id, failure, reason, actor, attempts, payload, raw_output, "
-    "status FROM dead_letters"
+    "SELECT d.id, d.record, d.lead_id, d.failure, d.reason, d.actor, d.attempts, d.payload, "
+    "d.raw_output, d.status, d.created_at, COALESCE(s.retries, 0), "
+    "CASE WHEN d.status = 'open' THEN s.due_at END "
+    "FROM dead_letters d LEFT JOIN ops_schedule s ON s.record = d.record"
 )
 
 
@@ -140,22 +250,49 @@ def lineage_of(letter: DeadLetter) -> tuple[int, str] | None:
 
 @final
 class DeadLetters(Actor[DeadLetter]):
-    """Keeps every dead letter; a lead's dead letter makes its outcome ``failed``."""
+    """Keeps every dead letter and schedules its lead's next automatic retry; a lead's
+    dead letter makes its outcome ``failed``, whose reason says it is in Operations and
+    when it is retried next (or that its schedule is spent)."""
 
     handles = (DeadLetter,)
 
-    def __init__(self, store: DeadLetterStore, **options: Unpack[ActorOptions]) -> None:
+    def __init__(
+        self,
+        store: DeadLetterStore,
+        *,
+        schedule: RetrySchedule | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        **options: Unpack[ActorOptions],
+    ) -> None:
         super().__init__(**options)
         self.store = store
+        self.schedule = schedule if schedule is not None else RetrySchedule()
+        self.clock = clock
+        self._rng = random.Random()
 
     async def handle(self, ctx: Context[DeadLetter]) -> None:
         letter = ctx.message
         lineage = lineage_of(letter)
-        await self.store.add(letter, lineage)
+        due = await self.store.add(
+            letter, lineage, schedule=self.schedule, now=self.clock(), rng=self._rng
+        )
         if lineage is None:
             return
         record, lead_id = lineage
-        reason = f"{letter.failure.value}: {letter.reason}"[:500]
+        reason = in_operations(letter, due)[:500]
         await ctx.publish(
             LeadOutcome(record=record, lead_id=lead_id, outcome=Outcome.FAILED, reason=reason)
         )
+
+
+def in_operations(letter: DeadLetter, due: Due | None) -> str:
+    """A failed lead's outcome reason: what broke, and when it is retried next."""
+    what = POLICIES[letter.failure].explain or letter.reason
+    if due is None:
+        return f"In Operations: {what} ({letter.reason})"
+    if due.at is not None:
+        when = due.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        nth = f"{due.retries + 1} of {due.of}"
+        return f"In Operations: {what} Next automatic retry at {when} ({nth}). ({letter.reason})"
+    spent = f"all {due.of} automatic retries spent" if due.of else "no automatic retries"
+    return f"In Operations: {what} Waits for an operator ({spent}). ({letter.reason})"

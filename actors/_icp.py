@@ -6,11 +6,11 @@ import functools
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, final
 
-from actors.validation import RuleContext
+from actors.validation import RuleContext, RulePolicy
 from messages import Fit, Lead, UsageError
 
 
@@ -74,6 +74,8 @@ class Icp:
     """(keyword, level) pairs, longest phrases first so 'vice president' beats 'president'."""
     fit_high: int
     fit_medium: int
+    policy: RulePolicy = field(default_factory=RulePolicy)
+    """The rule set the validator applies (``--rules``): every rule, by default."""
 
     @staticmethod
     def load(path: Path, *, sender: Sender | None = None) -> Icp:
@@ -127,14 +129,23 @@ class Icp:
         )
 
     def rules(self) -> RuleContext:
-        """What the validator's rules need of this profile: the sender and the fit bands."""
-        return RuleContext(
-            sender_domain=self.sender.domain,
-            link_domains=self.sender.link_domains,
-            sender_text=f"{self.sender.value_proposition}\n{self.sender.signature}".strip(),
-            fit_high=self.fit_high,
-            fit_medium=self.fit_medium,
+        """What the validator's rules need of this profile: the sender and the fit bands,
+        under its rule set."""
+        return self.policy.applied(
+            RuleContext(
+                sender_domain=self.sender.domain,
+                link_domains=self.sender.link_domains,
+                sender_text=f"{self.sender.value_proposition}\n{self.sender.signature}".strip(),
+                fit_high=self.fit_high,
+                fit_medium=self.fit_medium,
+            )
         )
+
+    def with_policy(self, policy: RulePolicy) -> Icp:
+        """This profile, validated under ``policy`` (checked against its fit bands now)."""
+        changed = replace(self, policy=policy)
+        changed.rules()
+        return changed
 
     def seniority_of(self, title: str) -> str:
         """The seniority level a job title names; ``individual`` when none matches."""

@@ -105,6 +105,13 @@ def prompt_version(stage: Stage, system: str) -> str:
 DEFAULT_PROMPTS = Prompts()
 
 
+_NO_RESEARCH = (
+    "There is no research about this company. Write only from the lead's own row (their "
+    "role, the company's name, the notes) and state nothing about the company itself."
+)
+"""Added to a writing prompt whose research has no claims."""
+
+
 def research_request(
     lead: Lead,
     evidence: tuple[Evidence, ...],
@@ -178,6 +185,7 @@ def writing_request(
         "research": _facts(score.research),
         "lead": _lead(score.lead, _WRITING_FIELDS),
     }
+    note = "" if score.research.claims else _NO_RESEARCH
     return _request(
         Stage.WRITING,
         score.lead,
@@ -186,6 +194,7 @@ def writing_request(
         attempt=attempt,
         feedback=feedback,
         timeout=timeout,
+        note=note,
     )
 
 
@@ -198,13 +207,17 @@ def _request(
     attempt: int,
     feedback: tuple[str, ...],
     timeout: float,
+    note: str = "",
 ) -> LlmRequest:
     # Laid out for providers' prompt caching, which reuses the longest prefix a request
     # shares with earlier ones: the system prompt (the instructions), then the data from
     # what is the same for every lead (the ICP's thresholds, the sender), through what
-    # is the same for a company (evidence, research), to the lead, last; feedback after.
+    # is the same for a company (evidence, research), to the lead, last; then a note
+    # about this lead, and feedback.
     data = json.dumps(inputs, ensure_ascii=False, separators=(",", ":"))
     prompt = f"<data>\n{data}\n</data>"
+    if note:
+        prompt += f"\n\n{note}"
     if feedback:
         fixes = "\n".join(f"- {item}" for item in feedback)
         prompt += f"\n\nYour previous answer was rejected. Fix exactly these problems:\n{fixes}"

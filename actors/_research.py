@@ -15,12 +15,15 @@ from actors._stage import LlmStage, StageOptions
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import ResearchReply
+from actors.validation import NO_EVIDENCE
 from messages import (
     Claim,
     Evidence,
     Lead,
     LeadAccepted,
     ResearchResult,
+    RetryRequested,
+    RuleViolation,
     Stage,
     ValidationFailed,
     Verdict,
@@ -30,16 +33,22 @@ ResearchBasis = tuple[Lead, tuple[Evidence, ...]]
 
 
 @final
-class Research(LlmStage[LeadAccepted | ValidationFailed | ResearchResult, ResearchBasis]):
+class Research(
+    LlmStage[LeadAccepted | ValidationFailed | RetryRequested | ResearchResult, ResearchBasis]
+):
     """LeadAccepted → ResearchResult (to the validator), citing the evidence it was given.
+
+    With no evidence there is nothing to summarise, and no retry can change that: no LLM
+    call is made, and the result has no claims and a doubt that sends the lead's draft
+    to the inbox.
 
     With ``companies``, research is done once per company: a lead whose company was
     researched (same evidence, within the TTL) gets that research, and leads of a company
     being researched wait for it (see ``_company_research``). Approved research comes back
-    here to be kept.
+    here to be kept. An Operations retry always asks again.
     """
 
-    handles = (LeadAccepted, ValidationFailed, ResearchResult)
+    handles = (LeadAccepted, ValidationFailed, RetryRequested, ResearchResult)
     stage = Stage.RESEARCH
 
     def __init__(
@@ -56,23 +65,35 @@ class Research(LlmStage[LeadAccepted | ValidationFailed | ResearchResult, Resear
         self._made: set[str] = set()
         """Leads whose research call gave an output this handling (see ``assemble``)."""
 
-    async def handle(self, ctx: Context[LeadAccepted | ValidationFailed | ResearchResult]) -> None:
+    async def handle(
+        self, ctx: Context[LeadAccepted | ValidationFailed | RetryRequested | ResearchResult]
+    ) -> None:
         match ctx.message:
             case LeadAccepted(lead=lead):
-                evidence = await self.source.gather(lead)
-                if not evidence:
-                    # Research goes on (a reviewer may approve it), but says why it is empty.
-                    cause = self.source.why_empty(lead)
-                    ctx.log.warning("no_evidence", domain=lead.domain, cause=cause)
-                elif await self._reused(ctx, lead, evidence):
-                    return
-                await self._produce(ctx, lead.lead_id, self.produce(ctx, (lead, evidence)))
+                await self.research(ctx, lead, retry=0)
+            case RetryRequested(stage=Stage.RESEARCH, lead=lead, retry=retry):
+                await self.research(ctx, lead, retry=retry)
+            case RetryRequested():
+                return
             case ValidationFailed() as failed:
                 if failed.stage is self.stage and failed.verdict is Verdict.REVIEW:
                     self.companies.failed(failed.lead_id)
                 await self._produce(ctx, failed.lead_id, self.retry_rejected(ctx, failed))
             case ResearchResult() as approved:
                 await self.companies.approved(approved)
+
+    async def research(self, ctx: Context[Any], lead: Lead, *, retry: int) -> None:
+        """Gather the evidence, and have it summarised (or reuse the company's research);
+        with none, say so and go on."""
+        evidence = await self.source.gather(lead)
+        if not evidence:
+            cause = self.source.why_empty(lead)
+            ctx.log.warning("no_evidence", domain=lead.domain, cause=cause)
+            await ctx.publish(no_evidence(lead, cause, retry=retry))
+            return
+        if retry == 0 and await self._reused(ctx, lead, evidence):
+            return
+        await self._produce(ctx, lead.lead_id, self.produce(ctx, (lead, evidence), retry=retry))
 
     async def _reused(self, ctx: Context[Any], lead: Lead, evidence: tuple[Evidence, ...]) -> bool:
         """Publish the research of ``lead``'s company if there is some (or once the lead
@@ -137,3 +158,19 @@ class Research(LlmStage[LeadAccepted | ValidationFailed | ResearchResult, Resear
     def basis_from_rejected(self, failed: ValidationFailed) -> ResearchBasis:
         assert isinstance(failed.rejected, ResearchResult)
         return failed.rejected.lead, failed.rejected.evidence
+
+
+def no_evidence(lead: Lead, cause: str, *, retry: int = 0) -> ResearchResult:
+    """The research of a lead whose company nothing is known about: no claims, and the
+    doubt that brings its draft (from the lead's own row) to a person."""
+    doubt = RuleViolation(
+        rule=NO_EVIDENCE, reason=f'There is no evidence about "{lead.domain}": {cause}.'
+    )
+    return ResearchResult(
+        lead=lead,
+        evidence=(),
+        summary=f"Nothing is known about {lead.company}: no source had evidence about it.",
+        claims=(),
+        retry=retry,
+        doubts=(doubt,),
+    )

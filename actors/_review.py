@@ -1,4 +1,5 @@
-"""The human review queue: leads a person must decide on, with the reason and last outputs."""
+"""The inbox: leads a person decides on, each with the draft that would be sent and why,
+in plain words."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Any, Unpack, final
 
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
+from actors.validation import explain_all
 from actors.webhooks import announce_decision
 from bus import SqliteFile
-from messages import HumanReviewRequested, LeadOutcome, Outcome
+from messages import POLICIES, HumanReviewRequested, LeadOutcome, Outcome, OutreachDraft
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review (
@@ -45,7 +47,12 @@ class ReviewStatus(StrEnum):
 
     OPEN = "open"
     APPROVED = "approved"
+    DECLINED = "declined"
+    """A person declined the lead."""
     REJECTED = "rejected"
+    """A person rejected the lead, in versions before ``declined``: it failed."""
+    RETRIED = "retried"
+    """A person ran the lead again (with evidence they added)."""
     SUPERSEDED = "superseded"
     """A newer request for the same record replaced it (the lead was resumed meanwhile)."""
 
@@ -60,6 +67,66 @@ class ReviewItem:
     reason: str
     status: str
     request: HumanReviewRequested
+
+    @property
+    def draft(self) -> OutreachDraft | None:
+        """The draft that would be sent; ``None`` for an item filed by an older version."""
+        output = self.request.last_output
+        return output if isinstance(output, OutreachDraft) else None
+
+    @property
+    def why(self) -> str:
+        """Why it is in the inbox, in plain words."""
+        return why(self.request)
+
+
+def why(request: HumanReviewRequested) -> str:
+    """Why a lead waits for a person, in a sales person's words: each rule its draft broke
+    and each doubt it carries, one sentence each."""
+    output = request.last_output
+    if not isinstance(output, OutreachDraft):
+        # Its reasons were written before drafts were attached: said as they were.
+        said = " ".join(dict.fromkeys(_first_clause(v.reason) for v in request.violations))
+        said = said or POLICIES[request.failure].explain
+        return (
+            f"Filed by an earlier version at the {request.stage.value} stage, with no draft: "
+            f"{said or request.reason}"
+        )
+    sentences = explain_all(request.violations + output.doubts)
+    if sentences:
+        return " ".join(sentences)
+    return POLICIES[request.failure].explain or request.reason
+
+
+def approval_effect(draft: OutreachDraft) -> str:
+    """What approving ``draft`` as it is does to its lead, in a reviewer's words."""
+    if draft.score.disqualified:
+        return (
+            f"The lead is recorded as disqualified (fit {draft.score.fit.value}, score "
+            f"{draft.score.score}); this draft is not sent. Edit and approve to send it."
+        )
+    return "The lead is completed: this draft goes to the CRM as it is."
+
+
+_VERSIONS = {
+    "approved": " the draft as the model wrote it (version 1)",
+    "edited and approved": " an edited draft (version 2)",
+    "edited and approved with override": " an edited draft (version 2), with an override",
+    "approved with override": " the draft as the model wrote it (version 1), with an override",
+}
+
+
+def decision_words(action: str, reviewer: str) -> str:
+    """An audited action on an item as a person reads it, saying which version of the
+    draft an approval sent and who decided: "approved an edited draft (version 2) by ana"."""
+    by = f" by {reviewer}" if reviewer else ""
+    if action.startswith(("approved", "edited")):
+        return f"approved{_VERSIONS.get(action, '')}{by}"
+    return f"{action}{by}"
+
+
+def _first_clause(reason: str) -> str:
+    return reason.split(";", 1)[0].strip().rstrip(".") + "."
 
 
 def _item(row: tuple[Any, ...]) -> ReviewItem:
@@ -122,8 +189,47 @@ class ReviewStore:
         )
         return [(str(a), str(b), str(n), str(r)) for a, b, n, r in rows]
 
+    def decisions(self, *, limit: int, offset: int = 0) -> tuple[list[Decided], int]:
+        """The items a person decided, the latest decision first (``limit`` of them from
+        ``offset``), each with its last audited action; and how many there are in all."""
+
+        def read(c: sqlite3.Connection) -> tuple[list[Decided], int]:
+            (total,) = c.execute(f"SELECT COUNT(*) FROM review WHERE {_DECIDED}").fetchone()
+            rows = c.execute(
+                "SELECT r.id, r.record, r.lead_id, r.stage, r.failure, r.reason, r.status, "
+                "r.request, COALESCE(a.at, r.decided_at, ''), COALESCE(a.action, r.status), "
+                "COALESCE(a.note, r.note, ''), COALESCE(a.reviewer, '') FROM review r "
+                "LEFT JOIN review_actions a ON a.rowid = "
+                "(SELECT MAX(rowid) FROM review_actions WHERE item_id = r.id) "
+                f"WHERE {_DECIDED} ORDER BY r.decided_at DESC, r.id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+            return [Decided(_item(row[:8]), *row[8:]) for row in rows], int(total)
+
+        return self.db.run_sync(read)
+
     def close(self) -> None:
         self.db.close()
+
+
+_DECIDED = "status NOT IN ('open', 'superseded')"
+"""Items a person settled: approved, declined, retried, or rejected by an older version."""
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A decided item and its last audited action."""
+
+    item: ReviewItem
+    at: str
+    action: str
+    note: str
+    reviewer: str
+
+    @property
+    def words(self) -> str:
+        """The decision as a person reads it (``decision_words``)."""
+        return decision_words(self.action, self.reviewer)
 
 
 def _add(c: sqlite3.Connection, request: HumanReviewRequested) -> None:
@@ -190,6 +296,6 @@ class ReviewQueue(Actor[HumanReviewRequested]):
             record=request.lead.record,
             lead_id=request.lead.lead_id,
             outcome=Outcome.NEEDS_REVIEW,
-            reason=f"{request.stage.value}: {request.failure.value}: {request.reason}"[:500],
+            reason=why(request)[:500],
         )
         await ctx.publish(outcome)

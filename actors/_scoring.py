@@ -13,24 +13,38 @@ from actors._stage import LlmStage, StageOptions
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import ScoreReply
-from messages import Fit, Lead, LeadScore, ResearchResult, Stage, ValidationFailed
+from messages import (
+    Fit,
+    Lead,
+    LeadScore,
+    ResearchResult,
+    RetryRequested,
+    Stage,
+    ValidationFailed,
+)
 
 
 @final
-class Scoring(LlmStage[ResearchResult | ValidationFailed, ResearchResult]):
+class Scoring(LlmStage[ResearchResult | ValidationFailed | RetryRequested, ResearchResult]):
     """Approved ResearchResult → LeadScore (to the validator)."""
 
-    handles = (ResearchResult, ValidationFailed)
+    handles = (ResearchResult, ValidationFailed, RetryRequested)
     stage = Stage.SCORING
 
     def __init__(self, caller: LlmCaller, icp: Icp, **options: Unpack[StageOptions]) -> None:
         super().__init__(caller, **options)
         self.icp = icp
 
-    async def handle(self, ctx: Context[ResearchResult | ValidationFailed]) -> None:
+    async def handle(
+        self, ctx: Context[ResearchResult | ValidationFailed | RetryRequested]
+    ) -> None:
         match ctx.message:
             case ResearchResult() as research:
-                await self.produce(ctx, research)
+                await self.produce(ctx, research, retry=research.retry)
+            case RetryRequested(stage=Stage.SCORING, start=ResearchResult() as research) as again:
+                await self.produce(ctx, research, retry=again.retry)
+            case RetryRequested():
+                return
             case ValidationFailed() as failed:
                 await self.retry_rejected(ctx, failed)
 

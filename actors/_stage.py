@@ -20,8 +20,8 @@ from messages import (
     STAGE_ATTEMPTS,
     AuthFailed,
     DeadLetter,
+    Envelope,
     FailureKind,
-    HumanReviewRequested,
     Lead,
     LeadScore,
     LlmTimeout,
@@ -31,6 +31,7 @@ from messages import (
     ProviderError,
     QuotaExhausted,
     ResearchResult,
+    RetryRequested,
     RunHalted,
     SchemaMismatch,
     Stage,
@@ -58,13 +59,13 @@ class LlmStage(Actor[In], Generic[In, Basis]):
     """An actor that turns a *basis* (its validated input) into one probabilistic output.
 
     Subclasses say how to build the request and assemble the output; this class owns
-    the failure paths of the taxonomy: a malformed reply is re-asked once and then
-    dead-lettered with its raw text; a schema mismatch is re-asked within the stage's
-    attempt budget and then reviewed; a timeout or provider error that outlived its
-    retries goes to review; quota and auth failures, and a provider down past the
-    caller's breaker limit, halt the run. A ``ValidationFailed``
-    with verdict ``retry`` for this stage starts the next attempt with the violations
-    as feedback.
+    the failure paths of the taxonomy. Machine failures go to Operations, as a dead letter
+    whose payload is the ``RetryRequested`` that runs the step again: a malformed reply
+    after one re-ask (with its raw text), a schema mismatch after the stage's attempt
+    budget, a timeout or provider error that outlived the caller's retries. Quota and
+    auth failures, and a provider down past the caller's breaker limit, halt the run. A
+    ``ValidationFailed`` with verdict ``retry`` for this stage starts the next attempt
+    with the violations as feedback; a ``RetryRequested`` for it starts a new pass.
     """
 
     stage: ClassVar[Stage]
@@ -107,18 +108,34 @@ class LlmStage(Actor[In], Generic[In, Basis]):
             return
         feedback = tuple(f"[{v.rule}] {v.reason}" for v in failed.violations)
         await self.produce(
-            ctx, self.basis_from_rejected(failed), attempt=failed.attempt + 1, feedback=feedback
+            ctx,
+            self.basis_from_rejected(failed),
+            attempt=failed.attempt + 1,
+            feedback=feedback,
+            retry=failed.rejected.retry,
         )
 
     async def produce(
-        self, ctx: Context[Any], basis: Basis, *, attempt: int = 1, feedback: tuple[str, ...] = ()
+        self,
+        ctx: Context[Any],
+        basis: Basis,
+        *,
+        attempt: int = 1,
+        feedback: tuple[str, ...] = (),
+        retry: int = 0,
     ) -> None:
-        """Ask until a well-formed output is published, or the lead takes a failure path."""
+        """Ask until a well-formed output is published, or the lead takes a failure path.
+
+        ``retry`` is the Operations retry this pass belongs to: its calls and its output
+        carry it, so that faults are drawn anew and later re-asks stay in the same pass.
+        """
         malformed = 0
         answered = False
         while True:
             try:
                 request = self.request(basis, attempt=attempt, feedback=feedback)
+                if retry:
+                    request = replace(request, retry=retry)
                 # A rate limit may hand the message back (on a shared bus) only before a
                 # call was answered: running the handler again must not repeat a paid call.
                 reply = await self.caller.call(request, log=ctx.log, may_defer=not answered)
@@ -135,7 +152,7 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                     "malformed_output", stage=self.stage.value, attempt=attempt, raw=exc.raw[:2000]
                 )
                 if malformed >= _MALFORMED_ATTEMPTS:
-                    await self._dead_letter(ctx, exc, attempt)
+                    await self._to_operations(ctx, basis, exc, attempt, retry, raw=exc.raw)
                     return
                 feedback = (f"Your reply was unusable: {exc} Reply with exactly one JSON object.",)
             except SchemaMismatch as exc:
@@ -143,11 +160,11 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                     "schema_mismatch", stage=self.stage.value, attempt=attempt, errors=exc.errors
                 )
                 if attempt >= STAGE_ATTEMPTS:
-                    await self._review(ctx, basis, exc.failure, str(exc), attempt)
+                    await self._to_operations(ctx, basis, exc, attempt, retry, raw=exc.raw)
                     return
                 feedback = exc.errors
             except (LlmTimeout, ProviderError) as exc:
-                await self._review(ctx, basis, exc.failure, str(exc), attempt)
+                await self._to_operations(ctx, basis, exc, attempt, retry)
                 return
             except (QuotaExhausted, AuthFailed, ProviderDown) as exc:
                 reason = redact(str(exc))
@@ -156,35 +173,40 @@ class LlmStage(Actor[In], Generic[In, Basis]):
                 return
             else:
                 output = with_raw_reply(self.assemble(basis, parsed), reply.text)
-                # Which prompt made it: the version of the system prompt this call sent.
-                output = output.model_copy(
-                    update={"prompt": prompt_version(self.stage, request.system)}
-                )
+                # Which prompt made it: the version of the system prompt this call sent;
+                # and which of Operations' retries, so that its faults were drawn anew.
+                update: dict[str, object] = {"prompt": prompt_version(self.stage, request.system)}
+                if retry:
+                    update["retry"] = retry
+                output = output.model_copy(update=update)
                 await ctx.publish(output, attempt=attempt)
                 return
             attempt += 1
 
-    async def _review(
-        self, ctx: Context[Any], basis: Basis, failure: FailureKind, reason: str, attempt: int
+    async def _to_operations(
+        self,
+        ctx: Context[Any],
+        basis: Basis,
+        exc: MalformedReply | SchemaMismatch | LlmTimeout | ProviderError,
+        attempt: int,
+        retry: int,
+        *,
+        raw: str | None = None,
     ) -> None:
-        request = HumanReviewRequested(
-            lead=self.lead_of(basis),
-            stage=self.stage,
-            failure=failure,
-            reason=redact(reason),
-            attempts=attempt,
-            stage_input=self.stage_input(basis),
+        """A machine failure: a dead letter, whose payload runs this step again as the
+        lead's next retry, from the same approved input."""
+        lead = self.lead_of(basis)
+        again = RetryRequested(
+            stage=self.stage, lead=lead, start=self.stage_input(basis), retry=retry + 1
         )
-        await ctx.publish(request, attempt=attempt)
-
-    async def _dead_letter(self, ctx: Context[Any], exc: MalformedReply, attempt: int) -> None:
+        payload = Envelope.new(again, producer=self.name, trace_id=lead.lead_id)
         letter = DeadLetter(
             failure=exc.failure,
-            reason=redact(str(exc)),
+            reason=redact(f"{self.stage.value}: {exc}"),
             actor=self.name,
-            payload=redact(ctx.envelope.to_json()),
+            payload=redact(payload.to_json()),
             attempts=attempt,
-            raw_output=redact(exc.raw),
+            raw_output=None if raw is None else redact(raw),
         )
         await ctx.publish(letter, attempt=attempt)
 

@@ -6,7 +6,7 @@ from typing import Unpack, final
 
 from actors._actor import Actor, ActorOptions
 from actors._context import Context
-from actors.validation import RuleContext, check
+from actors.validation import NO_EVIDENCE, Report, RuleContext, check, settle
 from messages import (
     STAGE_ATTEMPTS,
     FailureKind,
@@ -14,14 +14,17 @@ from messages import (
     LeadScore,
     OutreachDraft,
     ResearchResult,
+    RuleViolation,
     ValidationFailed,
     ValidationPassed,
     Verdict,
-    input_of,
     stage_of,
 )
 
 Output = ResearchResult | LeadScore | OutreachDraft
+
+_UNSURE = frozenset({"score.confidence", "score.icp_disagreement"})
+"""The doubts that make a lead's inbox item a question of fit (``low_confidence``)."""
 
 
 @final
@@ -29,11 +32,14 @@ class Validator(Actor[Output]):
     """Checks every probabilistic output against its stage's rules.
 
     - All rules pass: ``ValidationPassed``, then the output again, approved, for its
-      consumers.
+      consumers; but a draft of a lead with doubts goes to the inbox instead, with the
+      doubts as the reason (``HumanReviewRequested``).
     - A re-ask rule fails and the stage has attempts left: ``ValidationFailed`` with
       verdict ``retry``, back to the producer.
     - Otherwise (attempts spent, or a review rule such as low confidence failed):
-      ``ValidationFailed`` with verdict ``review``, and ``HumanReviewRequested``.
+      ``ValidationFailed`` with verdict ``review``, and then a draft goes to the inbox as
+      it is; research and a score go on, approved with their violations as doubts
+      (``validation.settle``), so that the lead is drafted and a person decides on it.
     """
 
     validates = (ResearchResult, LeadScore, OutreachDraft)
@@ -49,14 +55,10 @@ class Validator(Actor[Output]):
         lead = output.lead
         report = check(output, self.rules)
         if report.passed:
-            passed = ValidationPassed(
-                stage=stage,
-                lead_id=lead.lead_id,
-                attempt=attempt,
-                output_id=ctx.envelope.message_id,
-            )
-            await ctx.publish(passed, attempt=attempt)
-            await ctx.publish(output, attempt=attempt, approved=True)
+            if isinstance(output, OutreachDraft) and output.doubts:
+                await self._to_inbox(ctx, output, (), attempt)
+                return
+            await self._approve(ctx, output, attempt)
             return
         retry = bool(report.reask) and attempt < STAGE_ATTEMPTS
         violations = report.reask or report.review
@@ -78,16 +80,58 @@ class Validator(Actor[Output]):
         await ctx.publish(verdict, attempt=attempt)
         if retry:
             return
-        failure = FailureKind.RULE_VIOLATION if report.reask else FailureKind.LOW_CONFIDENCE
-        reason = "; ".join(f"[{v.rule}] {v.reason}" for v in violations)
+        match output:
+            case OutreachDraft():
+                await self._to_inbox(ctx, output, _all(report), attempt)
+            case ResearchResult() | LeadScore():
+                await self._approve(ctx, settle(output, report, self.rules), attempt)
+
+    async def _approve(self, ctx: Context[Output], output: Output, attempt: int) -> None:
+        passed = ValidationPassed(
+            stage=stage_of(output),
+            lead_id=output.lead.lead_id,
+            attempt=attempt,
+            output_id=ctx.envelope.message_id,
+        )
+        await ctx.publish(passed, attempt=attempt)
+        await ctx.publish(output, attempt=attempt, approved=True)
+
+    async def _to_inbox(
+        self,
+        ctx: Context[Output],
+        draft: OutreachDraft,
+        violations: tuple[RuleViolation, ...],
+        attempt: int,
+    ) -> None:
+        """A person decides on ``draft``: it broke ``violations``, or its lead has doubts."""
+        reasons = violations + draft.doubts
         review = HumanReviewRequested(
-            lead=lead,
-            stage=stage,
-            failure=failure,
-            reason=reason,
+            lead=draft.lead,
+            stage=stage_of(draft),
+            failure=failure_of(violations, draft.doubts),
+            reason="; ".join(f"[{v.rule}] {v.reason}" for v in reasons),
             attempts=attempt,
             violations=violations,
-            last_output=output,
-            stage_input=input_of(output),
+            last_output=draft,
+            stage_input=draft.score,
         )
         await ctx.publish(review, attempt=attempt)
+
+
+def failure_of(
+    violations: tuple[RuleViolation, ...], doubts: tuple[RuleViolation, ...]
+) -> FailureKind:
+    """The row of the taxonomy an inbox item stands for: the draft's own rules first, then
+    a lead without evidence, then a doubtful score."""
+    if violations:
+        return FailureKind.RULE_VIOLATION
+    rules = {doubt.rule for doubt in doubts}
+    if NO_EVIDENCE in rules:
+        return FailureKind.NO_EVIDENCE
+    if rules & _UNSURE:
+        return FailureKind.LOW_CONFIDENCE
+    return FailureKind.RULE_VIOLATION
+
+
+def _all(report: Report) -> tuple[RuleViolation, ...]:
+    return report.reask + report.review

@@ -149,6 +149,31 @@ class WebSource:
             for number, (source, text) in enumerate(reading.evidence, start=1)
         )
 
+    async def read_page(self, url: str) -> tuple[str, ...] | str:
+        """The evidence texts of the one page at ``url`` (a page a reviewer pointed to),
+        read as the site's pages are: robots.txt obeyed, the address guarded, the request
+        bounded; or why it could not be read, in words a person can act on."""
+        if self._closed:
+            raise ClosedResourceError("Cannot read a page, as the WebSource is closed.")
+        fetcher, robots = self._tools()
+        try:
+            parsed = httpx2.URL(url)
+        except (httpx2.InvalidURL, ValueError):
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+            return f"{url} is not a web address; give one starting with https://"
+        refused = await robots.refusal(url)
+        if refused is not None:
+            return refused
+        page = await fetcher.get(url)
+        if isinstance(page, Failure):
+            return page.reason
+        self._pages += 1
+        texts = await to_thread.run_sync(page_texts, page, self._max_items)
+        if not texts:
+            return f"{page.url} has no text of {MIN_CHARS} characters or more"
+        return tuple(texts)
+
     def why_empty(self, lead: Lead) -> str:
         """Why ``gather`` found no evidence for ``lead``, and what to do about it."""
         key, _ = _site_of(lead)

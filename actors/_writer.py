@@ -1,4 +1,5 @@
-"""Writer: drafts the first email for every lead that fits well enough."""
+"""Writer: drafts the first email for every lead that fits well enough, and for every lead
+a person will decide on, so that they decide on a concrete email."""
 
 from __future__ import annotations
 
@@ -13,26 +14,41 @@ from actors._stage import LlmStage, StageOptions
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import DraftReply
-from messages import Lead, LeadScore, OutreachDraft, Stage, ValidationFailed
+from messages import (
+    Lead,
+    LeadScore,
+    OutreachDraft,
+    RetryRequested,
+    Stage,
+    ValidationFailed,
+)
 
 
 @final
-class Writer(LlmStage[LeadScore | ValidationFailed, LeadScore]):
-    """Approved LeadScore → OutreachDraft (to the validator). Low fit is not drafted."""
+class Writer(LlmStage[LeadScore | ValidationFailed | RetryRequested, LeadScore]):
+    """Approved LeadScore → OutreachDraft (to the validator).
 
-    handles = (LeadScore, ValidationFailed)
+    A lead that fits too poorly is not drafted, unless it carries doubts: then a person
+    decides on it, and sees the email that would be sent.
+    """
+
+    handles = (LeadScore, ValidationFailed, RetryRequested)
     stage = Stage.WRITING
 
     def __init__(self, caller: LlmCaller, icp: Icp, **options: Unpack[StageOptions]) -> None:
         super().__init__(caller, **options)
         self.icp = icp
 
-    async def handle(self, ctx: Context[LeadScore | ValidationFailed]) -> None:
+    async def handle(self, ctx: Context[LeadScore | ValidationFailed | RetryRequested]) -> None:
         match ctx.message:
             case LeadScore() as score:
                 # A disqualified lead is the CRM's to record; there is nothing to write.
-                if not score.disqualified:
-                    await self.produce(ctx, score)
+                if not score.disqualified or score.to_inbox:
+                    await self.produce(ctx, score, retry=score.retry)
+            case RetryRequested(stage=Stage.WRITING, start=LeadScore() as score) as again:
+                await self.produce(ctx, score, retry=again.retry)
+            case RetryRequested():
+                return
             case ValidationFailed() as failed:
                 await self.retry_rejected(ctx, failed)
 

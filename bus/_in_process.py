@@ -113,6 +113,11 @@ class InProcessBus:
         """
         await self._deliver(effects, acks, on_durable, shield=True)
 
+    @property
+    def shared(self) -> bool:
+        """Never: every publisher and consumer is in this process."""
+        return False
+
     def deliver_now(self, effects: Sequence[Envelope[Message]]) -> bool:
         """Deliver ``effects`` at once if there is nothing to record first; say if it did.
 

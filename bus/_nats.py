@@ -203,6 +203,22 @@ class NatsBus:
             self._tasks.start_soon(self._pump, *key)
         return mailbox
 
+    @property
+    def shared(self) -> bool:
+        """Always: other processes publish and consume on the same streams."""
+        return True
+
+    def deliver_now(self, effects: Sequence[Envelope[Message]]) -> bool:
+        """Never: every effect goes through the server first."""
+        return False
+
+    async def redeliver(self, envelope: Envelope[Message], subscriber: str) -> None:
+        """Refused: the server redelivers what no one acknowledged, with no journal here."""
+        raise UsageError(
+            f"Cannot redeliver {envelope.kind} to {subscriber!r} on NATS: the server "
+            "redelivers what no one acknowledged"
+        )
+
     async def publish(self, envelope: Envelope[Message]) -> None:
         """Publish ``envelope`` and wait for the server to have stored it."""
         await self.commit([envelope])

@@ -42,6 +42,24 @@ class Publisher(Protocol):
 class Bus(Publisher, Protocol):
     """Routes envelopes into subscribers' mailboxes, validator first."""
 
+    @property
+    def shared(self) -> bool:
+        """Whether other processes publish and consume on this bus: then its server
+        redelivers what no one acknowledged, and a lead's outcome may come from another
+        process."""
+        ...
+
+    def deliver_now(self, effects: Sequence[Envelope[Message]]) -> bool:
+        """Deliver ``effects`` at once when nothing must be recorded or sent first and
+        every mailbox has room; say whether it did. Otherwise it does nothing, and the
+        caller commits them."""
+        ...
+
+    async def redeliver(self, envelope: Envelope[Message], subscriber: str) -> None:
+        """Put a journaled envelope back in one subscriber's mailbox (when resuming); a
+        shared bus, whose server redelivers by itself, refuses."""
+        ...
+
     def open_mailbox(self, owner: str, *, capacity: int | None = None) -> Mailbox:
         """The mailbox of ``owner``, made on first use; the same one every later time."""
         ...

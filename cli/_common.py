@@ -4,7 +4,7 @@ run directory's stores, and tables that print data as data."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from contextvars import ContextVar
 from enum import StrEnum
 from importlib.metadata import PackageNotFoundError
@@ -40,9 +40,16 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-review_app = typer.Typer(help="The human review queue: list, show, approve, reject.")
-dead_app = typer.Typer(help="Dead letters: list them, and replay them.")
+review_app = typer.Typer(
+    help="The inbox: drafts a person decides on (list, show, approve, edit, decline, retry)."
+)
+ops_app = typer.Typer(
+    help="Operations: machine failures, retried on a schedule, then by an operator (list, "
+    "show, retry)."
+)
+dead_app = typer.Typer(help="Dead letters: the same as ops (list, show, replay).")
 app.add_typer(review_app, name="review")
+app.add_typer(ops_app, name="ops")
 app.add_typer(dead_app, name="dead-letters")
 # Nothing printed is rich markup: lead data, rule ids ("[draft.placeholder]") and paths
 # show as they are.
@@ -90,14 +97,49 @@ def print_version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-def table(headers: list[str], rows: list[list[str]], *, title: str | None = None) -> None:
+Tsv = Annotated[
+    bool, typer.Option("--tsv", help="Print tab-separated values: a header, then one line a row.")
+]
+FOLD_WIDTH = 80
+"""Characters a long cell keeps in a table on a terminal; piped, a table cuts nothing."""
+
+
+def table(
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    title: str | None = None,
+    tsv: bool = False,
+    long: Collection[str] = (),
+) -> None:
+    """Print rows as a table: on a terminal, boxed, with the ``long`` columns cut to
+    ``FOLD_WIDTH`` (``show`` has the whole text); piped, aligned plain text with every
+    cell whole; with ``tsv``, tab-separated values."""
+    if tsv:
+        for line in [headers, *rows]:
+            typer.echo("\t".join(" ".join(cell.split()) for cell in line))
+        return
+    if not stdout.is_terminal:
+        _plain_table(headers, rows, title)
+        return
     # Cells are data, never markup: a rule id such as "[draft.placeholder]" must show.
-    table = Table(title=None if title is None else Text(title))
+    folded = {index for index, header in enumerate(headers) if header in long}
+    shown = Table(title=None if title is None else Text(title))
     for header in headers:
-        table.add_column(Text(header))
+        shown.add_column(Text(header))
     for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    stdout.print(table)
+        shown.add_row(*(Text(fold(c) if i in folded else c) for i, c in enumerate(row)))
+    stdout.print(shown)
+
+
+def _plain_table(headers: list[str], rows: list[list[str]], title: str | None) -> None:
+    lines = [[" ".join(cell.split()) for cell in line] for line in [headers, *rows]]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    if title is not None:
+        typer.echo(title)
+    for line in lines:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=True)]
+        typer.echo("  ".join(cells).rstrip())
 
 
 T = TypeVar("T")
@@ -143,7 +185,7 @@ def parse_number(text: str, option: str) -> int:
         fail(f"{option} {text!r} is not a number")
 
 
-def fold(text: str, width: int = 80) -> str:
+def fold(text: str, width: int = FOLD_WIDTH) -> str:
     """One line of at most ``width`` characters; ``show`` has the whole text."""
     line = " ".join(text.split())
     return line if len(line) <= width else line[: width - 1] + "…"

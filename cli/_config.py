@@ -13,10 +13,12 @@ from actors import (
     Icp,
     KnowledgeBase,
     Prompts,
+    RetrySchedule,
     WebSource,
 )
 from actors.drift import Profile
 from actors.llm import GatewaySpec, OpenAiLlm, build_gateway, load_prices
+from actors.validation import RulePolicy
 from cli._common import SAMPLE_ICP, SAMPLE_KB, fail
 from messages import LeadwrightError
 from supervision import PipelineConfig, RunSettings, Workspace, find_workspace
@@ -51,7 +53,7 @@ def settings_of(options: dict[str, object]) -> RunSettings:
             values.setdefault("sources", workspace.sources)
     values.setdefault("icp", SAMPLE_ICP)
     values.setdefault("kb", SAMPLE_KB)
-    for name in ("kb", "icp", "baseline", "prompts", "prices"):
+    for name in ("kb", "icp", "baseline", "prompts", "rules", "prices"):
         if name in values:
             values[name] = str(values[name])
     return RunSettings.model_validate(values)
@@ -81,12 +83,15 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
     gateway = build_gateway(spec)
     workspace = Workspace.load(Path(settings.workspace)) if settings.workspace else None
     sender = workspace.sender if workspace is not None else None
+    icp = Icp.load(Path(settings.icp), sender=sender)
+    if settings.rules is not None:
+        icp = icp.with_policy(RulePolicy.load(Path(settings.rules)))
     prompts = Prompts.load(Path(settings.prompts)) if settings.prompts else DEFAULT_PROMPTS
     return PipelineConfig(
         out=out,
         gateway=gateway,
         prompts=prompts,
-        icp=Icp.load(Path(settings.icp), sender=sender),
+        icp=icp,
         source=source_of(settings, out),
         concurrency=settings.concurrency,
         timeout=settings.timeout,
@@ -97,6 +102,8 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         compaction=CompactionSettings(
             every_leads=settings.compact_every, every_minutes=settings.compact_minutes
         ),
+        ops_retry=RetrySchedule(retries=settings.ops_retry),
+        allow_private_sources=settings.allow_private_sources,
     )
 
 

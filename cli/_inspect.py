@@ -20,11 +20,12 @@ from cli._common import (
     DRIFT_EXIT,
     Json,
     Out,
+    Tsv,
     app,
     fail,
-    fold,
     hint,
     parse_number,
+    stderr,
     stdout,
     table,
     with_journal,
@@ -32,7 +33,7 @@ from cli._common import (
     with_stores,
 )
 from cli._cost import cost_lines
-from messages import POLICIES, LeadwrightError, Outcome, registry
+from messages import POLICIES, LeadwrightError, Outcome, Queue, registry
 from supervision import TraceNode, build_trace, compact_run
 from supervision.system import Stores, csv_table
 
@@ -57,6 +58,7 @@ def report(
             "lead, instead of the records.",
         ),
     ] = False,
+    tsv: Tsv = False,
 ) -> None:
     """Every record and its outcome, in the order submitted (or one input's lines)."""
     if cost:
@@ -90,7 +92,9 @@ def report(
         return
     table(
         ["record", "lead_id", "outcome", "reason"],
-        [[str(r.record), r.lead_id, r.outcome, fold(r.reason)] for r in rows],
+        [[str(r.record), r.lead_id, r.outcome, r.reason] for r in rows],
+        tsv=tsv,
+        long={"reason"},
     )
     for spent in cost_lines(with_stores(out, spend_of).to_json()):
         stdout.print(spent)
@@ -218,25 +222,40 @@ def _print_drift(result: DriftReport, written: Path | None) -> None:
 
 @app.command()
 def contracts(
-    out: Annotated[Path | None, typer.Option(help="Write one file per type here.")] = None,
+    folder: Annotated[
+        Path | None, typer.Argument(help="Write one file per type in this folder.")
+    ] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="The same as the folder argument.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", hidden=True, help="Deprecated: use --dir.")
+    ] = None,
 ) -> None:
-    """The JSON Schema of every message type."""
+    """The JSON Schema of every message type (on stdout, or one file per type)."""
+    if out is not None:
+        stderr.print(
+            "note: contracts --out is now contracts --dir (--out names a run directory)",
+            markup=False,
+        )
+    target = folder or directory or out
     schemas = registry.json_schemas()
-    if out is None:
+    if target is None:
         typer.echo(json.dumps(schemas, indent=2, sort_keys=True))
         return
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        target.mkdir(parents=True, exist_ok=True)
         for kind, schema in schemas.items():
-            (out / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
+            (target / f"{kind}.schema.json").write_text(json.dumps(schema, indent=2) + "\n")
     except OSError as exc:
-        fail(f"{out}: cannot write the schemas ({exc.strerror}); pass a writable --out")
-    stdout.print(f"wrote {len(schemas)} schemas to {out}")
+        fail(f"{target}: cannot write the schemas ({exc.strerror}); pass a writable --dir")
+    stdout.print(f"wrote {len(schemas)} schemas to {target}", markup=False)
 
 
 @app.command()
-def failures(json_output: Json = False) -> None:
-    """The failure taxonomy: how each failure is detected, and the path it takes."""
+def failures(json_output: Json = False, tsv: Tsv = False) -> None:
+    """The failure taxonomy: how each failure is detected, the path it takes, and where a
+    lead waits after it: the inbox (a person decides) or Operations (machine failures)."""
     rows = []
     for policy in POLICIES.values():
         attempts = "until it succeeds" if policy.max_attempts is None else str(policy.max_attempts)
@@ -248,15 +267,17 @@ def failures(json_output: Json = False) -> None:
             if policy.exhausted
             else ("run stops" if policy.stops_run else "-")
         )
+        waits = "-" if policy.queue is Queue.NONE else policy.queue.value
         rows.append(
-            [policy.failure.value, policy.detected_by, policy.path, attempts, backoff, ends]
+            [policy.failure.value, policy.detected_by, policy.path, attempts, backoff, ends, waits]
         )
     if json_output:
-        keys = ["failure", "detected_by", "path", "attempts", "backoff", "ends_as"]
+        keys = ["failure", "detected_by", "path", "attempts", "backoff", "ends_as", "waits_in"]
         for row in rows:
             typer.echo(json.dumps(dict(zip(keys, row, strict=True))))
         return
-    table(["failure", "detected by", "path", "attempts", "backoff", "ends as"], rows)
+    headers = ["failure", "detected by", "path", "attempts", "backoff", "ends as", "waits in"]
+    table(headers, rows, tsv=tsv)
 
 
 def drift_verdict(result: DriftReport) -> str:

@@ -14,7 +14,16 @@ from cli._common import DEFAULT_OUT, PROG, app, stderr
 from messages import Redactor, redacting
 
 # Each family registers its commands as it is imported; in this order they are listed.
-for _family in ("_pipeline", "_inspect", "_operator", "_webhooks", "_init"):
+for _family in (
+    "_pipeline",
+    "_inspect",
+    "_review",
+    "_ops",
+    "_operator",
+    "_webhooks",
+    "_init",
+    "_evaluate",
+):
     importlib.import_module(f"cli.{_family}")
 
 

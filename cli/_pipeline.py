@@ -59,7 +59,7 @@ from cli._options import (
     SourcesTtl,
     WorkspaceDir,
 )
-from messages import LeadwrightError, Outcome, ResearchResult
+from messages import FailureKind, LeadwrightError, Outcome
 from supervision import (
     Credentials,
     PipelineConfig,
@@ -99,7 +99,9 @@ Tpm = Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai)
 Timeout = Annotated[float, typer.Option(min=0.01, help="Seconds per LLM call.")]
 LatencyMs = Annotated[float, typer.Option(min=0.0, help="Offline LLM latency.")]
 Chaos = Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of faulty calls.")]
-Seed = Annotated[int, typer.Option(help="Seed for the offline engine and chaos.")]
+Seed = Annotated[
+    int, typer.Option(help="Seed for the offline engine and chaos; sent to openai unless 0.")
+]
 FallbackModel = Annotated[str | None, typer.Option(help="Model to use after provider errors.")]
 CrmFaultRate = Annotated[
     float, typer.Option(min=0.0, max=0.99, help="Share of CRM writes that fail.")
@@ -119,6 +121,17 @@ Otel = Annotated[
 ]
 ProviderDownLimit = Annotated[
     float, typer.Option(min=0.01, help="Seconds the LLM server may be down before stopping.")
+]
+Rules = Annotated[
+    Path | None, typer.Option(help="A rule set (TOML): rules to disable, thresholds to change.")
+]
+OpsRetry = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Automatic retries of a machine failure in Operations, from about a minute "
+        "apart up to hours; 0 leaves each to an operator (ops retry).",
+    ),
 ]
 
 
@@ -147,6 +160,7 @@ def run(
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
+    rules: Rules = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = (
         False
     ),
@@ -155,8 +169,13 @@ def run(
     otel: Otel = False,
     column_map: ColumnMapOption = None,
     workspace: WorkspaceDir = None,
+    ops_retry: OpsRetry = 4,
 ) -> None:
-    """Run leads through research, scoring, drafting and the CRM."""
+    """Run leads through research, scoring, drafting and the CRM.
+
+    Operations' retries that are due when it starts run with it; later ones wait for the
+    next run or serve on the same --out.
+    """
     settings = settings_of(locals())
     try:
         columns = parse_map(column_map or [])
@@ -233,6 +252,7 @@ def serve(
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
+    rules: Rules = None,
     structured: StructuredOutput = StructuredMode.AUTO,
     provider_down_limit: ProviderDownLimit = DOWN_LIMIT_S,
     bus: Annotated[
@@ -254,6 +274,7 @@ def serve(
     ] = 12.0,
     otel: Otel = False,
     workspace: WorkspaceDir = None,
+    ops_retry: OpsRetry = 4,
 ) -> None:
     """The system as a long-lived service: leads in over HTTP, until SIGINT or SIGTERM.
 
@@ -355,6 +376,7 @@ def worker(
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
     ] = None,
+    rules: Rules = None,
     ack_wait: Annotated[
         float, typer.Option(min=0.1, help="Seconds before a dead worker's messages go to another.")
     ] = 30.0,
@@ -498,10 +520,13 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
         plain(spent)
     waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
     if waiting:
-        plain(f"{waiting} leads wait for a person: {hint('review list')} --out {out}")
+        plain(f"{waiting} leads wait for a person in the inbox: {hint('review list')} --out {out}")
     failed = summary.outcomes.get(Outcome.FAILED.value, 0)
     if failed:
-        plain(f"{failed} leads failed: {hint('dead-letters list')} --out {out}")
+        plain(
+            f"{failed} leads are in Operations (machine failures, retried on a schedule): "
+            f"{hint('ops list')} --out {out}"
+        )
     if tally.warnings or tally.errors:
         plain(f"{tally.warnings} warnings, {tally.errors} errors: see {out}/events.jsonl")
     if summary.drifted:
@@ -514,22 +539,17 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
 
 
 def _no_evidence(out: Path) -> str | None:
-    """A line on the leads in review because nothing was known about their company."""
+    """A line on the leads in the inbox because nothing was known about their company."""
     items = with_stores(out, lambda stores: stores.review.items(status="open"))
     domains = sorted(
-        {
-            item.request.lead.domain
-            for item in items
-            if isinstance(item.request.last_output, ResearchResult)
-            and not item.request.last_output.evidence
-        }
+        {item.request.lead.domain for item in items if item.failure == FailureKind.NO_EVIDENCE}
     )
     if not domains:
         return None
     shown = ", ".join(domains[:5]) + (", ..." if len(domains) > 5 else "")
     return (
         f"no evidence about {len(domains)} {'company' if len(domains) == 1 else 'companies'} "
-        f"({shown}), so their leads wait for "
-        f"review: pass --kb FILE with entries for those domains, or --sources web; "
-        f"events.jsonl says why (no_evidence)"
+        f"({shown}): their drafts use only the lead's row and wait in the inbox; add what "
+        f"you know with {hint('review retry')} ID --fact TEXT, or pass --kb FILE with "
+        "entries for those domains, or --sources web"
     )

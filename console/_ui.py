@@ -7,9 +7,9 @@ Lead data is untrusted: templates autoescape everything, pages forbid inline scr
 operations, with the session's reviewer and a CSRF-checked form.
 
 The routes live by what they serve: signing in (``_ui_signin``), reviewing
-(``_ui_review``), dead letters (``_ui_letters``), the dashboard, drift and the CRM
-(``_ui_reports``), and webhooks (``_ui_webhooks``). Each takes the app's ``Console``
-(``_ui_page``) as ``Ui``.
+(``_ui_review``), Operations (``_ui_ops``), the dashboard and drift (``_ui_reports``),
+the CRM (``_ui_crm``), webhooks (``_ui_webhooks``) and evaluations (``_ui_evaluations``).
+Each takes the app's ``Console`` (``_ui_page``) as ``Ui``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import _ui_letters, _ui_reports, _ui_review, _ui_signin, _ui_webhooks
+from console import (
+    _ui_crm,
+    _ui_evaluations,
+    _ui_ops,
+    _ui_reports,
+    _ui_review,
+    _ui_signin,
+    _ui_webhooks,
+)
 from console._ui_page import Console
 from console._ui_session import SessionPolicy
 from supervision.system import System
@@ -32,6 +40,15 @@ def install_console(app: FastAPI, system: System, sessions: SessionPolicy | None
     """Serve the console's pages at ``/`` on ``app`` over ``system``, and its static files;
     ``sessions`` says how long a reviewer's session lasts."""
     app.state.console = Console(system, sessions)
-    for area in (_ui_signin, _ui_review, _ui_letters, _ui_reports, _ui_webhooks):
+    areas = (
+        _ui_signin,
+        _ui_review,
+        _ui_ops,
+        _ui_reports,
+        _ui_crm,
+        _ui_webhooks,
+        _ui_evaluations,
+    )
+    for area in areas:
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

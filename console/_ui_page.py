@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from datetime import UTC, datetime
 from typing import Annotated, Any, final
 from urllib.parse import urlencode
 
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
+from actors.validation import topic
 from console._paths import segment
 from console._ui_dashboard import Dashboard
 from console._ui_drift import DriftPlots
@@ -30,8 +32,21 @@ CSP = (
 )
 """No inline script or style runs, so markup smuggled in through lead data stays inert
 even where escaping were to fail."""
-BACK_TO = ("/", "/dead")
+BACK_TO = ("/", "/ops")
 """The pages a form may ask to go back to (its ``next`` field)."""
+
+
+def when(at: str | None) -> str:
+    """An ISO time as a page shows it, ``2026-01-31 14:05 UTC``; ``""`` for none."""
+    if not at:
+        return ""
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return at
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def templates() -> Environment:
@@ -43,6 +58,8 @@ def templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["segment"] = segment
+    env.filters["when"] = when
+    env.globals["topic"] = topic
     env.globals["highlight"] = highlight
     env.globals["spans"] = spans
     env.globals["UNOVERRIDABLE"] = UNOVERRIDABLE
@@ -116,6 +133,35 @@ def chosen_ids(form: FormData) -> list[int]:
             raise HTTPException(422, f"ids must be item numbers, not {str(value)[:40]!r}")
         ids.append(int(value))
     return ids
+
+
+def page_number(value: str | None, name: str = "page", most: int = 10**6) -> int:
+    """A page number from a query (1 when absent); ``BadQuery`` for anything but 1 to
+    ``most`` written in ASCII digits."""
+    if value is None or value == "":
+        return 1
+    if not _ID.fullmatch(value) or not 1 <= int(value) <= most:
+        raise BadQuery(f"{name} must be a page number from 1 to {most}, not {value[:40]!r}")
+    return int(value)
+
+
+@final
+class BadQuery(Exception):
+    """A page's query parameter that makes no sense; the page answers 422 with the text."""
+
+
+def to_inbox(msg: str, form: FormData) -> RedirectResponse:
+    """To the inbox with a message, its filter kept and its cursor on the row the form
+    names (``cursor``): the row after the one just decided."""
+    query: dict[str, str] = {}
+    rule = form.get("rule")
+    if isinstance(rule, str) and rule:
+        query["rule"] = rule[:200]
+    cursor = form.get("cursor")
+    if isinstance(cursor, str) and _ID.fullmatch(cursor):
+        query["cursor"] = cursor
+    query["msg"] = sign_notice(msg)
+    return RedirectResponse(f"/?{urlencode(query)}", status_code=303)
 
 
 def back(path: str, msg: str, form: FormData | None = None) -> RedirectResponse:

@@ -1,15 +1,13 @@
-"""What the console reports: the live dashboard and its stream, drift against the
-baseline with its plots, and the CRM as a page and as CSV."""
+"""What the console reports: the live dashboard and its stream, and drift against the
+baseline with its plots (the CRM is ``_ui_crm``)."""
 
 from __future__ import annotations
 
-import anyio
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from console._api_input import open_stream
 from console._ui_page import Ui
-from supervision.system import export_csv
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,21 +43,3 @@ async def drift_plot(request: Request, name: str, ui: Ui) -> Response:
     if path is None:
         raise HTTPException(404, f"no drift plot {name!r}; open /dashboard/drift first")
     return FileResponse(path, media_type="image/png")
-
-
-@router.get("/crm", response_class=HTMLResponse)
-async def crm(request: Request, ui: Ui) -> Response:
-    session = ui.need(request)
-    rows = await anyio.to_thread.run_sync(ui.stores.crm.rows)
-    return ui.page(request, "crm.html", session, rows=rows)
-
-
-@router.get("/crm.csv")
-async def crm_csv(request: Request, ui: Ui) -> Response:
-    ui.need(request)
-    text = await anyio.to_thread.run_sync(lambda: export_csv(ui.stores))
-    return Response(
-        text,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="crm.csv"'},
-    )

@@ -13,13 +13,23 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from actors import DeadLetterItem, ReviewItem, ReviewStatus
+from actors import (
+    DeadLetterItem,
+    Decided,
+    ReviewItem,
+    ReviewStatus,
+    approval_effect,
+    decision_words,
+)
+from actors.validation import NO_EVIDENCE, explain
 from console._raw import raw_replies
 from messages import (
+    Lead,
     LeadScore,
     Message,
     OutreachDraft,
     ResearchResult,
+    ReviewApproved,
     RuleViolation,
 )
 from supervision.system import Stores, entry_detail
@@ -27,42 +37,125 @@ from supervision.system import Stores, entry_detail
 _QUOTED = re.compile(r'"([^"]{2,})"')
 
 
+INBOX_ROWS = 200
+"""Open items the inbox shows at once, newest first: a day's work."""
+PREVIEW_CHARS = 220
+"""Characters of a draft's first lines an inbox row shows."""
+_CLI_ADVICE = re.compile(r"; pass --kb FILE[^;]*")
+"""The command line's advice in a no-evidence reason; a browser offers a form instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One reason an item waits for a person: the plain sentence, then the rule's id and
+    its technical detail (which the page folds)."""
+
+    plain: str
+    rule: str
+    detail: str
+
+
 @dataclass(frozen=True, slots=True)
 class InboxLine:
+    """One open item as its inbox row shows it."""
+
     item: ReviewItem
-    rules: tuple[str, ...]
+    reasons: tuple[Reason, ...]
+    preview: str
+    """The draft's first lines, as one line."""
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        return tuple(sorted({r.rule for r in self.reasons}))
+
+    @property
+    def no_evidence(self) -> bool:
+        """Nothing was known about the company: the reviewer can add evidence."""
+        return NO_EVIDENCE in self.rules
+
+    @property
+    def fit_reason(self) -> str:
+        """The score's first reason, the one line the row shows beside the score."""
+        draft = self.item.draft
+        return draft.score.reasons[0] if draft is not None and draft.score.reasons else ""
+
+    @property
+    def effect(self) -> str:
+        """What approving the draft as it is does, when it is not simply sent."""
+        draft = self.item.draft
+        return approval_effect(draft) if draft is not None and draft.score.disqualified else ""
+
+    @property
+    def marks(self) -> list[str]:
+        """The text the item's rules object to, to highlight in the draft."""
+        return spans(self.item.request.violations)
 
 
 @dataclass(frozen=True, slots=True)
 class Inbox:
-    """Open review items, newest first, with counts to filter by."""
+    """Open review items, newest first, with counts by topic to filter by."""
 
     lines: list[InboxLine]
     total: int
-    by_stage: dict[str, int]
-    by_failure: dict[str, int]
     by_rule: dict[str, int]
+    """Open items per rule id; the page names each by its topic."""
+    decided: int
+    """Items a person decided so far (the decided view)."""
 
 
-def inbox(stores: Stores, *, stage: str = "", failure: str = "", rule: str = "") -> Inbox:
-    """The inbox, filtered by stage, failure kind and rule (empty: any)."""
-    items = stores.review.items(status=ReviewStatus.OPEN.value)
-    lines = [InboxLine(i, tuple(sorted({v.rule for v in i.request.violations}))) for i in items]
-    by_rule: Counter[str] = Counter(r for line in lines for r in line.rules)
-    chosen = [
-        line
-        for line in reversed(lines)
-        if (not stage or line.item.stage == stage)
-        and (not failure or line.item.failure == failure)
-        and (not rule or rule in line.rules)
-    ]
-    return Inbox(
-        lines=chosen,
-        total=len(lines),
-        by_stage=dict(Counter(line.item.stage for line in lines)),
-        by_failure=dict(Counter(line.item.failure for line in lines)),
-        by_rule=dict(by_rule),
+def reasons_of(item: ReviewItem) -> tuple[Reason, ...]:
+    """Why ``item`` waits, each reason once: its draft's broken rules, then its doubts."""
+    draft = item.draft
+    found = item.request.violations + (draft.doubts if draft is not None else ())
+    return tuple(
+        Reason(explain(v), v.rule, _CLI_ADVICE.sub("", v.reason)) for v in dict.fromkeys(found)
     )
+
+
+def preview(draft: OutreachDraft | None) -> str:
+    """The first lines of a draft's body, as one line of at most ``PREVIEW_CHARS``."""
+    if draft is None:
+        return ""
+    text = " ".join(line.strip() for line in draft.body.splitlines() if line.strip())
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1].rstrip() + "…"
+
+
+def inbox(stores: Stores, *, rule: str = "") -> Inbox:
+    """The inbox, newest first; only the items that broke ``rule`` when it is given."""
+    items = stores.review.items(status=ReviewStatus.OPEN.value)
+    lines = [InboxLine(i, reasons_of(i), preview(i.draft)) for i in reversed(items)]
+    by_rule: Counter[str] = Counter(r for line in lines for r in line.rules)
+    chosen = [line for line in lines if not rule or rule in line.rules]
+    _, decided = stores.review.decisions(limit=0)
+    return Inbox(chosen[:INBOX_ROWS], len(lines), dict(by_rule), decided)
+
+
+DECIDED_ROWS = 50
+"""Decisions the decided view shows on a page."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecidedPage:
+    """A page of the decided view: the latest decisions first."""
+
+    decisions: list[Decided]
+    total: int
+    page: int
+    pages: int
+
+
+def decided(stores: Stores, page: int) -> DecidedPage:
+    """Page ``page`` (from 1) of the items people decided."""
+    found, total = stores.review.decisions(limit=DECIDED_ROWS, offset=(page - 1) * DECIDED_ROWS)
+    return DecidedPage(found, total, page, max(1, -(-total // DECIDED_ROWS)))
+
+
+def next_open(stores: Stores, after: int) -> ReviewItem | None:
+    """The open item that follows item ``after`` in the inbox (newest first), or the
+    first open item when none follows it; ``None`` when the inbox is empty."""
+    items = list(reversed(stores.review.items(status=ReviewStatus.OPEN.value)))
+    following = [i for i in items if i.id < after]
+    return following[0] if following else (items[0] if items else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +177,11 @@ class Audit:
     note: str
     reviewer: str
 
+    @property
+    def words(self) -> str:
+        """The action as a person reads it: which draft version, and who."""
+        return decision_words(self.action, self.reviewer)
+
 
 @dataclass(slots=True)
 class LeadView:
@@ -93,6 +191,7 @@ class LeadView:
     record: int
     outcome: str
     reason: str
+    lead: Lead | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     items: list[ReviewItem] = field(default_factory=list)
     audits: dict[int, list[Audit]] = field(default_factory=dict)
@@ -109,6 +208,52 @@ class LeadView:
     def open_item(self) -> ReviewItem | None:
         return next((i for i in self.items if i.status == ReviewStatus.OPEN), None)
 
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        """Why the open item waits, if there is one."""
+        item = self.open_item
+        return reasons_of(item) if item is not None else ()
+
+    @property
+    def no_evidence(self) -> bool:
+        """The open item's company had no evidence: the page offers to add some."""
+        return any(r.rule == NO_EVIDENCE for r in self.reasons)
+
+    @property
+    def effect(self) -> str:
+        """What approving the open item's draft as it is does to the lead."""
+        item = self.open_item
+        draft = item.draft if item is not None else None
+        return approval_effect(draft) if draft is not None else ""
+
+    @property
+    def approval(self) -> Audit | None:
+        """The latest approval of the lead's draft, if a person approved one."""
+        for item in self.items:  # newest first
+            for audit in reversed(self.audits.get(item.id, [])):
+                if audit.action.startswith(("approved", "edited")):
+                    return audit
+        return None
+
+    @property
+    def facts(self) -> list[tuple[str, str, str]]:
+        """The lead's fields a person reads, ``(field, label, value)``, the empty ones
+        left out; the head count as a range where the row gave one."""
+        shown: list[tuple[str, str, str]] = []
+        for name, label in LEAD_FIELDS.items():
+            value = self.fields.get(name)
+            if name == "employees" and self.lead is not None:
+                value = self.lead.employees_text
+            if value not in (None, ""):
+                shown.append((name, label, str(value)))
+        return shown
+
+    @property
+    def name(self) -> str:
+        """The contact's name, or the lead's id when the row gave none."""
+        first, last = self.fields.get("first_name", ""), self.fields.get("last_name", "")
+        return " ".join(str(p) for p in (first, last) if p) or self.lead_id
+
 
 def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
     """The lead page's content, or ``None`` for an unknown lead."""
@@ -120,7 +265,7 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
     view.items = list(reversed(items))
     for item in view.items:
         view.audits[item.id] = [Audit(*a) for a in stores.review.audit(item.id)]
-        _take(view, item.request.lead.model_dump(exclude={"kind"}))
+        _take(view, item.request.lead)
         if item.request.last_output is not None:
             _stage_output(view, item.request.last_output)
     view.letters = [d for d in stores.dead.items() if d.lead_id == lead_id]
@@ -144,9 +289,28 @@ def lead_view(stores: Stores, lead_id: str) -> LeadView | None:
     return view
 
 
-def _take(view: LeadView, fields: dict[str, Any]) -> None:
-    if not view.fields:
-        view.fields = fields
+LEAD_FIELDS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "title": "Title",
+    "email": "Email",
+    "company": "Company",
+    "domain": "Domain",
+    "website": "Website",
+    "industry": "Industry",
+    "employees": "Employees",
+    "country": "Country",
+    "notes": "Notes (from the lead's row, never followed)",
+    "lead_id": "Lead id",
+    "record": "Record",
+}
+"""The lead's fields as its page lists them, in this order."""
+
+
+def _take(view: LeadView, lead: Lead) -> None:
+    if view.lead is None:
+        view.lead = lead
+        view.fields = lead.model_dump(exclude={"kind"})
 
 
 def _stage_output(view: LeadView, message: Message) -> None:
@@ -154,13 +318,15 @@ def _stage_output(view: LeadView, message: Message) -> None:
     match message:
         case ResearchResult():
             view.research = message
-            _take(view, message.lead.model_dump(exclude={"kind"}))
+            _take(view, message.lead)
         case LeadScore():
             view.score = message
             view.research = view.research or message.research
         case OutreachDraft():
             view.draft = message
             view.score = view.score or message.score
+        case ReviewApproved(draft=draft):
+            view.draft = draft  # what the reviewer approved: the model's, or an edit
         case _:
             pass
 
@@ -190,18 +356,3 @@ def highlight(text: str, marks: list[str]) -> Markup:
         last = match.end()
     out.append(str(escape(text[last:])))
     return Markup("".join(out))
-
-
-@dataclass(frozen=True, slots=True)
-class Letters:
-    lines: list[DeadLetterItem]
-    by_status: dict[str, int]
-
-
-def letters(stores: Stores, *, status: str = "") -> Letters:
-    """Dead letters, newest first, with counts by status."""
-    every = stores.dead.items()
-    return Letters(
-        lines=[d for d in reversed(every) if not status or d.status == status],
-        by_status=dict(Counter(d.status for d in every)),
-    )

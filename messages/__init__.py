@@ -7,6 +7,7 @@ This package imports no other Leadwright package.
 from messages._base import Message, MessageRegistry, registry
 from messages._control import RunHalted
 from messages._dead_letter import DeadLetter
+from messages._decisions import RetryRequested, ReviewApproved, StageStart
 from messages._drift import DriftColumn, DriftDetected, ProfileFlush, ProfileSaved
 from messages._envelope import Envelope, new_id
 from messages._errors import (
@@ -33,7 +34,7 @@ from messages._leads import OPEN_RANGE, Lead, LeadAccepted, LeadRejected, LeadSu
 from messages._lineage import record_of
 from messages._outcomes import CrmUpdated, HumanReviewRequested, LeadOutcome, Outcome
 from messages._outreach import OutreachDraft
-from messages._policy import POLICIES, STAGE_ATTEMPTS, FailurePolicy
+from messages._policy import POLICIES, STAGE_ATTEMPTS, FailurePolicy, Queue
 from messages._redact import (
     REDACTED,
     Redactor,
@@ -48,7 +49,6 @@ from messages._scoring import Fit, LeadScore
 from messages._summaries import DraftSummary, ScoreSummary
 from messages._verdicts import (
     LlmOutput,
-    RuleViolation,
     Stage,
     ValidationFailed,
     ValidationPassed,
@@ -56,6 +56,7 @@ from messages._verdicts import (
     input_of,
     stage_of,
 )
+from messages._violation import RuleViolation
 from messages._webhooks import (
     REVIEW_DECIDED,
     TEST_EVENT,
@@ -111,12 +112,15 @@ __all__ = [
     "ProfileFlush",
     "ProfileSaved",
     "ProviderError",
+    "Queue",
     "QuotaExhausted",
     "RateLimited",
     "RawValue",
     "Redactor",
     "ResearchResult",
     "RestartIntensityExceeded",
+    "RetryRequested",
+    "ReviewApproved",
     "ReviewEventData",
     "RuleViolation",
     "RunHalted",
@@ -124,6 +128,7 @@ __all__ = [
     "SchemaMismatch",
     "ScoreSummary",
     "Stage",
+    "StageStart",
     "StorageFailed",
     "TestEventData",
     "UnroutedMessage",

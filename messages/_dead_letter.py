@@ -11,7 +11,7 @@ from messages._failures import FailureKind
 
 
 class DeadLetter(Message):
-    """A message that failed for good, kept with everything needed to replay it."""
+    """A machine failure in Operations, kept with everything needed to retry it."""
 
     kind: Literal["dead_letter"] = "dead_letter"
     failure: FailureKind
@@ -21,7 +21,9 @@ class DeadLetter(Message):
     actor: str
     """The actor that was handling the message, or ``bus`` when it could not be routed."""
     payload: str
-    """The failed envelope, as raw JSON, so that it can be replayed exactly."""
+    """The envelope a retry publishes, as raw JSON: for a stage's failure, the
+    ``RetryRequested`` that runs the step again as the lead's next retry; otherwise (a
+    crash, an unrouted message) the failed envelope itself."""
     attempts: int = Field(ge=1)
     """How many times the message was tried before it was given up."""
     raw_output: str | None = None

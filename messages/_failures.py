@@ -17,6 +17,7 @@ class FailureKind(StrEnum):
     SCHEMA_MISMATCH = "schema_mismatch"
     RULE_VIOLATION = "rule_violation"
     LOW_CONFIDENCE = "low_confidence"
+    NO_EVIDENCE = "no_evidence"
     BAD_INPUT = "bad_input"
     DOWNSTREAM_UNAVAILABLE = "downstream_unavailable"
     ACTOR_CRASH = "actor_crash"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from messages._base import Message
+from messages._decisions import RetryRequested, ReviewApproved
 from messages._leads import LeadAccepted, LeadRejected, LeadSubmitted
 from messages._outcomes import HumanReviewRequested, LeadOutcome
 from messages._outreach import OutreachDraft
@@ -16,7 +17,7 @@ def record_of(message: Message) -> tuple[int, str] | None:
     match message:
         case LeadSubmitted() | LeadRejected() | LeadOutcome():
             return message.record, message.lead_id
-        case LeadAccepted() | HumanReviewRequested():
+        case LeadAccepted() | HumanReviewRequested() | RetryRequested() | ReviewApproved():
             return message.lead.record, message.lead.lead_id
         case ResearchResult():
             return message.lead.record, message.lead.lead_id

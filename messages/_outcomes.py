@@ -12,7 +12,8 @@ from messages._failures import FailureKind
 from messages._leads import Lead
 from messages._scoring import Fit
 from messages._summaries import DraftSummary, ScoreSummary
-from messages._verdicts import LlmOutput, RuleViolation, Stage
+from messages._verdicts import LlmOutput, Stage
+from messages._violation import RuleViolation
 
 
 class Outcome(StrEnum):
@@ -23,15 +24,20 @@ class Outcome(StrEnum):
     DISQUALIFIED = "disqualified"
     """A CRM row with a score and no draft: the fit was too low."""
     NEEDS_REVIEW = "needs_review"
-    """In the human review queue, with the reason and the last outputs."""
+    """In the inbox: a person decides on the draft that would be sent, told why."""
+    DECLINED = "declined"
+    """A person declined the lead; nothing retries it."""
     FAILED = "failed"
-    """In the dead letters, with a structured error and the raw payload."""
+    """In Operations (the dead letters), with a structured error and the raw payload,
+    while its retries are scheduled and after they are spent."""
     REJECTED = "rejected"
     """Invalid or duplicate input."""
 
 
 class HumanReviewRequested(Message):
-    """A lead needs a person: its stage ran out of attempts, or the output was doubtful."""
+    """A lead needs a person: its draft broke a rule after every re-ask, or the lead carries
+    doubts (no evidence, a low-confidence score). ``last_output`` is the draft that would
+    be sent. Items filed by older versions may hold another stage's output, or none."""
 
     kind: Literal["human_review_requested"] = "human_review_requested"
     lead: Lead

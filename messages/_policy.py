@@ -8,10 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 
 from messages._failures import FailureKind
 from messages._outcomes import Outcome
+
+
+class Queue(StrEnum):
+    """Who a lead waits for once a failure outlived its automatic handling."""
+
+    INBOX = "inbox"
+    """A person decides on the draft that would be sent (approve, edit, decline)."""
+    OPERATIONS = "operations"
+    """A machine failure: scheduled retries, then an operator; never the inbox."""
+    NONE = "none"
+    """Nobody: it is retried until it succeeds, the lead is rejected, or the run stops."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +44,12 @@ class FailurePolicy:
     """Whether it spends the stage's attempt budget."""
     exhausted: Outcome | None
     """The lead's outcome once retries run out; ``None`` when the lead is not failed by it."""
+    queue: Queue = Queue.NONE
+    """Where the lead waits once ``exhausted``: the inbox or Operations."""
+    explain: str = ""
+    """What happened, in the words of the person who deals with it."""
+    check: str = ""
+    """What that person should look at, for Operations' failures."""
     stops_run: bool = False
     """Whether the whole run stops (the lead stays pending for the next run)."""
 
@@ -40,13 +58,19 @@ _ROWS = (
     FailurePolicy(
         FailureKind.LLM_TIMEOUT,
         detected_by="per-call deadline",
-        path="retry with exponential backoff and jitter, then human review",
+        path=(
+            "retry with exponential backoff and jitter; then Operations: scheduled retries, "
+            "then an operator"
+        ),
         max_attempts=3,
         reask=False,
         backoff_initial=0.5,
         backoff_max=8.0,
         counts_as_attempt=True,
-        exhausted=Outcome.NEEDS_REVIEW,
+        exhausted=Outcome.FAILED,
+        queue=Queue.OPERATIONS,
+        explain="The model did not answer in time, even after retrying.",
+        check="Whether the provider is slow or down; a longer --timeout or a lower --concurrency.",
     ),
     FailurePolicy(
         FailureKind.RATE_LIMITED,
@@ -86,57 +110,90 @@ _ROWS = (
     FailurePolicy(
         FailureKind.PROVIDER_ERROR,
         detected_by="HTTP 5xx, connection errors",
-        path="retry with backoff (on the fallback model, if one is set), then human review",
+        path="retry with backoff (on the fallback model, if one is set); then Operations",
         max_attempts=3,
         reask=False,
         backoff_initial=0.5,
         backoff_max=8.0,
         counts_as_attempt=True,
-        exhausted=Outcome.NEEDS_REVIEW,
+        exhausted=Outcome.FAILED,
+        queue=Queue.OPERATIONS,
+        explain="The model's provider answered with an error, even after retrying.",
+        check="The provider's status, the model name, and --fallback-model.",
     ),
     FailurePolicy(
         FailureKind.MALFORMED_OUTPUT,
         detected_by="JSON parser: not JSON, truncated, refusal",
-        path="log the raw text, re-ask once with the parse error, then dead letter",
+        path="log the raw text, re-ask once with the parse error; then Operations",
         max_attempts=2,
         reask=True,
         backoff_initial=0.0,
         backoff_max=0.0,
         counts_as_attempt=True,
         exhausted=Outcome.FAILED,
+        queue=Queue.OPERATIONS,
+        explain="The model's reply was not usable JSON, even after it was asked again.",
+        check="The raw reply below, and whether the model keeps to --structured output.",
     ),
     FailurePolicy(
         FailureKind.SCHEMA_MISMATCH,
         detected_by="pydantic validation against the output schema",
-        path="re-ask with the validation errors, then human review",
+        path="re-ask with the validation errors; then Operations",
         max_attempts=3,
         reask=True,
         backoff_initial=0.0,
         backoff_max=0.0,
         counts_as_attempt=True,
-        exhausted=Outcome.NEEDS_REVIEW,
+        exhausted=Outcome.FAILED,
+        queue=Queue.OPERATIONS,
+        explain="The model's reply did not have the fields asked for, even after re-asks.",
+        check="The raw reply below, the model, and the --structured mode.",
     ),
     FailurePolicy(
         FailureKind.RULE_VIOLATION,
         detected_by="validator rules: range, consistency, grounding, policy",
-        path="re-ask with the failed rules, then human review",
+        path=(
+            "re-ask with the failed rules; then a draft goes to the inbox as it is, research "
+            "goes on without its ungrounded claims and a score with the fit of its band, and "
+            "the lead's draft goes to the inbox"
+        ),
         max_attempts=3,
         reask=True,
         backoff_initial=0.0,
         backoff_max=0.0,
         counts_as_attempt=True,
         exhausted=Outcome.NEEDS_REVIEW,
+        queue=Queue.INBOX,
+        explain="The draft breaks a rule of the draft policy, even after re-asks.",
     ),
     FailurePolicy(
         FailureKind.LOW_CONFIDENCE,
         detected_by="validator confidence threshold, ICP cross-check",
-        path="human review, with no re-ask",
+        path="no re-ask: the lead is drafted and the draft goes to the inbox",
         max_attempts=1,
         reask=False,
         backoff_initial=0.0,
         backoff_max=0.0,
         counts_as_attempt=True,
         exhausted=Outcome.NEEDS_REVIEW,
+        queue=Queue.INBOX,
+        explain="The fit score is uncertain: check it before the email goes out.",
+    ),
+    FailurePolicy(
+        FailureKind.NO_EVIDENCE,
+        detected_by="the evidence source finds nothing about the company",
+        path=(
+            "no retry and no LLM call for research: the draft uses only the lead's row, "
+            "then the inbox"
+        ),
+        max_attempts=1,
+        reask=False,
+        backoff_initial=0.0,
+        backoff_max=0.0,
+        counts_as_attempt=False,
+        exhausted=Outcome.NEEDS_REVIEW,
+        queue=Queue.INBOX,
+        explain="Nothing is known about the company: the draft uses only the lead's row.",
     ),
     FailurePolicy(
         FailureKind.BAD_INPUT,
@@ -163,24 +220,30 @@ _ROWS = (
     FailurePolicy(
         FailureKind.ACTOR_CRASH,
         detected_by="supervisor",
-        path="restart the actor; a message that crashes it twice goes to the dead letters",
+        path="restart the actor; a message that crashes it twice goes to Operations",
         max_attempts=2,
         reask=False,
         backoff_initial=0.05,
         backoff_max=5.0,
         counts_as_attempt=False,
         exhausted=Outcome.FAILED,
+        queue=Queue.OPERATIONS,
+        explain="A part of Leadwright crashed on this lead twice (a bug).",
+        check="The error below and events.jsonl (actor_crashed); report it with the lead's trace.",
     ),
     FailurePolicy(
         FailureKind.UNROUTED,
         detected_by="bus: no subscriber",
-        path="dead letter (or raise, by configuration)",
+        path="Operations (or raise, by configuration)",
         max_attempts=1,
         reask=False,
         backoff_initial=0.0,
         backoff_max=0.0,
         counts_as_attempt=False,
         exhausted=Outcome.FAILED,
+        queue=Queue.OPERATIONS,
+        explain="A message reached no part of Leadwright that handles it (a wiring bug).",
+        check="Which process runs which stage (worker --roles), and events.jsonl.",
     ),
 )
 
@@ -188,4 +251,4 @@ POLICIES: Mapping[FailureKind, FailurePolicy] = MappingProxyType({p.failure: p f
 """The failure taxonomy, one row per ``FailureKind``."""
 
 STAGE_ATTEMPTS = 3
-"""How many outputs a stage may produce for one lead before it goes to review."""
+"""How many outputs a stage may produce for one lead before its failure path."""

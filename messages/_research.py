@@ -8,6 +8,7 @@ from pydantic import Field
 
 from messages._base import Message
 from messages._leads import Lead
+from messages._violation import RuleViolation
 
 
 class Evidence(Message):
@@ -45,6 +46,13 @@ class ResearchResult(Message):
     raw_reply: str | None = None
     """The LLM's reply text this was parsed from, redacted and capped; ``None`` where no
     reply is kept (a copy inside a later stage's output, or a journal older than it)."""
+    retry: int = Field(default=0, ge=0)
+    """Which of Operations' retries of this lead produced it: 0 on the lead's first pass.
+    Every retry is a new attempt, so injected faults are drawn anew for it."""
+    doubts: tuple[RuleViolation, ...] = ()
+    """Why a person must decide on this lead although the pipeline went on: no evidence,
+    or claims left out because they stayed ungrounded after every re-ask. A lead with
+    doubts is drafted and goes to the inbox with its draft, never straight to the CRM."""
     prompt: str | None = None
     """The version of the stage prompt that made this, ``<stage>@`` and 12 hex digits of
     its SHA-256 (``Prompts.version``); ``None`` in a journal older than it."""

@@ -10,6 +10,7 @@ from pydantic import Field
 from messages._base import Message
 from messages._leads import Lead
 from messages._research import ResearchResult
+from messages._violation import RuleViolation
 
 
 class Fit(StrEnum):
@@ -37,6 +38,11 @@ class LeadScore(Message):
     raw_reply: str | None = None
     """The LLM's reply text this was parsed from, redacted and capped; ``None`` where no
     reply is kept (a copy inside a later stage's output, or a journal older than it)."""
+    retry: int = Field(default=0, ge=0)
+    """Which of Operations' retries of this lead produced it: 0 on the lead's first pass."""
+    doubts: tuple[RuleViolation, ...] = ()
+    """Why a person must decide on the score: low confidence, a disagreement with the ICP
+    score, or a fit label that stayed inconsistent (the validator adds them)."""
     prompt: str | None = None
     """The version of the stage prompt that made this, ``<stage>@`` and 12 hex digits of
     its SHA-256 (``Prompts.version``); ``None`` in a journal older than it."""
@@ -44,6 +50,17 @@ class LeadScore(Message):
     @property
     def lead(self) -> Lead:
         return self.research.lead
+
+    @property
+    def all_doubts(self) -> tuple[RuleViolation, ...]:
+        """The research's doubts, then the score's."""
+        return self.research.doubts + self.doubts
+
+    @property
+    def to_inbox(self) -> bool:
+        """Whether a person decides on this lead: it is drafted whatever its fit, and the
+        draft goes to the inbox rather than the CRM."""
+        return bool(self.all_doubts)
 
     @property
     def disqualified(self) -> bool:

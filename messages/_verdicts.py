@@ -11,6 +11,7 @@ from messages._base import Message
 from messages._outreach import OutreachDraft
 from messages._research import ResearchResult
 from messages._scoring import LeadScore
+from messages._violation import RuleViolation
 
 
 class Stage(StrEnum):
@@ -47,16 +48,6 @@ def input_of(
             return output.research
         case OutreachDraft():
             return output.score
-
-
-class RuleViolation(Message):
-    """One validator rule that an output broke."""
-
-    kind: Literal["rule_violation"] = "rule_violation"
-    rule: str = Field(min_length=1)
-    """The rule's id, such as ``draft.placeholder``."""
-    reason: str
-    """What exactly is wrong, phrased so that it can be fed back to the LLM."""
 
 
 class Verdict(StrEnum):

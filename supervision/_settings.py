@@ -47,6 +47,10 @@ class RunSettings(BaseModel):
     """Minutes between background compactions (0: not by time)."""
     crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
     baseline: str | None = None
+    rules: str | None = None
+    """A rule set file (``--rules``): rules disabled, thresholds changed."""
+    ops_retry: int = Field(default=4, ge=0)
+    """Automatic retries of a machine failure in Operations (0: an operator retries)."""
     workspace: str | None = None
     """The workspace folder the run used (its sender, draft policy and files), if any."""
     prompts: str | None = None

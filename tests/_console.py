@@ -1,11 +1,15 @@
 """A scripted model and a seeded server for the console's browser tests.
 
 The model answers like the offline engine, except for leads whose id asks for a flaw:
-``R-`` leads get research without claims (a research review item), ``E-`` leads a draft
-that invents "3,605 hours" (a writing review item with a draft), and ``D-`` leads a reply
-that is not JSON (a dead letter) until the test heals them. A lead whose id holds
+``R-`` leads get research without claims (in the inbox with a draft that claims nothing),
+``E-`` leads a draft that invents "3,605 hours" (in the inbox for that rule), and ``D-``
+leads a reply that is not JSON (in Operations) until the test heals them. A lead whose id holds
 ``SECRET`` gets research whose summary echoes the server's API key (``SECRET``). The model
-keeps the last reply it sent for each lead and stage, for tests to compare with.
+keeps the last reply it sent for each lead and stage, for tests to compare with, and counts
+the calls it answered per lead.
+
+``serve`` starts ``run.py serve`` seeded with those leads; ``serve_chaos`` starts it on the
+run directory of a ``--chaos`` run of the sample leads.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import subprocess
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +61,8 @@ class Model:
         self.companies: dict[str, str] = {}
         """The lead submitted last for each company's domain: research, which names the
         company alone, is taken to be that lead's."""
+        self.calls: Counter[str] = Counter()
+        """Calls the model answered, by lead id."""
         self._lock = threading.Lock()
 
     def expect(self, lead: Mapping[str, str]) -> None:
@@ -77,10 +84,12 @@ class Model:
         if "lead" in data:
             lead_id = str(data["lead"]["lead_id"])
         else:
+            domain = data["company"]["domain"]
             with self._lock:
-                lead_id = self.companies[data["company"]["domain"]]
+                lead_id = self.companies.get(domain, domain)
         with self._lock:
             broken = lead_id in self.broken
+            self.calls[lead_id] += 1
         if broken and stage is Stage.RESEARCH:
             return completion("Sorry, I cannot answer in JSON today.")
         request = LlmRequest(
@@ -180,37 +189,68 @@ def serve(out: Path, deadline: float = 120.0) -> Iterator[Served]:
     model.broken.update({"D-1", "D-2"})
     for lead in leads():
         model.expect(lead)
+    # Operations' automatic retries would change the seeded dead letters under a test.
+    with FakeOpenAI(model) as server, _serving(out, server.url, "--ops-retry", "0") as url:
+        with httpx.Client(base_url=url, timeout=30) as client:
+            posted = client.post(
+                "/v1/leads", json=leads(), headers={"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert posted.status_code == 202, posted.text
+            _settled(client, deadline, [lead["id"] for lead in leads()])
+        yield Served(url, out, model)
+
+
+@contextmanager
+def serve_chaos(out: Path, rate: float, seed: int) -> Iterator[Served]:
+    """``run.py run`` of the sample leads with ``--chaos RATE`` against the scripted model
+    (as the offline engine answers), then ``run.py serve`` on its run directory, with the
+    same chaos and Operations' default schedule."""
+    model = Model()
+    chaos = ["--llm", "openai", "--model", "gpt-4o-mini", "--chaos", str(rate), "--seed", str(seed)]
     with FakeOpenAI(model) as server:
-        env = os.environ | {
-            "PYTHONPATH": str(ROOT),
-            "LEADWRIGHT_TOKEN": TOKEN,
-            "OPENAI_API_KEY": SECRET,
-            "OPENAI_BASE_URL": server.url,
-        }
-        argv = [sys.executable, str(ROOT / "run.py"), "serve", "--out", str(out), "--port", "0"]
-        argv += ["--llm", "openai", "--model", "gpt-4o-mini"]
-        log = (out.parent / "serve.log").open("w", encoding="utf-8")
-        process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.PIPE, text=True)
-        assert process.stderr is not None
-        drain = threading.Thread(target=process.stderr.read, daemon=True)
-        try:
-            url = _url(process)
-            # Keep draining stderr so that the server never blocks on a full pipe.
-            drain.start()
-            with httpx.Client(base_url=url, timeout=30) as client:
-                posted = client.post(
-                    "/v1/leads", json=leads(), headers={"Authorization": f"Bearer {TOKEN}"}
-                )
-                assert posted.status_code == 202, posted.text
-                _settled(client, deadline, [lead["id"] for lead in leads()])
+        argv = [sys.executable, str(ROOT / "run.py"), "run", str(ROOT / "examples" / "leads.csv")]
+        argv += ["--out", str(out), *chaos]
+        done = subprocess.run(argv, env=_env(server.url), capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        with _serving(out, server.url, *chaos) as url:
             yield Served(url, out, model)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-            if drain.is_alive():
-                drain.join()
-            process.stderr.close()
-            log.close()
+
+
+def _env(base_url: str) -> dict[str, str]:
+    return os.environ | {
+        "PYTHONPATH": str(ROOT),
+        "LEADWRIGHT_TOKEN": TOKEN,
+        "OPENAI_API_KEY": SECRET,
+        "OPENAI_BASE_URL": base_url,
+    }
+
+
+@contextmanager
+def _serving(out: Path, base_url: str, *options: str) -> Iterator[str]:
+    """``run.py serve`` on ``out`` and a free port, against the model at ``base_url``;
+    its URL. ``options`` are added to its command line (``--llm openai`` by default)."""
+    argv = [sys.executable, str(ROOT / "run.py"), "serve", "--out", str(out), "--port", "0"]
+    if "--llm" not in options:
+        argv += ["--llm", "openai", "--model", "gpt-4o-mini"]
+    argv += options
+    log = (out.parent / "serve.log").open("w", encoding="utf-8")
+    process = subprocess.Popen(
+        argv, env=_env(base_url), stdout=log, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stderr is not None
+    drain = threading.Thread(target=process.stderr.read, daemon=True)
+    try:
+        url = _url(process)
+        # Keep draining stderr so that the server never blocks on a full pipe.
+        drain.start()
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        if drain.is_alive():
+            drain.join()
+        process.stderr.close()
+        log.close()
 
 
 def _url(process: subprocess.Popen[str]) -> str:

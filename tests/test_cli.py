@@ -62,6 +62,20 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def inbox_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A chaotic run of 20 sample leads with an empty knowledge base: each accepted lead
+    waits in the inbox with a draft that uses only its row."""
+    out = tmp_path_factory.mktemp("inbox")
+    folder = tmp_path_factory.mktemp("leads")
+    (folder / "empty.json").write_text("{}", encoding="utf-8")
+    argv = ["run", str(first_rows(folder, 20)), "--out", str(out), "--chaos", "0.3"]
+    with stamina.set_testing(True, attempts=10, cap=True):
+        code = cli.main([*argv, "--seed", "2", "--kb", str(folder / "empty.json"), "--json"])
+    assert code == 0
+    return out
+
+
 def test_run_json_summary_follows_the_contract(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -86,6 +100,7 @@ def test_run_json_summary_follows_the_contract(
         "completed",
         "disqualified",
         "needs_review",
+        "declined",
         "failed",
         "rejected",
     }
@@ -106,6 +121,7 @@ def test_report_lists_every_record_in_input_order(
         "completed",
         "disqualified",
         "needs_review",
+        "declined",
         "failed",
         "rejected",
     }
@@ -120,11 +136,12 @@ def test_report_without_json_is_a_table(
     assert "record" in out and "outcome" in out and "L0001" in out
 
 
-def test_review_approve_resumes_the_lead(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
+def test_review_approve_sends_the_draft_shown(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, inbox_run: Path
 ) -> None:
-    """Approving a review item runs the lead on from where it stopped, and records the action."""
-    out, item = copy_with_open_review(finished_run, tmp_path)
+    """Approving an inbox item ends its lead completed or disqualified with the draft it
+    showed, never back in the inbox, and records the action; a second approval is refused."""
+    out, item = copy_with_open_review(inbox_run, tmp_path)
     code, text, _ = invoke(
         capsys, "review", "approve", str(item.id), "--out", str(out), "--note", "looks fine"
     )
@@ -133,12 +150,9 @@ def test_review_approve_resumes_the_lead(
     ledger = LedgerStore(out / "journal.sqlite")
     outcome = {r.record: r.outcome for r in ledger.report()}[item.record]
     ledger.close()
+    assert outcome in {"completed", "disqualified"}
     store = ReviewStore(out / "journal.sqlite")
-    newer = [i for i in store.items(status="open") if i.record == item.record and i.id > item.id]
-    # The lead moved on: it settled, or a later step asked a person again.
-    assert outcome in {"completed", "disqualified", "failed"} or (
-        outcome == "needs_review" and newer
-    )
+    assert [i for i in store.items(status="open") if i.record == item.record] == []
     assert store.item(item.id) is not None and store.item(item.id).status == "approved"  # type: ignore[union-attr]
     assert [a[1:] for a in store.actions(item.id)] == [("approved", "looks fine")]
     store.close()
@@ -191,13 +205,14 @@ def test_an_approved_draft_goes_to_the_crm(
     assert row["draft_body"] == item.request.last_output.body  # type: ignore[union-attr]
 
 
-def test_review_reject_fails_the_lead_with_the_reason(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
+def test_review_decline_ends_the_lead_declined_with_the_reason(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, inbox_run: Path
 ) -> None:
-    """Rejecting a review item fails its lead with the reviewer's reason, in the dead letters."""
-    out, item = copy_with_open_review(finished_run, tmp_path)
+    """Declining an inbox item ends its lead declined with the reviewer's reason, with no
+    dead letter; review reject still works, saying it is now decline."""
+    out, item = copy_with_open_review(inbox_run, tmp_path)
     code, _, _ = invoke(
-        capsys, "review", "reject", str(item.id), "--out", str(out), "--reason", "wrong company"
+        capsys, "review", "decline", str(item.id), "--out", str(out), "--reason", "wrong company"
     )
     assert code == 0
     code, report, _ = invoke(capsys, "report", "--out", str(out), "--json")
@@ -206,31 +221,34 @@ def test_review_reject_fails_the_lead_with_the_reason(
         for line in report.splitlines()
         if json.loads(line)["record"] == item.record
     )
-    assert (row["outcome"], row["reason"]) == ("failed", "rejected by reviewer: wrong company")
-    code, letters, _ = invoke(capsys, "dead-letters", "list", "--out", str(out), "--json")
-    assert any(
-        json.loads(line)["reason"] == "rejected by reviewer: wrong company"
-        for line in letters.splitlines()
+    assert (row["outcome"], row["reason"]) == ("declined", "Declined by a reviewer: wrong company")
+    code, letters, _ = invoke(capsys, "ops", "list", "--out", str(out), "--json", "--all")
+    assert not any(json.loads(line)["record"] == item.record for line in letters.splitlines())
+    code, _, err = invoke(
+        capsys, "review", "reject", str(item.id), "--out", str(out), "--reason", "again"
     )
+    assert code == 1 and err.splitlines()[0] == "note: review reject is now review decline"
 
 
 def test_review_show_gives_lead_rules_and_outputs(
-    capsys: pytest.CaptureFixture[str], finished_run: Path
+    capsys: pytest.CaptureFixture[str], inbox_run: Path
 ) -> None:
-    """review show prints the lead, the failed rules, and the stage."""
-    store = ReviewStore(finished_run / "journal.sqlite")
+    """review show prints the card: the lead, why in plain words, and each rule's id."""
+    store = ReviewStore(inbox_run / "journal.sqlite")
     item = store.items()[0]
     store.close()
-    code, out, _ = invoke(capsys, "review", "show", str(item.id), "--out", str(finished_run))
+    code, out, _ = invoke(capsys, "review", "show", str(item.id), "--out", str(inbox_run))
     assert code == 0
     assert f"record {item.record}" in out and item.request.lead.email in out
-    assert all(f"failed rule {v.rule}" in out for v in item.request.violations)
+    assert f"Why it is here: {item.why}" in out
+    assert item.draft is not None
+    assert all(f"    {v.rule}: " in out for v in item.request.violations + item.draft.doubts)
 
 
-def test_review_show_prints_a_drafts_raw_llm_output(
+def test_review_show_prints_the_draft_and_json_its_raw_reply(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """A writing-stage item shows the draft as an email, then the model's raw reply as text."""
+    """A draft's item shows the draft as an email; --json carries the model's raw reply."""
     out = tmp_path / "run"
     config = PipelineConfig(
         out=out,
@@ -247,20 +265,23 @@ def test_review_show_prints_a_drafts_raw_llm_output(
     code, shown, _ = invoke(capsys, "review", "show", str(item.id), "--out", str(out))
     assert code == 0
     assert f"Subject: {draft.subject}" in shown
-    assert "raw LLM output:\n  " + draft.raw_reply.replace("\n", "\n  ") in shown
+    assert "The email still contains the placeholder" in shown
+    code, shown, _ = invoke(capsys, "review", "show", str(item.id), "--out", str(out), "--json")
+    assert json.loads(shown)["request"]["last_output"]["raw_reply"] == draft.raw_reply
 
 
 def test_dead_letters_replay_runs_the_lead_again(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, finished_run: Path
 ) -> None:
-    """Replaying every open dead letter runs each lead again and marks the letter replayed."""
+    """Replaying every open dead letter (as ops retry does) runs each lead again and marks
+    the letter retried."""
     out = shutil.copytree(finished_run, tmp_path / "copy")
     code, listed, _ = invoke(capsys, "dead-letters", "list", "--out", str(out), "--json")
     letters = [json.loads(line) for line in listed.splitlines()]
     assert code == 0 and letters, "the chaotic run left no dead letter to replay"
     code, text, _ = invoke(capsys, "dead-letters", "replay", "--out", str(out))
     assert code == 0
-    assert text.count("replayed dead letter") == len(letters)
+    assert text.count("retried Operations item") == len(letters)
     code, listed, _ = invoke(capsys, "dead-letters", "list", "--out", str(out), "--json")
     ids = {letter["id"] for letter in letters}
     assert not [line for line in listed.splitlines() if json.loads(line)["id"] in ids]
@@ -272,8 +293,8 @@ def test_dead_letters_replay_runs_the_lead_again(
 def test_contracts_writes_one_schema_per_message_type(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """contracts --out writes a JSON Schema file for every registered message kind."""
-    code, _, _ = invoke(capsys, "contracts", "--out", str(tmp_path))
+    """contracts --dir writes a JSON Schema file for every registered message kind."""
+    code, _, _ = invoke(capsys, "contracts", "--dir", str(tmp_path))
     assert code == 0
     from messages import registry
 
@@ -291,7 +312,10 @@ def test_failures_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0
     assert [row["failure"] for row in rows] == [kind.value for kind in FailureKind]
-    assert {"detected_by", "path", "attempts", "backoff", "ends_as"} <= set(rows[0])
+    assert {"detected_by", "path", "attempts", "backoff", "ends_as", "waits_in"} <= set(rows[0])
+    waits = {row["failure"]: row["waits_in"] for row in rows}
+    assert waits["llm_timeout"] == waits["schema_mismatch"] == "operations"
+    assert waits["rule_violation"] == waits["no_evidence"] == "inbox"
 
 
 @pytest.mark.parametrize(
@@ -396,13 +420,16 @@ def test_a_bad_option_exits_1_in_a_real_process(tmp_path: Path) -> None:
 def test_the_summary_says_where_to_look_next(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """After a run with leads in review and warnings, the summary names the commands to
+    """After a run with leads in Operations and warnings, the summary names the commands to
     run next, the tokens spent, and how many warnings the event log holds."""
     out = tmp_path / "run"
     code, text, _ = invoke(
         capsys, "run", str(first_rows(tmp_path, 8)), "--out", str(out), "--chaos", "1.0"
     )
     assert code == 0
-    assert f"wait for a person: run.py review list --out {out}" in text
+    assert (
+        f"are in Operations (machine failures, retried on a schedule): run.py ops list --out {out}"
+        in text
+    )
     assert "tokens: " in text
     assert f"warnings, 0 errors: see {out}/events.jsonl" in text

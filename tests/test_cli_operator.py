@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 import run as cli
 from cli import _common as common
@@ -36,21 +38,53 @@ def unknown_company_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "out"
 
 
-@pytest.fixture
-def wide(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tables as wide as they need to be, so no cell wraps."""
-    monkeypatch.setattr(common.stdout, "width", 1000)
-
-
-@pytest.mark.usefixtures("wide")
-@pytest.mark.parametrize("argv", [["report"], ["review", "list"]])
-def test_tables_show_rule_ids_in_square_brackets(
-    capsys: pytest.CaptureFixture[str], unknown_company_run: Path, argv: list[str]
+def test_tables_on_a_terminal_show_square_brackets_as_data(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A rule id such as [research.claims.empty] is data in a table, not rich markup."""
-    code, out, _ = invoke(capsys, *argv, "--out", str(unknown_company_run))
+    """On a terminal, a cell such as "[Company]" or "[draft.placeholder]" is data in the
+    boxed table, not rich markup, and a long cell is cut to the screen."""
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=300, markup=False)
+    monkeypatch.setattr(common, "stdout", console)
+    rows = [["[draft.placeholder]", "contains [Company]" + "x" * 200]]
+    common.table(["rule", "why"], rows, long={"why"})
+    text = screen.getvalue()
+    assert "[draft.placeholder]" in text and "contains [Company]" in text
+    assert "x" * 200 not in text and "…" in text
+
+
+def test_piped_tables_print_every_cell_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    """Piped, a table cuts no cell however long, and --tsv gives tab-separated values."""
+    long = "x" * 300
+    common.table(["id", "why"], [["1", long]], long={"why"})
+    common.table(["id", "why"], [["1", "two\nlines"]], tsv=True)
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith(long) and "…" not in out[1]
+    assert out[2:] == ["id\twhy", "1\ttwo lines"]
+
+
+def test_review_list_and_show_speak_plain_words(
+    capsys: pytest.CaptureFixture[str], unknown_company_run: Path
+) -> None:
+    """The list shows the draft's subject and why in plain words; the card shows the lead,
+    the draft and the rule id folded below its sentence; --json keeps the machine form."""
+    code, out, _ = invoke(capsys, "review", "list", "--out", str(unknown_company_run))
     assert code == 0
-    assert "[research.claims.empty]" in out
+    header, row = out.splitlines()
+    assert header.split() == ["id", "name", "company", "fit", "subject", "why"]
+    assert "Quillstone" in row and "No evidence about quillstone.io" in row
+    code, out, _ = invoke(capsys, "review", "show", "1", "--out", str(unknown_company_run))
+    assert code == 0
+    assert out.startswith("Review item 1 (open)")
+    assert "Why it is here: No evidence about quillstone.io: this draft uses only" in out
+    assert "Ana Ruiz <ana@quillstone.io>, CTO at Quillstone" in out
+    assert "Subject: " in out and "Hi Ana," in out
+    assert "    research.no_evidence: There is no evidence about" in out
+    code, out, _ = invoke(
+        capsys, "review", "show", "1", "--out", str(unknown_company_run), "--json"
+    )
+    data = json.loads(out)
+    assert data["failure"] == "no_evidence" and data["request"]["last_output"]["subject"]
 
 
 @pytest.mark.parametrize("kind", ["proc", "file"])
@@ -106,12 +140,17 @@ def test_the_console_script_names_itself_in_hints(
 def test_a_lead_with_no_evidence_is_told_why_and_the_fix(
     capsys: pytest.CaptureFixture[str], unknown_company_run: Path
 ) -> None:
-    """The review reason and the event log name the missing evidence, its cause and the fix."""
+    """The outcome says in plain words that the draft uses only the lead's row; the item
+    and the event log name the cause and the fix."""
     code, out, _ = invoke(capsys, "report", "--out", str(unknown_company_run), "--json")
     assert code == 0
     reason = json.loads(out)["reason"]
-    assert "there is no evidence about quillstone.io" in reason
-    assert "--kb FILE holding an entry for quillstone.io, or with --sources web" in reason
+    assert reason == "No evidence about quillstone.io: this draft uses only the lead's row."
+    code, out, _ = invoke(
+        capsys, "review", "show", "1", "--out", str(unknown_company_run), "--json"
+    )
+    [doubt] = json.loads(out)["reasons"]
+    assert "--kb FILE with an entry for it, or --sources web" in doubt["reason"]
     events = (unknown_company_run / "events.jsonl").read_text(encoding="utf-8").splitlines()
     [warning] = [json.loads(e) for e in events if '"no_evidence"' in e]
     assert warning["level"] == "warning"
@@ -127,8 +166,9 @@ def test_the_summary_names_companies_without_evidence(
     code, out, _ = invoke(capsys, "run", str(leads), "--out", str(tmp_path / "out"))
     assert code == 0
     assert (
-        "no evidence about 1 company (quillstone.io), so their leads wait for review: "
-        "pass --kb FILE with entries for those domains, or --sources web" in out
+        "no evidence about 1 company (quillstone.io): their drafts use only the lead's row "
+        "and wait in the inbox; add what you know with run.py review retry ID --fact TEXT, "
+        "or pass --kb FILE with entries for those domains, or --sources web" in out
     )
 
 
@@ -137,6 +177,20 @@ def test_square_brackets_in_printed_data_are_not_markup(
 ) -> None:
     """A path such as "[bold]schemas" prints as it is, outside tables too."""
     out = tmp_path / "[bold]schemas"
-    code, text, _ = invoke(capsys, "contracts", "--out", str(out))
+    code, text, _ = invoke(capsys, "contracts", str(out))
     assert code == 0
     assert text.strip().endswith(f"schemas to {out}")
+
+
+def test_contracts_takes_a_folder_and_out_only_with_a_note(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """--out names a run directory everywhere: contracts takes --dir (or a folder), and an
+    old --out still works, with a note on stderr."""
+    code, _, err = invoke(capsys, "contracts", "--dir", str(tmp_path / "a"))
+    assert code == 0 and err == "" and (tmp_path / "a" / "lead.schema.json").is_file()
+    code, _, err = invoke(capsys, "contracts", "--out", str(tmp_path / "b"))
+    assert code == 0 and (tmp_path / "b" / "lead.schema.json").is_file()
+    assert (
+        err.strip() == "note: contracts --out is now contracts --dir (--out names a run directory)"
+    )

@@ -113,8 +113,8 @@ async def test_a_finished_lead_shows_each_stages_raw_reply(
 async def test_a_lead_in_review_shows_its_reply_as_text_and_null_for_the_rest(
     scripted: System, client: httpx.AsyncClient, model: Model
 ) -> None:
-    """A lead held at research has that stage's reply, markup and all, as a JSON string,
-    and null for the stages it never reached."""
+    """A lead whose research stayed without claims waits in the inbox with its draft: each
+    stage's reply is there, the research's markup and all, as a JSON string."""
     await run_leads(scripted, {"R-1": "L0001"})
     answer = await client.get("/v1/leads/R-1")
     assert answer.headers["content-type"] == "application/json"
@@ -122,14 +122,15 @@ async def test_a_lead_in_review_shows_its_reply_as_text_and_null_for_the_rest(
     assert view["status"] == "needs_review"
     sent = model.sent["R-1", Stage.RESEARCH]
     assert MARKUP in json.loads(sent)["summary"]
-    assert view["raw_replies"] == {"research": sent, "scoring": None, "writing": None}
+    assert view["raw_replies"] == {stage.value: model.sent["R-1", stage] for stage in Stage}
 
 
 async def test_after_compaction_only_a_review_item_keeps_its_reply(
     tmp_path: Path, model: Model
 ) -> None:
     """Once ``compact`` has dropped the journal's messages of finished leads, a completed
-    lead's raw replies are null and a lead in review still has its item's reply."""
+    lead's raw replies are null and a lead in review still has its item's reply: the
+    draft's."""
     async with scripted_system(tmp_path, model) as system:
         await run_leads(system, {"C-1": "L0001", "R-1": "L0002"})
     assert compact_run(tmp_path).compacted == 2
@@ -138,11 +139,7 @@ async def test_after_compaction_only_a_review_item_keeps_its_reply(
         held = (await client.get("/v1/leads/R-1")).json()
     assert done["status"] == "completed" and held["status"] == "needs_review"
     assert done["raw_replies"] == {"research": None, "scoring": None, "writing": None}
-    assert held["raw_replies"] == {
-        "research": model.sent["R-1", Stage.RESEARCH],
-        "scoring": None,
-        "writing": None,
-    }
+    assert held["raw_replies"]["writing"] == model.sent["R-1", Stage.WRITING]
 
 
 async def test_the_schema_documents_the_raw_replies(client: httpx.AsyncClient) -> None:

@@ -49,8 +49,11 @@ async def sign_in(client: httpx.AsyncClient) -> str:
         ("/inbox/bulk", {"action": "approve", "ids": "²"}),
         ("/inbox/bulk", {"action": "approve", "ids": "99999999999999999999"}),
         ("/dead/replay", {"ids": "-1"}),
+        ("/ops/retry", {"ids": "1.5"}),
         ("/items/99999999999999999999/approve", {}),
         ("/items/0/reject", {"reason": "x"}),
+        ("/items/0/decline", {"reason": "x"}),
+        ("/items/-3/retry", {"facts": "x"}),
         ("/items/²/edit", {"subject": "s", "body": "b"}),
     ],
 )
@@ -65,12 +68,14 @@ async def test_a_malformed_number_is_a_422(
 
 
 async def test_a_huge_letter_number_in_a_path_is_a_422(client: httpx.AsyncClient) -> None:
-    """``/dead/<20 digits>`` is refused as out of range, not looked up."""
+    """``/ops/<20 digits>`` (and the old ``/dead/<20 digits>``) is refused as out of
+    range, not looked up."""
     await sign_in(client)
+    assert (await client.get("/ops/99999999999999999999")).status_code == 422
     assert (await client.get("/dead/99999999999999999999")).status_code == 422
 
 
-@pytest.mark.parametrize("path", ["/healthz/", "/v1/leads/", "/crm/", "/dead/"])
+@pytest.mark.parametrize("path", ["/healthz/", "/v1/leads/", "/crm/", "/dead/", "/ops/"])
 async def test_no_redirect_names_the_host_a_client_sent(
     client: httpx.AsyncClient, path: str
 ) -> None:
@@ -94,16 +99,23 @@ async def test_the_schema_needs_the_token_and_no_page_loads_a_script_from_elsewh
 
 
 ROUTES = [
-    ("GET", "/?stage={s}&failure={s}&rule={s}"),
+    ("GET", "/?rule={s}&cursor={n}&view={s}&page={n}"),
+    ("GET", "/?view=decided&page={n}"),
     ("GET", "/leads/{s}"),
-    ("GET", "/dead?status={s}"),
+    ("GET", "/ops?show={s}"),
+    ("GET", "/ops/{n}"),
     ("GET", "/dead/{n}"),
     ("GET", "/dashboard/drift/{s}"),
     ("GET", "/crm?{s}={s}"),
+    ("GET", "/crm?q={s}&outcome={s}&fit={s}&sort={s}&order={s}&page={n}"),
+    ("GET", "/crm?sort={c}&order={o}&page={n}&q={s}"),
     ("POST", "/items/{n}/approve"),
     ("POST", "/items/{n}/edit"),
     ("POST", "/items/{n}/reject"),
+    ("POST", "/items/{n}/decline"),
+    ("POST", "/items/{n}/retry"),
     ("POST", "/inbox/bulk"),
+    ("POST", "/ops/retry"),
     ("POST", "/dead/replay"),
     ("POST", "/signout"),
     ("POST", "/signin"),
@@ -112,10 +124,24 @@ TEXT = st.text(max_size=30)
 NUMBERS = st.one_of(
     st.integers(-(2**70), 2**70).map(str), TEXT, st.sampled_from(["²", "1e3", "0x10", " 7"])
 )
+FIELD_NAMES = [
+    "ids",
+    "action",
+    "reason",
+    "subject",
+    "body",
+    "intent",
+    "override",
+    "next",
+    "note",
+    "cursor",
+    "rule",
+    "facts",
+    "url",
+    "rejected",
+]
 FIELDS = st.dictionaries(
-    st.sampled_from(
-        ["ids", "action", "reason", "subject", "body", "intent", "override", "next", "note"]
-    ),
+    st.sampled_from(FIELD_NAMES),
     st.one_of(TEXT, NUMBERS),
     max_size=6,
 )
@@ -132,6 +158,10 @@ FIELDS = st.dictionaries(
     number=NUMBERS,
     fields=FIELDS,
     with_csrf=st.booleans(),
+    choice=st.tuples(
+        st.sampled_from(["fit", "date", "company", "", "FIT"]),
+        st.sampled_from(["asc", "desc", "", "up"]),
+    ),
 )
 async def test_no_console_route_answers_500(
     client: httpx.AsyncClient,
@@ -140,12 +170,18 @@ async def test_no_console_route_answers_500(
     number: str,
     fields: dict[str, str],
     with_csrf: bool,
+    choice: tuple[str, str],
 ) -> None:
     """Any text or number in any parameter of any console route, any form fields, with or
     without a valid CSRF token, signed in: never a 5xx."""
     csrf = await sign_in(client)
     method, template = route
-    path = template.format(s=quote(text, safe=""), n=quote(number, safe=""))
+    path = template.format(
+        s=quote(text, safe=""),
+        n=quote(number, safe=""),
+        c=choice[0],
+        o=choice[1],
+    )
     if method == "GET":
         answer = await client.get(path)
     else:

@@ -53,7 +53,8 @@ async def sign_in(client: httpx.AsyncClient, reviewer: str = "Ada") -> str:
 
 async def test_every_page_sends_a_stranger_to_sign_in(client: httpx.AsyncClient) -> None:
     """Without a session each page redirects to /signin, and no data is shown."""
-    for path in ["/", "/leads/L0001", "/dead", "/dead/1", "/dashboard", "/crm", "/crm.csv"]:
+    pages = ["/", "/?view=decided", "/leads/L0001", "/ops", "/ops/1", "/dead", "/dead/1"]
+    for path in [*pages, "/dashboard", "/crm", "/crm.csv"]:
         answer = await client.get(path)
         assert (answer.status_code, answer.headers["location"]) == (303, "/signin"), path
 
@@ -75,16 +76,16 @@ async def test_sign_in_needs_the_form_token_the_token_and_a_name(
 async def test_pages_forbid_inline_scripts(client: httpx.AsyncClient) -> None:
     """Every page carries a Content-Security-Policy without 'unsafe-inline' scripts."""
     await sign_in(client)
-    for path in ["/", "/dead", "/dashboard", "/crm", "/signin"]:
+    for path in ["/", "/?view=decided", "/ops", "/dashboard", "/crm", "/signin"]:
         policy = (await client.get(path)).headers["content-security-policy"]
         assert "script-src 'self';" in policy, path
 
 
 async def test_unknown_leads_items_and_letters_are_404(client: httpx.AsyncClient) -> None:
-    """A lead, review item or dead letter that does not exist answers 404."""
+    """A lead, review item or Operations item that does not exist answers 404."""
     csrf = await sign_in(client)
     assert (await client.get("/leads/nobody")).status_code == 404
-    assert (await client.get("/dead/99")).status_code == 404
+    assert (await client.get("/ops/99")).status_code == 404
     approve = await client.post("/items/99/approve", data={"csrf": csrf})
     assert approve.status_code == 404
 

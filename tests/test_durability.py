@@ -112,6 +112,37 @@ def test_kill_9_at_random_points_then_resume(tmp_path: Path, seed: int) -> None:
 
 
 @pytest.mark.slow
+def test_the_operations_schedule_survives_kill_9(tmp_path: Path) -> None:
+    """A run killed with SIGKILL leaves each machine failure's retry scheduled in the
+    journal; once due, the next owner of the directory retries them at its start (the run
+    counts each against its schedule), and every record still ends once."""
+    process = start(tmp_path, "--chaos", "0.4", "--seed", "5", "--ops-retry", "3")
+    wait_for_progress(process, 12)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    scheduled = journal_rows(
+        tmp_path,
+        "SELECT d.record FROM dead_letters d JOIN ops_schedule s ON s.record = d.record "
+        "WHERE d.status = 'open' AND s.due_at IS NOT NULL AND s.retries = 0",
+    )
+    assert scheduled, "the killed run left no failure in Operations"
+    # Their time comes while no process owns the directory.
+    with closing(sqlite3.connect(tmp_path / "journal.sqlite")) as connection, connection:
+        connection.execute("UPDATE ops_schedule SET due_at = '2000-01-01T00:00:00+00:00'")
+    summary = finish(tmp_path)
+    assert summary["leads"] == RECORDS
+    assert_every_record_once(tmp_path)
+    records = ", ".join(str(record) for (record,) in scheduled)
+    retried = journal_rows(
+        tmp_path, f"SELECT retries FROM ops_schedule WHERE record IN ({records})"
+    )
+    assert retried and all(count == 1 for (count,) in retried)
+    assert journal_rows(tmp_path, "SELECT COUNT(*) FROM dead_letters WHERE status = 'open'") == [
+        (0,)
+    ]
+
+
+@pytest.mark.slow
 def test_sigterm_drains_then_exits_143_and_resumes(tmp_path: Path) -> None:
     """SIGTERM stops admission, drains, exits 143 with leads pending; the next run finishes them."""
     process = start(tmp_path, "--latency-ms", "30")

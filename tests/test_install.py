@@ -35,3 +35,4 @@ def test_bare_leadwright_runs_from_a_wheel_away_from_the_checkout(tmp_path: Path
     assert "Details: leadwright report --out runs/latest" in result.stdout
     assert (cwd / "runs" / "latest" / "crm.sqlite").is_file()
     assert (target / "supervision" / "samples" / "leads.csv").is_file()
+    assert (target / "supervision" / "evaluation" / "templates" / "report.html").is_file()

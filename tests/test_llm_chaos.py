@@ -207,6 +207,21 @@ async def test_a_retried_call_gets_a_fresh_draw(chains: list[Chain]) -> None:
     assert len(set(faults)) > 2
 
 
+async def test_an_operations_retry_draws_anew_in_a_new_process(chains: list[Chain]) -> None:
+    """A fresh wrapper (another process) draws the same for a lead's first pass, but
+    differently for each Operations retry of it, so that a retry by hand can succeed."""
+    requests = [chain.request(Stage.SCORING) for chain in chains]
+
+    async def first_calls(retry: int) -> list[Fault | None]:
+        chaos = ChaosLlm(_inner(), rate=0.5, seed=4)
+        return [(await outcome(chaos, dataclasses.replace(r, retry=retry)))[0] for r in requests]
+
+    first = await first_calls(0)
+    assert first == await first_calls(0)
+    assert first != await first_calls(1) != await first_calls(2)
+    assert await first_calls(1) == await first_calls(1)
+
+
 class _Down:
     """A gateway whose provider is down."""
 

@@ -53,9 +53,10 @@ def llm_calls(workers: Workers, index: int) -> int:
 
 
 def is_terminal(envelope: Envelope[Message]) -> bool:
-    """Whether ``envelope`` ends its lead's stage work (a scored lead that fits does not)."""
+    """Whether ``envelope`` ends its lead's stage work (a scored lead that fits does not,
+    nor one with doubts: it is drafted for a person to decide on)."""
     message = envelope.message
-    return not (isinstance(message, LeadScore) and not message.disqualified)
+    return not (isinstance(message, LeadScore) and (not message.disqualified or message.to_inbox))
 
 
 def test_roles_are_checked_and_put_in_pipeline_order() -> None:

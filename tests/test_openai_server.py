@@ -204,3 +204,37 @@ async def test_the_server_works_as_an_async_context_manager() -> None:
         assert server.url.startswith("http://127.0.0.1:")
     with pytest.raises(UsageError):
         _ = server.url
+
+
+def _prompted(lead_id: str, feedback: str = "") -> dict[str, Any]:
+    """A chat body as the pipeline sends it: a scoring prompt about one lead."""
+    lead = {
+        "lead_id": lead_id, "record": 1, "first_name": "Ana", "last_name": "Diaz",
+        "email": "ana@acme.io", "title": "CTO", "company": "Acme", "domain": "acme.io",
+        "industry": "Software", "employees": 120, "country": "ES", "notes": "",
+    }  # fmt: skip
+    data = {
+        "lead": lead,
+        "research": {"summary": "", "claims": []},
+        "icp_score": 55,
+        "icp_fit": "medium",
+        "thresholds": {"high": 70, "medium": 40},
+    }
+    user = f"<data>\n{json.dumps(data)}\n</data>{feedback}"
+    return {"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": user}]}
+
+
+def test_the_offline_model_draws_anew_for_another_seed_and_repeats_a_request() -> None:
+    """Asked again about the same lead with another sampling seed (an Operations retry
+    moves it on), the fake server's model draws a new answer, so a retry can succeed; the
+    same request always gets the same answer, from this server or a fresh one."""
+    from actors.llm.testing import OfflineModel
+
+    def answers(model: OfflineModel, seed: int | None) -> list[str | None]:
+        bodies = [_prompted(f"L{n}") | ({} if seed is None else {"seed": seed}) for n in range(20)]
+        return [getattr(model(body, n), "content", None) for n, body in enumerate(bodies)]
+
+    model = OfflineModel(imperfection_rate=0.5)
+    first = answers(model, None)
+    assert first == answers(model, None) == answers(OfflineModel(imperfection_rate=0.5), None)
+    assert answers(model, 7919) != first

@@ -48,6 +48,8 @@ from messages import (
     ProviderError,
     QuotaExhausted,
     ResearchResult,
+    RetryRequested,
+    ReviewApproved,
     RuleViolation,
     RunHalted,
     Stage,
@@ -115,7 +117,9 @@ async def test_malformed_reply_is_reasked_once_then_dead_lettered() -> None:
     assert isinstance(letter, DeadLetter)
     assert letter.failure is FailureKind.MALFORMED_OUTPUT
     assert letter.raw_output == '{"summary": "cut sh'
-    assert isinstance(Envelope.from_json(letter.payload).message, LeadAccepted)
+    again = Envelope.from_json(letter.payload).message
+    assert isinstance(again, RetryRequested)
+    assert (again.stage, again.start, again.retry) == (Stage.RESEARCH, None, 1)
     assert "unusable" in gateway.requests[1].feedback[0]
 
 
@@ -128,20 +132,24 @@ async def test_one_malformed_reply_then_a_good_one_is_attempt_two() -> None:
     assert isinstance(envelope.message, ResearchResult) and envelope.attempt == 2
 
 
-async def test_schema_mismatch_goes_to_review_after_the_attempt_budget() -> None:
-    """Three schema-violating replies end in HumanReviewRequested(schema_mismatch)."""
+async def test_schema_mismatch_goes_to_operations_after_the_attempt_budget() -> None:
+    """Three schema-violating replies end in a dead letter (schema_mismatch) whose payload
+    retries scoring from the same research, never in the inbox."""
     bad = json.dumps({"fit": "excellent", "score": 80, "confidence": 0.9, "reasons": []})
     gateway = replies(bad, bad, bad)
     [envelope] = await TestBus().deliver(
         Scoring(LlmCaller(gateway), ICP), research(), approved=True, producer="validator"
     )
-    review = envelope.message
-    assert isinstance(review, HumanReviewRequested)
-    assert (review.failure, review.attempts, review.stage) == (
+    letter = envelope.message
+    assert isinstance(letter, DeadLetter)
+    assert (letter.failure, letter.attempts, letter.actor) == (
         FailureKind.SCHEMA_MISMATCH,
         3,
-        Stage.SCORING,
+        "scoring",
     )
+    assert letter.raw_output == bad
+    again = Envelope.from_json(letter.payload).message
+    assert isinstance(again, RetryRequested) and again.start == research()
     assert any("fit" in item for item in gateway.requests[1].feedback)
 
 
@@ -199,27 +207,43 @@ async def test_writer_skips_disqualified_leads() -> None:
     assert gateway.requests == []
 
 
-async def test_timeouts_past_their_retries_go_to_review() -> None:
-    """Three timeouts in a row send the lead to review as llm_timeout."""
+async def test_timeouts_past_their_retries_go_to_operations() -> None:
+    """Three timeouts in a row are a machine failure: a dead letter (llm_timeout), never
+    an inbox item."""
     gateway = replies(LlmTimeout("t"), LlmTimeout("t"), LlmTimeout("t"))
     [envelope] = await TestBus().deliver(
         Writer(LlmCaller(gateway), ICP), score(), approved=True, producer="validator"
     )
-    assert isinstance(envelope.message, HumanReviewRequested)
+    assert isinstance(envelope.message, DeadLetter)
     assert envelope.message.failure is FailureKind.LLM_TIMEOUT
 
 
-async def test_provider_errors_past_their_retries_go_to_review() -> None:
-    """Three 5xx replies in a row send the lead to review as provider_error, with its input."""
+async def test_provider_errors_past_their_retries_go_to_operations() -> None:
+    """Three 5xx replies in a row give a dead letter (provider_error) that retries the stage
+    from its input as the lead's next retry."""
     gateway = replies(ProviderError("502"), ProviderError("503"), ProviderError("500"))
     [envelope] = await TestBus().deliver(
         Scoring(LlmCaller(gateway), ICP), research(), approved=True, producer="validator"
     )
-    review = envelope.message
-    assert isinstance(review, HumanReviewRequested)
-    assert review.failure is FailureKind.PROVIDER_ERROR
-    assert review.stage_input == research()
+    letter = envelope.message
+    assert isinstance(letter, DeadLetter)
+    assert letter.failure is FailureKind.PROVIDER_ERROR
+    again = Envelope.from_json(letter.payload).message
+    assert isinstance(again, RetryRequested)
+    assert (again.stage, again.start, again.retry) == (Stage.SCORING, research(), 1)
     assert len(gateway.requests) == 3
+
+
+async def test_a_retry_is_a_new_pass_whose_calls_and_outputs_carry_its_number() -> None:
+    """A RetryRequested for scoring asks again from its start, with ``retry`` on the request
+    (so faults draw anew) and on the output; other stages ignore it."""
+    gateway = replies(SCORE_REPLY)
+    bus = TestBus()
+    again = RetryRequested(stage=Stage.SCORING, lead=lead(), start=research(), retry=2)
+    assert await bus.deliver(Writer(LlmCaller(replies()), ICP), again) == []
+    [envelope] = await bus.deliver(Scoring(LlmCaller(gateway), ICP), again)
+    assert isinstance(envelope.message, LeadScore) and envelope.message.retry == 2
+    assert gateway.requests[0].retry == 2
 
 
 async def test_quota_exhaustion_halts_the_run() -> None:
@@ -262,15 +286,90 @@ async def test_validator_sends_the_last_attempt_to_review() -> None:
     assert review.message.last_output == bad
 
 
-async def test_low_confidence_goes_to_review_without_a_reask() -> None:
-    """A confident-enough-looking score below the threshold goes straight to review."""
+async def test_low_confidence_goes_on_with_a_doubt_without_a_reask() -> None:
+    """A score below the confidence threshold is not re-asked: it is approved with the
+    doubt, so that the lead is drafted and a person decides on the draft."""
     doubtful = score(confidence=0.2)
-    verdict, review = await TestBus().deliver(Validator(CTX), doubtful, attempt=1)
+    verdict, passed, approved = await TestBus().deliver(Validator(CTX), doubtful, attempt=1)
     assert (
         isinstance(verdict.message, ValidationFailed) and verdict.message.verdict is Verdict.REVIEW
     )
-    assert isinstance(review.message, HumanReviewRequested)
-    assert review.message.failure is FailureKind.LOW_CONFIDENCE
+    assert isinstance(passed.message, ValidationPassed)
+    assert isinstance(approved.message, LeadScore) and approved.approved
+    assert [d.rule for d in approved.message.doubts] == ["score.confidence"]
+
+
+async def test_a_draft_of_a_doubtful_lead_goes_to_the_inbox_with_the_draft() -> None:
+    """A draft that passes every rule but whose score carries a doubt is not approved: it
+    goes to the inbox as the draft that would be sent, as low_confidence."""
+    doubt = RuleViolation(rule="score.confidence", reason="Confidence 0.2 is below 0.6.")
+    doubtful = draft(score=score(confidence=0.2, doubts=(doubt,)))
+    [review] = await TestBus().deliver(Validator(CTX), doubtful, attempt=1)
+    request = review.message
+    assert isinstance(request, HumanReviewRequested)
+    assert request.failure is FailureKind.LOW_CONFIDENCE
+    assert request.last_output == doubtful and request.violations == ()
+
+
+async def test_research_that_stays_ungrounded_goes_on_without_the_bad_claims() -> None:
+    """At the last attempt, research keeps its grounded claims only, with the grounding
+    violations as doubts, and is approved: scoring and drafting still run."""
+    good = research().claims[0]
+    bad = good.model_copy(update={"quote": "Doubled its revenue."})
+    shaky = research(claims=(good, bad))
+    *_, approved = await TestBus().deliver(Validator(CTX), shaky, attempt=3)
+    assert isinstance(approved.message, ResearchResult) and approved.approved
+    assert approved.message.claims == (good,)
+    assert [d.rule for d in approved.message.doubts] == ["research.grounding.quote_not_found"]
+
+
+async def test_a_lead_without_evidence_is_researched_with_no_llm_call() -> None:
+    """No evidence: no call, no retry; the result has no claims and the no_evidence doubt,
+    and the validator passes it on."""
+    gateway = replies()
+    nobody = lead(domain="unknown.example")
+    [envelope] = await TestBus().deliver(
+        Research(LlmCaller(gateway), KB), LeadAccepted(lead=nobody)
+    )
+    result = envelope.message
+    assert isinstance(result, ResearchResult) and gateway.requests == []
+    assert result.claims == () and [d.rule for d in result.doubts] == ["research.no_evidence"]
+    _, approved = await TestBus().deliver(Validator(CTX), result)
+    assert approved.approved and approved.message == result
+
+
+async def test_a_doubtful_low_fit_lead_is_drafted_and_not_written_to_the_crm(
+    tmp_path: Path,
+) -> None:
+    """A low fit with doubts is drafted (a person decides on it) and the CRM leaves it."""
+    doubt = RuleViolation(rule="score.confidence", reason="Confidence 0.2 is below 0.6.")
+    low = score(fit=Fit.LOW, score=20, icp_score=20, icp_fit=Fit.LOW, doubts=(doubt,))
+    gateway = replies(json.dumps({"subject": "Hi", "body": "Hello"}))
+    [drafted] = await TestBus().deliver(
+        Writer(LlmCaller(gateway), ICP), low, approved=True, producer="validator"
+    )
+    assert isinstance(drafted.message, OutreachDraft)
+    store = SqliteCrm(tmp_path / "crm.sqlite")
+    assert await TestBus().deliver(Crm(store), low, approved=True, producer="validator") == []
+    assert store.rows() == []
+    store.close()
+
+
+async def test_an_approval_writes_exactly_the_draft_the_reviewer_saw(tmp_path: Path) -> None:
+    """ReviewApproved puts its draft in the CRM (completed), or records the lead as
+    disqualified when it is not to be sent."""
+    store = SqliteCrm(tmp_path / "crm.sqlite")
+    bus = TestBus()
+    await bus.deliver(Crm(store), ReviewApproved(item=1, draft=draft(), send=True))
+    other = lead(lead_id="L0002", record=2, email="b@arclight-academy.com")
+    low = draft(score=score(research=research(lead=other), fit=Fit.LOW, score=20))
+    await bus.deliver(Crm(store), ReviewApproved(item=2, draft=low, send=False))
+    rows = store.rows()
+    store.close()
+    assert [(r["outcome"], r["draft_body"]) for r in rows] == [
+        ("completed", draft().body),
+        ("disqualified", None),
+    ]
 
 
 async def test_crm_writes_completed_and_disqualified_rows(tmp_path: Path) -> None:

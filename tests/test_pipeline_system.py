@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -14,8 +15,9 @@ from actors import Icp, KnowledgeBase, LedgerStore, LlmGateway, RuleContext, Sql
 from actors.intake import RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm
 from actors.validation import check
-from messages import Envelope, Message, OutreachDraft
+from messages import Envelope, Message, OutreachDraft, UsageError
 from supervision import PipelineConfig, RunSummary, run_pipeline
+from supervision.system import approve, decline, open_system, retry, retryable
 
 pytestmark = pytest.mark.anyio
 
@@ -148,3 +150,34 @@ async def test_a_second_run_redoes_nothing(tmp_path: Path) -> None:
     again = await run(tmp_path, OfflineLlm(seed=0), limit=30)
     assert again.llm_calls == 0
     assert ledger_report(tmp_path) == before
+
+
+async def test_people_and_operations_keep_one_outcome_per_record(tmp_path: Path) -> None:
+    """After a chaotic run, a person approves or declines every inbox item and an operator
+    retries everything in Operations: every record still has exactly one outcome, the
+    declined ones among them, and the CRM holds exactly the completed and disqualified."""
+    companies = json.loads((EXAMPLES / "companies.json").read_text(encoding="utf-8"))
+    # A knowledge base that knows only half the companies: the rest reach the inbox.
+    half = KnowledgeBase(dict(list(companies.items())[::2]))
+    config = PipelineConfig(
+        out=tmp_path, gateway=ChaosLlm(OfflineLlm(seed=7), rate=0.3, seed=7), icp=ICP, source=half
+    )
+    await run_pipeline(config, itertools.islice(read_records(LEADS), 80))
+    async with open_system(config, admit=False) as system:
+        # Retried leads may land in the inbox (a lead without evidence): decide them too.
+        for letter in retryable(system.stores, None):
+            await retry(system, letter)
+        items = system.stores.review.items(status="open")
+        assert items, "the chaotic run left nothing in the inbox"
+        for number, item in enumerate(items):
+            if number == 0:
+                decline(system, item.id, "not for us", reviewer="ana")
+                continue
+            try:
+                await approve(system, item.id, reviewer="ana")
+            except UsageError:
+                decline(system, item.id, "the draft needs more work than it is worth")
+        assert system.caller.statistics().calls > 0
+    counts = assert_one_outcome_each(tmp_path, 80)
+    assert counts["declined"] >= 1 and counts["needs_review"] == 0
+    assert_crm_matches_outcomes(tmp_path)

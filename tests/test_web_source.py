@@ -485,3 +485,46 @@ async def test_a_client_passed_in_is_left_open(site: Site) -> None:
         async with WebSource(client=client, resolver=RESOLVER, allow_private=True) as source:
             assert await source.gather(lead(at(site)))
         assert not client.is_closed
+
+
+async def test_one_page_a_reviewer_gives_is_read_for_its_texts(
+    site: Site, make_source: MakeSource
+) -> None:
+    """``read_page`` reads only the page it is given (robots.txt first), no linked page,
+    and returns its evidence texts."""
+    found = await make_source().read_page(at(site, "/about"))
+
+    assert isinstance(found, tuple) and any("Acme Robotics" in text for text in found)
+    assert site.paths() == ["/robots.txt", "/about"]
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("ftp://acme.example/about", "ftp://acme.example/about is not a web address"),
+        ("https://", "https:// is not a web address"),
+        ("about us", "about us is not a web address"),
+    ],
+)
+async def test_a_page_address_that_is_no_web_address_is_a_reason(
+    make_source: MakeSource, url: str, said: str
+) -> None:
+    """An address that is not http or https is refused before anything is asked."""
+    found = await make_source().read_page(url)
+
+    assert isinstance(found, str) and found.startswith(said)
+
+
+async def test_a_page_is_read_only_as_the_guards_allow(site: Site, make_source: MakeSource) -> None:
+    """A private address without the flag, robots.txt that forbids and a missing page
+    each come back as the reason, as for a site."""
+    private = await make_source(allow_private=False).read_page(at(site, "/about"))
+    assert isinstance(private, str) and "--allow-private-sources" in private
+    assert site.seen == ()
+    missing = await make_source().read_page(at(site, "/nowhere"))
+    assert missing == f"{at(site, '/nowhere')} answered HTTP 404"
+    site.serve(
+        "/robots.txt", Reply(b"User-agent: Leadwright\nDisallow: /\n", content_type="text/plain")
+    )
+    forbidden = await make_source().read_page(at(site, "/about"))
+    assert isinstance(forbidden, str) and "robots.txt does not allow Leadwright" in forbidden

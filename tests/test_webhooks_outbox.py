@@ -18,7 +18,7 @@ from actors.intake import RawRecord, read_records
 from actors.llm import ChaosLlm, Fault, OfflineLlm
 from actors.webhooks import EndpointPolicy, SecretFiles
 from messages import LeadOutcome, Outcome, WebhookEvent
-from supervision.system import PipelineConfig, Stores, reject, run_pipeline
+from supervision.system import PipelineConfig, Stores, decline, run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -134,11 +134,11 @@ def test_a_run_sends_each_outcome_signed_with_its_lead_score_and_draft(tmp_path:
         assert data["draft"]["approved"] is True and data["draft"]["body"]
 
 
-def test_a_reviewers_rejection_announces_the_decision_and_the_failed_outcome(
+def test_a_reviewers_decline_announces_the_decision_and_the_declined_outcome(
     tmp_path: Path,
 ) -> None:
-    """Rejecting a review item queues review.decided (with the draft the person saw) and
-    lead.failed, in the decision's own transaction."""
+    """Declining an inbox item queues review.decided (with the draft the person saw) and
+    lead.declined, in the decision's own transaction."""
     out = tmp_path / "run"
     add_endpoint(out, "http://127.0.0.1:9/")
     anyio.run(run_pipeline, config(out, Fault.PLACEHOLDER), first_records(1))
@@ -146,8 +146,8 @@ def test_a_reviewers_rejection_announces_the_decision_and_the_failed_outcome(
     try:
         [item] = stores.review.items(status="open")
         before = events(out)
-        reject(stores, item.id, "not our market", reviewer="ann")
-        assert events(out)[len(before) :] == [("review.decided", 1), ("lead.failed", 1)]
+        decline(stores, item.id, "not our market", reviewer="ann")
+        assert events(out)[len(before) :] == [("review.decided", 1), ("lead.declined", 1)]
         body = stores.ledger.db.run_sync(
             lambda c: c.execute(
                 "SELECT body FROM webhook_events WHERE type = 'review.decided'"
@@ -157,7 +157,7 @@ def test_a_reviewers_rejection_announces_the_decision_and_the_failed_outcome(
         stores.close()
     decided = json.loads(body)["data"]
     assert (decided["decision"], decided["reviewer"], decided["note"]) == (
-        "rejected",
+        "declined",
         "ann",
         "not our market",
     )

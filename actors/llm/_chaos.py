@@ -231,8 +231,9 @@ class ChaosLlm:
     """Wrap a gateway and inject faults into a seeded fraction of its calls.
 
     The draw for a call depends on the seed, the request's trace id, stage and attempt,
-    and how often that same (trace id, stage, attempt) was called before, so that a
-    retried call gets a fresh draw while a rerun with the same seed repeats itself.
+    its Operations retry, and how often that same call was made before in this process,
+    so that a retried call gets a fresh draw, also in another process (an operator's
+    retry), while a fresh run with the same seed repeats itself.
     Only faults that apply to the call's stage are drawn.
     """
 
@@ -258,7 +259,7 @@ class ChaosLlm:
         self._faults = tuple(Fault) if faults is None else _checked_faults(faults)
         self._calls = 0
         self._injected = dict.fromkeys(self._faults, 0)
-        self._counters: OrderedDict[tuple[str, Stage, int], int] = OrderedDict()
+        self._counters: OrderedDict[tuple[str, Stage, int, int], int] = OrderedDict()
 
     def statistics(self) -> ChaosStatistics:
         """A snapshot of the calls seen and the faults injected so far."""
@@ -320,12 +321,14 @@ class ChaosLlm:
     def _draw(self, request: LlmRequest) -> tuple[Fault, random.Random] | None:
         if self._rate == 0.0:
             return None
-        key = (request.trace_id, request.stage, request.attempt)
+        key = (request.trace_id, request.stage, request.attempt, request.retry)
         count = self._counters.pop(key, 0)
         self._counters[key] = count + 1
         if len(self._counters) > _MAX_TRACKED_CALLS:
             self._counters.popitem(last=False)
-        rng = seeded_random("chaos", self._seed, *key, count)
+        # A first pass draws exactly as before retries existed: the same seed, the same run.
+        retried = () if request.retry == 0 else ("retry", request.retry)
+        rng = seeded_random("chaos", self._seed, *key[:3], count, *retried)
         if rng.random() >= self._rate:
             return None
         candidates = [fault for fault in self._faults if applies(fault, request.stage)]

@@ -37,6 +37,8 @@ class GatewaySpec:
     rpm: int | None = None
     tpm: int | None = None
     seed: int = 0
+    """Seeds the offline engine, the local model and chaos; sent to an OpenAI-compatible
+    server as the sampling seed unless 0."""
     latency_ms: float = 0.0
     chaos: float = 0.0
     run_dir: Path | None = None
@@ -69,6 +71,8 @@ def build_gateway(spec: GatewaySpec) -> LlmGateway:
                 memory=memory,
                 breaker_policy=BreakerPolicy(down_limit=spec.provider_down_limit),
                 prices=spec.prices,
+                # Seed 0, the default, sends none: the provider samples as it always does.
+                seed=spec.seed or None,
             )
         case LlmKind.LOCAL:
             # Imported here: the local backend is an optional extra.

@@ -28,6 +28,9 @@ class LlmRequest:
     trace_id: str
     """One per lead; the offline engine seeds itself with it."""
     attempt: int = 1
+    retry: int = 0
+    """Which of Operations' retries of the lead this call belongs to (0: its first pass).
+    A retry is a new attempt: fault injection and the offline engine draw anew for it."""
     feedback: tuple[str, ...] = ()
     """What was wrong with the previous attempt, to be fixed in this one."""
     timeout: float = 30.0

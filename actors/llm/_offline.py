@@ -145,8 +145,8 @@ class OfflineStatistics:
 class OfflineLlm:
     """A deterministic engine that answers every stage from the request's inputs.
 
-    The same seed, trace id (for research: company domain), stage and attempt always
-    give the same reply. With
+    The same seed, trace id (for research: company domain), stage, attempt and retry
+    always give the same reply. With
     probability ``imperfection_rate`` a first attempt carries one realistic flaw; a re-ask
     (a later attempt, or one with feedback) is flawed a third as often.
     """
@@ -198,8 +198,9 @@ class OfflineLlm:
                     f"call's timeout of {request.timeout:g} s."
                 )
             await anyio.sleep(self._latency_s)
+        retried = () if request.retry == 0 else ("retry", request.retry)
         rng = seeded_random(
-            "offline", self._seed, _subject(request), request.stage, request.attempt
+            "offline", self._seed, _subject(request), request.stage, request.attempt, *retried
         )
         rate = self._rate if request.attempt <= 1 and not request.feedback else self._rate / 3
         flawed = rng.random() < rate
@@ -417,8 +418,9 @@ def _body(lead: Lead, sender: _Sender, quote: str | None, rng: random.Random) ->
     quoted claim or on what the row says, the pitch, an ask, the signature, the opt-out."""
     company = lead.company or "your company"
     if quote is None:
-        opening = f"I have been reading about {company} and the work your team does"
-        opening += f" in {lead.industry}." if lead.industry else "."
+        # Nothing researched: the lead's own row is all it may use, and it claims nothing.
+        opening = f"I am reaching out to you at {company}"
+        opening += f", given your team's work in {lead.industry}." if lead.industry else "."
         aside = "you probably see the day-to-day trade-offs first-hand."
     else:
         opening = rng.choice(

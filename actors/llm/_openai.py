@@ -43,6 +43,7 @@ from messages import ClosedResourceError, LlmError, ProviderError, UsageError
 
 if TYPE_CHECKING:
     import openai
+    from openai import Omit
     from openai.types.chat import ChatCompletionMessageParam
 else:
     openai = lazy_module("openai")  # a second to import: only for runs that use it
@@ -62,6 +63,19 @@ def _cached_tokens(usage: object) -> int:
     details = getattr(usage, "prompt_tokens_details", None)
     cached = getattr(details, "cached_tokens", None)
     return cached if isinstance(cached, int) and cached > 0 else 0
+
+
+RETRY_SEED_STRIDE = 7919
+"""How far an Operations retry moves the sampling seed: far enough that a retry's seed is
+not another draw's (``evaluate --repeat`` moves it by one per draw)."""
+
+
+def _sampling_seed(seed: int | None, retry: int) -> int | Omit:
+    """The request's sampling ``seed``: none on a first pass without one; an Operations
+    retry is a new attempt, so it asks for another draw with a seed moved on by it."""
+    if seed is None and retry == 0:
+        return openai.omit
+    return (seed or 0) + RETRY_SEED_STRIDE * retry
 
 
 def _has_credentials(url: str) -> bool:
@@ -115,6 +129,7 @@ class OpenAiLlm:
         structured: StructuredMode | str = StructuredMode.AUTO,
         memory: ModeMemory | None = None,
         breaker_policy: BreakerPolicy | None = None,
+        seed: int | None = None,
     ) -> None:
         if not model:
             raise UsageError("model='' must name a model, such as --model gpt-4o-mini.")
@@ -134,6 +149,8 @@ class OpenAiLlm:
             self.client = client.with_options(max_retries=0)
             self._owns_client = False
         self.model = model
+        self.seed = seed
+        """Sent as every request's sampling ``seed`` when set: another seed, another draw."""
         self.structured = structured_mode(structured)
         self.memory = memory
         self.breaker_policy = breaker_policy if breaker_policy is not None else BreakerPolicy()
@@ -189,6 +206,7 @@ class OpenAiLlm:
                 completion = await self.client.chat.completions.create(
                     model=model,
                     messages=self._messages(request, rung),
+                    seed=_sampling_seed(self.seed, request.retry),
                     response_format=fmt if fmt is not None else openai.omit,  # type: ignore[arg-type]
                     max_completion_tokens=(
                         self.max_output_tokens

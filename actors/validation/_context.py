@@ -35,6 +35,8 @@ class RuleContext:
     min_body_chars: int = 200
     max_body_chars: int = 1500
     max_subject_chars: int = 120
+    disabled: frozenset[str] = frozenset()
+    """Ids of rules that do not run (a rule set's ``disable``; see ``RulePolicy``)."""
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.confidence_threshold) or not (

@@ -9,18 +9,19 @@ from actors.validation._rule import rule
 from actors.validation._text import fold, show
 from messages import ResearchResult
 
+NO_EVIDENCE = "research.no_evidence"
+"""The doubt of research whose sources found nothing about the company: it is no rule an
+output can break, but a reason a person decides on the lead's draft."""
+
 
 @rule("research.claims.empty")
 def has_claims(result: ResearchResult, ctx: RuleContext) -> Iterator[str]:
-    """The research makes at least one claim; with no evidence, the reason names the fix."""
-    if not result.claims and not result.evidence:
-        domain = result.lead.domain
-        yield (
-            f"The research has no claims because there is no evidence about {domain}; "
-            f"run again with --kb FILE holding an entry for {domain}, or with --sources web "
-            "(events.jsonl says why under no_evidence)."
-        )
-    elif not result.claims:
+    """Research that was shown evidence makes at least one claim.
+
+    With no evidence there is nothing to claim: such research has none, and carries the
+    ``research.no_evidence`` doubt instead (research makes no LLM call for it).
+    """
+    if result.evidence and not result.claims:
         yield (
             "The research has no claims; make at least one claim that cites the evidence "
             "and quotes it verbatim."

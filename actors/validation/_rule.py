@@ -92,6 +92,8 @@ class RuleSet(Generic[T]):
         review: list[RuleViolation] = []
         for rules, found in ((self.reask, reask), (self.review, review)):
             for each in rules:
+                if ctx.disabled and rule_id_of(each) in ctx.disabled:
+                    continue
                 try:
                     found.extend(each(output, ctx))
                 except Exception as exc:

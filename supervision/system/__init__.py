@@ -17,14 +17,18 @@ from supervision.system._operations import (
     DraftEdit,
     DraftRefused,
     approve,
+    decline,
     draft_violations,
     export_csv,
     open_item,
     reject,
     replay,
     replayable,
+    retry,
+    retry_lead,
 )
-from supervision.system._resume import approval_envelope, replay_envelope
+from supervision.system._resume import replay_envelope
+from supervision.system._retries import RetryRunner, retryable
 from supervision.system._run import SUMMARY_FILE, Progress, Run, RunSummary, run_pipeline
 from supervision.system._service import Face, Gate, Service, ServiceEnd
 from supervision.system._signals import DRAIN_S, Stopper
@@ -68,6 +72,7 @@ __all__ = [
     "HousekeepingStatistics",
     "PipelineConfig",
     "Progress",
+    "RetryRunner",
     "Role",
     "Run",
     "RunSummary",
@@ -79,13 +84,13 @@ __all__ = [
     "TraceNode",
     "WorkerParts",
     "WorkerSummary",
-    "approval_envelope",
     "approve",
     "build_trace",
     "build_worker",
     "compact_run",
     "crm_table",
     "csv_table",
+    "decline",
     "describe",
     "draft_violations",
     "entry_detail",
@@ -98,6 +103,9 @@ __all__ = [
     "replay",
     "replay_envelope",
     "replayable",
+    "retry",
+    "retry_lead",
+    "retryable",
     "routes",
     "run_pipeline",
     "run_worker",

@@ -11,7 +11,7 @@ from typing import final
 import anyio
 
 from actors import PENDING, StoredRecord
-from bus import Bus, InProcessBus
+from bus import Bus
 from messages import Envelope, LeadSubmitted, Message
 from supervision.system._admission import Admission
 from supervision.system._resume import InFlight, in_flight, restarts
@@ -32,15 +32,10 @@ class Admitter:
     published, instead of its ``LeadSubmitted``.
     """
 
-    def __init__(
-        self, stores: Stores, admission: Admission, bus: Bus, local: InProcessBus | None
-    ) -> None:
-        """``local`` is ``bus`` when it is the in-process bus, which alone keeps a journal
-        to deliver again from; ``None`` on a bus other processes share."""
+    def __init__(self, stores: Stores, admission: Admission, bus: Bus) -> None:
         self.stores = stores
         self.admission = admission
         self.bus = bus
-        self._local = local
         self._cursor = 0
         self._fresh_after = stores.ledger.last_record()
         self._more = anyio.Event()
@@ -50,7 +45,7 @@ class Admitter:
     @property
     def distributed(self) -> bool:
         """Whether the stages run in other processes, on a shared bus."""
-        return self._local is None
+        return self.bus.shared
 
     def wake(self) -> None:
         """Tell the admitter that new records are in the inbox."""
@@ -118,10 +113,9 @@ class Admitter:
         await self.bus.commit(ready)
 
     async def _redeliver(self, envelope: Envelope[Message], subscriber: str) -> None:
-        # Only a journal has anything to redeliver, and only the in-process bus has one;
-        # on a shared bus, the server redelivers what no one acknowledged.
-        assert self._local is not None, "a journal is kept only on the in-process bus"
-        await self._local.redeliver(envelope, subscriber)
+        # Only a journal has anything to redeliver, and a shared bus keeps none (its
+        # server redelivers what no one acknowledged): there, in_flight finds nothing.
+        await self.bus.redeliver(envelope, subscriber)
 
 
 def _submitted(stored: StoredRecord, *, stable: bool = False) -> Envelope[Message]:

@@ -16,6 +16,7 @@ from actors import (
     Icp,
     LlmGateway,
     Prompts,
+    RetrySchedule,
 )
 from actors.drift import Profile
 from bus import NatsSettings, PublishHook
@@ -73,6 +74,12 @@ class PipelineConfig:
     """Seconds since the epoch, that research is stamped with (tests pass their own)."""
     compaction: CompactionSettings = field(default_factory=CompactionSettings)
     """When finished leads are compacted while the system runs, and its usage saved."""
+    allow_private_sources: bool = False
+    """Let a page a reviewer gives (``retry_lead``'s URL), like web research, be read from
+    loopback and private addresses (``--allow-private-sources``); metadata never."""
+    ops_retry: RetrySchedule = field(default_factory=RetrySchedule)
+    """When Operations retries a machine failure by itself (``--ops-retry`` sets how many
+    times); the process that owns the run directory runs the retries as they come due."""
 
     @property
     def window(self) -> int:

@@ -1,37 +1,39 @@
-"""What an operator does to a run directory: approve, edit and approve, reject, replay,
-export. The command line, the HTTP API and the console all call these, and nothing else.
+"""What a person does to a run directory: in the inbox, approve, edit and approve, decline,
+or retry a lead with evidence they add; in Operations, retry; and export. The command
+line, the HTTP API and the console all call these, and nothing else.
 
 Each decision is one transaction with the state it changes (the review item, the dead
 letter and the outcome live in one file), so a kill at any point leaves either the old
 state or the new one. A decision on an item that is no longer open is refused.
+
+Approving never asks a model anything: the CRM takes exactly the draft the reviewer saw
+(or edited), with the research and score it was built on. Retrying is a new attempt of
+the step that failed.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import final
 
-from actors import (
-    LetterStatus,
-    ReviewItem,
-    ReviewStatus,
-)
-from actors._dead_letters import add_letter
+from actors import KNOWLEDGE_FILE, ReviewItem, ReviewStatus, WebSource, add_facts
 from actors._ledger import clear_outcome, replace_outcome
 from actors._review import decide, record_action
 from actors.validation import check
 from messages import (
-    DeadLetter,
     Envelope,
-    HumanReviewRequested,
     Outcome,
     OutreachDraft,
+    RetryRequested,
+    ReviewApproved,
     RuleViolation,
+    Stage,
     UsageError,
 )
 from supervision.system._csv import crm_table
-from supervision.system._resume import approval_envelope, replay_envelope
+from supervision.system._retries import retry_letter, retryable
 from supervision.system._stores import Stores
 from supervision.system._system import System
 from supervision.system._wiring import REVIEWER
@@ -81,14 +83,10 @@ def draft_violations(
     system: System, item: ReviewItem, edit: DraftEdit | None
 ) -> tuple[OutreachDraft | None, tuple[RuleViolation, ...]]:
     """The draft an approval would send to the CRM, and the policy rules it breaks."""
-    request = item.request
-    output = request.last_output
-    if not isinstance(output, OutreachDraft):
+    output = item.draft
+    if output is None:
         if edit is not None:
-            raise UsageError(
-                f"review item {item.id} is at the {request.stage.value} stage and has no "
-                "draft to edit; approve it, or reject it"
-            )
+            raise UsageError(_no_draft(item))
         return None, ()
     draft = output
     if edit is not None:
@@ -106,7 +104,9 @@ async def approve(
     edit: DraftEdit | None = None,
     override: bool = False,
 ) -> Decision:
-    """Approve a review item: the lead resumes where it stopped.
+    """Approve an inbox item: the CRM takes the draft as the reviewer saw it (or edited
+    it), and the lead ends ``completed``, or ``disqualified`` where its score says so and
+    the draft was not edited. No model is asked anything.
 
     A draft (as it is, or as edited) runs through the draft policy again: if it still
     breaks a rule, approval needs ``override`` and a note, which the audit keeps, and
@@ -115,26 +115,16 @@ async def approve(
     stores = system.stores
     item = open_item(stores, item_id)
     draft, violations = draft_violations(system, item, edit)
-    if violations:
-        rules = ", ".join(sorted({v.rule for v in violations}))
-        blocked = [v for v in violations if v.rule in UNOVERRIDABLE]
-        if blocked:
-            raise DraftRefused(
-                f"review item {item_id}: the draft breaks {rules}; links, markup and echoed "
-                "instructions must be edited out before it can be approved",
-                violations,
-            )
-        if not override:
-            raise DraftRefused(
-                f"review item {item_id}: the draft breaks {rules}; edit it, or approve "
-                "with --override and a --note saying why",
-                violations,
-            )
-        if not note.strip():
-            raise UsageError("--override needs a --note saying why the draft is approved")
+    if draft is None:
+        raise UsageError(_no_draft(item))
+    _check_override(item_id, violations, override=override, note=note)
     action = "approved with override" if violations else "approved"
     if edit is not None:
         action = "edited and " + action
+    # An edited draft is one a person chose to send; otherwise the score decides.
+    send = edit is not None or not draft.score.disqualified
+    approved = ReviewApproved(item=item_id, draft=draft, send=send, reviewer=reviewer)
+    envelope = Envelope.new(approved, producer=REVIEWER, trace_id=item.lead_id)
 
     def write(c: sqlite3.Connection) -> None:
         _still_open(c, item_id)
@@ -143,88 +133,131 @@ async def approve(
             record_action(c, item_id, action, note, reviewer)
         clear_outcome(c, item.record)
 
-    await stores.ledger.db.run(write)
-    envelope = approval_envelope(item.request, draft if edit is not None else None)
-    outcome = await system.resume(item.record, envelope)
+    outcome = await system.restart(item.record, write, envelope)
+    assert outcome is not None
     return Decision(item_id, item.record, outcome)
 
 
-def reject(stores: Stores, item_id: int, reason: str, *, reviewer: str = "") -> Decision:
-    """Reject a review item: the lead ends as ``failed``, with the reason."""
+def decline(where: System | Stores, item_id: int, reason: str, *, reviewer: str = "") -> Decision:
+    """Decline an inbox item: the lead ends ``declined``, with the reason. Nothing is sent
+    and nothing retries it; it is no failure, and no dead letter is written."""
     if not reason.strip():
-        raise UsageError("--reason must say why the lead is rejected")
+        raise UsageError("--reason must say why the lead is declined")
+    stores = where.stores if isinstance(where, System) else where
     item = open_item(stores, item_id)
-    request: HumanReviewRequested = item.request
-    letter = DeadLetter(
-        failure=request.failure,
-        reason=f"rejected by reviewer: {reason}",
-        actor=REVIEWER,
-        payload=Envelope.new(request, producer=REVIEWER, trace_id=item.lead_id).to_json(),
-        attempts=request.attempts,
-    )
+    by = reviewer or "a reviewer"
 
     def write(c: sqlite3.Connection) -> None:
         _still_open(c, item_id)
-        decide(c, item_id, ReviewStatus.REJECTED, reason, reviewer)
-        add_letter(c, letter, (item.record, item.lead_id), LetterStatus.REJECTED)
-        replace_outcome(c, item.record, Outcome.FAILED, letter.reason)
+        decide(c, item_id, ReviewStatus.DECLINED, reason, reviewer)
+        replace_outcome(c, item.record, Outcome.DECLINED, f"Declined by {by}: {reason}"[:500])
 
     stores.ledger.db.run_sync(write)
-    return Decision(item_id, item.record, Outcome.FAILED.value)
+    if isinstance(where, System):
+        where.heard_decision(Outcome.DECLINED.value)
+    return Decision(item_id, item.record, Outcome.DECLINED.value)
 
 
-def replayable(stores: Stores, letter_id: int | None, *, rejected: bool = False) -> list[int]:
-    """The dead letters a replay takes: one, or every open one (one per record)."""
-    if letter_id is not None:
-        item = stores.dead.item(letter_id)
-        if item is None:
-            raise UsageError(f"no dead letter {letter_id}; see dead-letters list")
-        allowed = {LetterStatus.OPEN.value} | ({LetterStatus.REJECTED.value} if rejected else set())
-        if item.status not in allowed:
-            hint = (
-                " (a person rejected it: pass --rejected to replay it)"
-                if (item.status == LetterStatus.REJECTED)
-                else ""
-            )
-            raise UsageError(f"dead letter {letter_id} is {item.status}{hint}")
-        if item.record is None:
-            raise UsageError(f"dead letter {letter_id} concerns no lead; nothing to replay")
-        return [letter_id]
-    return [i.id for i in stores.dead.items(status="open") if i.record is not None]
+reject = decline
+"""The name ``decline`` had before: a person's no is not a failure."""
 
 
-async def replay(system: System, letter_id: int, *, rejected: bool = False) -> Decision:
-    """Run a dead-lettered lead again from the message that failed."""
-    stores = system.stores
-    [letter_id] = replayable(stores, letter_id, rejected=rejected)
-    item = stores.dead.item(letter_id)
-    assert item is not None and item.record is not None
-    try:
-        envelope = replay_envelope(item.payload)
-    except (UsageError, ValueError):
-        raise UsageError(f"dead letter {letter_id}: its payload cannot be replayed") from None
-    record = item.record
+async def retry_lead(
+    system: System,
+    item_id: int,
+    *,
+    facts: Sequence[str] = (),
+    url: str = "",
+    reviewer: str = "",
+) -> Decision:
+    """Run an inbox item's lead again from research, as its next retry, after adding
+    ``facts`` about its company (from the page at ``url``) to the run directory's
+    knowledge base: the way on for a lead that had no evidence. The item is settled as
+    ``retried``; the lead ends as the new pass decides (the CRM, or the inbox again).
+
+    A ``url`` without facts is read as web research reads a company's site (robots.txt,
+    the address guard, ``allow_private_sources``), and what the page says becomes the
+    facts; a page that cannot be read is refused, saying why, and nothing runs."""
+    item = open_item(system.stores, item_id)
+    lead = item.request.lead
+    if url.strip() and not facts:
+        facts = await _page_facts(url.strip(), allow_private=system.config.allow_private_sources)
+    note = ""
+    if facts:
+        count = add_facts(system.config.out / KNOWLEDGE_FILE, lead, facts, url)
+        note = f"added {len(facts)} fact(s) about {lead.domain} ({count} in all)"
+        note += f" from {url}" if url else ""
+    draft = item.draft
+    again = RetryRequested(
+        stage=Stage.RESEARCH, lead=lead, retry=(draft.retry if draft is not None else 0) + 1
+    )
+    envelope = Envelope.new(again, producer=REVIEWER, trace_id=item.lead_id)
 
     def write(c: sqlite3.Connection) -> None:
-        (status,) = c.execute(
-            "SELECT status FROM dead_letters WHERE id = ?", (letter_id,)
-        ).fetchone()
-        if status not in (LetterStatus.OPEN.value, LetterStatus.REJECTED.value):
-            raise UsageError(f"dead letter {letter_id} is already {status}")
-        c.execute(
-            "UPDATE dead_letters SET status = ? WHERE id = ?",
-            (LetterStatus.REPLAYED.value, letter_id),
-        )
-        clear_outcome(c, record)
+        _still_open(c, item_id)
+        decide(c, item_id, ReviewStatus.RETRIED, note or "ran again", reviewer)
+        clear_outcome(c, item.record)
 
-    await stores.ledger.db.run(write)
-    outcome = await system.resume(record, envelope)
+    outcome = await system.restart(item.record, write, envelope)
+    assert outcome is not None
+    return Decision(item_id, item.record, outcome)
+
+
+async def _page_facts(url: str, *, allow_private: bool) -> tuple[str, ...]:
+    """What the page at ``url`` says, as facts; ``UsageError`` saying why it cannot be read."""
+    async with WebSource(allow_private=allow_private) as web:
+        found = await web.read_page(url)
+    if isinstance(found, str):
+        raise UsageError(f"the page could not be read: {found}; give the facts it states instead")
+    return found
+
+
+async def retry(system: System, letter_id: int, *, rejected: bool = False) -> Decision:
+    """Retry an Operations item: its failed step runs again, as a new attempt."""
+    record, outcome = await retry_letter(system, letter_id, rejected=rejected)
+    assert outcome is not None
     return Decision(letter_id, record, outcome)
+
+
+replay = retry
+"""``dead-letters replay``: the same as retrying an Operations item."""
+replayable = retryable
+"""The Operations items a replay takes."""
 
 
 def export_csv(stores: Stores) -> str:
     """The CRM's rows as CSV, one line per finished lead (formula cells made safe)."""
     return crm_table(stores).text
+
+
+def _check_override(
+    item_id: int, violations: tuple[RuleViolation, ...], *, override: bool, note: str
+) -> None:
+    if not violations:
+        return
+    rules = ", ".join(sorted({v.rule for v in violations}))
+    if any(v.rule in UNOVERRIDABLE for v in violations):
+        raise DraftRefused(
+            f"review item {item_id}: the draft breaks {rules}; links, markup and echoed "
+            "instructions must be edited out before it can be approved",
+            violations,
+        )
+    if not override:
+        raise DraftRefused(
+            f"review item {item_id}: the draft breaks {rules}; edit it, or approve "
+            "with --override and a --note saying why",
+            violations,
+        )
+    if not note.strip():
+        raise UsageError("--override needs a --note saying why the draft is approved")
+
+
+def _no_draft(item: ReviewItem) -> str:
+    return (
+        f"review item {item.id} has no draft (an earlier version of Leadwright filed it at "
+        f"the {item.stage} stage); decline it, or run its lead again with review retry "
+        f"{item.id}"
+    )
 
 
 def _still_open(c: sqlite3.Connection, item_id: int) -> None:

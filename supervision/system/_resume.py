@@ -1,5 +1,5 @@
-"""Where a stopped lead picks up again: from the journal after a crash or a halt, after a
-reviewer's approval, or from a dead letter.
+"""Where a stopped lead picks up again: from the journal after a crash or a halt, or from
+a dead letter.
 
 Resuming reads only what unfinished records need. At start, the unacked deliveries (the
 work a crash cut short, a window's worth at most); then, as each unfinished record is
@@ -17,7 +17,6 @@ from bus import SqliteJournal
 from messages import (
     DeadLetter,
     Envelope,
-    HumanReviewRequested,
     LeadAccepted,
     LeadScore,
     LeadSubmitted,
@@ -26,7 +25,7 @@ from messages import (
     ResearchResult,
     record_of,
 )
-from supervision.system._wiring import OPERATOR, REVIEWER, VALIDATOR
+from supervision.system._wiring import OPERATOR
 
 Delivery = tuple[Envelope[Message], str]
 """A journaled envelope and the subscriber it was never acked by."""
@@ -114,28 +113,7 @@ def _rank(envelope: Envelope[Message] | None) -> int:
             return -1
 
 
-def approval_envelope(
-    request: HumanReviewRequested, output: OutreachDraft | None = None
-) -> Envelope[Message]:
-    """The envelope that resumes a reviewed lead where it stopped.
-
-    The reviewer stands in for the validator: an output they approve (or the draft they
-    edited, ``output``) is published as approved, so it goes on exactly as if it had
-    passed (a draft to the CRM, a score to drafting, research to scoring). With no output
-    to approve, the stage runs again from its approved input, or from the lead itself for
-    research.
-    """
-    trace_id = request.lead.lead_id
-    approved = output if output is not None else request.last_output
-    if approved is not None:
-        return Envelope(message=approved, producer=VALIDATOR, trace_id=trace_id, approved=True)
-    if request.stage_input is not None:
-        return Envelope(
-            message=request.stage_input, producer=VALIDATOR, trace_id=trace_id, approved=True
-        )
-    return Envelope(message=LeadAccepted(lead=request.lead), producer=REVIEWER, trace_id=trace_id)
-
-
 def replay_envelope(payload: str) -> Envelope[Message]:
-    """A fresh copy of a dead letter's envelope: same message, producer and approval."""
+    """A fresh copy of a dead letter's envelope: same message, producer and approval. For
+    a stage's failure that is the ``RetryRequested`` of the lead's next retry."""
     return Envelope.from_json(payload).resent()

@@ -196,7 +196,10 @@ class Run:
         return await anyio.to_thread.run_sync(_take, self.records, size)
 
     async def finish(self, system: System) -> None:
-        """Wait for every lead to end, then have the drift profile saved."""
+        """Wait for every lead to end, then have the drift profile saved. Operations'
+        retries that were due at start are started first; none starts after that, so
+        that the run ends (the next owner of the directory runs those due later)."""
+        await system.stop_retrying()
         await system.wait_finished()
         await system.flush_profile()
 

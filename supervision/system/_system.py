@@ -8,6 +8,7 @@ system counts what is unfinished and tells listeners each outcome. ``open_system
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import final
 
@@ -15,6 +16,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from actors import (
+    KNOWLEDGE_FILE,
     CircuitBreaker,
     Claim,
     CompanyResearch,
@@ -23,6 +25,7 @@ from actors import (
     LlmCaller,
     MetricsBook,
     Receipt,
+    RunKnowledge,
     RunNotice,
     Submission,
     null_log,
@@ -30,7 +33,7 @@ from actors import (
 from actors.drift import PROFILE_FILE, DriftReport, Profile, ProfileBuilder
 from actors.llm import Spend, Usage
 from actors.webhooks import SecretFiles, Webhooks
-from bus import Bus, InProcessBus
+from bus import Bus
 from messages import (
     DriftDetected,
     Envelope,
@@ -49,6 +52,7 @@ from supervision.system._admitter import Admitter
 from supervision.system._config import PipelineConfig
 from supervision.system._group_submit import GroupSubmit
 from supervision.system._housekeeping import Housekeeping
+from supervision.system._retries import RetryRunner
 from supervision.system._stores import Stores
 from supervision.system._wiring import (
     OPERATOR,
@@ -127,16 +131,17 @@ class System:
         self.webhooks = Webhooks(stores.webhooks, SecretFiles(config.out))
         """The run directory's webhooks; sent while the system runs, if it admits leads (an
         operator's one-off action leaves them to the service or the next run)."""
-        self.distributed = bus is not None
-        """Whether the stages run in other processes, on a shared bus."""
-        self._local: InProcessBus | None = None
         if bus is None:
-            bus = self._local = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
+            bus = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
         self.bus: Bus = bus
+        self.distributed = bus.shared
+        """Whether the stages run in other processes, on a shared bus."""
         self.supervisor: Supervisor = build_supervisor(
             self.bus, self._parts(), stages=not self.distributed
         )
-        self._admitter = Admitter(stores, self._admission, self.bus, self._local)
+        self._admitter = Admitter(stores, self._admission, self.bus)
+        self.retries = RetryRunner(self, self.log)
+        """Operations' automatic retries, run by a system that admits (owns the run)."""
         self._check_finished()
 
     def _parts(self) -> SystemParts:
@@ -148,7 +153,8 @@ class System:
             out=config.out,
             caller=self.caller,
             icp=config.icp,
-            source=config.source,
+            # What reviewers added comes first: a lead retried with evidence finds it.
+            source=RunKnowledge(config.out / KNOWLEDGE_FILE, config.source),
             prompts=config.prompts,
             crm=crm,
             ledger=self.stores.ledger,
@@ -165,6 +171,7 @@ class System:
             handlers=config.window,
             timeout=config.timeout,
             log=self.log,
+            ops_retry=config.ops_retry,
             webhooks=self.webhooks if self.admits else None,
             companies=self.companies,
             housekeeping=self.housekeeping if self.admits else None,
@@ -209,19 +216,49 @@ class System:
             self._admitter.wake()
         return receipts
 
-    async def resume(self, record: int, envelope: Envelope[Message]) -> str:
-        """Publish ``envelope`` for a record whose outcome was just cleared, and wait for
-        its new outcome (an operator's approval or replay)."""
+    async def restart(
+        self,
+        record: int,
+        write: Callable[[sqlite3.Connection], None],
+        envelope: Envelope[Message],
+        *,
+        wait: bool = True,
+    ) -> str | None:
+        """Take a finished record on again: an operator's decision, or a retry.
+
+        The record holds an admission place first, so that the admitter never takes it
+        too; then ``write`` changes the run directory in one transaction (it clears the
+        record's outcome, or raises and nothing changes), and ``envelope`` goes out.
+        With ``wait``, returns the record's new outcome once it has one.
+        """
         if self._admission.holds(record):
             raise UsageError(f"record {record} is already in flight; wait for its outcome")
-        self._unfinished += 1
-        if self._finished.is_set():
-            self._finished = anyio.Event()
-        done = self._waiters.setdefault(record, anyio.Event())
         await self._admission.admit(record)
-        await self.bus.publish(envelope)
+        # Whole or not at all once it holds its place: a stop must not clear an outcome
+        # and leave the envelope that earns the next one unsent.
+        with anyio.CancelScope(shield=True):
+            try:
+                await self.stores.ledger.db.run(write)
+            except BaseException:
+                self._admission.settle(record)
+                raise
+            self._unfinished += 1
+            if self._finished.is_set():
+                self._finished = anyio.Event()
+            done = self._waiters.setdefault(record, anyio.Event()) if wait else None
+            await self.bus.publish(envelope)
+        if done is None:
+            return None
         await done.wait()
         return self.stores.ledger.outcome_of(record)
+
+    def holds(self, record: int) -> bool:
+        """Whether ``record`` holds an admission place: it is in flight."""
+        return self._admission.holds(record)
+
+    def heard_decision(self, outcome: str) -> None:
+        """Count an outcome a person set without the actors (a decline), as if heard."""
+        self.heard[outcome] = self.heard.get(outcome, 0) + 1
 
     def listen(self, listener: OutcomeListener) -> Callable[[], None]:
         """Call ``listener`` with every outcome from now on; returns how to stop."""
@@ -245,8 +282,15 @@ class System:
         await self._admission.wait_idle()
 
     def stop_admitting(self) -> None:
-        """Admit nothing more; what is unfinished stays in the inbox for the next start."""
+        """Admit nothing more, and start no retry; what is unfinished stays in the inbox
+        for the next start."""
         self._admitter.stop()
+        self.retries.cancel()
+
+    async def stop_retrying(self) -> None:
+        """Start no more automatic retries, once those due at start have started (a run
+        that has fed its input: it finishes what it started, and no more)."""
+        await self.retries.stop()
 
     async def flush_profile(self) -> None:
         """Have the drift monitor save (and compare) the profile, and wait for it."""
@@ -298,6 +342,7 @@ class System:
                 concurrency=self.config.concurrency,
             )
             group.start_soon(self._admitter.run)
+            await group.start(self.retries.run)
             task_status.started()
 
     # What the actors tell it
@@ -310,6 +355,8 @@ class System:
         self.webhooks.ring()
         self.housekeeping.note_finished(outcome.lead_id)
         self.heard[outcome.outcome.value] = self.heard.get(outcome.outcome.value, 0) + 1
+        if outcome.outcome is Outcome.FAILED:
+            self.retries.wake()  # its retry was scheduled with its dead letter
         self._room.set()
         waiter = self._waiters.pop(outcome.record, None)
         if waiter is not None:

@@ -15,6 +15,8 @@ from messages import (
     Message,
     OutreachDraft,
     ResearchResult,
+    RetryRequested,
+    ReviewApproved,
     ValidationFailed,
     ValidationPassed,
 )
@@ -84,10 +86,13 @@ def describe(message: Message) -> str:
             line = f"fit {message.fit.value}, score {message.score}, icp {message.icp_score}"
             return line + _prompt(message.prompt)
         case ResearchResult():
+            doubts = (
+                f"; doubts: {', '.join(d.rule for d in message.doubts)}" if message.doubts else ""
+            )
             line = f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
             if message.reused_from is not None:
                 line += f"; reused the research of lead {message.reused_from}"
-            return line + _prompt(message.prompt)
+            return line + doubts + _prompt(message.prompt)
         case OutreachDraft():
             return f"subject {message.subject!r}" + _prompt(message.prompt)
         case HumanReviewRequested():
@@ -98,6 +103,12 @@ def describe(message: Message) -> str:
             return f"outcome {message.outcome.value}: {message.reason}"[:200]
         case LeadRejected():
             return "rejected: " + "; ".join(message.reasons)
+        case ReviewApproved():
+            sent = "draft sent" if message.send else "recorded as disqualified"
+            by = f" by {message.reviewer}" if message.reviewer else ""
+            return f"approved{by} (review item {message.item}): {sent}"
+        case RetryRequested():
+            return f"retry {message.retry} of the {message.stage.value} step"
         case _:
             return ""
 

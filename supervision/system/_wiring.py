@@ -26,6 +26,7 @@ from actors import (
     OutcomeLedger,
     Prompts,
     Research,
+    RetrySchedule,
     ReviewQueue,
     ReviewStore,
     RunControl,
@@ -47,7 +48,7 @@ from supervision.system._housekeeping import Housekeeping
 
 VALIDATOR = "validator"
 OPERATOR = "operator"
-"""The producer of what a run submits."""
+"""The producer of what a run submits, and of what Operations retries."""
 REVIEWER = "reviewer"
 """The producer of what a person decides."""
 
@@ -83,6 +84,7 @@ class SystemParts:
     """Handlers each I/O-bound actor runs at once: the admission window."""
     log: EventLog
     timeout: float
+    ops_retry: RetrySchedule
     webhooks: Webhooks | None = None
     """The webhooks to deliver while the system runs; none are sent if ``None``."""
     companies: CompanyResearch | None = None
@@ -155,7 +157,10 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
                 **logged,
             ),
         ),
-        actor_child(bus, lambda: DeadLetters(p.dead, **logged)),
+        actor_child(
+            bus,
+            lambda: DeadLetters(p.dead, schedule=p.ops_retry, **logged),
+        ),
         actor_child(bus, lambda: ReviewQueue(p.review, **logged)),
         actor_child(bus, lambda: Crm(p.crm, breaker=p.breaker, **io)),
     ]

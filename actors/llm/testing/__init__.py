@@ -4,7 +4,7 @@ Point ``OpenAiLlm(base_url=server.url, ...)`` at a ``FakeOpenAI`` and script its
 to test your own code against real HTTP, without a key or a network.
 """
 
-from actors.llm.testing._offline_model import OfflineModel, stage_of
+from actors.llm.testing._offline_model import MISSCORE_SHIFT, Behaviour, OfflineModel, stage_of
 from actors.llm.testing._server import (
     Completion,
     ErrorReply,
@@ -28,6 +28,8 @@ from actors.llm.testing._server import (
 )
 
 __all__ = [
+    "MISSCORE_SHIFT",
+    "Behaviour",
     "Completion",
     "ErrorReply",
     "FakeOpenAI",
