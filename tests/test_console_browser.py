@@ -82,13 +82,19 @@ def item_of(served: Served, lead_id: str) -> int:
 
 
 def select(page: Page, item: int) -> None:
-    """Move the inbox's cursor with j until it is on ``item``."""
+    """Move the inbox's cursor with j or k until it is on ``item``, from wherever the
+    server put it (the row after the last decision)."""
     target = page.locator(f'tr[data-item="{item}"]')
     expect(target).to_be_visible()
-    for _ in range(page.locator("tr[data-item]").count()):
-        page.keyboard.press("j")
+    page.wait_for_load_state("load")  # the keys' script has run
+    rows = page.locator("tr[data-item]")
+    order: list[str] = rows.evaluate_all("rows => rows.map(row => row.dataset.item)")
+    for _ in range(2 * len(order)):
         if "current" in (target.get_attribute("class") or ""):
             break
+        current = page.locator("tr[data-item].current")
+        here = order.index(current.get_attribute("data-item") or "") if current.count() else -1
+        page.keyboard.press("j" if here < order.index(str(item)) else "k")
     expect(target).to_have_class(re.compile("current"))
 
 
