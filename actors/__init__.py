@@ -5,6 +5,15 @@ Actors know the bus and the messages, and nothing above them.
 
 from actors._actor import Actor, ActorOptions, ActorStatistics, Lifecycle
 from actors._breaker import BreakerState, BreakerStatistics, CircuitBreaker
+from actors._company_research import (
+    DEFAULT_RESEARCH_TTL,
+    CompanyResearch,
+    CompanyResearchStatistics,
+    MemoryResearchStore,
+    ResearchKey,
+    ResearchStore,
+    evidence_digest,
+)
 from actors._context import Context
 from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
 from actors._crm_query import CrmPage, CrmQuery, CrmSort
@@ -24,6 +33,7 @@ from actors._metrics import Metrics, MetricsBook
 from actors._ops_schedule import Due, RetrySchedule, unschedule, utc_now
 from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
 from actors._research import Research
+from actors._research_store import SqliteResearchStore
 from actors._review import (
     Decided,
     ReviewItem,
@@ -48,6 +58,7 @@ from actors._telemetry import (
     reporting,
     wants_otel,
 )
+from actors._usage_store import UsageStore
 from actors._validator import Validator
 from actors._web_guard import METADATA, Resolver, StaticResolver, SystemResolver
 from actors._web_source import DEFAULT_TTL, WebSource, WebSourceStatistics
@@ -59,6 +70,7 @@ from actors.validation import RuleContext
 
 __all__ = [
     "DEFAULT_PROMPTS",
+    "DEFAULT_RESEARCH_TTL",
     "DEFAULT_TTL",
     "FINISHED_EARLIER",
     "INSTRUCTIONS",
@@ -74,6 +86,8 @@ __all__ = [
     "CallerStatistics",
     "CircuitBreaker",
     "Claim",
+    "CompanyResearch",
+    "CompanyResearchStatistics",
     "Context",
     "Crm",
     "CrmPage",
@@ -104,6 +118,7 @@ __all__ = [
     "LlmReplyFacts",
     "LlmRequest",
     "LlmStage",
+    "MemoryResearchStore",
     "Metrics",
     "MetricsBook",
     "OutcomeLedger",
@@ -112,6 +127,8 @@ __all__ = [
     "Receipt",
     "ReportRow",
     "Research",
+    "ResearchKey",
+    "ResearchStore",
     "Resolver",
     "RetrySchedule",
     "ReviewItem",
@@ -126,12 +143,14 @@ __all__ = [
     "Sender",
     "Span",
     "SqliteCrm",
+    "SqliteResearchStore",
     "StageOptions",
     "StaticResolver",
     "StoredRecord",
     "Submission",
     "SystemResolver",
     "Telemetry",
+    "UsageStore",
     "Validator",
     "WebSource",
     "WebSourceStatistics",
@@ -140,6 +159,7 @@ __all__ = [
     "approval_effect",
     "current_telemetry",
     "decision_words",
+    "evidence_digest",
     "lineage_of",
     "null_log",
     "otel_telemetry",

@@ -176,6 +176,10 @@ class LedgerStore:
             )
         )
 
+    def unfinished_among(self, lead_ids: Sequence[str]) -> set[str]:
+        """Those of ``lead_ids`` with a record that has no outcome yet."""
+        return self.db.run_sync(lambda c: _unfinished_among(c, lead_ids))
+
     def conflicts(self) -> int:
         """How many outcomes came for a record that had another one already."""
         return int(
@@ -256,6 +260,22 @@ _REPORT = (
     f"SELECT r.record, r.lead_id, COALESCE(o.outcome, '{PENDING}'), COALESCE(o.reason, '') "
     "FROM records r LEFT JOIN outcomes o ON o.record = r.record"
 )
+
+
+def _unfinished_among(c: sqlite3.Connection, lead_ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(lead_ids), 500):
+        chunk = list(lead_ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        found.update(
+            str(lead)
+            for (lead,) in c.execute(
+                f"SELECT DISTINCT r.lead_id FROM records r LEFT JOIN outcomes o USING (record) "
+                f"WHERE r.lead_id IN ({marks}) AND o.record IS NULL",
+                chunk,
+            )
+        )
+    return found
 
 
 def set_outcome(c: sqlite3.Connection, outcome: LeadOutcome) -> bool:

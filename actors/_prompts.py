@@ -121,9 +121,11 @@ def research_request(
     timeout: float,
     prompts: Prompts = DEFAULT_PROMPTS,
 ) -> LlmRequest:
+    """Research is about the company, never the contact: the evidence, then the company's
+    name and domain. So the research of one lead is right for every lead of its company."""
     inputs = {
-        "lead": _lead(lead),
         "evidence": [e.model_dump(mode="json", exclude={"kind"}) for e in evidence],
+        "company": {"name": lead.company, "domain": lead.domain},
     }
     return _request(
         Stage.RESEARCH, lead, inputs, prompts, attempt=attempt, feedback=feedback, timeout=timeout
@@ -141,12 +143,11 @@ def scoring_request(
 ) -> LlmRequest:
     assessed = icp.assess(research.lead)
     inputs = {
-        "lead": _lead(research.lead),
-        "research": _research(research),
-        "icp_score": assessed.score,
-        "icp_fit": icp.fit_of(assessed.score).value,
-        "unknown_fields": list(assessed.unknown),
         "thresholds": {"high": icp.fit_high, "medium": icp.fit_medium},
+        "research": _facts(research),
+        "icp_score": assessed.score,
+        "unknown_fields": list(assessed.unknown),
+        "lead": _lead(research.lead, _SCORING_FIELDS),
     }
     return _request(
         Stage.SCORING,
@@ -170,18 +171,19 @@ def writing_request(
 ) -> LlmRequest:
     sender = icp.sender
     inputs = {
-        "lead": _lead(score.lead),
-        "research": _research(score.research),
-        "score": {"fit": score.fit.value, "score": score.score, "reasons": list(score.reasons)},
-        "sender": {
-            "company": sender.company,
-            "domain": sender.domain,
-            "name": sender.name,
-            "product": sender.product,
-            "value_proposition": sender.value_proposition,
-            "signature": sender.signature,
-            "link_domains": list(sender.link_domains),
-        },
+        "sender": _given(
+            {
+                "company": sender.company,
+                "domain": sender.domain,
+                "name": sender.name,
+                "product": sender.product,
+                "value_proposition": sender.value_proposition,
+                "signature": sender.signature,
+                "link_domains": list(sender.link_domains),
+            }
+        ),
+        "research": _facts(score.research),
+        "lead": _lead(score.lead, _WRITING_FIELDS),
     }
     note = "" if score.research.claims else _NO_RESEARCH
     return _request(
@@ -207,7 +209,13 @@ def _request(
     timeout: float,
     note: str = "",
 ) -> LlmRequest:
-    prompt = f"<data>\n{json.dumps(inputs, ensure_ascii=False)}\n</data>"
+    # Laid out for providers' prompt caching, which reuses the longest prefix a request
+    # shares with earlier ones: the system prompt (the instructions), then the data from
+    # what is the same for every lead (the ICP's thresholds, the sender), through what
+    # is the same for a company (evidence, research), to the lead, last; then a note
+    # about this lead, and feedback.
+    data = json.dumps(inputs, ensure_ascii=False, separators=(",", ":"))
+    prompt = f"<data>\n{data}\n</data>"
     if note:
         prompt += f"\n\n{note}"
     if feedback:
@@ -227,12 +235,28 @@ def _request(
     )
 
 
-def _lead(lead: Lead) -> dict[str, Any]:
-    return lead.model_dump(mode="json", exclude={"kind"})
+# Every token earns its place: each stage is sent the fields it works from, and no field
+# the row leaves empty. Scoring judges fit (firmographics, title, notes); writing greets,
+# names the company and keeps links to its domain, and never sees the notes, which it must
+# not echo. Neither needs the email or the record number; of the research, both take the
+# claims' quotes, verbatim from the evidence: the summary and the claims' wording say the
+# same at greater length, and the evidence ids are for the validator.
+_SCORING_FIELDS = (
+    "lead_id", "first_name", "title", "company", "industry", "employees", "employees_max",
+    "country", "notes",
+)  # fmt: skip
+_WRITING_FIELDS = ("lead_id", "first_name", "last_name", "title", "company", "domain", "industry")
 
 
-def _research(research: ResearchResult) -> dict[str, Any]:
-    return {
-        "summary": research.summary,
-        "claims": [claim.model_dump(mode="json", exclude={"kind"}) for claim in research.claims],
-    }
+def _facts(research: ResearchResult) -> dict[str, Any]:
+    """What the research found: each claim's quote, verbatim from the evidence."""
+    return {"facts": [claim.quote for claim in research.claims]}
+
+
+def _lead(lead: Lead, fields: tuple[str, ...]) -> dict[str, Any]:
+    return _given(lead.model_dump(mode="json", include=set(fields)))
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` without those left empty."""
+    return {key: value for key, value in values.items() if value not in ("", None, [], ())}

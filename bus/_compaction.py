@@ -124,3 +124,32 @@ def traces_in(c: sqlite3.Connection, trace_ids: Sequence[str]) -> list[str]:
             )
         ]
     return found
+
+
+def uncompacted(c: sqlite3.Connection, trace_ids: Sequence[str]) -> list[str]:
+    """Those of ``trace_ids`` with message rows compaction would remove."""
+    kept = ", ".join("?" * len(KEEP_KINDS))
+    found: list[str] = []
+    for start in range(0, len(trace_ids), 500):
+        chunk = list(trace_ids[start : start + 500])
+        marks = ", ".join("?" * len(chunk))
+        found += [
+            str(t)
+            for (t,) in c.execute(
+                f"SELECT DISTINCT trace_id FROM messages WHERE trace_id IN ({marks}) "
+                f"AND kind NOT IN ({kept})",
+                [*chunk, *KEEP_KINDS],
+            )
+        ]
+    return found
+
+
+def traces_between(c: sqlite3.Connection, after: int, upto: int) -> list[str]:
+    """The traces of messages ``after < seq <= upto`` that compaction would remove."""
+    kept = ", ".join("?" * len(KEEP_KINDS))
+    rows = c.execute(
+        "SELECT DISTINCT trace_id FROM messages WHERE seq > ? AND seq <= ? "
+        f"AND kind NOT IN ({kept})",
+        (after, upto, *KEEP_KINDS),
+    )
+    return [str(t) for (t,) in rows]

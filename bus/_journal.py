@@ -7,10 +7,10 @@ ack is exactly the work that was not done, and nothing else.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, final
 
@@ -18,10 +18,18 @@ import anyio
 from anyio import CancelScope
 from anyio.lowlevel import checkpoint
 
-from bus._compaction import COMPACTED_SCHEMA, Describe, compact_trace, merge_story, traces_in
+from bus._compaction import (
+    COMPACTED_SCHEMA,
+    Describe,
+    compact_trace,
+    merge_story,
+    traces_between,
+    traces_in,
+    uncompacted,
+)
 from bus._entry import JournalEntry
 from bus._sqlite import SqliteFile
-from messages import Envelope, Message, StorageFailed, redact_known
+from messages import Envelope, Message, StorageFailed, redact_known, registry
 
 JOURNAL_VERSION = 2
 """The journal's schema version, kept in the file's ``PRAGMA user_version``.
@@ -238,6 +246,20 @@ class SqliteJournal:
             compacted += self.db.run_sync(work)
         return compacted
 
+    def uncompacted(self, trace_ids: Sequence[str]) -> list[str]:
+        """Those of ``trace_ids`` with messages that compaction would still remove."""
+        return self.db.run_sync(lambda c: uncompacted(c, trace_ids))
+
+    def traces_between(self, after: int, upto: int) -> list[str]:
+        """The traces of the messages journaled after sequence ``after`` up to ``upto``
+        that compaction would remove: a slice of the journal, read by its key."""
+        return self.db.run_sync(lambda c: traces_between(c, after, upto))
+
+    def last_seq(self) -> int:
+        """The sequence number of the last message journaled (0 when none)."""
+        row = self.db.run_sync(lambda c: c.execute("SELECT MAX(seq) FROM messages").fetchone())
+        return int(row[0] or 0)
+
     def envelopes(
         self, *, kinds: Sequence[str], trace_ids: Sequence[str] | None = None
     ) -> list[Envelope[Message]]:
@@ -264,17 +286,22 @@ _TRACES_PER_TRANSACTION = 200
 
 
 def _read_trace(c: sqlite3.Connection, trace_id: str) -> list[JournalEntry]:
+    # The deliveries of the whole trace in one query, not one per message: compaction
+    # reads a trace while the journal waits for the file.
+    delivered: dict[str, list[tuple[str, bool]]] = {}
+    for message_id, subscriber, acked in c.execute(
+        "SELECT d.message_id, d.subscriber, d.acked FROM deliveries d "
+        "JOIN messages m ON m.message_id = d.message_id WHERE m.trace_id = ?",
+        (trace_id,),
+    ):
+        delivered.setdefault(str(message_id), []).append((str(subscriber), bool(acked)))
     entries = []
     for seq, *row in c.execute(
         f"SELECT m.seq, {_ENVELOPE_COLUMNS} FROM messages m WHERE m.trace_id = ? ORDER BY m.seq",
         (trace_id,),
     ).fetchall():
         envelope = _envelope(tuple(row))
-        deliveries = c.execute(
-            "SELECT subscriber, acked FROM deliveries WHERE message_id = ?",
-            (envelope.message_id,),
-        ).fetchall()
-        pairs = [(str(s), bool(a)) for s, a in deliveries]
+        pairs = sorted(delivered.get(envelope.message_id, []))
         entries.append(JournalEntry.of(seq, envelope, pairs))
     return merge_story(c, trace_id, entries)
 
@@ -352,22 +379,24 @@ def _row(envelope: Envelope[Message]) -> tuple[object, ...]:
 
 _ENVELOPE_COLUMNS = (
     "m.message_id, m.trace_id, m.causation_id, m.producer, m.attempt, m.approved, "
-    "m.created_at, m.body"
+    "m.created_at, m.kind, m.body"
 )
 """What ``_envelope`` rebuilds an envelope from, in its order."""
 
 
 def _envelope(row: tuple[Any, ...]) -> Envelope[Message]:
-    message_id, trace_id, causation_id, producer, attempt, approved, created_at, body = row
-    return Envelope.from_dict(
-        {
-            "message_id": message_id,
-            "trace_id": trace_id,
-            "causation_id": causation_id,
-            "producer": producer,
-            "attempt": attempt,
-            "approved": bool(approved),
-            "created_at": created_at,
-            "message": json.loads(body),
-        }
+    message_id, trace_id, causation_id, producer, attempt, approved, created_at, kind, body = row
+    message_type = registry[str(kind)]
+    # Parsed and validated in one pass (pydantic's JSON mode), without a dict between:
+    # resume, trace and compaction read many.
+    message = message_type.model_validate_json(body, strict=False)
+    return Envelope(
+        message=message,
+        producer=str(producer),
+        trace_id=str(trace_id),
+        causation_id=causation_id,
+        attempt=int(attempt),
+        approved=bool(approved),
+        message_id=str(message_id),
+        created_at=datetime.fromisoformat(created_at),
     )

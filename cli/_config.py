@@ -17,11 +17,12 @@ from actors import (
     WebSource,
 )
 from actors.drift import Profile
-from actors.llm import GatewaySpec, OpenAiLlm, build_gateway
+from actors.llm import GatewaySpec, OpenAiLlm, build_gateway, load_prices
 from actors.validation import RulePolicy
 from cli._common import SAMPLE_ICP, SAMPLE_KB, fail
 from messages import LeadwrightError
 from supervision import PipelineConfig, RunSettings, Workspace, find_workspace
+from supervision.system import CompactionSettings
 
 
 def settings_of(options: dict[str, object]) -> RunSettings:
@@ -52,7 +53,7 @@ def settings_of(options: dict[str, object]) -> RunSettings:
             values.setdefault("sources", workspace.sources)
     values.setdefault("icp", SAMPLE_ICP)
     values.setdefault("kb", SAMPLE_KB)
-    for name in ("kb", "icp", "baseline", "prompts", "rules"):
+    for name in ("kb", "icp", "baseline", "prompts", "rules", "prices"):
         if name in values:
             values[name] = str(values[name])
     return RunSettings.model_validate(values)
@@ -77,6 +78,7 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         chaos=settings.chaos,
         run_dir=out,
         provider_down_limit=settings.provider_down_limit,
+        prices=load_prices(Path(settings.prices)) if settings.prices else None,
     )
     gateway = build_gateway(spec)
     workspace = Workspace.load(Path(settings.workspace)) if settings.workspace else None
@@ -96,6 +98,10 @@ def config_of(settings: RunSettings, out: Path) -> PipelineConfig:
         crm_fault_rate=settings.crm_fault_rate,
         seed=settings.seed,
         fallback_model=settings.fallback_model,
+        research_ttl=settings.research_ttl,
+        compaction=CompactionSettings(
+            every_leads=settings.compact_every, every_minutes=settings.compact_minutes
+        ),
         ops_retry=RetrySchedule(retries=settings.ops_retry),
         allow_private_sources=settings.allow_private_sources,
     )

@@ -14,6 +14,7 @@ from rich.tree import Tree
 
 from actors import PENDING, LedgerStore, ReportRow
 from actors.drift import DRIFT_SHARE, DriftReport, Profile, compare, write_report
+from actors.llm import Spend
 from cli._common import (
     DEFAULT_OUT,
     DRIFT_EXIT,
@@ -29,10 +30,12 @@ from cli._common import (
     table,
     with_journal,
     with_ledger,
+    with_stores,
 )
+from cli._cost import cost_lines
 from messages import POLICIES, LeadwrightError, Outcome, Queue, registry
 from supervision import TraceNode, build_trace, compact_run
-from supervision.system import csv_table
+from supervision.system import Stores, csv_table
 
 
 @app.command()
@@ -47,9 +50,20 @@ def report(
         str | None, typer.Option(help="Only records with this outcome (or pending).")
     ] = None,
     csv_output: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    cost: Annotated[
+        bool,
+        typer.Option(
+            "--cost",
+            help="What the directory's LLM calls used and cost, by stage and per completed "
+            "lead, instead of the records.",
+        ),
+    ] = False,
     tsv: Tsv = False,
 ) -> None:
     """Every record and its outcome, in the order submitted (or one input's lines)."""
+    if cost:
+        _report_cost(out, json_output=json_output)
+        return
 
     def rows_of(ledger: LedgerStore) -> list[ReportRow]:
         if input_id is None:
@@ -82,6 +96,36 @@ def report(
         tsv=tsv,
         long={"reason"},
     )
+    for spent in cost_lines(with_stores(out, spend_of).to_json()):
+        stdout.print(spent)
+
+
+def spend_of(stores: Stores) -> Spend:
+    """What every run and service on the directory spent, and the leads completed."""
+    completed = stores.ledger.counts().get(Outcome.COMPLETED.value, 0)
+    return Spend(stores.usage.totals(), completed)
+
+
+def _report_cost(out: Path, *, json_output: bool) -> None:
+    spend = with_stores(out, spend_of)
+    figures = spend.to_json()
+    if json_output:
+        typer.echo(json.dumps(figures))
+        return
+    priced = figures["cost_usd"] is not None
+    rows = [
+        [
+            stage,
+            f"{used['calls']:,}",
+            f"{used['tokens']:,}",
+            f"{used['cached_tokens']:,}",
+            f"${used['cost_usd']:,.4f}" if priced else "-",
+        ]
+        for stage, used in figures["by_stage"].items()
+    ]
+    table(["stage", "calls", "tokens", "cached", "cost"], rows, title=f"LLM usage: {out}")
+    for line in cost_lines(figures):
+        stdout.print(line)
 
 
 @app.command()

@@ -16,7 +16,15 @@ import anyio
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from actors import DEFAULT_TTL, EventLog, LlmCaller, null_log, otel_telemetry, reporting
+from actors import (
+    DEFAULT_RESEARCH_TTL,
+    DEFAULT_TTL,
+    EventLog,
+    LlmCaller,
+    null_log,
+    otel_telemetry,
+    reporting,
+)
 from actors.intake import ColumnMap, InputError, RawRecord, parse_map, read_records
 from actors.llm import DOWN_LIMIT_S, OpenAiLlm, StructuredMode, preflight
 from bus import NatsSettings
@@ -37,11 +45,16 @@ from cli._common import (
     with_stores,
 )
 from cli._config import PROMPTS_DIR, close_backends, config_of, settings_of, with_baseline
+from cli._cost import cost_lines
 from cli._options import (
     AllowPrivateSources,
     ColumnMapOption,
+    CompactEvery,
+    CompactMinutes,
     IcpFile,
     Kb,
+    Prices,
+    ResearchTtl,
     Sources,
     SourcesTtl,
     WorkspaceDir,
@@ -140,6 +153,10 @@ def run(
     sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
+    research_ttl: ResearchTtl = DEFAULT_RESEARCH_TTL,
+    prices: Prices = None,
+    compact_every: CompactEvery = 100,
+    compact_minutes: CompactMinutes = 10.0,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -228,6 +245,10 @@ def serve(
     sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
+    research_ttl: ResearchTtl = DEFAULT_RESEARCH_TTL,
+    prices: Prices = None,
+    compact_every: CompactEvery = 100,
+    compact_minutes: CompactMinutes = 10.0,
     fallback_model: FallbackModel = None,
     crm_fault_rate: CrmFaultRate = 0.0,
     baseline: Baseline = None,
@@ -351,6 +372,7 @@ def worker(
     sources: Sources = None,
     sources_ttl: SourcesTtl = DEFAULT_TTL,
     allow_private_sources: AllowPrivateSources = False,
+    prices: Prices = None,
     fallback_model: Annotated[
         str | None, typer.Option(help="Model to use after provider errors.")
     ] = None,
@@ -494,12 +516,8 @@ def _print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
         f"{earlier}; {summary.llm_calls} LLM calls, {summary.retries} retries, "
         f"{summary.validation_failures} validation failures. Details: {hint('report')} --out {out}"
     )
-    tokens = sum(summary.tokens_by_stage.values())
-    if tokens:
-        by_stage = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.tokens_by_stage.items()))
-        cost = sum(summary.cost_usd_by_stage.values())
-        priced = f"; cost ${cost:.4f}" if cost else ""
-        plain(f"tokens: {tokens:,} ({by_stage}){priced}")
+    for spent in cost_lines(summary.cost):
+        plain(spent)
     waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
     if waiting:
         plain(f"{waiting} leads wait for a person in the inbox: {hint('review list')} --out {out}")

@@ -8,6 +8,7 @@ from typing import final
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from actors.llm import Spend
 from supervision.system import System
 
 
@@ -37,6 +38,19 @@ class SystemCollector(Collector):
         for stage, count in sorted(stats.tokens_by_stage.items()):
             tokens.add_metric([stage], count)
         yield tokens
+        yield from _spend(system.spend())
+        companies = system.companies.statistics()
+        yield CounterMetricFamily(
+            "leadwright_research_reused",
+            "Leads given the research another lead of their company made.",
+            companies.reused,
+        )
+        keeping = system.housekeeping.statistics()
+        yield CounterMetricFamily(
+            "leadwright_journal_compacted_leads",
+            "Finished leads compacted in the background, since start.",
+            keeping.compacted,
+        )
         failures = CounterMetricFamily(
             "leadwright_validation_failures", "Validator failures by rule.", labels=["rule"]
         )
@@ -72,6 +86,40 @@ class SystemCollector(Collector):
             yield GaugeMetricFamily(
                 "leadwright_dataset_drift", "1 when the last live window drifted.", report.drift
             )
+
+
+def _spend(spend: Spend) -> Iterator[Metric]:
+    """Cached tokens and cost by stage, and per completed lead (cost only where priced)."""
+    by_stage = spend.by_stage()
+    cached = CounterMetricFamily(
+        "leadwright_cached_tokens", "Prompt tokens read from the provider's cache, by stage.",
+        labels=["stage"],
+    )  # fmt: skip
+    for stage, used in by_stage.items():
+        cached.add_metric([stage], used.cached_tokens)
+    yield cached
+    total = spend.total
+    if spend.completed:
+        yield GaugeMetricFamily(
+            "leadwright_tokens_per_completed_lead",
+            "Tokens of every LLM call since start, per lead completed since start.",
+            (total.prompt_tokens + total.completion_tokens) / spend.completed,
+        )
+    if not spend.priced:
+        return  # offline, or no price for the model: a cost of 0 would be a lie
+    cost = CounterMetricFamily(
+        "leadwright_cost_usd", "What the LLM calls cost, by stage, in US dollars.",
+        labels=["stage"],
+    )  # fmt: skip
+    for stage, used in by_stage.items():
+        cost.add_metric([stage], used.cost_usd)
+    yield cost
+    if spend.completed:
+        yield GaugeMetricFamily(
+            "leadwright_cost_per_completed_lead_usd",
+            "What the LLM calls since start cost, per lead completed since start.",
+            total.cost_usd / spend.completed,
+        )
 
 
 def registry_for(system: System) -> CollectorRegistry:

@@ -120,13 +120,20 @@ class Dashboard:
         them on the event loop, where they change, never in a worker thread."""
         system = self.system
         stats = system.caller.statistics()
+        spend = system.spend()
         book = system.book
         retries = stats.retries + stats.reasks
+        tokens = stats.prompt_tokens + stats.completion_tokens
+        per_lead = spend.per_completed_lead(tokens)
+        cost = spend.cost_usd
+        cost_per_lead = spend.per_completed_lead(cost) if cost is not None else None
         return {
             "settled": sum(system.heard.values()),
-            "llm_calls": stats.calls,
-            "tokens": stats.prompt_tokens + stats.completion_tokens,
-            "cost": f"${sum(stats.cost_by_stage.values()):.4f}",
+            "llm_calls": f"{stats.calls:,}",
+            "tokens": f"{tokens:,}",
+            "tokens_per_lead": f"{per_lead:,.0f}" if per_lead is not None else "-",
+            "cost": f"${cost:,.4f}" if cost is not None else spend.note(),
+            "cost_per_lead": f"${cost_per_lead:,.4f}" if cost_per_lead is not None else "-",
             "retry_rate": f"{retries / stats.calls:.1%}" if stats.calls else "0.0%",
             "validation_failures": book.validation_failures,
             "drift": ", ".join(system.drifted) or "none",

@@ -56,3 +56,7 @@ class ResearchResult(Message):
     prompt: str | None = None
     """The version of the stage prompt that made this, ``<stage>@`` and 12 hex digits of
     its SHA-256 (``Prompts.version``); ``None`` in a journal older than it."""
+    reused_from: str | None = None
+    """The lead this research was made for, when it is reused for another lead of the same
+    company (same evidence, same prompt, within the reuse TTL); ``None`` when it was made
+    for this lead."""

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from actors import DEFAULT_TTL
+from actors import DEFAULT_RESEARCH_TTL, DEFAULT_TTL
 from messages import UsageError, redact
 
 SETTINGS_FILE = "settings.json"
@@ -37,6 +37,14 @@ class RunSettings(BaseModel):
     """Seconds a company site read stays fresh in the run directory's ``web`` cache."""
     allow_private_sources: bool = False
     """Let web research read loopback and private addresses (metadata never)."""
+    research_ttl: float = Field(default=DEFAULT_RESEARCH_TTL, ge=0)
+    """Seconds a company's validated research is reused by its other leads (0: never)."""
+    prices: str | None = None
+    """A prices file (TOML or JSON) over the shipped price table, if any."""
+    compact_every: int = Field(default=100, ge=0)
+    """Finished leads between background compactions (0: not by count)."""
+    compact_minutes: float = Field(default=10.0, ge=0)
+    """Minutes between background compactions (0: not by time)."""
     crm_fault_rate: float = Field(default=0.0, ge=0, lt=1)
     baseline: str | None = None
     rules: str | None = None

@@ -1,7 +1,7 @@
 """LLM backends behind one gateway: offline, OpenAI-compatible, local GGUF, fault injection,
 the policy-driven caller that every stage goes through, and the preflight before a run."""
 
-from actors.llm._caller import CallerStatistics, LlmCaller
+from actors.llm._caller import CallerStatistics, LlmCaller, Usage
 from actors.llm._chaos import ChaosLlm, ChaosStatistics, Fault
 from actors.llm._factory import GatewaySpec, LlmKind, build_gateway
 from actors.llm._function import FunctionLlm
@@ -11,7 +11,7 @@ from actors.llm._offline import OPT_OUT, OfflineLlm, OfflineStatistics
 from actors.llm._openai import OpenAiLlm, OpenAiStatistics
 from actors.llm._parse import parse_reply
 from actors.llm._preflight import PreflightFailed, preflight
-from actors.llm._pricing import PRICES, Price, cost_usd
+from actors.llm._pricing import PRICES, Price, cost_usd, load_prices, price_of
 from actors.llm._provider_breaker import (
     DOWN_LIMIT_S,
     BreakerPolicy,
@@ -29,6 +29,7 @@ from actors.llm._replies import (
     ScoreReply,
     reply_schema,
 )
+from actors.llm._spend import OFFLINE, Spend
 from actors.llm._strict_schema import strict_schema
 from actors.llm._structured import (
     LADDER,
@@ -45,6 +46,7 @@ __all__ = [
     "DOWN_LIMIT_S",
     "LADDER",
     "MODES_FILE",
+    "OFFLINE",
     "OPT_OUT",
     "PRICES",
     "REPLY_TYPES",
@@ -79,15 +81,19 @@ __all__ = [
     "ResearchReply",
     "Rung",
     "ScoreReply",
+    "Spend",
     "StructuredMode",
+    "Usage",
     "build_gateway",
     "cost_usd",
     "default_model_path",
     "describe_schema",
     "estimate_tokens",
     "llama_cpp_available",
+    "load_prices",
     "parse_reply",
     "preflight",
+    "price_of",
     "reply_schema",
     "strict_schema",
     "structured_mode",

@@ -47,6 +47,48 @@ class CallerStatistics:
     """US dollars, for backends that price their calls."""
     latency_p50_by_stage: dict[str, float]
     latency_p95_by_stage: dict[str, float]
+    cached_tokens: int = 0
+    """Of ``prompt_tokens``, those the provider read from its prompt cache."""
+    calls_by_stage: dict[str, int] = field(default_factory=dict)
+    """Calls answered, by stage."""
+    usage: dict[tuple[str, str], Usage] = field(default_factory=dict)
+    """What the answered calls used, by stage and model."""
+
+
+@dataclass(slots=True)
+class Usage:
+    """What the calls of one stage to one model used, and cost."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    cached_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    """The cost of the priced calls among them."""
+    unpriced: int = 0
+    """Calls to a model with no price (``--prices FILE`` gives it one)."""
+    free: int = 0
+    """Calls that cost nothing by nature: the offline engine's."""
+
+    def add(self, other: Usage) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.cached_tokens += other.cached_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost_usd += other.cost_usd
+        self.unpriced += other.unpriced
+        self.free += other.free
+
+    def minus(self, other: Usage) -> Usage:
+        return Usage(
+            self.calls - other.calls,
+            self.prompt_tokens - other.prompt_tokens,
+            self.cached_tokens - other.cached_tokens,
+            self.completion_tokens - other.completion_tokens,
+            self.cost_usd - other.cost_usd,
+            self.unpriced - other.unpriced,
+            self.free - other.free,
+        )
 
 
 @dataclass(slots=True)
@@ -59,9 +101,11 @@ class _Counters:
     rate_limited: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
     tokens_by_stage: dict[str, int] = field(default_factory=dict)
     cost_by_stage: dict[str, float] = field(default_factory=dict)
     latencies: dict[str, _Sample] = field(default_factory=dict)
+    usage: dict[tuple[str, str], Usage] = field(default_factory=dict)
 
 
 @final
@@ -322,6 +366,9 @@ class LlmCaller:
             cost_by_stage=dict(stats.cost_by_stage),
             latency_p50_by_stage={k: v.quantile(0.5) for k, v in stats.latencies.items()},
             latency_p95_by_stage={k: v.quantile(0.95) for k, v in stats.latencies.items()},
+            cached_tokens=stats.cached_tokens,
+            calls_by_stage=calls_by_stage(stats.usage),
+            usage={key: replace(usage) for key, usage in stats.usage.items()},
         )
 
     def _record(
@@ -346,20 +393,46 @@ class LlmCaller:
             attempt=request.attempt,
             latency_s=round(latency, 4),
             prompt_tokens=reply.prompt_tokens if reply is not None else None,
+            cached_tokens=reply.cached_tokens if reply is not None else None,
             completion_tokens=reply.completion_tokens if reply is not None else None,
             finish_reason=reply.finish_reason if reply is not None else None,
             outcome=outcome,
         )
 
     def _count(self, request: LlmRequest, reply: LlmReply) -> None:
-        self.stats.prompt_tokens += reply.prompt_tokens
-        self.stats.completion_tokens += reply.completion_tokens
+        stats = self.stats
+        stats.prompt_tokens += reply.prompt_tokens
+        stats.completion_tokens += reply.completion_tokens
+        stats.cached_tokens += reply.cached_tokens
         stage = request.stage.value
         tokens = reply.prompt_tokens + reply.completion_tokens
-        self.stats.tokens_by_stage[stage] = self.stats.tokens_by_stage.get(stage, 0) + tokens
-        cost = reply.extra.get("cost_usd")
+        stats.tokens_by_stage[stage] = stats.tokens_by_stage.get(stage, 0) + tokens
+        usage = stats.usage.get((stage, reply.model))
+        if usage is None:
+            usage = stats.usage[stage, reply.model] = Usage()
+        usage.calls += 1
+        usage.prompt_tokens += reply.prompt_tokens
+        usage.cached_tokens += reply.cached_tokens
+        usage.completion_tokens += reply.completion_tokens
+        # A gateway that prices its calls says what each cost (None: no price known);
+        # one that says nothing costs nothing (the offline engine).
+        if "cost_usd" not in reply.extra:
+            usage.free += 1
+            return
+        cost = reply.extra["cost_usd"]
         if isinstance(cost, int | float):
-            self.stats.cost_by_stage[stage] = self.stats.cost_by_stage.get(stage, 0.0) + cost
+            usage.cost_usd += cost
+            stats.cost_by_stage[stage] = stats.cost_by_stage.get(stage, 0.0) + cost
+        else:
+            usage.unpriced += 1
+
+
+def calls_by_stage(usage: dict[tuple[str, str], Usage]) -> dict[str, int]:
+    """Calls answered, by stage, from usage by stage and model."""
+    calls: dict[str, int] = {}
+    for (stage, _), used in usage.items():
+        calls[stage] = calls.get(stage, 0) + used.calls
+    return calls
 
 
 def _with_model(request: LlmRequest, model: str) -> LlmRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -10,6 +11,7 @@ from actors.llm._chaos import ChaosLlm
 from actors.llm._gateway import LlmGateway
 from actors.llm._offline import OfflineLlm
 from actors.llm._openai import OpenAiLlm
+from actors.llm._pricing import Price
 from actors.llm._provider_breaker import DOWN_LIMIT_S, BreakerPolicy
 from actors.llm._structured import MODES_FILE, ModeMemory, StructuredMode, structured_mode
 from messages import UsageError
@@ -43,6 +45,8 @@ class GatewaySpec:
     """Where the structured-output rung that worked is remembered; nowhere when None."""
     provider_down_limit: float = DOWN_LIMIT_S
     """Seconds a remote provider may be down before the run stops."""
+    prices: Mapping[str, Price] | None = None
+    """The price table (``--prices FILE`` over the shipped one); the shipped one if None."""
 
 
 def build_gateway(spec: GatewaySpec) -> LlmGateway:
@@ -66,6 +70,7 @@ def build_gateway(spec: GatewaySpec) -> LlmGateway:
                 structured=mode,
                 memory=memory,
                 breaker_policy=BreakerPolicy(down_limit=spec.provider_down_limit),
+                prices=spec.prices,
                 # Seed 0, the default, sends none: the provider samples as it always does.
                 seed=spec.seed or None,
             )

@@ -50,6 +50,9 @@ class LlmReply:
     latency_s: float
     finish_reason: str = "stop"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    cached_tokens: int = 0
+    """Of ``prompt_tokens``, those the provider read from its prompt cache (OpenAI's
+    ``usage.prompt_tokens_details.cached_tokens``), priced at the cached rate."""
 
 
 class LlmGateway(Protocol):

@@ -46,13 +46,19 @@ class _Evidence(_Inputs):
 
 class _Claim(_Inputs):
     text: str
-    evidence_ids: tuple[str, ...]
+    evidence_ids: tuple[str, ...] = ()
     quote: str
 
 
 class _Research(_Inputs):
     summary: str = ""
     claims: tuple[_Claim, ...] = ()
+    facts: tuple[str, ...] = ()
+    """The claims' quotes, as the writing prompt gives them."""
+
+    @property
+    def quotes(self) -> tuple[str, ...]:
+        return self.facts or tuple(claim.quote for claim in self.claims)
 
 
 class _Thresholds(_Inputs):
@@ -69,19 +75,52 @@ class _Sender(_Inputs):
     signature: str = ""
 
 
+class _Lead(_Inputs):
+    """The fields of a lead a stage's prompt gives (a prompt leaves out those it does not
+    need, and those the row left empty)."""
+
+    lead_id: str = "lead"
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    title: str = ""
+    company: str = ""
+    domain: str = ""
+    industry: str = ""
+    employees: int | None = None
+    employees_max: int | None = None
+    country: str = ""
+    notes: str = ""
+
+    def as_lead(self) -> Lead:
+        return Lead(record=1, **self.model_dump())
+
+
+class _Company(_Inputs):
+    name: str = ""
+    domain: str = ""
+
+
 class _ResearchInputs(_Inputs):
-    lead: Lead
+    company: _Company = _Company()
+    lead: _Lead | None = None
+    """What an older prompt sent instead of the company."""
     evidence: tuple[_Evidence, ...] = ()
+
+    @property
+    def company_name(self) -> str:
+        name = self.company.name or (self.lead.company if self.lead is not None else "")
+        return name or self.company.domain or "The company"
 
 
 class _ScoringInputs(_Inputs):
-    lead: Lead
+    lead: _Lead
     icp_score: int
     thresholds: _Thresholds = _Thresholds()
 
 
 class _WritingInputs(_Inputs):
-    lead: Lead
+    lead: _Lead
     research: _Research
     sender: _Sender
 
@@ -106,7 +145,8 @@ class OfflineStatistics:
 class OfflineLlm:
     """A deterministic engine that answers every stage from the request's inputs.
 
-    The same seed, trace id, stage, attempt and retry always give the same reply. With
+    The same seed, trace id (for research: company domain), stage, attempt and retry
+    always give the same reply. With
     probability ``imperfection_rate`` a first attempt carries one realistic flaw; a re-ask
     (a later attempt, or one with feedback) is flawed a third as often.
     """
@@ -160,7 +200,7 @@ class OfflineLlm:
             await anyio.sleep(self._latency_s)
         retried = () if request.retry == 0 else ("retry", request.retry)
         rng = seeded_random(
-            "offline", self._seed, request.trace_id, request.stage, request.attempt, *retried
+            "offline", self._seed, _subject(request), request.stage, request.attempt, *retried
         )
         rate = self._rate if request.attempt <= 1 and not request.feedback else self._rate / 3
         flawed = rng.random() < rate
@@ -176,6 +216,16 @@ class OfflineLlm:
             latency_s=self._latency_s,
             extra={} if flaw is None else {"imperfection": flaw},
         )
+
+
+def _subject(request: LlmRequest) -> str:
+    """What a reply is about, which seeds it: the lead, or for research its company (the
+    same evidence of a company gives the same research, whichever lead asked)."""
+    if request.stage is Stage.RESEARCH:
+        company = request.inputs.get("company")
+        if isinstance(company, dict) and company.get("domain"):
+            return f"company:{company['domain']}"
+    return request.trace_id
 
 
 def _answer(request: LlmRequest, rng: random.Random, *, flawed: bool) -> tuple[Data, str | None]:
@@ -232,7 +282,7 @@ _WORD = re.compile(r"[^\W\d_]{3}")
 
 
 def _research(inputs: _ResearchInputs, rng: random.Random) -> Data:
-    company = inputs.lead.company
+    company = inputs.company_name
     found = [(item, span) for item in inputs.evidence for span in _spans(item.text)]
     if not found:
         summary = f"Nothing is known about {company}: the sources returned no usable evidence."
@@ -287,7 +337,7 @@ _INFLUENCER = re.compile(r"\b(lead|manager|principal|senior|staff)\b")
 def _score(inputs: _ScoringInputs, rng: random.Random) -> Data:
     """A score near the ICP prior, with reasons about the fields the row gives only: a
     field in ``unknown_fields`` counts neither for nor against, so no reason names it."""
-    lead = inputs.lead
+    lead = inputs.lead.as_lead()
     score = min(100, max(0, inputs.icp_score + rng.randint(-8, 8)))
     company = lead.company or "The company"
     person = lead.first_name or "The contact"
@@ -343,9 +393,9 @@ _ASKS = (
 
 
 def _draft(inputs: _WritingInputs, rng: random.Random) -> Data:
-    lead, sender = inputs.lead, inputs.sender
-    usable = [claim for claim in inputs.research.claims if _quotable(claim.quote, lead.notes)]
-    claim = rng.choice(usable) if usable else None
+    lead, sender = inputs.lead.as_lead(), inputs.sender
+    usable = [quote for quote in inputs.research.quotes if _quotable(quote, lead.notes)]
+    quote = rng.choice(usable) if usable else None
     company = lead.company or "your team"
     subjects = [
         subject
@@ -357,17 +407,17 @@ def _draft(inputs: _WritingInputs, rng: random.Random) -> Data:
         if len(subject) <= 80
     ]
     subject = rng.choice(subjects) if subjects else company[:80]
-    body = _body(lead, sender, claim, rng)
-    if len(body) > _MAX_BODY and claim is not None:
+    body = _body(lead, sender, quote, rng)
+    if len(body) > _MAX_BODY and quote is not None:
         body = _body(lead, sender, None, rng)
     return {"subject": subject, "body": body}
 
 
-def _body(lead: Lead, sender: _Sender, claim: _Claim | None, rng: random.Random) -> str:
+def _body(lead: Lead, sender: _Sender, quote: str | None, rng: random.Random) -> str:
     """The email: a greeting (by first name when the row gives one), an opening on a
     quoted claim or on what the row says, the pitch, an ask, the signature, the opt-out."""
     company = lead.company or "your company"
-    if claim is None:
+    if quote is None:
         # Nothing researched: the lead's own row is all it may use, and it claims nothing.
         opening = f"I am reaching out to you at {company}"
         opening += f", given your team's work in {lead.industry}." if lead.industry else "."
@@ -375,8 +425,8 @@ def _body(lead: Lead, sender: _Sender, claim: _Claim | None, rng: random.Random)
     else:
         opening = rng.choice(
             (
-                f'While reading about {company}, one detail stood out: "{claim.quote}"',
-                f'I came across this about {company}: "{claim.quote}"',
+                f'While reading about {company}, one detail stood out: "{quote}"',
+                f'I came across this about {company}: "{quote}"',
             )
         )
         aside = "you will know better than anyone what that means for your team."

@@ -58,6 +58,13 @@ _URL_CREDENTIALS = (
 )
 
 
+def _cached_tokens(usage: object) -> int:
+    """``usage.prompt_tokens_details.cached_tokens``, or 0 where a server gives none."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    cached = getattr(details, "cached_tokens", None)
+    return cached if isinstance(cached, int) and cached > 0 else 0
+
+
 RETRY_SEED_STRIDE = 7919
 """How far an Operations retry moves the sampling seed: far enough that a retry's seed is
 not another draw's (``evaluate --repeat`` moves it by one per draw)."""
@@ -333,9 +340,14 @@ class OpenAiLlm:
             text = content if isinstance(content, str) else ""
         prompt_tokens = usage.prompt_tokens if usage is not None else 0
         completion_tokens = usage.completion_tokens if usage is not None else 0
-        cost = cost_usd(reply_model, prompt_tokens, completion_tokens, prices=self.prices)
+        cached = _cached_tokens(usage)
+        cost = cost_usd(
+            reply_model, prompt_tokens, completion_tokens, cached_tokens=cached, prices=self.prices
+        )
         if cost is None:
-            cost = cost_usd(model, prompt_tokens, completion_tokens, prices=self.prices)
+            cost = cost_usd(
+                model, prompt_tokens, completion_tokens, cached_tokens=cached, prices=self.prices
+            )
         self._prompt_tokens += prompt_tokens
         self._completion_tokens += completion_tokens
         if cost is None:
@@ -351,6 +363,7 @@ class OpenAiLlm:
             latency_s=latency_s,
             finish_reason=finish_reason,
             extra=extra,
+            cached_tokens=cached,
         )
 
     def statistics(self) -> OpenAiStatistics:

@@ -4,6 +4,11 @@ the directory lock, and the operator's actions."""
 from supervision.system._compaction import Compaction, compact_run
 from supervision.system._config import PipelineConfig
 from supervision.system._csv import CsvTable, crm_table, csv_table, safe_cell
+from supervision.system._housekeeping import (
+    CompactionSettings,
+    Housekeeping,
+    HousekeepingStatistics,
+)
 from supervision.system._lifespan import open_system
 from supervision.system._lock import DirectoryInUse, DirectoryLock, prepare
 from supervision.system._operations import (
@@ -53,6 +58,7 @@ __all__ = [
     "VALIDATOR",
     "VALIDATORS",
     "Compaction",
+    "CompactionSettings",
     "Credentials",
     "CsvTable",
     "Decision",
@@ -62,6 +68,8 @@ __all__ = [
     "DraftRefused",
     "Face",
     "Gate",
+    "Housekeeping",
+    "HousekeepingStatistics",
     "PipelineConfig",
     "Progress",
     "RetryRunner",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from actors import (
     DEFAULT_PROMPTS,
+    DEFAULT_RESEARCH_TTL,
     CrmStore,
     EventLog,
     EvidenceSource,
@@ -17,6 +20,7 @@ from actors import (
 )
 from actors.drift import Profile
 from bus import NatsSettings, PublishHook
+from supervision.system._housekeeping import CompactionSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +67,13 @@ class PipelineConfig:
     bus_password: str | None = None
     nats: NatsSettings | None = None
     """How the streams and consumers are configured; the defaults if ``None``."""
+    research_ttl: float = DEFAULT_RESEARCH_TTL
+    """Seconds validated research of a company is reused by its other leads (0: never;
+    every lead is researched)."""
+    research_clock: Callable[[], float] = time.time
+    """Seconds since the epoch, that research is stamped with (tests pass their own)."""
+    compaction: CompactionSettings = field(default_factory=CompactionSettings)
+    """When finished leads are compacted while the system runs, and its usage saved."""
     allow_private_sources: bool = False
     """Let a page a reviewer gives (``retry_lead``'s URL), like web research, be read from
     loopback and private addresses (``--allow-private-sources``); metadata never."""

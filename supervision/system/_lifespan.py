@@ -83,6 +83,8 @@ async def _open_system(
                         group.cancel_scope.deadline = stop_by
         finally:
             await system.bus.aclose()
+            with contextlib.suppress(sqlite3.Error, OSError):
+                system.save_usage_now()
             # After a failure too, if the files still allow it; if not, the next start does.
             if settles:
                 with contextlib.suppress(sqlite3.Error, OSError):

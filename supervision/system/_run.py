@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import final
+from typing import Any, final
 
 import anyio
 
 from actors import PENDING, Submission
 from actors.intake import RawRecord
+from actors.llm import Spend
 from messages import LeadOutcome, Outcome
 from supervision.system._config import PipelineConfig
 from supervision.system._signals import Stopper
@@ -65,9 +66,11 @@ class RunSummary:
     """Lines whose lead an earlier run in this directory had already finished."""
     input_id: int | None = None
     """The input's number in the run directory, for ``report --input``."""
+    cost: dict[str, Any] = field(default_factory=dict)
+    """What the LLM calls used and cost, by stage and per completed lead (``Spend``)."""
 
     def contract(self) -> dict[str, object]:
-        """The ``--json`` summary, exactly as DESIGN.md specifies it."""
+        """The ``--json`` summary: DESIGN.md's keys, and ``cost``."""
         return {
             "leads": self.leads,
             "outcomes": self.outcomes,
@@ -76,6 +79,7 @@ class RunSummary:
             "validation_failures": self.validation_failures,
             "makespan_s": round(self.makespan_s, 3),
             "leads_per_s": round(self.leads_per_s, 2),
+            "cost": self.cost,
         }
 
 
@@ -258,10 +262,13 @@ class Run:
             interrupted=self.stopper.signal,
             finished_earlier=self.finished_earlier,
             input_id=self.input_id,
+            cost=Spend(stats.usage, outcomes[Outcome.COMPLETED.value]).to_json(),
         )
         (self.config.out / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=2) + "\n")
         log = system.log
-        log.info("run_finished", **summary.contract(), pending=pending)
+        contract = summary.contract()
+        contract.pop("cost")
+        log.info("run_finished", **contract, pending=pending, cost=summary.cost["note"])
         if summary.halted is not None:
             log.error("run_halted", reason=summary.halted)
         if summary.interrupted is not None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from actors import DeadLetterStore, LedgerStore, ReviewStore, SqliteCrm
+from actors import (
+    DeadLetterStore,
+    LedgerStore,
+    ReviewStore,
+    SqliteCrm,
+    SqliteResearchStore,
+    UsageStore,
+)
 from actors.webhooks import WebhookStore
 from bus import SqliteJournal
 from messages import CrmUpdated, Outcome
@@ -27,6 +34,10 @@ class Stores:
     review: ReviewStore
     dead: DeadLetterStore
     webhooks: WebhookStore
+    research: SqliteResearchStore
+    """Validated research of companies, reused by their other leads."""
+    usage: UsageStore
+    """What the LLM calls made on this directory used and cost."""
 
     @staticmethod
     def open(out: Path, *, journal: bool = True) -> Stores:
@@ -43,6 +54,8 @@ class Stores:
             review=ReviewStore(ledger.db),
             dead=DeadLetterStore(ledger.db),
             webhooks=WebhookStore(ledger.db),
+            research=SqliteResearchStore(ledger.db),
+            usage=UsageStore(ledger.db),
         )
 
     def settle_crm(self) -> int:
@@ -67,6 +80,10 @@ class Stores:
         return len(stray)
 
     def close(self) -> None:
-        for store in (self.ledger, self.journal, self.crm, self.review, self.dead, self.webhooks):
+        stores = (
+            self.ledger, self.journal, self.crm, self.review, self.dead, self.webhooks,
+            self.research, self.usage,
+        )  # fmt: skip
+        for store in stores:
             if store is not None:
                 store.close()

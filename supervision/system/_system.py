@@ -19,6 +19,7 @@ from actors import (
     KNOWLEDGE_FILE,
     CircuitBreaker,
     Claim,
+    CompanyResearch,
     CrmStore,
     FlakyCrm,
     LlmCaller,
@@ -30,6 +31,7 @@ from actors import (
     null_log,
 )
 from actors.drift import PROFILE_FILE, DriftReport, Profile, ProfileBuilder
+from actors.llm import Spend, Usage
 from actors.webhooks import SecretFiles, Webhooks
 from bus import Bus
 from messages import (
@@ -49,6 +51,7 @@ from supervision.system._admission import Admission
 from supervision.system._admitter import Admitter
 from supervision.system._config import PipelineConfig
 from supervision.system._group_submit import GroupSubmit
+from supervision.system._housekeeping import Housekeeping
 from supervision.system._retries import RetryRunner
 from supervision.system._stores import Stores
 from supervision.system._wiring import (
@@ -59,6 +62,7 @@ from supervision.system._wiring import (
 )
 
 OutcomeListener = Callable[[LeadOutcome], None]
+COMPLETED = Outcome.COMPLETED.value
 
 
 @final
@@ -91,6 +95,15 @@ class System:
             config.gateway, limit=config.concurrency, fallback_model=config.fallback_model
         )
         self.book = MetricsBook()
+        self.companies = CompanyResearch(
+            stores.research, ttl=config.research_ttl, now=config.research_clock
+        )
+        """Research reused per company, kept in ``journal.sqlite``."""
+        self._usage_saved: dict[tuple[str, str], Usage] = {}
+        self.housekeeping = Housekeeping(
+            stores.journal, stores.ledger, self.save_usage, config.compaction, log=self.log
+        )
+        """Finished leads compacted, and usage saved, while the system runs."""
         self.halted: RunHalted | None = None
         self.drifted: list[str] = []
         self.heard: dict[str, int] = {}
@@ -160,6 +173,8 @@ class System:
             log=self.log,
             ops_retry=config.ops_retry,
             webhooks=self.webhooks if self.admits else None,
+            companies=self.companies,
+            housekeeping=self.housekeeping if self.admits else None,
         )
 
     # Feeding
@@ -283,6 +298,32 @@ class System:
         await self.bus.publish(Envelope.new(ProfileFlush(), producer=OPERATOR))
         await self._profile_saved.wait()
 
+    # Usage
+
+    def spend(self) -> Spend:
+        """What this process's LLM calls used and cost, and the leads it completed."""
+        return Spend(self.caller.statistics().usage, self.heard.get(COMPLETED, 0))
+
+    def _unsaved_usage(self) -> tuple[dict[tuple[str, str], Usage], dict[tuple[str, str], Usage]]:
+        """The usage now, and what of it is not saved yet."""
+        now = self.caller.statistics().usage
+        unsaved = {
+            key: used.minus(self._usage_saved.get(key, Usage())) for key, used in now.items()
+        }
+        return now, {key: used for key, used in unsaved.items() if used.calls}
+
+    async def save_usage(self) -> None:
+        """Add the LLM usage not saved yet to the run directory's (for ``report --cost``)."""
+        now, unsaved = self._unsaved_usage()
+        await self.stores.usage.add(unsaved)
+        self._usage_saved = now
+
+    def save_usage_now(self) -> None:
+        """``save_usage``, blocking: for a system that is closing."""
+        now, unsaved = self._unsaved_usage()
+        self.stores.usage.add_now(unsaved)
+        self._usage_saved = now
+
     # Running
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -312,6 +353,7 @@ class System:
             return
         self._unfinished -= 1
         self.webhooks.ring()
+        self.housekeeping.note_finished(outcome.lead_id)
         self.heard[outcome.outcome.value] = self.heard.get(outcome.outcome.value, 0) + 1
         if outcome.outcome is Outcome.FAILED:
             self.retries.wake()  # its retry was scheduled with its dead letter

@@ -90,6 +90,8 @@ def describe(message: Message) -> str:
                 f"; doubts: {', '.join(d.rule for d in message.doubts)}" if message.doubts else ""
             )
             line = f"{len(message.claims)} claims from {len(message.evidence)} evidence items"
+            if message.reused_from is not None:
+                line += f"; reused the research of lead {message.reused_from}"
             return line + doubts + _prompt(message.prompt)
         case OutreachDraft():
             return f"subject {message.subject!r}" + _prompt(message.prompt)

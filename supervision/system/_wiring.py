@@ -11,6 +11,7 @@ from actors import (
     Actor,
     ActorOptions,
     CircuitBreaker,
+    CompanyResearch,
     Crm,
     CrmStore,
     DeadLetters,
@@ -43,6 +44,7 @@ from messages import LeadOutcome, LeadScore, Message, OutreachDraft, ResearchRes
 from supervision._events import SupervisorEvent
 from supervision._spec import ChildSpec, actor_child
 from supervision._supervisor import Supervisor
+from supervision.system._housekeeping import Housekeeping
 
 VALIDATOR = "validator"
 OPERATOR = "operator"
@@ -85,6 +87,10 @@ class SystemParts:
     ops_retry: RetrySchedule
     webhooks: Webhooks | None = None
     """The webhooks to deliver while the system runs; none are sent if ``None``."""
+    companies: CompanyResearch | None = None
+    """Research reused per company; every lead is researched if ``None``."""
+    housekeeping: Housekeeping | None = None
+    """Background compaction and usage saving; none if ``None``."""
 
 
 def build_bus(
@@ -164,7 +170,7 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
             actor_child(bus, lambda: Validator(rules, name=VALIDATOR, log=p.log)),
             actor_child(bus, lambda: Writer(p.caller, p.icp, **llm)),
             actor_child(bus, lambda: Scoring(p.caller, p.icp, **llm)),
-            actor_child(bus, lambda: Research(p.caller, p.source, **llm)),
+            actor_child(bus, lambda: Research(p.caller, p.source, companies=p.companies, **llm)),
         ]
         if stages
         else []
@@ -176,8 +182,13 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
         if hooks is None
         else [ChildSpec("webhooks", lambda: hooks.sender(p.log), shutdown_timeout=8.0)]
     )
+    keeping = p.housekeeping
+    housekeeper = (
+        [] if keeping is None else [ChildSpec("housekeeping", keeping.child, shutdown_timeout=5.0)]
+    )
     children = [
         *delivery,
+        *housekeeper,
         *stateful,
         *staged,
         # Duplicates were refused when the records were submitted, against the ledger.

@@ -64,13 +64,19 @@ def item_of(served: Served, lead_id: str) -> int:
 
 
 def select(page: Page, item: int) -> None:
-    """Move the inbox's cursor with j until it is on ``item``."""
+    """Move the inbox's cursor with j or k until it is on ``item``, from wherever the
+    server put it (the row after the last decision)."""
     target = page.locator(f'tr[data-item="{item}"]')
     expect(target).to_be_visible()
-    for _ in range(page.locator("tr[data-item]").count()):
-        page.keyboard.press("j")
+    page.wait_for_load_state("load")  # the keys' script has run
+    rows = page.locator("tr[data-item]")
+    order: list[str] = rows.evaluate_all("rows => rows.map(row => row.dataset.item)")
+    for _ in range(2 * len(order)):
         if "current" in (target.get_attribute("class") or ""):
             break
+        current = page.locator("tr[data-item].current")
+        here = order.index(current.get_attribute("data-item") or "") if current.count() else -1
+        page.keyboard.press("j" if here < order.index(str(item)) else "k")
     expect(target).to_have_class(re.compile("current"))
 
 
@@ -254,8 +260,9 @@ def test_dashboard_counts_change_without_a_reload(
 def test_dashboard_figures_change_live_and_agree_with_metrics(
     page: Page, served: Served, tmp_path: Path
 ) -> None:
-    """After a lead is posted, LLM calls, tokens, validation failures and the failures of
-    its rule move over SSE on the same page, to the figures /metrics gives."""
+    """After a lead is posted, LLM calls, tokens (with thousands separators), validation
+    failures and the failures of its rule move over SSE on the same page, to the figures
+    /metrics gives."""
     rule = "research.claims.empty"
     page.goto("/dashboard")
     expect(page.locator("body")).to_have_attribute("data-live", "open")
@@ -265,7 +272,7 @@ def test_dashboard_figures_change_live_and_agree_with_metrics(
     by_rule = page.locator(f'#rules tr[data-rule="{rule}"] .n')
     before = served.metrics()
     rule_key = f"leadwright_validation_failures_total{{rule={rule}}}"
-    expect(calls).to_have_text(str(int(before["leadwright_llm_calls_total"])))
+    expect(calls).to_have_text(f"{int(before['leadwright_llm_calls_total']):,}")
     expect(by_rule).to_have_text(str(int(before[rule_key])))
     page.evaluate("window.sameDocument = true")
     served.post_lead("L0014", "R-LIVE")
@@ -282,9 +289,9 @@ def test_dashboard_figures_change_live_and_agree_with_metrics(
     after = served.metrics()
     assert after[rule_key] == wanted
     assert after["leadwright_llm_calls_total"] > before["leadwright_llm_calls_total"]
-    expect(calls).to_have_text(str(int(after["leadwright_llm_calls_total"])), timeout=30_000)
+    expect(calls).to_have_text(f"{int(after['leadwright_llm_calls_total']):,}", timeout=30_000)
     spent = sum(v for k, v in after.items() if k.startswith("leadwright_tokens_total{"))
-    expect(tokens).to_have_text(str(int(spent)), timeout=30_000)
+    expect(tokens).to_have_text(f"{int(spent):,}", timeout=30_000)
     expect(failures).not_to_have_text("0")
     assert page.evaluate("window.sameDocument") is True
     assert served.outcomes()["R-LIVE"] == "needs_review"

@@ -94,7 +94,9 @@ def test_run_json_summary_follows_the_contract(
         "validation_failures",
         "makespan_s",
         "leads_per_s",
+        "cost",
     }
+    assert summary["cost"]["note"] == "offline: no cost"
     assert set(summary["outcomes"]) == {
         "completed",
         "disqualified",

@@ -112,3 +112,32 @@ def test_init_then_a_hubspot_export_researched_on_the_web(tmp_path: Path) -> Non
     lines = [json.loads(line) for line in report.stdout.splitlines()]
     assert [line["lead_id"] for line in lines] == [str(1000 + n) for n in range(40)]
     assert len(list((workspace / "runs/first/web").glob("*.json"))) == 12
+
+
+@pytest.mark.slow
+def test_the_same_export_with_no_sources_brings_every_lead_to_the_inbox_with_a_draft(
+    tmp_path: Path,
+) -> None:
+    """With no source that knows the companies (the workspace's knowledge base does not),
+    research makes no LLM call and retries nothing, and every lead reaches the inbox as a
+    decision on a draft written from its own row."""
+    workspace = tmp_path / "ws"
+    assert leadwright("init", str(workspace), cwd=tmp_path).returncode == 0
+    with ExitStack() as stack:
+        sites = [
+            stack.enter_context(Site(company_site(name, sector, "Utrecht")))
+            for name, _, sector, *_ in COMPANIES
+        ]
+        write_export(workspace / "export.csv", sites)
+        done = leadwright("run", "export.csv", "--out", "runs/first", "--json", cwd=workspace)
+        assert done.returncode == 0, done.stderr
+        assert all(site.paths() == [] for site in sites)  # no web source: nothing fetched
+    summary = json.loads(done.stdout)
+    assert summary["outcomes"]["needs_review"] == summary["leads"] == 40
+    research = summary["cost"]["by_stage"].get("research", {"calls": 0})
+    assert research["calls"] == 0
+    listed = leadwright("review", "list", "--out", "runs/first", "--json", cwd=workspace)
+    items = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert len(items) == 40
+    assert all(item["subject"] and item["failure"] == "no_evidence" for item in items)
+    assert all(item["why"].startswith("No evidence about ") for item in items)

@@ -62,9 +62,17 @@ class Model:
         self.broken: set[str] = set()
         self.sent: dict[tuple[str, Stage], str] = {}
         """The last reply's text for each lead and stage."""
+        self.companies: dict[str, str] = {}
+        """The lead submitted last for each company's domain: research, which names the
+        company alone, is taken to be that lead's."""
         self.calls: Counter[str] = Counter()
         """Calls the model answered, by lead id."""
         self._lock = threading.Lock()
+
+    def expect(self, lead: Mapping[str, str]) -> None:
+        """Note ``lead`` (a row with an id and an email) before it is submitted."""
+        with self._lock:
+            self.companies[lead["email"].rsplit("@", 1)[1]] = lead["id"]
 
     def heal(self, lead_id: str) -> None:
         with self._lock:
@@ -77,7 +85,12 @@ class Model:
         stage = Stage(name.removesuffix("_reply"))
         system, user = (m["content"] for m in body["messages"])
         data = json.loads(user.split("<data>\n", 1)[1].split("\n</data>", 1)[0])
-        lead_id = str(data["lead"]["lead_id"])
+        if "lead" in data:
+            lead_id = str(data["lead"]["lead_id"])
+        else:
+            domain = data["company"]["domain"]
+            with self._lock:
+                lead_id = self.companies.get(domain, domain)
         with self._lock:
             broken = lead_id in self.broken
             self.calls[lead_id] += 1
@@ -137,6 +150,7 @@ class Served:
         with (EXAMPLES / "leads.csv").open(encoding="utf-8") as f:
             [row] = [r for r in csv.DictReader(f) if r["id"] == example]
         row |= {"id": lead_id} if email is None else {"id": lead_id, "email": email}
+        self.model.expect(row)
         headers = {"Authorization": f"Bearer {TOKEN}"}
         posted = httpx.post(f"{self.url}/v1/leads", json=row, headers=headers)
         assert posted.status_code == 202, posted.text
@@ -177,6 +191,8 @@ def serve(out: Path, deadline: float = 120.0) -> Iterator[Served]:
     """``run.py serve`` on a free port with the scripted model, seeded with ``leads()``."""
     model = Model()
     model.broken.update({"D-1", "D-2"})
+    for lead in leads():
+        model.expect(lead)
     # Operations' automatic retries would change the seeded dead letters under a test.
     with FakeOpenAI(model) as server, _serving(out, server.url, "--ops-retry", "0") as url:
         with httpx.Client(base_url=url, timeout=30) as client:

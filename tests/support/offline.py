@@ -106,8 +106,8 @@ def make_request(
 
 def research_inputs(lead: Lead, evidence: Sequence[Evidence]) -> dict[str, Any]:
     return {
-        "lead": lead.model_dump(mode="json"),
         "evidence": [item.model_dump(mode="json", exclude={"kind"}) for item in evidence],
+        "company": {"name": lead.company, "domain": lead.domain},
     }
 
 

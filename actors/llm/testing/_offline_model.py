@@ -98,9 +98,14 @@ class OfflineModel:
         messages = [m for m in body.get("messages") or () if isinstance(m, Mapping)]
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
         user = next(m["content"] for m in messages if m.get("role") == "user")
+        if "<data>" not in user:
+            return completion("OK")  # a preflight's tiny call, before any lead
         data = json.loads(user.split("<data>\n", 1)[1].split("\n</data>", 1)[0])
         stage = stage_of(data)
-        trace_id = str(data.get("lead", {}).get("lead_id", number))
+        # Research is about a company alone: it names no lead.
+        trace_id = str(
+            data.get("lead", {}).get("lead_id") or data.get("company", {}).get("domain") or number
+        )
         feedback = _feedback(user)
         attempt = 1 + user.count(_REJECTED)
         seed = body.get("seed")

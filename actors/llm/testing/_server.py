@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import hashlib
 import json
 import socket
 import sys
@@ -31,6 +32,7 @@ from typing import Any, Self, final
 
 import anyio.to_thread
 
+from actors.llm._tokens import CHARS_PER_TOKEN
 from messages import UsageError
 
 
@@ -43,6 +45,8 @@ class Completion:
     refusal: str | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_tokens: int | None = None
+    """Prompt tokens read from the cache; counted by the server's prefix cache when None."""
     model: str | None = None
     """The model the reply names; the requested model when None."""
     delay: float = 0.0
@@ -239,6 +243,11 @@ class FakeOpenAI:
     presents another key gets a 401. ``go_down()`` and ``come_back()`` close and reopen
     its port, so calls meanwhile are refused a connection; ``schedule_outage`` does both
     on its own, mid-run.
+
+    Like a provider's prompt cache, it reports ``usage.prompt_tokens_details.cached_tokens``
+    for the part of a prompt that repeats the start of an earlier one, in whole blocks of
+    ``cache_block_tokens`` (4 characters a token; as vLLM's prefix caching counts; 0
+    turns it off). ``cached_tokens`` sums what it reported.
     """
 
     def __init__(
@@ -250,8 +259,14 @@ class FakeOpenAI:
         formats: Iterable[str] = FORMATS,
         api_key: str | None = None,
         port: int = 0,
+        cache_block_tokens: int = 16,
     ) -> None:
+        if cache_block_tokens < 0:
+            raise UsageError(f"cache_block_tokens={cache_block_tokens!r} must be >= 0 (0: off)")
         self.model = model
+        self.prefix_cache = _PrefixCache(cache_block_tokens * CHARS_PER_TOKEN)
+        self.cached_tokens = 0
+        """Prompt tokens reported as read from the cache, over every reply."""
         self._wanted_port = port
         self.api_key = api_key
         self.models = tuple(models) if models is not None else None
@@ -585,7 +600,7 @@ def _render(
     """Status, headers, body bytes and the bytes promised but withheld."""
     match response:
         case Completion():
-            return 200, {}, _completion_body(response, body, number, fake.model), 0
+            return 200, {}, _completion_body(response, body, number, fake), 0
         case ErrorReply():
             message = response.message.replace("{api_key}", bearer)
             payload = _error_body(message, response.type, response.code)
@@ -596,13 +611,19 @@ def _render(
 
 
 def _completion_body(
-    reply: Completion, request: Mapping[str, Any], number: int, default_model: str
+    reply: Completion, request: Mapping[str, Any], number: int, fake: FakeOpenAI
 ) -> bytes:
     messages = request.get("messages") or []
     prompt_chars = sum(len(str(m.get("content") or "")) for m in messages if isinstance(m, dict))
     prompt_tokens = reply.prompt_tokens
     if prompt_tokens is None:
-        prompt_tokens = max(1, prompt_chars // 4)
+        prompt_tokens = max(1, prompt_chars // CHARS_PER_TOKEN)
+    cached_tokens = reply.cached_tokens
+    if cached_tokens is None:
+        cached_chars = fake.prefix_cache.read(_cache_text(request))
+        cached_tokens = min(prompt_tokens, cached_chars // CHARS_PER_TOKEN)
+    with fake._lock:
+        fake.cached_tokens += cached_tokens
     completion_tokens = reply.completion_tokens
     if completion_tokens is None:
         completion_tokens = max(1, len(reply.content or reply.refusal or "") // 4)
@@ -610,7 +631,7 @@ def _completion_body(
         "id": f"chatcmpl-fake-{number}",
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": reply.model or request.get("model") or default_model,
+        "model": reply.model or request.get("model") or fake.model,
         "choices": [
             {
                 "index": 0,
@@ -627,9 +648,46 @@ def _completion_body(
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": cached_tokens},
         },
     }
     return json.dumps(payload).encode()
+
+
+def _cache_text(request: Mapping[str, Any]) -> str:
+    """What a provider's prompt cache keys on: the model, then each message in order."""
+    messages = request.get("messages") or []
+    parts = [str(request.get("model"))]
+    parts += [f"<{m.get('role')}>{m.get('content') or ''}" for m in messages if isinstance(m, dict)]
+    return "\n".join(parts)
+
+
+@final
+class _PrefixCache:
+    """Blocks of prompt text, each known by the hash of everything up to its end: a prompt
+    whose first blocks were seen before reads them from the cache."""
+
+    def __init__(self, block_chars: int) -> None:
+        self.block_chars = block_chars
+        self._seen: set[bytes] = set()
+        self._lock = threading.Lock()
+
+    def read(self, text: str) -> int:
+        """Characters of ``text`` read from the cache; then all of its blocks are cached."""
+        if self.block_chars == 0:
+            return 0
+        chain = hashlib.sha256()
+        hits, hashes = 0, []
+        for start in range(0, len(text) - self.block_chars + 1, self.block_chars):
+            chain.update(text[start : start + self.block_chars].encode())
+            hashes.append(chain.digest())
+        with self._lock:
+            for digest in hashes:
+                if digest not in self._seen:
+                    break
+                hits += 1
+            self._seen.update(hashes)
+        return hits * self.block_chars
 
 
 def _error_body(message: str, type_: str, code: str | None = None) -> bytes:

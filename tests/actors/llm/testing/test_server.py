@@ -63,7 +63,12 @@ def test_a_completion_echoes_the_model_and_counts_usage() -> None:
     assert body["model"] == "gpt-4o-mini"
     assert body["choices"][0]["message"]["content"] == '{"a": 1}'
     assert body["choices"][0]["finish_reason"] == "stop"
-    assert body["usage"] == {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
+    assert body["usage"] == {
+        "prompt_tokens": 10,
+        "completion_tokens": 2,
+        "total_tokens": 12,
+        "prompt_tokens_details": {"cached_tokens": 0},
+    }
 
 
 def test_a_refusal_has_no_content() -> None:
