@@ -198,6 +198,9 @@ class SqliteJournal:
     def _prepare(self, c: sqlite3.Connection) -> None:
         """Create the tables of a new journal, or check that this one is of our version."""
         version = c.execute("PRAGMA user_version").fetchone()[0]
+        if version == JOURNAL_VERSION:
+            # Ready: a reader (trace, report) beside a running service takes no write lock.
+            return
         written = c.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'"
         ).fetchone()

@@ -49,6 +49,22 @@ def test_a_new_journal_records_its_schema_version(tmp_path: Path) -> None:
     SqliteJournal(path).close()
 
 
+def test_a_journal_opens_while_another_process_holds_its_write_lock(tmp_path: Path) -> None:
+    """A reader beside a running service (trace, report, a test) opens the journal and
+    reads it while the service is inside a write transaction: opening writes nothing."""
+    path = tmp_path / "journal.sqlite"
+    SqliteJournal(path).close()
+    with closing(sqlite3.connect(path, isolation_level=None)) as writer:
+        writer.execute("PRAGMA busy_timeout=0")
+        writer.execute("BEGIN IMMEDIATE")
+        journal = SqliteJournal(path)
+        try:
+            assert journal.trace("L1") == []
+        finally:
+            journal.close()
+        writer.execute("ROLLBACK")
+
+
 @pytest.mark.parametrize("version", [0, JOURNAL_VERSION + 1])
 def test_a_journal_of_another_version_is_refused_with_one_line(
     tmp_path: Path, version: int
