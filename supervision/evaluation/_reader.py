@@ -10,6 +10,7 @@ and the copy is read instead.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import sqlite3
@@ -110,6 +111,7 @@ def read_run(
     calls, recorded = read_calls(out, set(wanted)) if out is not None else ({}, False)
     builder = ProfileBuilder()
     leads: dict[str, LeadFacts] = {}
+    researched_by: dict[str, str] = {}
     for lead_id, envelopes in _traces(c, list(wanted)):
         record, outcome, reason, fields = wanted[lead_id]
         _profile(builder, envelopes)
@@ -117,7 +119,49 @@ def read_run(
             lead_id, record, outcome, reason, fields, envelopes,
             tuple(calls.get(lead_id, ())), lead_id in compacted,
         )  # fmt: skip
+        research = _research(envelopes)
+        if research is not None:
+            researched_by[lead_id] = research.reused_from or lead_id
+    _settle_shared_research(leads, researched_by)
     return RunFacts(leads=leads, profile=builder.profile, calls_recorded=recorded)
+
+
+def _settle_shared_research(leads: dict[str, LeadFacts], researched_by: dict[str, str]) -> None:
+    """Charge each company's shared research to the first submitted of the leads that
+    used it, in place of whichever lead happened to research first.
+
+    Leads of one company race for its research, and the winner differs from run to run;
+    charged to the winner, a replay would show a difference in two leads' calls, tokens
+    and research rules where nothing changed. Totals are the same either way.
+    """
+    users: defaultdict[str, list[str]] = defaultdict(list)
+    for lead_id, researcher in researched_by.items():
+        users[researcher].append(lead_id)
+    for researcher, using in users.items():
+        first = min(using, key=lambda lead_id: leads[lead_id].record)
+        if researcher in leads and first != researcher:
+            leads[researcher], leads[first] = _moved_research(leads[researcher], leads[first])
+
+
+def _moved_research(source: LeadFacts, target: LeadFacts) -> tuple[LeadFacts, LeadFacts]:
+    """``source`` without its research calls, rules and checks; ``target`` with them."""
+    calls = [c for c in source.calls if c.stage == "research"]
+    rules = [r for r in source.rules_failed if r.startswith("research.")]
+    checks = source.checks.get("research", 0)
+    return (
+        dataclasses.replace(
+            source,
+            calls=tuple(c for c in source.calls if c.stage != "research"),
+            rules_failed=tuple(r for r in source.rules_failed if not r.startswith("research.")),
+            checks={k: v for k, v in source.checks.items() if k != "research"},
+        ),
+        dataclasses.replace(
+            target,
+            calls=(*calls, *target.calls),
+            rules_failed=(*rules, *target.rules_failed),
+            checks={**target.checks, "research": target.checks.get("research", 0) + checks},
+        ),
+    )
 
 
 def _traces(
@@ -163,7 +207,7 @@ def _facts(
     calls: tuple[Call, ...],
     compacted: bool,
 ) -> LeadFacts:
-    research = next((e.message for e in envelopes if isinstance(e.message, ResearchResult)), None)
+    research = _research(envelopes)
     score = _score(envelopes)
     draft = _draft(envelopes)
     failed = [e.message for e in envelopes if isinstance(e.message, ValidationFailed)]
@@ -194,6 +238,11 @@ def _facts(
         calls=calls,
         compacted=compacted and research is None,
     )
+
+
+def _research(envelopes: list[Envelope[Message]]) -> ResearchResult | None:
+    found = next((e.message for e in envelopes if isinstance(e.message, ResearchResult)), None)
+    return found if isinstance(found, ResearchResult) else None
 
 
 def _score(envelopes: list[Envelope[Message]]) -> LeadScore | None:
