@@ -3,8 +3,6 @@
 Actors know the bus and the messages, and nothing above them.
 """
 
-from actors._actor import Actor, ActorOptions, ActorStatistics, Lifecycle
-from actors._breaker import BreakerState, BreakerStatistics, CircuitBreaker
 from actors._company_research import (
     DEFAULT_RESEARCH_TTL,
     CompanyResearch,
@@ -14,7 +12,6 @@ from actors._company_research import (
     ResearchStore,
     evidence_digest,
 )
-from actors._context import Context
 from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
 from actors._crm_query import CrmPage, CrmQuery, CrmSort
 from actors._dead_letters import (
@@ -28,7 +25,6 @@ from actors._evidence import EvidenceSource, FirstFound, KnowledgeBase
 from actors._icp import Icp, IcpScore, Sender
 from actors._inbox import PENDING, Claim, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
-from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
 from actors._ops_schedule import Due, RetrySchedule, unschedule, utc_now
 from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
@@ -48,16 +44,6 @@ from actors._run_control import RunControl, RunNotice
 from actors._run_knowledge import KNOWLEDGE_FILE, RunKnowledge, add_facts
 from actors._scoring import Scoring
 from actors._stage import LlmStage, StageOptions
-from actors._telemetry import (
-    LlmCall,
-    LlmReplyFacts,
-    Span,
-    Telemetry,
-    current_telemetry,
-    otel_telemetry,
-    reporting,
-    wants_otel,
-)
 from actors._usage_store import UsageStore
 from actors._validator import Validator
 from actors._web_guard import METADATA, Resolver, StaticResolver, SystemResolver
@@ -66,6 +52,26 @@ from actors._writer import Writer
 from actors.llm._caller import CallerStatistics, LlmCaller
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
 from actors.llm._rate_gate import RateGate
+from actors.runtime import (
+    Actor,
+    ActorOptions,
+    ActorStatistics,
+    BreakerState,
+    BreakerStatistics,
+    CircuitBreaker,
+    Context,
+    EventLog,
+    Lifecycle,
+    LlmCall,
+    LlmReplyFacts,
+    Span,
+    Telemetry,
+    current_telemetry,
+    null_log,
+    otel_telemetry,
+    reporting,
+    wants_otel,
+)
 from actors.validation import RuleContext
 
 __all__ = [

@@ -11,10 +11,8 @@ from typing import Any, Protocol, Unpack, final
 
 import stamina
 
-from actors._actor import Actor, ActorOptions
-from actors._breaker import CircuitBreaker
-from actors._context import Context
 from actors._crm_query import CrmPage, CrmQuery, search
+from actors.runtime import Actor, ActorOptions, CircuitBreaker, Context
 from bus import SqliteFile
 from messages import (
     POLICIES,

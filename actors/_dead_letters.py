@@ -12,8 +12,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Unpack, final
 
-from actors._actor import Actor, ActorOptions
-from actors._context import Context
 from actors._ops_schedule import (
     SCHEDULE_SCHEMA,
     Due,
@@ -21,6 +19,7 @@ from actors._ops_schedule import (
     schedule_next,
     utc_now,
 )
+from actors.runtime import Actor, ActorOptions, Context
 from bus import SqliteFile
 from messages import (
     POLICIES,

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, Unpack, final
 
 from actors import _inbox
-from actors._actor import Actor, ActorOptions
-from actors._context import Context
 from actors._inbox import INBOX_SCHEMA, PENDING, Claim, Receipt, StoredRecord
+from actors.runtime import Actor, ActorOptions, Context
 from actors.webhooks import announce_outcome
 from bus import SqliteFile
 from messages import LeadOutcome, Outcome, RawValue

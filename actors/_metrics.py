@@ -6,8 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Unpack, final
 
-from actors._actor import Actor, ActorOptions
-from actors._context import Context
+from actors.runtime import Actor, ActorOptions, Context
 from messages import CrmUpdated, LeadRejected, ValidationFailed, ValidationPassed, Verdict
 
 

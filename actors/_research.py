@@ -8,13 +8,13 @@ from typing import Any, Unpack, final
 from pydantic import BaseModel
 
 from actors._company_research import CompanyResearch, Reused, research_key, reuse_for
-from actors._context import Context
 from actors._evidence import EvidenceSource
 from actors._prompts import research_request
 from actors._stage import LlmStage, StageOptions
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import ResearchReply
+from actors.runtime import Context
 from actors.validation import NO_EVIDENCE
 from messages import (
     Claim,

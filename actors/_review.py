@@ -10,8 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Unpack, final
 
-from actors._actor import Actor, ActorOptions
-from actors._context import Context
+from actors.runtime import Actor, ActorOptions, Context
 from actors.validation import explain_all
 from actors.webhooks import announce_decision
 from bus import SqliteFile

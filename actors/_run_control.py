@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Unpack, final
 
-from actors._actor import Actor, ActorOptions
-from actors._context import Context
+from actors.runtime import Actor, ActorOptions, Context
 from messages import DriftDetected, ProfileSaved, RunHalted
 
 RunNotice = RunHalted | DriftDetected | ProfileSaved

@@ -6,13 +6,13 @@ from typing import Unpack, final
 
 from pydantic import BaseModel
 
-from actors._context import Context
 from actors._icp import Icp
 from actors._prompts import scoring_request
 from actors._stage import LlmStage, StageOptions
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import ScoreReply
+from actors.runtime import Context
 from messages import (
     Fit,
     Lead,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Unpack, final
 
-from actors._actor import Actor, ActorOptions
-from actors._context import Context
+from actors.runtime import Actor, ActorOptions, Context
 from actors.validation import NO_EVIDENCE, Report, RuleContext, check, settle
 from messages import (
     STAGE_ATTEMPTS,

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, final
 
 import anyio
 
-from actors._lazy import lazy_module
 from actors._web_guard import Resolver, checked_address
+from actors.runtime import lazy_module
 
 if TYPE_CHECKING:
     import httpx2

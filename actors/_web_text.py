@@ -14,8 +14,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from actors._lazy import lazy_module
 from actors._web_fetch import Page
+from actors.runtime import lazy_module
 
 if TYPE_CHECKING:
     import courlan

@@ -8,7 +8,7 @@ import anyio
 import pytest
 from _messages import Ping, Pong
 
-from actors._committer import Committer
+from actors.runtime._committer import Committer
 from bus import InProcessBus, SqliteJournal
 from messages import Envelope, Message
 

@@ -15,9 +15,9 @@ import pytest
 from _otlp import ReceivedSpan, collecting
 
 from actors import Icp, KnowledgeBase, reporting
-from actors._otel import OtelTelemetry, lead_trace_id
 from actors.intake import read_records
 from actors.llm import OfflineLlm
+from actors.runtime._otel import OtelTelemetry, lead_trace_id
 from messages import Envelope, LeadOutcome, Outcome
 from supervision.system import PipelineConfig, run_pipeline
 

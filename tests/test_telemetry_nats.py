@@ -12,7 +12,7 @@ from _nats import passwords, running_workers, secured, serving_bus
 from _otlp import ReceivedSpan, collecting
 from _serving import pending, sample_leads, wait_until
 
-from actors._otel import lead_trace_id
+from actors.runtime._otel import lead_trace_id
 from bus import NatsServer
 
 pytestmark = pytest.mark.slow

@@ -9,12 +9,17 @@ from typing import final
 import anyio
 import stamina
 
-from actors._breaker import BreakerState
-from actors._log import EventLog, null_log
-from actors._telemetry import LlmCall, LlmReplyFacts, current_telemetry
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel
 from actors.llm._provider_breaker import HasBreakerPolicy, ProviderBreaker
 from actors.llm._rate_gate import RateGate
+from actors.runtime import (
+    BreakerState,
+    EventLog,
+    LlmCall,
+    LlmReplyFacts,
+    current_telemetry,
+    null_log,
+)
 from messages import (
     POLICIES,
     FailureKind,

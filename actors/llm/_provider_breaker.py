@@ -23,7 +23,7 @@ from typing import Protocol, final, runtime_checkable
 
 import anyio
 
-from actors._breaker import BreakerState
+from actors.runtime import BreakerState
 from bus import Clock, SystemClock
 from messages import FailureKind, LlmError, UsageError
 

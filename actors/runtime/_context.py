@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar, final
 
-from actors._log import EventLog, null_log
-from actors._telemetry import Span
+from actors.runtime._log import EventLog, null_log
+from actors.runtime._telemetry import Span
 from bus import Publisher
 from messages import Envelope, Message, ValidationFailed, ValidationPassed
 

@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from actors._telemetry import LlmCall, LlmReplyFacts, Span, Value
+from actors.runtime._telemetry import LlmCall, LlmReplyFacts, Span, Value
 from messages import Envelope, Message, redact
 
 TOKEN_BUCKETS = [4.0**n for n in range(14)]

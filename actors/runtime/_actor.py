@@ -12,11 +12,11 @@ from anyio import TASK_STATUS_IGNORED, CancelScope, EndOfStream, WouldBlock
 from anyio.abc import TaskStatus
 from anyio.lowlevel import checkpoint
 
-from actors._committer import Committer
-from actors._context import Context
-from actors._log import EventLog, null_log
-from actors._outbox import Outbox
-from actors._telemetry import current_telemetry
+from actors.runtime._committer import Committer
+from actors.runtime._context import Context
+from actors.runtime._log import EventLog, null_log
+from actors.runtime._outbox import Outbox
+from actors.runtime._telemetry import current_telemetry
 from bus import Ack, Bus, Mailbox, Publisher
 from messages import (
     ActorCrashed,

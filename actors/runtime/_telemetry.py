@@ -126,7 +126,7 @@ def otel_telemetry(service: str, *, flag: bool = False) -> Telemetry | None:
     if not wants_otel(flag):
         return None
     try:
-        from actors._otel import OtelTelemetry  # the optional extra, imported only here
+        from actors.runtime._otel import OtelTelemetry  # the optional extra, imported only here
     except ImportError:
         raise UsageError(
             "OpenTelemetry needs the otel extra: pip install 'leadwright[otel]' "
