@@ -21,7 +21,6 @@ from actors._dead_letters import (
     LetterStatus,
     lineage_of,
 )
-from actors._evidence import EvidenceSource, FirstFound, KnowledgeBase
 from actors._icp import Icp, IcpScore, Sender
 from actors._inbox import PENDING, Claim, Receipt, StoredRecord, Submission
 from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
@@ -41,14 +40,26 @@ from actors._review import (
     why,
 )
 from actors._run_control import RunControl, RunNotice
-from actors._run_knowledge import KNOWLEDGE_FILE, RunKnowledge, add_facts
 from actors._scoring import Scoring
 from actors._stage import LlmStage, StageOptions
 from actors._usage_store import UsageStore
 from actors._validator import Validator
-from actors._web_guard import METADATA, Resolver, StaticResolver, SystemResolver
-from actors._web_source import DEFAULT_TTL, WebSource, WebSourceStatistics
 from actors._writer import Writer
+from actors.evidence import (
+    DEFAULT_TTL,
+    KNOWLEDGE_FILE,
+    METADATA,
+    EvidenceSource,
+    FirstFound,
+    KnowledgeBase,
+    Resolver,
+    RunKnowledge,
+    StaticResolver,
+    SystemResolver,
+    WebSource,
+    WebSourceStatistics,
+    add_facts,
+)
 from actors.llm._caller import CallerStatistics, LlmCaller
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
 from actors.llm._rate_gate import RateGate

@@ -8,9 +8,9 @@ from typing import Any, Unpack, final
 from pydantic import BaseModel
 
 from actors._company_research import CompanyResearch, Reused, research_key, reuse_for
-from actors._evidence import EvidenceSource
 from actors._prompts import research_request
 from actors._stage import LlmStage, StageOptions
+from actors.evidence import EvidenceSource
 from actors.llm._caller import LlmCaller
 from actors.llm._gateway import LlmRequest
 from actors.llm._replies import ResearchReply

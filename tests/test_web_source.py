@@ -22,8 +22,8 @@ import trustme
 from _sites import Reply, Site, company_site, html
 
 from actors import FirstFound, KnowledgeBase, StaticResolver, WebSource, WebSourceStatistics
-from actors._web_fetch import USER_AGENT
-from actors._web_guard import refusal
+from actors.evidence import refusal
+from actors.evidence._web_fetch import USER_AGENT
 from messages import ClosedResourceError, Evidence, Lead, UsageError
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, final
 
-from actors._evidence import EvidenceSource
+from actors.evidence._source import EvidenceSource
 from messages import Evidence, Lead, UsageError
 
 KNOWLEDGE_FILE = "knowledge.json"

@@ -1,54 +1,12 @@
-"""Evidence sources: where research finds what it may say about a company."""
+"""The knowledge base: a JSON file of companies keyed by domain, as evidence."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol, final
+from typing import final
 
 from messages import Evidence, Lead, UsageError
-
-
-class EvidenceSource(Protocol):
-    """Returns evidence items about a lead's company; the LLM summarises only these."""
-
-    async def gather(self, lead: Lead) -> tuple[Evidence, ...]: ...
-
-    def why_empty(self, lead: Lead) -> str:
-        """Why ``gather`` found no evidence for ``lead``: the cause, then the fix."""
-        ...
-
-    async def aclose(self) -> None:
-        """Release what the source holds (a connection pool); gathering after is an error."""
-        ...
-
-
-@final
-class FirstFound:
-    """Sources asked in order: the first with evidence about the lead's company answers.
-
-    ``kb,web`` is ``FirstFound(knowledge_base, web)``: a company the knowledge base
-    describes costs no fetch; the web is read only for the others.
-    """
-
-    def __init__(self, *sources: EvidenceSource) -> None:
-        if not sources:
-            raise UsageError("FirstFound needs at least one source; pass kb, web or both.")
-        self.sources = sources
-
-    async def gather(self, lead: Lead) -> tuple[Evidence, ...]:
-        for source in self.sources:
-            evidence = await source.gather(lead)
-            if evidence:
-                return evidence
-        return ()
-
-    def why_empty(self, lead: Lead) -> str:
-        return "; and ".join(source.why_empty(lead) for source in self.sources)
-
-    async def aclose(self) -> None:
-        for source in self.sources:
-            await source.aclose()
 
 
 @final

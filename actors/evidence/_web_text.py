@@ -14,7 +14,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from actors._web_fetch import Page
+from actors.evidence._web_fetch import Page
 from actors.runtime import lazy_module
 
 if TYPE_CHECKING:

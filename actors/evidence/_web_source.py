@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING, Self, final
 import anyio
 from anyio import to_thread
 
-from actors._web_fetch import USER_AGENT, Failure, Fetcher, Page, Robots
-from actors._web_guard import Resolver, SystemResolver
-from actors._web_text import MAX_CHARS, MIN_CHARS, linked_pages, page_texts
+from actors.evidence._web_fetch import USER_AGENT, Failure, Fetcher, Page, Robots
+from actors.evidence._web_guard import Resolver, SystemResolver
+from actors.evidence._web_text import MAX_CHARS, MIN_CHARS, linked_pages, page_texts
 from actors.runtime import lazy_module
 from messages import ClosedResourceError, Evidence, Lead, UsageError
 

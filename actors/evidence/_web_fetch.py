@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, final
 
 import anyio
 
-from actors._web_guard import Resolver, checked_address
+from actors.evidence._web_guard import Resolver, checked_address
 from actors.runtime import lazy_module
 
 if TYPE_CHECKING:
