@@ -18,7 +18,7 @@ from actors import (
     MemoryResearchStore,
     SqliteResearchStore,
 )
-from actors._company_research import Researching, Reused, research_key, reuse_for
+from actors.agents._company_research import Researching, Reused, research_key, reuse_for
 from actors.intake import RawRecord
 from actors.llm import FunctionLlm, OfflineLlm
 from bus import SqliteJournal

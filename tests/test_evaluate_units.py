@@ -10,7 +10,7 @@ from _validation_fixtures import lead
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actors._prompts import research_request
+from actors.agents import research_request
 from actors.drift import Profile
 from actors.llm import LlmRequest, OfflineLlm
 from messages import Evidence, QuotaExhausted, UsageError

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from actors import Icp, LlmCaller
-from actors._prompts import research_request, scoring_request, writing_request
+from actors.agents import research_request, scoring_request, writing_request
 from actors.llm import OpenAiLlm
 from actors.llm._pricing import PRICES, cost_usd
 from actors.llm.testing import FakeOpenAI, OfflineModel, completion

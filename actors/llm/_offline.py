@@ -269,7 +269,7 @@ def _parse(model: type[_T], request: LlmRequest) -> _T:
         where = ".".join(str(part) for part in error["loc"])
         raise UsageError(
             f"inputs[{where!r}] of the {request.stage} request: {error['msg']}; "
-            f"build the inputs as actors/_prompts.py does"
+            f"build the inputs as actors/agents/_prompts.py does"
         ) from None
 
 

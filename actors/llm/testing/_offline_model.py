@@ -40,7 +40,7 @@ def stage_of(data: Mapping[str, Any]) -> Stage:
 
 
 _REJECTED = "Your previous answer was rejected."
-"""How a prompt introduces the feedback of a re-ask (see ``actors._prompts``)."""
+"""How a prompt introduces the feedback of a re-ask (see ``actors.agents._prompts``)."""
 
 
 @final

@@ -7,13 +7,11 @@ from typing import Any, Unpack, final
 
 from pydantic import BaseModel
 
-from actors._company_research import CompanyResearch, Reused, research_key, reuse_for
-from actors._prompts import research_request
-from actors._stage import LlmStage, StageOptions
+from actors.agents._company_research import CompanyResearch, Reused, research_key, reuse_for
+from actors.agents._prompts import research_request
+from actors.agents._stage import LlmStage, StageOptions
 from actors.evidence import EvidenceSource
-from actors.llm._caller import LlmCaller
-from actors.llm._gateway import LlmRequest
-from actors.llm._replies import ResearchReply
+from actors.llm import LlmCaller, LlmRequest, ResearchReply
 from actors.runtime import Context
 from actors.validation import NO_EVIDENCE
 from messages import (

@@ -5,29 +5,25 @@ from __future__ import annotations
 
 import random
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Unpack, final
+from typing import Any, final
 
-from actors._ops_schedule import (
+from actors.stores._ops_schedule import (
     SCHEDULE_SCHEMA,
     Due,
     RetrySchedule,
     schedule_next,
     utc_now,
 )
-from actors.runtime import Actor, ActorOptions, Context
 from bus import SqliteFile
 from messages import (
     POLICIES,
     DeadLetter,
     Envelope,
     FailureKind,
-    LeadOutcome,
-    Outcome,
     UsageError,
     record_of,
 )
@@ -245,53 +241,3 @@ def lineage_of(letter: DeadLetter) -> tuple[int, str] | None:
         return record_of(Envelope.from_json(letter.payload).message)
     except (UsageError, ValueError):
         return None
-
-
-@final
-class DeadLetters(Actor[DeadLetter]):
-    """Keeps every dead letter and schedules its lead's next automatic retry; a lead's
-    dead letter makes its outcome ``failed``, whose reason says it is in Operations and
-    when it is retried next (or that its schedule is spent)."""
-
-    handles = (DeadLetter,)
-
-    def __init__(
-        self,
-        store: DeadLetterStore,
-        *,
-        schedule: RetrySchedule | None = None,
-        clock: Callable[[], datetime] = utc_now,
-        **options: Unpack[ActorOptions],
-    ) -> None:
-        super().__init__(**options)
-        self.store = store
-        self.schedule = schedule if schedule is not None else RetrySchedule()
-        self.clock = clock
-        self._rng = random.Random()
-
-    async def handle(self, ctx: Context[DeadLetter]) -> None:
-        letter = ctx.message
-        lineage = lineage_of(letter)
-        due = await self.store.add(
-            letter, lineage, schedule=self.schedule, now=self.clock(), rng=self._rng
-        )
-        if lineage is None:
-            return
-        record, lead_id = lineage
-        reason = in_operations(letter, due)[:500]
-        await ctx.publish(
-            LeadOutcome(record=record, lead_id=lead_id, outcome=Outcome.FAILED, reason=reason)
-        )
-
-
-def in_operations(letter: DeadLetter, due: Due | None) -> str:
-    """A failed lead's outcome reason: what broke, and when it is retried next."""
-    what = POLICIES[letter.failure].explain or letter.reason
-    if due is None:
-        return f"In Operations: {what} ({letter.reason})"
-    if due.at is not None:
-        when = due.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-        nth = f"{due.retries + 1} of {due.of}"
-        return f"In Operations: {what} Next automatic retry at {when} ({nth}). ({letter.reason})"
-    spent = f"all {due.of} automatic retries spent" if due.of else "no automatic retries"
-    return f"In Operations: {what} Waits for an operator ({spent}). ({letter.reason})"

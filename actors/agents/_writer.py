@@ -7,12 +7,10 @@ from typing import Unpack, final
 
 from pydantic import BaseModel
 
-from actors._icp import Icp
-from actors._prompts import writing_request
-from actors._stage import LlmStage, StageOptions
-from actors.llm._caller import LlmCaller
-from actors.llm._gateway import LlmRequest
-from actors.llm._replies import DraftReply
+from actors.agents._icp import Icp
+from actors.agents._prompts import writing_request
+from actors.agents._stage import LlmStage, StageOptions
+from actors.llm import DraftReply, LlmCaller, LlmRequest
 from actors.runtime import Context
 from messages import (
     Lead,

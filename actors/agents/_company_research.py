@@ -16,16 +16,15 @@ research if it was kept, or researches once more.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, final
+from typing import final
 
 import anyio
 
+from actors.stores import MemoryResearchStore, ResearchKey, ResearchStore, evidence_digest
 from messages import Evidence, Lead, ResearchResult, UsageError
 
 WEEK_S = 7 * 24 * 3600.0
@@ -41,25 +40,6 @@ Now = Callable[[], float]
 """Seconds since the epoch: the time research is stamped with (``time.time``)."""
 
 
-@final
-@dataclass(frozen=True, slots=True)
-class ResearchKey:
-    """What makes two leads' research the same: company, evidence and prompt."""
-
-    domain: str
-    digest: str
-    """SHA-256 of the evidence, canonical JSON, in hex."""
-    prompt: str
-    """The version of the research prompt (``research@...``)."""
-
-
-def evidence_digest(evidence: Sequence[Evidence]) -> str:
-    """The SHA-256 of ``evidence`` (ids, sources and texts, in order), in hex."""
-    items = [[e.evidence_id, e.source, e.text] for e in evidence]
-    text = json.dumps(items, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def research_key(lead: Lead, evidence: Sequence[Evidence], prompt: str) -> ResearchKey:
     return ResearchKey(lead.domain.casefold(), evidence_digest(evidence), prompt)
 
@@ -69,39 +49,6 @@ def reuse_for(research: ResearchResult, lead: Lead) -> ResearchResult:
     return research.model_copy(
         update={"lead": lead, "raw_reply": None, "reused_from": research.lead.lead_id, "retry": 0}
     )
-
-
-class ResearchStore(Protocol):
-    """Where validated research is kept between leads (and runs, when durable)."""
-
-    async def find(self, key: ResearchKey, *, since: float) -> ResearchResult | None:
-        """The research kept under ``key`` at ``since`` or later, if any."""
-        ...
-
-    async def keep(
-        self, key: ResearchKey, research: ResearchResult, *, at: float, stale: float
-    ) -> None:
-        """Keep ``research`` under ``key``, stamped ``at``, replacing what was there; drop
-        what was stamped before ``stale``, which will never be reused."""
-        ...
-
-
-@final
-class MemoryResearchStore:
-    """A ``ResearchStore`` in memory, for tests and for a process with no run directory."""
-
-    def __init__(self) -> None:
-        self.kept: dict[ResearchKey, tuple[ResearchResult, float]] = {}
-
-    async def find(self, key: ResearchKey, *, since: float) -> ResearchResult | None:
-        found = self.kept.get(key)
-        return found[0] if found is not None and found[1] >= since else None
-
-    async def keep(
-        self, key: ResearchKey, research: ResearchResult, *, at: float, stale: float
-    ) -> None:
-        self.kept = {k: kept for k, kept in self.kept.items() if kept[1] >= stale}
-        self.kept[key] = (research, at)
 
 
 @final

@@ -8,11 +8,8 @@ from typing import Any, ClassVar, Generic, TypeVar, Unpack
 
 from pydantic import BaseModel
 
-from actors._prompts import DEFAULT_PROMPTS, Prompts, prompt_version
-from actors.llm._caller import LlmCaller
-from actors.llm._gateway import LlmRequest
-from actors.llm._parse import parse_reply
-from actors.llm._provider_breaker import ProviderDown
+from actors.agents._prompts import DEFAULT_PROMPTS, Prompts, prompt_version
+from actors.llm import LlmCaller, LlmRequest, ProviderDown, parse_reply
 from actors.runtime import Actor, ActorOptions, Context
 from messages import (
     POLICIES,

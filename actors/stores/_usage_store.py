@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import final
 
-from actors.llm._caller import Usage
+from actors.llm import Usage
 from bus import SqliteFile
 
 _SCHEMA = """

@@ -6,12 +6,10 @@ from typing import Unpack, final
 
 from pydantic import BaseModel
 
-from actors._icp import Icp
-from actors._prompts import scoring_request
-from actors._stage import LlmStage, StageOptions
-from actors.llm._caller import LlmCaller
-from actors.llm._gateway import LlmRequest
-from actors.llm._replies import ScoreReply
+from actors.agents._icp import Icp
+from actors.agents._prompts import scoring_request
+from actors.agents._stage import LlmStage, StageOptions
+from actors.llm import LlmCaller, LlmRequest, ScoreReply
 from actors.runtime import Context
 from messages import (
     Fit,

@@ -1,5 +1,5 @@
-"""The durable inbox: every record submitted to a run directory, the inputs that brought
-it, and what submitting each did.
+"""The records: every record submitted to a run directory, the inputs that brought it,
+and what submitting each did.
 
 Records are keyed by their lead's identity (its id and a fingerprint of its content), not
 by their position in a file. A record is submitted in one transaction, and from then on it
@@ -23,7 +23,7 @@ from typing import Protocol
 from actors.intake import check_record, fingerprint, lead_id_for
 from messages import Outcome, RawValue
 
-INBOX_SCHEMA = """
+RECORDS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     record INTEGER PRIMARY KEY,
     lead_id TEXT NOT NULL,
@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     PRIMARY KEY (input, position)
 ) WITHOUT ROWID;
 """
-"""The inbox's tables, in ``journal.sqlite`` beside the outcome ledger's."""
+"""The records' tables, in ``journal.sqlite`` beside the outcome ledger's."""
 
 PENDING = "pending"
 """The outcome ``report`` and ``counts`` give a record that has none yet."""
@@ -116,7 +116,7 @@ def submit_claimed(
 
 @dataclass(frozen=True, slots=True)
 class StoredRecord:
-    """A record as the inbox holds it, for admitting it."""
+    """A record as the records' table holds it, for admitting it."""
 
     record: int
     lead_id: str

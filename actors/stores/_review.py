@@ -1,5 +1,5 @@
-"""The inbox: leads a person decides on, each with the draft that would be sent and why,
-in plain words."""
+"""The review queue's store: leads a person decides on (the inbox), each with the draft
+that would be sent and why, in plain words."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Unpack, final
+from typing import Any, final
 
-from actors.runtime import Actor, ActorOptions, Context
 from actors.validation import explain_all
 from actors.webhooks import announce_decision
 from bus import SqliteFile
-from messages import POLICIES, HumanReviewRequested, LeadOutcome, Outcome, OutreachDraft
+from messages import POLICIES, HumanReviewRequested, OutreachDraft
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS review (
@@ -276,25 +275,3 @@ def record_action(
         "INSERT INTO review_actions (item_id, action, note, at, reviewer) VALUES (?, ?, ?, ?, ?)",
         (item_id, action, note, at, reviewer),
     )
-
-
-@final
-class ReviewQueue(Actor[HumanReviewRequested]):
-    """Files every review request; the lead's outcome is ``needs_review`` until a person acts."""
-
-    handles = (HumanReviewRequested,)
-
-    def __init__(self, store: ReviewStore, **options: Unpack[ActorOptions]) -> None:
-        super().__init__(**options)
-        self.store = store
-
-    async def handle(self, ctx: Context[HumanReviewRequested]) -> None:
-        request = ctx.message
-        await self.store.add(request)
-        outcome = LeadOutcome(
-            record=request.lead.record,
-            lead_id=request.lead.lead_id,
-            outcome=Outcome.NEEDS_REVIEW,
-            reason=why(request)[:500],
-        )
-        await ctx.publish(outcome)

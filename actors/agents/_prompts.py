@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, final
 
-from actors._icp import Icp
-from actors.llm._gateway import LlmRequest
-from actors.llm._replies import reply_schema
+from actors.agents._icp import Icp
+from actors.llm import LlmRequest, reply_schema
 from messages import Evidence, Lead, LeadScore, ResearchResult, Stage, UsageError
 
 _DATA_NOT_INSTRUCTIONS = (

@@ -2,22 +2,21 @@
 the conflicting outcomes that came after it, and the reports over both.
 
 ``LedgerStore`` is the one store of ``journal.sqlite``'s records and outcomes: it holds
-the durable inbox (``_inbox``: records, inputs, submissions) and the outcomes, which share
+the submitted records (``_records``: records, inputs, submissions) and the outcomes, which share
 one file and are read together (a record is unfinished until it has an outcome).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Unpack, final
+from typing import Any, final
 
-from actors import _inbox
-from actors._inbox import INBOX_SCHEMA, PENDING, Claim, Receipt, StoredRecord
-from actors.runtime import Actor, ActorOptions, Context
+from actors.stores import _records
+from actors.stores._records import PENDING, RECORDS_SCHEMA, Claim, Receipt, StoredRecord
 from actors.webhooks import announce_outcome
 from bus import SqliteFile
 from messages import LeadOutcome, Outcome, RawValue
@@ -37,7 +36,7 @@ CREATE TABLE IF NOT EXISTS outcome_conflicts (
     at TEXT NOT NULL
 );
 """
-"""The outcome ledger's tables, in ``journal.sqlite`` after the inbox's."""
+"""The outcome ledger's tables, in ``journal.sqlite`` after the records'."""
 
 FINISHED_EARLIER = "finished earlier"
 """How ``report --input`` marks a line whose lead an earlier input already finished."""
@@ -59,18 +58,18 @@ class ReportRow:
 class LedgerStore:
     """Records, inputs and outcomes, in the run directory's ``journal.sqlite``.
 
-    One store over two concepts: the durable inbox (``_inbox``) and the outcome ledger.
+    One store over two concepts: the submitted records (``_records``) and the outcome ledger.
     They share one file and one transaction, and most reads join a record to its outcome.
     """
 
     def __init__(self, path: Path | SqliteFile) -> None:
-        self.db = SqliteFile.open(path, INBOX_SCHEMA + _OUTCOME_SCHEMA)
+        self.db = SqliteFile.open(path, RECORDS_SCHEMA + _OUTCOME_SCHEMA)
 
-    # The inbox
+    # The records
 
     async def open_input(self, source: str) -> int:
         """Register one input (a file, stdin, an HTTP request); its number names it."""
-        return await self.db.run(lambda c: _inbox.open_input(c, source))
+        return await self.db.run(lambda c: _records.open_input(c, source))
 
     async def submit(
         self, input_id: int, rows: Sequence[tuple[int, Mapping[str, RawValue]]]
@@ -94,14 +93,14 @@ class LedgerStore:
         chosen = [*claims, *[None] * (len(batches) - len(claims))]
         return await self.db.run(
             lambda c: [
-                _inbox.submit_claimed(c, i, rows, claim)
+                _records.submit_claimed(c, i, rows, claim)
                 for (i, rows), claim in zip(batches, chosen, strict=True)
             ]
         )
 
     async def note_digest(self, input_id: int, digest: str) -> None:
         """Remember that ``input_id`` was a whole file with this content digest."""
-        await self.db.run(lambda c: _inbox.note_digest(c, input_id, digest))
+        await self.db.run(lambda c: _records.note_digest(c, input_id, digest))
 
     async def repeat_input(self, input_id: int, digest: str) -> dict[str, int] | None:
         """Submit ``input_id`` as a copy of an earlier, finished input of the same content.
@@ -111,23 +110,23 @@ class LedgerStore:
         reading it. Returns the lines by outcome, or ``None`` (and does nothing) when no
         earlier input had this content or one of its records is unfinished.
         """
-        return await self.db.run(lambda c: _inbox.repeat_input(c, input_id, digest))
+        return await self.db.run(lambda c: _records.repeat_input(c, input_id, digest))
 
     async def unfinished_after(self, record: int, limit: int) -> list[StoredRecord]:
         """Up to ``limit`` records without an outcome numbered above ``record``, in order."""
-        return await self.db.run(lambda c: _inbox.unfinished_after(c, record, limit))
+        return await self.db.run(lambda c: _records.unfinished_after(c, record, limit))
 
     def unfinished(self) -> int:
         """How many records have no outcome yet."""
-        return self.db.run_sync(_inbox.unfinished)
+        return self.db.run_sync(_records.unfinished)
 
     def last_record(self) -> int:
         """The highest record number so far (0 in a new directory)."""
-        return self.db.run_sync(_inbox.last_record)
+        return self.db.run_sync(_records.last_record)
 
     def last_input(self) -> int | None:
         """The number of the latest input, if there is one."""
-        return self.db.run_sync(_inbox.last_input)
+        return self.db.run_sync(_records.last_input)
 
     # The outcomes
 
@@ -320,44 +319,3 @@ def clear_outcome(c: sqlite3.Connection, record: int) -> None:
     """Undo a record's outcome inside a caller's transaction (an approval, a replay), so
     that the record is unfinished again until its new one comes."""
     c.execute("DELETE FROM outcomes WHERE record = ?", (record,))
-
-
-OUTCOME_WRITERS = 8
-"""Outcomes the ledger actor writes at once, unless told otherwise."""
-
-
-@final
-class OutcomeLedger(Actor[LeadOutcome]):
-    """Writes each record's outcome once, then tells the run.
-
-    The run hears about every outcome, including one the record already had (a
-    redelivery after a crash): ``first`` says which, and either way the record's
-    admission place is freed, so that no place can leak.
-    """
-
-    handles = (LeadOutcome,)
-
-    def __init__(
-        self,
-        store: LedgerStore,
-        on_outcome: Callable[[LeadOutcome, bool], None],
-        **options: Unpack[ActorOptions],
-    ) -> None:
-        # Several outcomes at once: their writes share one trip to the database's thread.
-        merged: ActorOptions = {"concurrency": OUTCOME_WRITERS, **options}
-        super().__init__(**merged)
-        self.store = store
-        self.on_outcome = on_outcome
-
-    async def handle(self, ctx: Context[LeadOutcome]) -> None:
-        outcome = ctx.message
-        first = await self.store.set_outcome(outcome)
-        if first:
-            ctx.log.info(
-                "lead_outcome",
-                record=outcome.record,
-                lead_id=outcome.lead_id,
-                outcome=outcome.outcome.value,
-                reason=outcome.reason,
-            )
-        self.on_outcome(outcome, first)

@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 from typing import final
 
-from actors._company_research import ResearchKey
+from actors.stores._research_store import ResearchKey
 from bus import SqliteFile
 from messages import ResearchResult
 
