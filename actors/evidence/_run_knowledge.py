@@ -48,9 +48,7 @@ class RunKnowledge:
         return self.fallback.why_empty(lead)
 
     async def aclose(self) -> None:
-        close = getattr(self.fallback, "aclose", None)
-        if close is not None:
-            await close()
+        await self.fallback.aclose()
 
     def _read(self) -> dict[str, dict[str, Any]]:
         try:

@@ -5,7 +5,7 @@ from actors.llm._caller import CallerStatistics, LlmCaller, Usage
 from actors.llm._chaos import ChaosLlm, ChaosStatistics, Fault
 from actors.llm._factory import GatewaySpec, LlmKind, build_gateway
 from actors.llm._function import FunctionLlm
-from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
+from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel, innermost
 from actors.llm._local import LocalLlm, default_model_path, llama_cpp_available
 from actors.llm._offline import OPT_OUT, OfflineLlm, OfflineStatistics
 from actors.llm._openai import OpenAiLlm, OpenAiStatistics
@@ -68,6 +68,7 @@ __all__ = [
     "LlmRequest",
     "LocalLlm",
     "ModeMemory",
+    "NamesItsModel",
     "OfflineLlm",
     "OfflineStatistics",
     "OpenAiLlm",
@@ -89,6 +90,7 @@ __all__ = [
     "default_model_path",
     "describe_schema",
     "estimate_tokens",
+    "innermost",
     "llama_cpp_available",
     "load_prices",
     "parse_reply",

@@ -9,7 +9,7 @@ from typing import final
 import anyio
 import stamina
 
-from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel
+from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel, innermost
 from actors.llm._provider_breaker import HasBreakerPolicy, ProviderBreaker
 from actors.llm._rate_gate import RateGate
 from actors.runtime import (
@@ -148,9 +148,10 @@ class LlmCaller:
       raises ``RateLimited`` with the pause left, and the actor hands its message back
       to the bus for that long.
     - With a fallback model, provider-error retries go to that model.
-    - A gateway to a remote provider (one with a ``breaker_policy``) gets a provider-level
-      circuit breaker: calls held while the provider is down spend no attempt, and a
-      provider down past the policy's limit raises ``ProviderDown`` (the run stops).
+    - A gateway to a remote provider (one whose backend, past any wrapper such as chaos,
+      has a ``breaker_policy``) gets a provider-level circuit breaker: calls held while
+      the provider is down spend no attempt, and a provider down past the policy's
+      limit raises ``ProviderDown`` (the run stops).
     - The structured-output mode a model answers in is logged once, as
       ``structured_output``.
     """
@@ -173,11 +174,14 @@ class LlmCaller:
         self.gate = gate if gate is not None else RateGate()
         self.fallback_model = fallback_model
         self.stats = _Counters()
-        if breaker is None and isinstance(gateway, HasBreakerPolicy):
-            breaker = ProviderBreaker(gateway.breaker_policy, clock=self.gate.clock)
+        # The backend that answers, past any wrapper (chaos, a budget), says whether a
+        # remote provider stands behind the calls, and which model answers them.
+        backend = innermost(gateway)
+        if breaker is None and isinstance(backend, HasBreakerPolicy):
+            breaker = ProviderBreaker(backend.breaker_policy, clock=self.gate.clock)
         self.breaker = breaker
         self._modes_logged: set[tuple[str, str]] = set()
-        named = gateway if isinstance(gateway, NamesItsModel) else None
+        named = backend if isinstance(backend, NamesItsModel) else None
         self._provider = named.provider_name if named is not None else "unknown"
         self._model = named.model_name if named is not None else "unknown"
 

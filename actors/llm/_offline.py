@@ -176,6 +176,9 @@ class OfflineLlm:
         self._calls = 0
         self._imperfect = 0
 
+    inner = None
+    """A backend: it wraps no gateway."""
+
     @property
     def provider_name(self) -> str:
         return "leadwright.offline"
@@ -187,6 +190,9 @@ class OfflineLlm:
     def statistics(self) -> OfflineStatistics:
         """A snapshot of the calls answered so far."""
         return OfflineStatistics(calls=self._calls, imperfect=self._imperfect)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the engine holds no connection and no model."""
 
     async def complete(self, request: LlmRequest) -> LlmReply:
         """Answer after the simulated latency, or time out when it exceeds the deadline."""

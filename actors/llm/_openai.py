@@ -171,6 +171,9 @@ class OpenAiLlm:
         self._cost_usd = 0.0
         self._unpriced = 0
 
+    inner = None
+    """A backend: it wraps no gateway."""
+
     @property
     def provider_name(self) -> str:
         return "openai"
