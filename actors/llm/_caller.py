@@ -59,6 +59,11 @@ class CallerStatistics:
     usage: dict[tuple[str, str], Usage] = field(default_factory=dict)
     """What the answered calls used, by stage and model."""
 
+    @property
+    def retried(self) -> int:
+        """Calls made again: after a timeout or provider error, or with feedback (re-asks)."""
+        return self.retries + self.reasks
+
 
 @dataclass(slots=True)
 class Usage:
@@ -111,6 +116,11 @@ class _Counters:
     cost_by_stage: dict[str, float] = field(default_factory=dict)
     latencies: dict[str, _Sample] = field(default_factory=dict)
     usage: dict[tuple[str, str], Usage] = field(default_factory=dict)
+
+    @property
+    def retried(self) -> int:
+        """``CallerStatistics.retried``, read without taking a snapshot."""
+        return self.retries + self.reasks
 
 
 @final
