@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, final
 
+from actors.intake import SeniorityScale
 from actors.validation import RuleContext, RulePolicy
 from messages import Fit, Lead, UsageError
 
@@ -149,7 +149,7 @@ class Icp:
 
     def seniority_of(self, title: str) -> str:
         """The seniority level a job title names; ``individual`` when none matches."""
-        return _seniority(self.seniority_keywords, title)
+        return _scale(self.seniority_keywords).level(title)
 
     def fit_of(self, score: int) -> Fit:
         """The fit band of a 0-100 score."""
@@ -226,12 +226,7 @@ class IcpScore:
         )
 
 
-@functools.lru_cache(maxsize=4096)
-def _seniority(keywords: tuple[tuple[str, str], ...], title: str) -> str:
-    """Cached: a lead's title is looked up for its prompt, its score and its check, and
-    titles repeat across leads."""
-    words = " ".join(re.findall(r"[\w&-]+", title.casefold()))
-    for keyword, level in keywords:
-        if re.search(rf"(?<![\w-]){re.escape(keyword)}(?![\w-])", words):
-            return level
-    return "individual"
+@functools.lru_cache(maxsize=64)
+def _scale(keywords: tuple[tuple[str, str], ...]) -> SeniorityScale:
+    """The profile's keywords as a scale, built once per profile."""
+    return SeniorityScale.of_keywords(keywords)

@@ -18,6 +18,7 @@ from typing import TypeVar, assert_never, final
 import anyio
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from actors.intake import SeniorityScale
 from actors.llm._chaos import (
     Data,
     fit_band,
@@ -336,8 +337,17 @@ def _paraphrase(span: str, source: str, company: str, rng: random.Random) -> str
 
 # -- scoring -------------------------------------------------------------------------------
 
-_SENIOR = re.compile(r"\b(chief|c[a-z]o|vp|vice president|head|director|founder|president)\b")
-_INFLUENCER = re.compile(r"\b(lead|manager|principal|senior|staff)\b")
+PART_IN_A_PURCHASE = SeniorityScale(
+    levels=(
+        (
+            "a senior decision-maker",
+            r"\b(chief|c[a-z]o|vp|vice president|head|director|founder|president)\b",
+        ),
+        ("likely to influence a purchase", r"\b(lead|manager|principal|senior|staff)\b"),
+    ),
+    default="a hands-on practitioner",
+)
+"""What a contact's title says of their part in a purchase, for the score's reasons."""
 
 
 def _score(inputs: _ScoringInputs, rng: random.Random) -> Data:
@@ -353,7 +363,9 @@ def _score(inputs: _ScoringInputs, rng: random.Random) -> Data:
         if lead.headcount is not None
         else "",
         f"Country: {company} is based in {lead.country}." if lead.country else "",
-        f"Title: {person} is {lead.title}, {_seniority(lead.title)}." if lead.title else "",
+        f"Title: {person} is {lead.title}, {PART_IN_A_PURCHASE.level(lead.title)}."
+        if lead.title
+        else "",
     ]
     known = [reason for reason in reasons if reason]
     if not known:
@@ -375,14 +387,6 @@ def _size(employees: int | None) -> str:
     if employees < 1000:
         return "a mid-sized company"
     return "a large company" if employees < 5000 else "an enterprise"
-
-
-def _seniority(title: str) -> str:
-    if _SENIOR.search(title.casefold()):
-        return "a senior decision-maker"
-    if _INFLUENCER.search(title.casefold()):
-        return "likely to influence a purchase"
-    return "a hands-on practitioner"
 
 
 # -- writing -------------------------------------------------------------------------------
