@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from _validation_fixtures import CTX, EVIDENCE, draft, lead, research, score
 
+import messages
 from actors import (
     PENDING,
     Crm,
@@ -527,3 +528,14 @@ async def test_scoring_names_unknown_fields_and_lowers_its_confidence() -> None:
     reply = json.loads(SCORE_REPLY)
     assert output.confidence == round(reply["confidence"] * (0.5 + 0.5 * assessed.confidence), 2)
     assert output.icp_score == assessed.score
+
+
+def test_the_validator_is_registered_for_every_probabilistic_output() -> None:
+    """The bus's table of validators comes from what the validator validates: every
+    message an LLM produces, and nothing else."""
+    table = Validator.bus_validators("validator")
+    # Tests register message types of their own; the contracts are the package's.
+    contracts = [t for t in messages.registry if t.__module__.split(".")[0] == "messages"]
+    probabilistic = {t for t in contracts if t.probabilistic}
+    assert set(table) == probabilistic == {ResearchResult, LeadScore, OutreachDraft}
+    assert set(table.values()) == {"validator"}

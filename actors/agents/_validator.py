@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Unpack, final
 
 from actors.runtime import Actor, ActorOptions, Context
@@ -11,6 +13,7 @@ from messages import (
     FailureKind,
     HumanReviewRequested,
     LeadScore,
+    Message,
     OutreachDraft,
     ResearchResult,
     RuleViolation,
@@ -42,6 +45,12 @@ class Validator(Actor[Output]):
     """
 
     validates = (ResearchResult, LeadScore, OutreachDraft)
+
+    @classmethod
+    def bus_validators(cls, name: str) -> Mapping[type[Message], str]:
+        """The bus's table of validators for a validator named ``name``: every output it
+        validates, which the bus then delivers unapproved to it alone."""
+        return MappingProxyType(dict.fromkeys(cls.validates, name))
 
     def __init__(self, rules: RuleContext, **options: Unpack[ActorOptions]) -> None:
         super().__init__(**options)
