@@ -22,7 +22,7 @@ import anyio
 from actors.llm._chaos import Data, fit_band, placeholder, seeded_random
 from actors.llm._gateway import LlmRequest
 from actors.llm._offline import OfflineLlm
-from actors.llm.testing._server import Response, completion
+from actors.llm.testing._responses import Response, completion
 from messages import Stage, UsageError
 
 MISSCORE_SHIFT = 35
