@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from actors import Icp
 from actors.drift import title_seniority
 from actors.intake import SeniorityScale
-from actors.llm._offline import PART_IN_A_PURCHASE
+from actors.llm._offline_answers import PART_IN_A_PURCHASE
 
 ROOT = Path(__file__).resolve().parent.parent
 ICP = Icp.load(ROOT / "examples" / "icp.toml")

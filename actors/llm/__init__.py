@@ -1,13 +1,15 @@
 """LLM backends behind one gateway: offline, OpenAI-compatible, local GGUF, fault injection,
 the policy-driven caller that every stage goes through, and the preflight before a run."""
 
-from actors.llm._caller import CallerStatistics, LlmCaller, Usage
+from actors.llm._caller import LlmCaller
+from actors.llm._caller_statistics import CallerStatistics, Usage
 from actors.llm._chaos import ChaosLlm, ChaosStatistics, Fault
 from actors.llm._factory import GatewaySpec, LlmKind, build_gateway
 from actors.llm._function import FunctionLlm
 from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel, innermost
 from actors.llm._local import LocalLlm, default_model_path, llama_cpp_available
-from actors.llm._offline import OPT_OUT, OfflineLlm, OfflineStatistics
+from actors.llm._offline import OfflineLlm, OfflineStatistics
+from actors.llm._offline_answers import OPT_OUT
 from actors.llm._openai import OpenAiLlm, OpenAiStatistics
 from actors.llm._parse import parse_reply
 from actors.llm._preflight import PreflightFailed, preflight

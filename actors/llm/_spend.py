@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, final
 
-from actors.llm._caller import Usage
+from actors.llm._caller_statistics import Usage
 
 OFFLINE = "offline: no cost"
 
