@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 
 import actors
+import actors.llm
 
 ACTORS = Path(__file__).resolve().parent.parent / "actors"
 FLOORS = (
@@ -65,3 +66,10 @@ def test_the_modules_of_actors_live_in_its_subpackages() -> None:
 def test_actors_exports_what_it_lists() -> None:
     """Every name in ``actors.__all__`` is importable from ``actors``."""
     assert [name for name in actors.__all__ if not hasattr(actors, name)] == []
+
+
+def test_renamed_names_stay_importable_under_their_earlier_names() -> None:
+    """A name that misled was renamed; its earlier name is the same object still."""
+    assert actors.Claim is actors.SubmissionClaim
+    assert actors.llm.BreakerStatistics is actors.llm.ProviderBreakerStatistics
+    assert actors.llm.OFFLINE == actors.llm.OFFLINE_NO_COST == "offline: no cost"

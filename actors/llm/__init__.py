@@ -20,6 +20,7 @@ from actors.llm._provider_breaker import (
     BreakerStatistics,
     HasBreakerPolicy,
     ProviderBreaker,
+    ProviderBreakerStatistics,
     ProviderDown,
 )
 from actors.llm._rate_gate import RateGate, RateGateStatistics
@@ -31,7 +32,7 @@ from actors.llm._replies import (
     ScoreReply,
     reply_schema,
 )
-from actors.llm._spend import OFFLINE, Spend
+from actors.llm._spend import OFFLINE, OFFLINE_NO_COST, Spend
 from actors.llm._strict_schema import strict_schema
 from actors.llm._structured import (
     LADDER,
@@ -49,6 +50,7 @@ __all__ = [
     "LADDER",
     "MODES_FILE",
     "OFFLINE",
+    "OFFLINE_NO_COST",
     "OPT_OUT",
     "PRICES",
     "REPLY_TYPES",
@@ -78,6 +80,7 @@ __all__ = [
     "PreflightFailed",
     "Price",
     "ProviderBreaker",
+    "ProviderBreakerStatistics",
     "ProviderDown",
     "RateGate",
     "RateGateStatistics",

@@ -33,7 +33,14 @@ from actors.stores._ledger import (
     set_outcome,
 )
 from actors.stores._ops_schedule import Due, RetrySchedule, unschedule, utc_now
-from actors.stores._records import PENDING, Claim, Receipt, StoredRecord, Submission
+from actors.stores._records import (
+    PENDING,
+    Claim,
+    Receipt,
+    StoredRecord,
+    Submission,
+    SubmissionClaim,
+)
 from actors.stores._research_store import (
     MemoryResearchStore,
     ResearchKey,
@@ -85,6 +92,7 @@ __all__ = [
     "SqliteResearchStore",
     "StoredRecord",
     "Submission",
+    "SubmissionClaim",
     "UsageStore",
     "add_letter",
     "approval_effect",

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any, final
 
 from actors.stores import _records
-from actors.stores._records import PENDING, RECORDS_SCHEMA, Claim, Receipt, StoredRecord
+from actors.stores._records import (
+    PENDING,
+    RECORDS_SCHEMA,
+    Receipt,
+    StoredRecord,
+    SubmissionClaim,
+)
 from actors.webhooks import announce_outcome
 from bus import SqliteFile
 from messages import LeadOutcome, Outcome, RawValue
@@ -86,7 +92,7 @@ class LedgerStore:
     async def submit_many(
         self,
         batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]],
-        claims: Sequence[Claim | None] = (),
+        claims: Sequence[SubmissionClaim | None] = (),
     ) -> list[list[Receipt]]:
         """Several submissions in one transaction (a busy service's concurrent requests),
         each under its claim in ``claims`` (by position; none when missing)."""

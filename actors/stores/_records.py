@@ -86,7 +86,7 @@ class Receipt:
     reason: str
 
 
-class Claim(Protocol):
+class SubmissionClaim(Protocol):
     """What a submission settles in the transaction that submits its rows, such as an HTTP
     ``Idempotency-Key``: taken there, two requests with one key cannot both submit."""
 
@@ -99,11 +99,16 @@ class Claim(Protocol):
         ...
 
 
+Claim = SubmissionClaim
+"""The earlier name of ``SubmissionClaim``, kept importable; a research claim is
+``messages.Claim``."""
+
+
 def submit_claimed(
     c: sqlite3.Connection,
     input_id: int,
     rows: Sequence[tuple[int, Mapping[str, RawValue]]],
-    claim: Claim | None,
+    claim: SubmissionClaim | None,
 ) -> list[Receipt]:
     """Submit rows of one input, under ``claim`` if given: no receipts when it was taken."""
     if claim is not None and not claim.claim(c):
