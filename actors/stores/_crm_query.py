@@ -97,9 +97,13 @@ def search(c: sqlite3.Connection, query: CrmQuery) -> CrmPage:
         f"SELECT * FROM contacts{clause} ORDER BY {order} LIMIT ? OFFSET ?",
         [*params, query.limit, query.offset],
     )
+    return CrmPage(rows_of(cursor), int(total))
+
+
+def rows_of(cursor: sqlite3.Cursor) -> list[dict[str, Any]]:
+    """The rows ``cursor`` has left, each keyed by its column names."""
     names = [d[0] for d in cursor.description]
-    rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    return CrmPage(rows, int(total))
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _escaped(text: str) -> str:

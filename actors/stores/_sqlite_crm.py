@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, final
 
-from actors.stores._crm_query import CrmPage, CrmQuery, search
+from actors.stores._crm_query import CrmPage, CrmQuery, rows_of, search
 from actors.stores._crm_row import CrmRow
 from bus import SqliteFile
 
@@ -59,12 +59,9 @@ class SqliteCrm:
         )
 
     def rows(self) -> list[dict[str, Any]]:
-        def read(c: Any) -> list[dict[str, Any]]:
-            cursor = c.execute("SELECT * FROM contacts ORDER BY record")
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-        return self.db.run_sync(read)
+        return self.db.run_sync(
+            lambda c: rows_of(c.execute("SELECT * FROM contacts ORDER BY record"))
+        )
 
     def search(self, query: CrmQuery) -> CrmPage:
         """One page of rows: filtered, searched and sorted as ``query`` says."""
@@ -73,13 +70,10 @@ class SqliteCrm:
     def row(self, lead_id: str) -> dict[str, Any] | None:
         """One lead's row, if the CRM has it."""
 
-        def read(c: Any) -> dict[str, Any] | None:
-            cursor = c.execute("SELECT * FROM contacts WHERE lead_id = ?", (lead_id,))
-            names = [d[0] for d in cursor.description]
-            found = cursor.fetchone()
-            return None if found is None else dict(zip(names, found, strict=True))
-
-        return self.db.run_sync(read)
+        found = self.db.run_sync(
+            lambda c: rows_of(c.execute("SELECT * FROM contacts WHERE lead_id = ?", (lead_id,)))
+        )
+        return found[0] if found else None
 
     def leads(self) -> dict[int, str]:
         """The lead id of every row, by record number."""
