@@ -4,12 +4,14 @@ agents at the top, and no arrow back down."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import actors
 import actors.llm
 
-ACTORS = Path(__file__).resolve().parent.parent / "actors"
+ROOT = Path(__file__).resolve().parent.parent
+ACTORS = ROOT / "actors"
 FLOORS = (
     "runtime",
     "intake",
@@ -56,6 +58,14 @@ def test_the_subpackages_of_actors_import_only_those_below_them() -> None:
         if name in FLOORS and FLOORS.index(name) > floor
     ]
     assert upward == []
+
+
+def test_the_architecture_lists_the_subpackages_of_actors_in_their_order() -> None:
+    """docs/architecture.md has a row for each subpackage, from the bottom floor up."""
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    section = page.split("\n## The packages of `actors`\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `actors/(\w+)/` \|", section, flags=re.MULTILINE)
+    assert rows == list(FLOORS)
 
 
 def test_the_modules_of_actors_live_in_its_subpackages() -> None:
