@@ -1,71 +1,121 @@
-"""Actors: the base class and its runtime, and every agent of the SDR pipeline.
+"""Actors: the runtime, every agent of the SDR pipeline, and the stores they write.
 
-Actors know the bus and the messages, and nothing above them.
+- ``actors.runtime``: the ``Actor`` base class and what every actor runs on;
+- ``actors.agents``: the agents (the LLM stages, the validator, the CRM, the review queue,
+  the dead letters, the outcome ledger, ...), and the ICP and prompts they read;
+- ``actors.stores``: the tables of the run directory the agents write;
+- ``actors.evidence``: where research finds evidence (knowledge base, web);
+- ``actors.llm``, ``actors.validation``, ``actors.intake``, ``actors.drift``,
+  ``actors.webhooks``: the LLM backends, the validator's rules, intake's readers and
+  checks, drift, and webhooks.
+
+This package re-exports the names most callers use. Actors know the bus and the messages,
+and nothing above them.
 """
 
-from actors._actor import Actor, ActorOptions, ActorStatistics, Lifecycle
-from actors._breaker import BreakerState, BreakerStatistics, CircuitBreaker
-from actors._company_research import (
+from actors.agents import (
+    DEFAULT_PROMPTS,
     DEFAULT_RESEARCH_TTL,
+    INSTRUCTIONS,
+    PROMPT_FILES,
     CompanyResearch,
     CompanyResearchStatistics,
-    MemoryResearchStore,
-    ResearchKey,
-    ResearchStore,
-    evidence_digest,
-)
-from actors._context import Context
-from actors._crm import Crm, CrmRow, CrmStore, CrmUnavailable, FlakyCrm, SqliteCrm
-from actors._crm_query import CrmPage, CrmQuery, CrmSort
-from actors._dead_letters import (
-    DeadLetterItem,
+    Crm,
     DeadLetters,
-    DeadLetterStore,
-    LetterStatus,
-    lineage_of,
-)
-from actors._evidence import EvidenceSource, FirstFound, KnowledgeBase
-from actors._icp import Icp, IcpScore, Sender
-from actors._inbox import PENDING, Claim, Receipt, StoredRecord, Submission
-from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
-from actors._log import EventLog, null_log
-from actors._metrics import Metrics, MetricsBook
-from actors._ops_schedule import Due, RetrySchedule, unschedule, utc_now
-from actors._prompts import DEFAULT_PROMPTS, INSTRUCTIONS, PROMPT_FILES, Prompts, prompt_version
-from actors._research import Research
-from actors._research_store import SqliteResearchStore
-from actors._review import (
-    Decided,
-    ReviewItem,
+    Icp,
+    IcpScore,
+    LlmStage,
+    Metrics,
+    MetricsBook,
+    OutcomeLedger,
+    Prompts,
+    Research,
     ReviewQueue,
-    ReviewStatus,
-    ReviewStore,
-    approval_effect,
-    decision_words,
-    why,
+    RunControl,
+    RunNotice,
+    Scoring,
+    Sender,
+    StageOptions,
+    Validator,
+    Writer,
+    prompt_version,
 )
-from actors._run_control import RunControl, RunNotice
-from actors._run_knowledge import KNOWLEDGE_FILE, RunKnowledge, add_facts
-from actors._scoring import Scoring
-from actors._stage import LlmStage, StageOptions
-from actors._telemetry import (
+from actors.evidence import (
+    DEFAULT_TTL,
+    KNOWLEDGE_FILE,
+    METADATA,
+    EvidenceSource,
+    FirstFound,
+    KnowledgeBase,
+    Resolver,
+    RunKnowledge,
+    StaticResolver,
+    SystemResolver,
+    WebSource,
+    WebSourceStatistics,
+    add_facts,
+)
+from actors.llm import CallerStatistics, LlmCaller, LlmGateway, LlmReply, LlmRequest, RateGate
+from actors.runtime import (
+    Actor,
+    ActorOptions,
+    ActorStatistics,
+    BreakerState,
+    BreakerStatistics,
+    CircuitBreaker,
+    Context,
+    EventLog,
+    Lifecycle,
     LlmCall,
     LlmReplyFacts,
     Span,
     Telemetry,
     current_telemetry,
+    null_log,
     otel_telemetry,
     reporting,
     wants_otel,
 )
-from actors._usage_store import UsageStore
-from actors._validator import Validator
-from actors._web_guard import METADATA, Resolver, StaticResolver, SystemResolver
-from actors._web_source import DEFAULT_TTL, WebSource, WebSourceStatistics
-from actors._writer import Writer
-from actors.llm._caller import CallerStatistics, LlmCaller
-from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
-from actors.llm._rate_gate import RateGate
+from actors.stores import (
+    FINISHED_EARLIER,
+    PENDING,
+    Claim,
+    CrmPage,
+    CrmQuery,
+    CrmRow,
+    CrmSort,
+    CrmStore,
+    CrmUnavailable,
+    DeadLetterItem,
+    DeadLetterStore,
+    Decided,
+    Due,
+    FlakyCrm,
+    LedgerStore,
+    LetterStatus,
+    MemoryResearchStore,
+    Receipt,
+    ReportRow,
+    ResearchKey,
+    ResearchStore,
+    RetrySchedule,
+    ReviewItem,
+    ReviewStatus,
+    ReviewStore,
+    SqliteCrm,
+    SqliteResearchStore,
+    StoredRecord,
+    Submission,
+    SubmissionClaim,
+    UsageStore,
+    approval_effect,
+    decision_words,
+    evidence_digest,
+    lineage_of,
+    unschedule,
+    utc_now,
+    why,
+)
 from actors.validation import RuleContext
 
 __all__ = [
@@ -148,6 +198,7 @@ __all__ = [
     "StaticResolver",
     "StoredRecord",
     "Submission",
+    "SubmissionClaim",
     "SystemResolver",
     "Telemetry",
     "UsageStore",

@@ -3,7 +3,7 @@
 ``synthetic_records`` makes N valid leads spread over the companies of
 ``examples/companies.json``, so research always finds evidence. The baselines (the
 naive loop and the hand-written anyio pipeline) run the same three LLM steps as
-Leadwright's stages: the same prompts (``actors._prompts``), the same offline engine,
+Leadwright's stages: the same prompts (``actors.agents._prompts``), the same offline engine,
 the replies parsed with the reply types of ``actors.llm``, but no validator, no CRM and
 no journal.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import final
 
 from actors import Icp, KnowledgeBase, LlmGateway
-from actors._prompts import research_request, scoring_request, writing_request
+from actors.agents import research_request, scoring_request, writing_request
 from actors.intake import RawRecord, check_record, lead_id_for
 from actors.llm import DraftReply, ResearchReply, ScoreReply
 from messages import Claim, Fit, Lead, LeadScore, OutreachDraft, RawValue, ResearchResult

@@ -38,8 +38,13 @@ REQUEST = LlmRequest(
 class Instant:
     """A gateway whose reply is ready at once."""
 
+    inner = None
+
     async def complete(self, request: LlmRequest) -> LlmReply:
         return REPLY
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 async def best_us(call: Callable[[LlmRequest], Awaitable[LlmReply]], calls: int) -> float:

@@ -97,9 +97,16 @@ class _Capped:
         self._llm = llm
         self._limiter = limiter
 
+    @property
+    def inner(self) -> OfflineLlm:
+        return self._llm
+
     async def complete(self, request: LlmRequest) -> LlmReply:
         async with self._limiter:
             return await self._llm.complete(request)
+
+    async def aclose(self) -> None:
+        await self._llm.aclose()
 
 
 async def leadwright(

@@ -17,7 +17,7 @@ from actors import (
     WebSource,
 )
 from actors.drift import Profile
-from actors.llm import GatewaySpec, OpenAiLlm, build_gateway, load_prices
+from actors.llm import GatewaySpec, build_gateway, load_prices
 from actors.validation import RulePolicy
 from cli._common import SAMPLE_ICP, SAMPLE_KB, fail
 from messages import LeadwrightError
@@ -131,6 +131,5 @@ def source_of(settings: RunSettings, out: Path) -> EvidenceSource:
 
 
 async def close_backends(config: PipelineConfig) -> None:
-    if isinstance(config.gateway, OpenAiLlm):
-        await config.gateway.aclose()
+    await config.gateway.aclose()
     await config.source.aclose()

@@ -16,7 +16,7 @@ from typing import Annotated, TypeVar
 import anyio
 import typer
 
-from actors._lazy import lazy_module
+from actors.runtime import lazy_module
 from actors.webhooks import (
     DISABLE_AFTER_S,
     STANDARD_RETRIES,

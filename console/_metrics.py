@@ -32,7 +32,7 @@ class SystemCollector(Collector):
             "leadwright_llm_calls", "LLM calls, retries included.", stats.calls
         )
         yield CounterMetricFamily(
-            "leadwright_retries", "LLM calls made again, and re-asks.", stats.retries + stats.reasks
+            "leadwright_retries", "LLM calls made again, and re-asks.", stats.retried
         )
         tokens = CounterMetricFamily("leadwright_tokens", "Tokens by stage.", labels=["stage"])
         for stage, count in sorted(stats.tokens_by_stage.items()):

@@ -122,7 +122,7 @@ class Dashboard:
         stats = system.caller.statistics()
         spend = system.spend()
         book = system.book
-        retries = stats.retries + stats.reasks
+        retries = stats.retried
         tokens = stats.prompt_tokens + stats.completion_tokens
         per_lead = spend.per_completed_lead(tokens)
         cost = spend.cost_usd

@@ -8,11 +8,10 @@ from typing import Unpack, assert_never, final
 
 import anyio.to_thread
 
-from actors._actor import Actor, ActorOptions
-from actors._context import Context
 from actors.drift._builder import ProfileBuilder
 from actors.drift._profile import PROFILE_FILE, Profile
 from actors.drift._statistics import DriftReport, compare
+from actors.runtime import Actor, ActorOptions, Context
 from messages import (
     LeadAccepted,
     LeadScore,

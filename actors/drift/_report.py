@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from actors._lazy import lazy_module
 from actors.drift._profile import Column, Profile
 from actors.drift._statistics import DriftReport
+from actors.runtime import lazy_module
 from messages._drift import DriftColumn
 
 if TYPE_CHECKING:

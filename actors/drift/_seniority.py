@@ -1,9 +1,10 @@
-"""Title seniority: a small keyword classifier for job titles."""
+"""Title seniority for drift: a fixed scale, so that profiles stay comparable across runs."""
 
 from __future__ import annotations
 
-import re
-from typing import Literal
+from typing import Literal, cast
+
+from actors.intake import SeniorityScale
 
 Seniority = Literal[
     "c_level", "vp", "director", "head", "manager", "senior", "individual", "unknown"
@@ -23,7 +24,12 @@ _KEYWORDS: tuple[tuple[Seniority, str], ...] = (
 )
 """Most senior first: the first level whose words appear in a title is its level."""
 
-_LEVELS = tuple((level, re.compile(rf"\b(?:{words})\b")) for level, words in _KEYWORDS)
+_SCALE = SeniorityScale(
+    levels=tuple((level, rf"\b(?:{words})\b") for level, words in _KEYWORDS),
+    empty="unknown",
+    words=r"[a-z]+(?:-[a-z]+)*",
+    fold=str.lower,
+)
 
 
 def title_seniority(title: str) -> Seniority:
@@ -32,10 +38,4 @@ def title_seniority(title: str) -> Seniority:
     Seniority wins over function: "Senior Director" is ``director``, and "VP, Head of
     Data" is ``vp``. A title that names no level is ``individual``.
     """
-    text = " ".join(re.findall(r"[a-z]+(?:-[a-z]+)*", title.lower()))
-    if not text:
-        return "unknown"
-    for level, pattern in _LEVELS:
-        if pattern.search(text):
-            return level
-    return "individual"
+    return cast(Seniority, _SCALE.level(title))

@@ -18,8 +18,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, final
 
-from actors._lazy import lazy_module
 from actors.drift._profile import Column, Profile
+from actors.runtime import lazy_module
 from messages._drift import DriftColumn, DriftTest, PsiBand
 
 # Imported on first use (scipy.stats takes about a second): only a run with a drift

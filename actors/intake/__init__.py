@@ -14,6 +14,7 @@ from actors.intake._intake import Intake
 from actors.intake._jsonl import fields_of
 from actors.intake._reader import read_records
 from actors.intake._record import COLUMNS, ERROR_FIELD, RawRecord
+from actors.intake._seniority import SeniorityScale
 from actors.intake._source import InputError
 from actors.intake._syntax import format_character
 
@@ -30,6 +31,7 @@ __all__ = [
     "InputError",
     "Intake",
     "RawRecord",
+    "SeniorityScale",
     "check_record",
     "fields_of",
     "fingerprint",

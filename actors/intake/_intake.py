@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import final
 
-from actors._actor import Actor
-from actors._context import Context
-from actors._log import EventLog
 from actors.intake._checks import check_record
+from actors.runtime import Actor, Context, EventLog
 from messages import Lead, LeadAccepted, LeadOutcome, LeadRejected, LeadSubmitted, Outcome
 
 

@@ -1,13 +1,15 @@
 """LLM backends behind one gateway: offline, OpenAI-compatible, local GGUF, fault injection,
 the policy-driven caller that every stage goes through, and the preflight before a run."""
 
-from actors.llm._caller import CallerStatistics, LlmCaller, Usage
+from actors.llm._caller import LlmCaller
+from actors.llm._caller_statistics import CallerStatistics, Usage
 from actors.llm._chaos import ChaosLlm, ChaosStatistics, Fault
 from actors.llm._factory import GatewaySpec, LlmKind, build_gateway
 from actors.llm._function import FunctionLlm
-from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest
+from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel, innermost
 from actors.llm._local import LocalLlm, default_model_path, llama_cpp_available
-from actors.llm._offline import OPT_OUT, OfflineLlm, OfflineStatistics
+from actors.llm._offline import OfflineLlm, OfflineStatistics
+from actors.llm._offline_answers import OPT_OUT
 from actors.llm._openai import OpenAiLlm, OpenAiStatistics
 from actors.llm._parse import parse_reply
 from actors.llm._preflight import PreflightFailed, preflight
@@ -18,6 +20,7 @@ from actors.llm._provider_breaker import (
     BreakerStatistics,
     HasBreakerPolicy,
     ProviderBreaker,
+    ProviderBreakerStatistics,
     ProviderDown,
 )
 from actors.llm._rate_gate import RateGate, RateGateStatistics
@@ -29,7 +32,7 @@ from actors.llm._replies import (
     ScoreReply,
     reply_schema,
 )
-from actors.llm._spend import OFFLINE, Spend
+from actors.llm._spend import OFFLINE, OFFLINE_NO_COST, Spend
 from actors.llm._strict_schema import strict_schema
 from actors.llm._structured import (
     LADDER,
@@ -47,6 +50,7 @@ __all__ = [
     "LADDER",
     "MODES_FILE",
     "OFFLINE",
+    "OFFLINE_NO_COST",
     "OPT_OUT",
     "PRICES",
     "REPLY_TYPES",
@@ -68,6 +72,7 @@ __all__ = [
     "LlmRequest",
     "LocalLlm",
     "ModeMemory",
+    "NamesItsModel",
     "OfflineLlm",
     "OfflineStatistics",
     "OpenAiLlm",
@@ -75,6 +80,7 @@ __all__ = [
     "PreflightFailed",
     "Price",
     "ProviderBreaker",
+    "ProviderBreakerStatistics",
     "ProviderDown",
     "RateGate",
     "RateGateStatistics",
@@ -89,6 +95,7 @@ __all__ = [
     "default_model_path",
     "describe_schema",
     "estimate_tokens",
+    "innermost",
     "llama_cpp_available",
     "load_prices",
     "parse_reply",

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import final
 
 import anyio
 import stamina
 
-from actors._breaker import BreakerState
-from actors._log import EventLog, null_log
-from actors._telemetry import LlmCall, LlmReplyFacts, current_telemetry
-from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel
+from actors.llm._caller_statistics import CallerCounters, CallerStatistics
+from actors.llm._gateway import LlmGateway, LlmReply, LlmRequest, NamesItsModel, innermost
 from actors.llm._provider_breaker import HasBreakerPolicy, ProviderBreaker
 from actors.llm._rate_gate import RateGate
+from actors.runtime import (
+    BreakerState,
+    EventLog,
+    LlmCall,
+    LlmReplyFacts,
+    current_telemetry,
+    null_log,
+)
 from messages import (
     POLICIES,
     FailureKind,
@@ -26,108 +31,6 @@ from messages import (
 
 _TIMEOUT = POLICIES[FailureKind.LLM_TIMEOUT]
 _PROVIDER = POLICIES[FailureKind.PROVIDER_ERROR]
-
-
-@dataclass(frozen=True, slots=True)
-class CallerStatistics:
-    """One caller at one moment."""
-
-    calls: int
-    """Requests sent to the gateway, retries included."""
-    in_flight: int
-    retries: int
-    """Calls made again after a timeout or provider error."""
-    reasks: int
-    """Requests that asked again with feedback (attempt > 1)."""
-    rate_limited: int
-    prompt_tokens: int
-    completion_tokens: int
-    tokens_by_stage: dict[str, int]
-    cost_by_stage: dict[str, float]
-    """US dollars, for backends that price their calls."""
-    latency_p50_by_stage: dict[str, float]
-    latency_p95_by_stage: dict[str, float]
-    cached_tokens: int = 0
-    """Of ``prompt_tokens``, those the provider read from its prompt cache."""
-    calls_by_stage: dict[str, int] = field(default_factory=dict)
-    """Calls answered, by stage."""
-    usage: dict[tuple[str, str], Usage] = field(default_factory=dict)
-    """What the answered calls used, by stage and model."""
-
-
-@dataclass(slots=True)
-class Usage:
-    """What the calls of one stage to one model used, and cost."""
-
-    calls: int = 0
-    prompt_tokens: int = 0
-    cached_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float = 0.0
-    """The cost of the priced calls among them."""
-    unpriced: int = 0
-    """Calls to a model with no price (``--prices FILE`` gives it one)."""
-    free: int = 0
-    """Calls that cost nothing by nature: the offline engine's."""
-
-    def add(self, other: Usage) -> None:
-        self.calls += other.calls
-        self.prompt_tokens += other.prompt_tokens
-        self.cached_tokens += other.cached_tokens
-        self.completion_tokens += other.completion_tokens
-        self.cost_usd += other.cost_usd
-        self.unpriced += other.unpriced
-        self.free += other.free
-
-    def minus(self, other: Usage) -> Usage:
-        return Usage(
-            self.calls - other.calls,
-            self.prompt_tokens - other.prompt_tokens,
-            self.cached_tokens - other.cached_tokens,
-            self.completion_tokens - other.completion_tokens,
-            self.cost_usd - other.cost_usd,
-            self.unpriced - other.unpriced,
-            self.free - other.free,
-        )
-
-
-@dataclass(slots=True)
-class _Counters:
-    calls: int = 0
-    """Requests sent to the gateway, retries included."""
-    in_flight: int = 0
-    retries: int = 0
-    reasks: int = 0
-    rate_limited: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    tokens_by_stage: dict[str, int] = field(default_factory=dict)
-    cost_by_stage: dict[str, float] = field(default_factory=dict)
-    latencies: dict[str, _Sample] = field(default_factory=dict)
-    usage: dict[tuple[str, str], Usage] = field(default_factory=dict)
-
-
-@final
-class _Sample:
-    """A bounded, uniform sample of a stream of numbers (reservoir sampling)."""
-
-    def __init__(self, size: int = 5000, seed: int = 0) -> None:
-        self.size = size
-        self.seen = 0
-        self.values: list[float] = []
-        self._rng = random.Random(seed)
-
-    def add(self, value: float) -> None:
-        self.seen += 1
-        if len(self.values) < self.size:
-            self.values.append(value)
-        elif (slot := self._rng.randrange(self.seen)) < self.size:
-            self.values[slot] = value
-
-    def quantile(self, q: float) -> float:
-        ordered = sorted(self.values)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 @final
@@ -143,9 +46,10 @@ class LlmCaller:
       raises ``RateLimited`` with the pause left, and the actor hands its message back
       to the bus for that long.
     - With a fallback model, provider-error retries go to that model.
-    - A gateway to a remote provider (one with a ``breaker_policy``) gets a provider-level
-      circuit breaker: calls held while the provider is down spend no attempt, and a
-      provider down past the policy's limit raises ``ProviderDown`` (the run stops).
+    - A gateway to a remote provider (one whose backend, past any wrapper such as chaos,
+      has a ``breaker_policy``) gets a provider-level circuit breaker: calls held while
+      the provider is down spend no attempt, and a provider down past the policy's
+      limit raises ``ProviderDown`` (the run stops).
     - The structured-output mode a model answers in is logged once, as
       ``structured_output``.
     """
@@ -167,12 +71,15 @@ class LlmCaller:
         self.limiter = anyio.Semaphore(limit, fast_acquire=True)
         self.gate = gate if gate is not None else RateGate()
         self.fallback_model = fallback_model
-        self.stats = _Counters()
-        if breaker is None and isinstance(gateway, HasBreakerPolicy):
-            breaker = ProviderBreaker(gateway.breaker_policy, clock=self.gate.clock)
+        self.stats = CallerCounters()
+        # The backend that answers, past any wrapper (chaos, a budget), says whether a
+        # remote provider stands behind the calls, and which model answers them.
+        backend = innermost(gateway)
+        if breaker is None and isinstance(backend, HasBreakerPolicy):
+            breaker = ProviderBreaker(backend.breaker_policy, clock=self.gate.clock)
         self.breaker = breaker
         self._modes_logged: set[tuple[str, str]] = set()
-        named = gateway if isinstance(gateway, NamesItsModel) else None
+        named = backend if isinstance(backend, NamesItsModel) else None
         self._provider = named.provider_name if named is not None else "unknown"
         self._model = named.model_name if named is not None else "unknown"
 
@@ -353,23 +260,7 @@ class LlmCaller:
             log.info("structured_output", model=reply.model, mode=mode, refused=list(refused))
 
     def statistics(self) -> CallerStatistics:
-        stats = self.stats
-        return CallerStatistics(
-            calls=stats.calls,
-            in_flight=stats.in_flight,
-            retries=stats.retries,
-            reasks=stats.reasks,
-            rate_limited=stats.rate_limited,
-            prompt_tokens=stats.prompt_tokens,
-            completion_tokens=stats.completion_tokens,
-            tokens_by_stage=dict(stats.tokens_by_stage),
-            cost_by_stage=dict(stats.cost_by_stage),
-            latency_p50_by_stage={k: v.quantile(0.5) for k, v in stats.latencies.items()},
-            latency_p95_by_stage={k: v.quantile(0.95) for k, v in stats.latencies.items()},
-            cached_tokens=stats.cached_tokens,
-            calls_by_stage=calls_by_stage(stats.usage),
-            usage={key: replace(usage) for key, usage in stats.usage.items()},
-        )
+        return self.stats.snapshot()
 
     def _record(
         self,
@@ -380,12 +271,9 @@ class LlmCaller:
         log: EventLog,
     ) -> None:
         stage = request.stage.value
-        sample = self.stats.latencies.get(stage)
-        if sample is None:
-            sample = self.stats.latencies[stage] = _Sample()
-        sample.add(latency)
+        self.stats.latency(stage, latency)
         if reply is not None:
-            self._count(request, reply)
+            self.stats.count(request, reply)
         log.info(
             "llm_call",
             stage=stage,
@@ -398,41 +286,6 @@ class LlmCaller:
             finish_reason=reply.finish_reason if reply is not None else None,
             outcome=outcome,
         )
-
-    def _count(self, request: LlmRequest, reply: LlmReply) -> None:
-        stats = self.stats
-        stats.prompt_tokens += reply.prompt_tokens
-        stats.completion_tokens += reply.completion_tokens
-        stats.cached_tokens += reply.cached_tokens
-        stage = request.stage.value
-        tokens = reply.prompt_tokens + reply.completion_tokens
-        stats.tokens_by_stage[stage] = stats.tokens_by_stage.get(stage, 0) + tokens
-        usage = stats.usage.get((stage, reply.model))
-        if usage is None:
-            usage = stats.usage[stage, reply.model] = Usage()
-        usage.calls += 1
-        usage.prompt_tokens += reply.prompt_tokens
-        usage.cached_tokens += reply.cached_tokens
-        usage.completion_tokens += reply.completion_tokens
-        # A gateway that prices its calls says what each cost (None: no price known);
-        # one that says nothing costs nothing (the offline engine).
-        if "cost_usd" not in reply.extra:
-            usage.free += 1
-            return
-        cost = reply.extra["cost_usd"]
-        if isinstance(cost, int | float):
-            usage.cost_usd += cost
-            stats.cost_by_stage[stage] = stats.cost_by_stage.get(stage, 0.0) + cost
-        else:
-            usage.unpriced += 1
-
-
-def calls_by_stage(usage: dict[tuple[str, str], Usage]) -> dict[str, int]:
-    """Calls answered, by stage, from usage by stage and model."""
-    calls: dict[str, int] = {}
-    for (stage, _), used in usage.items():
-        calls[stage] = calls.get(stage, 0) + used.calls
-    return calls
 
 
 def _with_model(request: LlmRequest, model: str) -> LlmRequest:

@@ -280,6 +280,10 @@ class ChaosLlm:
         """The gateway it wraps."""
         return self._inner
 
+    async def aclose(self) -> None:
+        """Close the gateway it wraps."""
+        await self._inner.aclose()
+
     async def complete(self, request: LlmRequest) -> LlmReply:
         """Answer through the inner gateway, or inject the fault drawn for this call."""
         self._calls += 1

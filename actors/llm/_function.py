@@ -26,6 +26,9 @@ class FunctionLlm:
         self.model = model
         self.requests: list[LlmRequest] = []
 
+    inner = None
+    """A backend: it wraps no gateway."""
+
     @property
     def provider_name(self) -> str:
         return "leadwright.function"
@@ -49,3 +52,6 @@ class FunctionLlm:
             completion_tokens=max(1, len(result) // 4),
             latency_s=0.0,
         )
+
+    async def aclose(self) -> None:
+        """Nothing to release: the script holds what it holds."""

@@ -56,11 +56,33 @@ class LlmReply:
 
 
 class LlmGateway(Protocol):
-    """Anything that answers an ``LlmRequest``: the offline engine, OpenAI, chaos."""
+    """Anything that answers an ``LlmRequest``: a backend (the offline engine, OpenAI, a
+    local model, a function) or a wrapper around one (chaos, an evaluation's budget).
+
+    What belongs to the backend that answers (its preflight, its provider's breaker
+    policy, its model's name) is found on ``innermost(gateway)``, past every wrapper.
+    """
 
     async def complete(self, request: LlmRequest) -> LlmReply:
         """Return the raw reply, or raise an ``LlmError`` subclass."""
         ...
+
+    @property
+    def inner(self) -> LlmGateway | None:
+        """The gateway this one wraps; ``None`` for a backend, which answers by itself."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the gateway holds (an HTTP client, a loaded model), and close the
+        gateway it wraps. Idempotent; a backend that holds nothing returns at once."""
+        ...
+
+
+def innermost(gateway: LlmGateway) -> LlmGateway:
+    """The backend that answers for ``gateway``: itself, or what its wrappers wrap."""
+    while (inner := gateway.inner) is not None:
+        gateway = inner
+    return gateway
 
 
 @runtime_checkable

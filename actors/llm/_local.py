@@ -115,6 +115,9 @@ class LocalLlm:
         self.completion_tokens = 0
         self.generation_s = 0.0
 
+    inner = None
+    """A backend: it wraps no gateway."""
+
     @property
     def provider_name(self) -> str:
         return "llama_cpp"

@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 from aiolimiter import AsyncLimiter
 
-from actors._lazy import lazy_module
 from actors.llm._gateway import LlmReply, LlmRequest
 from actors.llm._openai_errors import classify, redact
 from actors.llm._preflight import check_openai_server
@@ -39,6 +38,7 @@ from actors.llm._structured import (
     structured_mode,
 )
 from actors.llm._tokens import CHARS_PER_TOKEN
+from actors.runtime import lazy_module
 from messages import ClosedResourceError, LlmError, ProviderError, UsageError
 
 if TYPE_CHECKING:
@@ -170,6 +170,9 @@ class OpenAiLlm:
         self._completion_tokens = 0
         self._cost_usd = 0.0
         self._unpriced = 0
+
+    inner = None
+    """A backend: it wraps no gateway."""
 
     @property
     def provider_name(self) -> str:

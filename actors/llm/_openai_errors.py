@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
-from actors._lazy import lazy_module
+from actors.runtime import lazy_module
 from messages import AuthFailed, LlmError, LlmTimeout, ProviderError, QuotaExhausted, RateLimited
 
 if TYPE_CHECKING:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from actors.llm._gateway import LlmGateway
+from actors.llm._gateway import LlmGateway, innermost
 from actors.llm._openai_errors import redact
 from messages import UsageError
 
@@ -50,17 +50,14 @@ class Preflighted(Protocol):
 
 
 async def preflight(gateway: LlmGateway) -> None:
-    """Check that ``gateway`` (or the one a wrapper wraps) can answer at all.
+    """Check that the backend behind ``gateway`` (past any wrapper) can answer at all.
 
-    Raises ``PreflightFailed`` with one line naming the fix. Gateways with nothing to
+    Raises ``PreflightFailed`` with one line naming the fix. Backends with nothing to
     check (the offline engine) pass at once.
     """
-    while not isinstance(gateway, Preflighted):
-        inner = getattr(gateway, "inner", None)
-        if inner is None:
-            return
-        gateway = inner
-    await gateway.preflight()
+    backend = innermost(gateway)
+    if isinstance(backend, Preflighted):
+        await backend.preflight()
 
 
 async def check_openai_server(

@@ -23,7 +23,7 @@ from typing import Protocol, final, runtime_checkable
 
 import anyio
 
-from actors._breaker import BreakerState
+from actors.runtime import BreakerState
 from bus import Clock, SystemClock
 from messages import FailureKind, LlmError, UsageError
 
@@ -73,7 +73,9 @@ class ProviderDown(LlmError):
 
 
 @dataclass(frozen=True, slots=True)
-class BreakerStatistics:
+class ProviderBreakerStatistics:
+    """A provider breaker at one moment (``CircuitBreaker``'s are ``BreakerStatistics``)."""
+
     state: BreakerState
     in_a_row: int
     """Provider errors since the last answer."""
@@ -168,8 +170,8 @@ class ProviderBreaker:
             "reachable."
         )
 
-    def statistics(self) -> BreakerStatistics:
-        return BreakerStatistics(
+    def statistics(self) -> ProviderBreakerStatistics:
+        return ProviderBreakerStatistics(
             state=self.state, in_a_row=self._in_a_row, openings=self._openings, probes=self._probes
         )
 
@@ -182,3 +184,7 @@ class ProviderBreaker:
         """Wake the calls waiting on a probe's verdict."""
         self._verdict.set()
         self._verdict = anyio.Event()
+
+
+BreakerStatistics = ProviderBreakerStatistics
+"""The earlier name of ``ProviderBreakerStatistics``, kept importable from ``actors.llm``."""

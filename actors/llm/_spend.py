@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, final
 
-from actors.llm._caller import Usage
+from actors.llm._caller_statistics import Usage
 
-OFFLINE = "offline: no cost"
+OFFLINE_NO_COST = "offline: no cost"
+"""Why the offline engine's calls have no cost."""
+OFFLINE = OFFLINE_NO_COST
+"""The earlier name of ``OFFLINE_NO_COST``, kept importable from ``actors.llm``."""
 
 
 @final
@@ -71,7 +74,7 @@ class Spend:
             names = ", ".join(unpriced)
             missing = f"no price for model {names} (give one with --prices FILE)"
         if not self.priced:
-            return missing or OFFLINE
+            return missing or OFFLINE_NO_COST
         line = f"${total.cost_usd:,.4f}"
         each = self.per_completed_lead(total.cost_usd)
         if each is not None:

@@ -47,6 +47,9 @@ WRITING_RULES: RuleSet[OutreachDraft] = RuleSet(
 )
 """A draft must follow the draft policy; every failure can be fed back to the writer."""
 
+RULE_SETS = (RESEARCH_RULES, SCORING_RULES, WRITING_RULES)
+"""Every stage's rule set, in the order of the stages."""
+
 
 def check(output: ResearchResult | LeadScore | OutreachDraft, ctx: RuleContext) -> Report:
     """Run the rules of ``output``'s stage on it, and report what it broke.

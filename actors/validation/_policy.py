@@ -21,15 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, final
 
-from actors.validation._check import RESEARCH_RULES, SCORING_RULES, WRITING_RULES
+from actors.validation._check import RULE_SETS
 from actors.validation._context import RuleContext
 from actors.validation._rule import rule_id_of
 from messages import UsageError
 
 RULE_IDS: tuple[str, ...] = tuple(
-    rule_id_of(each)
-    for rules in (RESEARCH_RULES, SCORING_RULES, WRITING_RULES)
-    for each in (*rules.reask, *rules.review)
+    rule_id_of(each) for rules in RULE_SETS for each in (*rules.reask, *rules.review)
 )
 """Every rule's id, stage by stage, in the order the validator runs them."""
 THRESHOLDS: tuple[str, ...] = tuple(

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from actors._web_guard import IpAddress, refusal
+from actors.evidence import IpAddress, refusal
 from messages import UsageError
 
 _LOCAL_NAMES = frozenset({"localhost", "local", "internal", "intranet", "lan", "home", "corp"})

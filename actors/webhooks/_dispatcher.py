@@ -19,9 +19,7 @@ import anyio
 from anyio import TASK_STATUS_IGNORED, WouldBlock
 from anyio.abc import TaskGroup, TaskStatus
 
-from actors._breaker import BreakerState, CircuitBreaker
-from actors._lazy import lazy_module
-from actors._log import EventLog, null_log
+from actors.runtime import BreakerState, CircuitBreaker, EventLog, lazy_module, null_log
 from actors.webhooks._secrets import SecretFiles
 from actors.webhooks._sender import Attempt, attempt
 from actors.webhooks._store import Due, Endpoint, Result, WebhookStore

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import anyio
 from standardwebhooks import Webhook
 
-from actors._lazy import lazy_module
+from actors.runtime import lazy_module
 from actors.webhooks._address import EndpointRefused, Target, check_url, resolve
 from actors.webhooks._policy import EndpointPolicy, retry_after
 

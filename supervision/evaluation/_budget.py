@@ -12,15 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import final
 
-from actors.llm import (
-    BreakerPolicy,
-    HasBreakerPolicy,
-    LlmGateway,
-    LlmReply,
-    LlmRequest,
-    cost_usd,
-)
-from actors.llm._gateway import NamesItsModel
+from actors.llm import LlmGateway, LlmReply, LlmRequest, NamesItsModel, cost_usd
 from messages import QuotaExhausted, UsageError
 
 
@@ -73,8 +65,12 @@ class BudgetedLlm:
         self.budget.cost_usd += cost or 0.0
         return reply
 
-    # What the caller asks of a gateway, answered as ``inner`` answers it; a property
-    # that raises AttributeError reads as absent to the runtime-checked protocols.
+    async def aclose(self) -> None:
+        """Close the candidate's gateway."""
+        await self.inner.aclose()
+
+    # The model's name, as ``inner`` gives it; a property that raises AttributeError
+    # reads as absent to the runtime-checked protocol.
 
     @property
     def provider_name(self) -> str:
@@ -87,9 +83,3 @@ class BudgetedLlm:
         if isinstance(self.inner, NamesItsModel):
             return self.inner.model_name
         raise AttributeError("model_name")
-
-    @property
-    def breaker_policy(self) -> BreakerPolicy:
-        if isinstance(self.inner, HasBreakerPolicy):
-            return self.inner.breaker_policy
-        raise AttributeError("breaker_policy")

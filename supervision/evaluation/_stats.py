@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, final
 
-from actors._lazy import lazy_module
+from actors.runtime import lazy_module
 
 if TYPE_CHECKING:
     import numpy as np

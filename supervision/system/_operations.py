@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from typing import final
 
 from actors import KNOWLEDGE_FILE, ReviewItem, ReviewStatus, WebSource, add_facts
-from actors._ledger import clear_outcome, replace_outcome
-from actors._review import decide, record_action
+from actors.stores import clear_outcome, decide, record_action, replace_outcome
 from actors.validation import check
 from messages import (
     Envelope,

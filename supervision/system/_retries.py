@@ -14,7 +14,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from actors import DeadLetterItem, EventLog, LetterStatus, unschedule, utc_now
-from actors._ledger import clear_outcome
+from actors.stores import clear_outcome
 from messages import (
     Envelope,
     LeadAccepted,

@@ -225,7 +225,7 @@ class Run:
                 done=self.done,
                 outcomes=dict(self.counts),
                 llm_calls=calls.calls,
-                retries=calls.retries + calls.reasks,
+                retries=calls.retried,
                 in_flight_calls=calls.in_flight,
                 finished_earlier=self.finished_earlier,
             )
@@ -248,7 +248,7 @@ class Run:
             outcomes=outcomes,
             pending=pending,
             llm_calls=stats.calls,
-            retries=stats.retries + stats.reasks,
+            retries=stats.retried,
             validation_failures=system.book.validation_failures,
             makespan_s=makespan,
             leads_per_s=self.lines / makespan if makespan > 0 else 0.0,

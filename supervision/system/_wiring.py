@@ -40,7 +40,7 @@ from actors.drift import DriftMonitor, DriftReport, Profile, ProfileBuilder
 from actors.intake import Intake
 from actors.webhooks import Webhooks
 from bus import Bus, InProcessBus, Journal, PublishHook, Unrouted
-from messages import LeadOutcome, LeadScore, Message, OutreachDraft, ResearchResult
+from messages import LeadOutcome, Message
 from supervision._events import SupervisorEvent
 from supervision._spec import ChildSpec, actor_child
 from supervision._supervisor import Supervisor
@@ -98,7 +98,7 @@ def build_bus(
 ) -> InProcessBus:
     """The bus, with the validator registered for every probabilistic output."""
     return InProcessBus(
-        validators={ResearchResult: VALIDATOR, LeadScore: VALIDATOR, OutreachDraft: VALIDATOR},
+        validators=Validator.bus_validators(VALIDATOR),
         unrouted=Unrouted.DEAD_LETTER,
         default_capacity=capacity,
         hooks=hooks,

@@ -35,7 +35,7 @@ from actors import (
     Writer,
 )
 from bus import Bus, NatsSettings
-from messages import LeadScore, Message, OutreachDraft, ResearchResult, UsageError
+from messages import Message, UsageError
 from supervision._events import SupervisorEvent
 from supervision._spec import ChildSpec, actor_child
 from supervision._supervisor import Supervisor
@@ -54,11 +54,7 @@ class Role(StrEnum):
     VALIDATOR = "validator"
 
 
-VALIDATORS: Mapping[type[Message], str] = {
-    ResearchResult: VALIDATOR,
-    LeadScore: VALIDATOR,
-    OutreachDraft: VALIDATOR,
-}
+VALIDATORS: Mapping[type[Message], str] = Validator.bus_validators(VALIDATOR)
 """Every probabilistic output and its validator, as every bus of the system registers them."""
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import anyio
 import pytest
 
-from actors._stage import RAW_REPLY_LIMIT, with_raw_reply
+from actors.agents._stage import RAW_REPLY_LIMIT, with_raw_reply
 from actors.llm import LlmRequest
 from console._ui_dashboard import RATE_WINDOW, Dashboard, RecentRate
 from console._ui_views import lead_view

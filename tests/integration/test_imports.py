@@ -33,7 +33,7 @@ def test_a_lazy_module_is_imported_when_first_used() -> None:
     """``lazy_module`` imports nothing until an attribute is read, then gives the real one."""
     code = (
         "import sys\n"
-        "from actors._lazy import lazy_module\n"
+        "from actors.runtime import lazy_module\n"
         "wave = lazy_module('wave')\n"
         "before = 'wave' in sys.modules\n"
         "error = wave.Error\n"

@@ -24,10 +24,18 @@ import pytest
 
 from actors import Icp, KnowledgeBase, LedgerStore, LlmGateway, RuleContext, SqliteCrm
 from actors.intake import read_records
-from actors.llm import LocalLlm, OpenAiLlm, default_model_path, llama_cpp_available
+from actors.llm import (
+    ChaosLlm,
+    LlmRequest,
+    LocalLlm,
+    OpenAiLlm,
+    default_model_path,
+    llama_cpp_available,
+    reply_schema,
+)
 from actors.llm._local import INSTALL_HINT
 from actors.validation import check
-from messages import Envelope, Message, OutreachDraft
+from messages import ClosedResourceError, Envelope, Message, OutreachDraft, Stage
 from supervision import PipelineConfig, RunSummary, run_pipeline
 from tests.support.paths import EXAMPLES, ROOT
 
@@ -153,6 +161,23 @@ async def test_the_openai_backend_runs_leads_on_a_real_llama_cpp_server(
     assert summary.halted is None
     assert rung is not None and rung.value == "json_object_schema"
     assert sum(assert_guardrails_held(tmp_path, tap).values()) == LEADS
+
+
+async def test_closing_chaos_over_the_local_model_closes_the_model() -> None:
+    """``--llm local --chaos`` is closed through the gateway protocol: the model with it."""
+    llm = LocalLlm(max_output_tokens=MAX_OUTPUT_TOKENS)
+    await ChaosLlm(llm, rate=0.5).aclose()
+    request = LlmRequest(
+        stage=Stage.RESEARCH,
+        schema_name="research_reply",
+        json_schema=reply_schema(Stage.RESEARCH),
+        system="",
+        prompt="",
+        inputs={},
+        trace_id="L1",
+    )
+    with pytest.raises(ClosedResourceError, match=r"the LocalLlm is closed"):
+        await llm.complete(request)
 
 
 async def test_llm_local_runs_leads_in_process(tmp_path: Path) -> None:

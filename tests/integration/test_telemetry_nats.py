@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from actors._otel import lead_trace_id
+from actors.runtime._otel import lead_trace_id
 from bus import NatsServer
 from tests.support.nats import passwords, running_workers, serving_bus
 from tests.support.otlp import Collector, ReceivedSpan

@@ -5,14 +5,11 @@ to test your own code against real HTTP, without a key or a network.
 """
 
 from actors.llm.testing._offline_model import MISSCORE_SHIFT, Behaviour, OfflineModel, stage_of
-from actors.llm.testing._server import (
+from actors.llm.testing._responses import (
     Completion,
     ErrorReply,
-    FakeOpenAI,
     RawReply,
-    RecordedRequest,
     Response,
-    Script,
     auth_failed,
     completion,
     cut_short,
@@ -26,6 +23,7 @@ from actors.llm.testing._server import (
     slow,
     truncated,
 )
+from actors.llm.testing._server import FakeOpenAI, RecordedRequest, Script
 
 __all__ = [
     "MISSCORE_SHIFT",

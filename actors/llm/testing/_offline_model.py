@@ -22,7 +22,7 @@ import anyio
 from actors.llm._chaos import Data, fit_band, placeholder, seeded_random
 from actors.llm._gateway import LlmRequest
 from actors.llm._offline import OfflineLlm
-from actors.llm.testing._server import Response, completion
+from actors.llm.testing._responses import Response, completion
 from messages import Stage, UsageError
 
 MISSCORE_SHIFT = 35
@@ -40,7 +40,7 @@ def stage_of(data: Mapping[str, Any]) -> Stage:
 
 
 _REJECTED = "Your previous answer was rejected."
-"""How a prompt introduces the feedback of a re-ask (see ``actors._prompts``)."""
+"""How a prompt introduces the feedback of a re-ask (see ``actors.agents._prompts``)."""
 
 
 @final

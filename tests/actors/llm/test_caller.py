@@ -159,3 +159,22 @@ async def test_reasks_are_counted() -> None:
     stats = caller.statistics()
     assert stats.reasks == 1
     assert stats.tokens_by_stage["scoring"] == stats.prompt_tokens + stats.completion_tokens > 0
+
+
+async def test_calls_made_again_count_retries_and_reasks_together() -> None:
+    """``retried`` (what the summary, the dashboard and /metrics show) is retries plus
+    re-asks, in the snapshot as in the live counters."""
+    failures = iter([ProviderError("The provider failed (HTTP 503).")])
+
+    def flaky(r: LlmRequest) -> str:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return "{}"
+
+    caller = LlmCaller(FunctionLlm(flaky))
+    await caller.call(request())
+    await caller.call(request(attempt=2))
+    stats = caller.statistics()
+    assert (stats.retries, stats.reasks, stats.retried) == (1, 1, 2)
+    assert caller.stats.retried == 2

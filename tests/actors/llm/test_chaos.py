@@ -225,8 +225,13 @@ async def test_an_operations_retry_draws_anew_in_a_new_process(chains: list[Chai
 class _Down:
     """A gateway whose provider is down."""
 
+    inner = None
+
     async def complete(self, request: LlmRequest) -> LlmReply:
         raise ProviderError("The provider is down.")
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 async def test_inner_failures_propagate_uncounted(chains: list[Chain]) -> None:

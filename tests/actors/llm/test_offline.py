@@ -388,5 +388,5 @@ async def test_malformed_inputs_are_a_usage_error() -> None:
         await OfflineLlm().complete(request)
     assert str(caught.value) == (
         "inputs['icp_score'] of the scoring request: Field required; "
-        "build the inputs as actors/_prompts.py does"
+        "build the inputs as actors/agents/_prompts.py does"
     )

@@ -12,9 +12,9 @@ import pytest
 from standardwebhooks import Webhook
 
 from actors import Icp, KnowledgeBase
-from actors._ledger import set_outcome
 from actors.intake import RawRecord, read_records
 from actors.llm import ChaosLlm, Fault, OfflineLlm
+from actors.stores import set_outcome
 from actors.webhooks import EndpointPolicy, SecretFiles
 from messages import LeadOutcome, Outcome, WebhookEvent
 from supervision.system import PipelineConfig, Stores, decline, run_pipeline

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors._prompts import research_request
+from actors.agents import research_request
 from actors.llm import LlmRequest, OfflineLlm
 from messages import QuotaExhausted, UsageError
 from supervision.evaluation import Budget, BudgetedLlm

@@ -20,7 +20,7 @@ import pytest
 
 import run as cli
 from actors import Icp
-from actors._prompts import scoring_request
+from actors.agents import scoring_request
 from actors.llm import GatewaySpec, LlmRequest, OpenAiLlm, build_gateway
 from actors.llm._openai import RETRY_SEED_STRIDE
 from actors.llm.testing import MISSCORE_SHIFT, Behaviour, Completion, FakeOpenAI, OfflineModel
