@@ -20,8 +20,7 @@ from rich.text import Text
 from actors import LedgerStore
 from bus import SqliteJournal
 from messages import LeadwrightError
-from supervision import samples
-from supervision.system import JOURNAL_FILE, DirectoryLock, Stores
+from supervision.system import JOURNAL_FILE, DirectoryLock, Stores, samples
 
 DEFAULT_OUT = Path("runs/latest")
 SAMPLE_KB = samples.path("companies.json")

@@ -21,8 +21,13 @@ from actors.llm import GatewaySpec, OpenAiLlm, build_gateway, load_prices
 from actors.validation import RulePolicy
 from cli._common import SAMPLE_ICP, SAMPLE_KB, fail
 from messages import LeadwrightError
-from supervision import PipelineConfig, RunSettings, Workspace, find_workspace
-from supervision.system import CompactionSettings
+from supervision.system import (
+    CompactionSettings,
+    PipelineConfig,
+    RunSettings,
+    Workspace,
+    find_workspace,
+)
 
 
 def settings_of(options: dict[str, object]) -> RunSettings:

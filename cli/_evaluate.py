@@ -26,7 +26,6 @@ from cli._common import (
 )
 from cli._config import close_backends, config_of, settings_of
 from messages import LeadwrightError
-from supervision import PipelineConfig, RunSettings, command_log
 from supervision.evaluation import (
     Budget,
     Condition,
@@ -38,6 +37,7 @@ from supervision.evaluation import (
     load_golden,
     write_report,
 )
+from supervision.system import PipelineConfig, RunSettings, command_log
 
 GATE_EXIT = DRIFT_EXIT
 """``evaluate --fail-if`` exits with this when a condition holds, as ``drift`` does."""

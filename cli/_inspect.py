@@ -34,8 +34,7 @@ from cli._common import (
 )
 from cli._cost import cost_lines
 from messages import POLICIES, LeadwrightError, Outcome, Queue, registry
-from supervision import TraceNode, build_trace, compact_run
-from supervision.system import Stores, csv_table
+from supervision.system import Stores, TraceNode, build_trace, compact_run, csv_table
 
 
 @app.command()

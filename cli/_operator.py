@@ -16,8 +16,15 @@ import typer
 from cli._common import DEFAULT_OUT, Out, app, fail, must_exist, plain, stderr, with_stores
 from cli._config import close_backends, config_of
 from messages import LeadwrightError
-from supervision import RunSettings, command_log
-from supervision.system import DirectoryLock, DraftRefused, System, crm_table, open_system
+from supervision.system import (
+    DirectoryLock,
+    DraftRefused,
+    RunSettings,
+    System,
+    command_log,
+    crm_table,
+    open_system,
+)
 
 
 @app.command()

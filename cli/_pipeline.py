@@ -60,11 +60,15 @@ from cli._options import (
     WorkspaceDir,
 )
 from messages import FailureKind, LeadwrightError, Outcome
-from supervision import (
+from supervision.system import (
     Credentials,
+    DirectoryLock,
     PipelineConfig,
     Role,
+    Run,
     RunSummary,
+    Service,
+    ServiceEnd,
     Tally,
     WorkerParts,
     WorkerSummary,
@@ -74,8 +78,7 @@ from supervision import (
     run_worker,
     samples,
 )
-from supervision import Progress as RunProgress
-from supervision.system import DirectoryLock, Run, Service, ServiceEnd
+from supervision.system import Progress as RunProgress
 
 
 @app.callback(invoke_without_command=True)

@@ -26,7 +26,6 @@ from cli._common import (
 )
 from cli._operator import operate
 from messages import UsageError
-from supervision import entry_detail
 from supervision.system import (
     DraftEdit,
     DraftRefused,
@@ -34,6 +33,7 @@ from supervision.system import (
     System,
     approve,
     decline,
+    entry_detail,
     retry_lead,
 )
 

@@ -20,7 +20,7 @@ from actors import Icp, KnowledgeBase, LedgerStore, ReviewItem, ReviewStore, Sql
 from actors.intake import read_records
 from actors.llm import ChaosLlm, Fault, OfflineLlm
 from messages import OutreachDraft
-from supervision import PipelineConfig, RunSettings, run_pipeline
+from supervision.system import PipelineConfig, RunSettings, run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"

@@ -13,7 +13,7 @@ import run as cli
 from actors import LedgerStore, ReviewStore
 from bus import KEEP_KINDS, Ack, SqliteJournal
 from messages import Envelope, LeadOutcome, Outcome
-from supervision import EVENTS_FILE, compact_run, describe, event_log
+from supervision.system import EVENTS_FILE, compact_run, describe, event_log
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"

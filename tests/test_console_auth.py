@@ -17,8 +17,7 @@ from bus import FakeClock
 from console import create_app, load_token
 from console._throttle import Throttle
 from messages import UsageError
-from supervision import EVENTS_FILE, event_log
-from supervision.system import Gate, open_system
+from supervision.system import EVENTS_FILE, Gate, event_log, open_system
 
 TOKEN = "auth-token-0123456789abcdef"
 WRONG = "guess-0123456789-wrong-token"

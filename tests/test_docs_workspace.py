@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from actors.intake import EXPORTS
-from supervision.samples import path as sample_path
+from supervision.system.samples import path as sample_path
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "workspace.md").read_text("utf-8")
 

@@ -21,7 +21,7 @@ from actors.intake import read_records
 from actors.llm import OfflineLlm
 from bus import JOURNAL_VERSION, Ack, SqliteJournal
 from messages import Envelope, LeadOutcome, Outcome, StorageFailed
-from supervision import PipelineConfig, run_pipeline
+from supervision.system import PipelineConfig, run_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 LEADS = ROOT / "examples" / "leads.csv"

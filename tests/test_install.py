@@ -24,7 +24,7 @@ def test_bare_leadwright_runs_from_a_wheel_away_from_the_checkout(tmp_path: Path
     subprocess.run([*pip, *install], check=True, capture_output=True, timeout=300)
     # The installed copy first on the path: the checkout's editable install comes after it.
     script = (
-        f"import sys; sys.path.insert(0, {str(target)!r}); import run, supervision.samples; "
+        f"import sys; sys.path.insert(0, {str(target)!r}); import run, supervision.system.samples; "
         f"assert run.__file__.startswith({str(target)!r}), run.__file__; "
         "sys.exit(run.console())"
     )

@@ -22,7 +22,7 @@ from stamina.instrumentation import get_on_retry_hooks
 
 from actors.llm.testing import FakeOpenAI, Response, completion, server_error
 from messages import Redactor, redacting
-from supervision import EVENTS_FILE, command_log
+from supervision.system import EVENTS_FILE, command_log
 
 SECRET = "sk-echoed-0123456789abcdef"
 """The API key, which the fake provider echoes in its error bodies."""

@@ -28,7 +28,7 @@ from actors.llm import LocalLlm, OpenAiLlm, default_model_path, llama_cpp_availa
 from actors.llm._local import INSTALL_HINT
 from actors.validation import check
 from messages import Envelope, Message, OutreachDraft
-from supervision import PipelineConfig, RunSummary, run_pipeline
+from supervision.system import PipelineConfig, RunSummary, run_pipeline
 
 pytestmark = [
     pytest.mark.slow,

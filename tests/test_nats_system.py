@@ -21,8 +21,7 @@ from actors.llm import OpenAiLlm
 from actors.llm.testing import FakeOpenAI, OfflineModel, Response, rate_limited
 from bus import InProcessBus, NatsServer, NatsSettings
 from messages import Envelope, FailureKind, LeadAccepted, LeadSubmitted, Message
-from supervision import Credentials, Role, WorkerParts, run_worker
-from supervision.system import open_system, routes
+from supervision.system import Credentials, Role, WorkerParts, open_system, routes, run_worker
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -27,7 +27,7 @@ from messages import (
     RunHalted,
     UsageError,
 )
-from supervision import VALIDATORS, Role, parse_roles
+from supervision.system import VALIDATORS, Role, parse_roles
 
 pytestmark = pytest.mark.anyio
 

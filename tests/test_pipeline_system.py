@@ -16,8 +16,16 @@ from actors.intake import RawRecord, read_records
 from actors.llm import ChaosLlm, OfflineLlm
 from actors.validation import check
 from messages import Envelope, Message, OutreachDraft, UsageError
-from supervision import PipelineConfig, RunSummary, run_pipeline
-from supervision.system import approve, decline, open_system, retry, retryable
+from supervision.system import (
+    PipelineConfig,
+    RunSummary,
+    approve,
+    decline,
+    open_system,
+    retry,
+    retryable,
+    run_pipeline,
+)
 
 pytestmark = pytest.mark.anyio
 

@@ -14,7 +14,7 @@ from actors import DEFAULT_PROMPTS, INSTRUCTIONS, Icp, KnowledgeBase, Prompts, p
 from actors.intake import check_record
 from actors.validation import RuleContext, check
 from messages import Stage
-from supervision import MARKER, RunSettings, Workspace, init_workspace
+from supervision.system import MARKER, RunSettings, Workspace, init_workspace
 
 FILES = [
     "leadwright.toml", "icp.toml", "companies.json", "leads.csv",

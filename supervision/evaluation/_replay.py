@@ -16,11 +16,11 @@ from typing import final
 from actors import CrmRow, EvidenceSource
 from actors.intake import RawRecord
 from messages import Evidence, Lead, RawValue
-from supervision._event_log import event_log
 from supervision.evaluation._budget import Budget, BudgetedLlm
 from supervision.evaluation._facts import RunFacts
 from supervision.evaluation._reader import finished_records, open_journal, read_run
 from supervision.system import PipelineConfig, run_pipeline
+from supervision.system._event_log import event_log
 
 ConfigFor = Callable[[int, Path], PipelineConfig]
 """The candidate's configuration for one draw (0, 1, ...) into a scratch directory: the

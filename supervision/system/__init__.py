@@ -1,14 +1,18 @@
-"""The composition of this system: the live system on a run directory, the run, resume,
-the directory lock, and the operator's actions."""
+"""The composition of this system: the live system on a run directory, the run, the
+service and the stage worker, resume, the directory lock, the operator's actions, and what
+the commands share around them: the run's settings, the event log, the workspace and the
+sample leads (``samples``)."""
 
 from supervision.system._compaction import Compaction, compact_run
 from supervision.system._config import PipelineConfig
 from supervision.system._csv import CsvTable, crm_table, csv_table, safe_cell
+from supervision.system._event_log import EVENTS_FILE, Redact, Tally, event_log
 from supervision.system._housekeeping import (
     CompactionSettings,
     Housekeeping,
     HousekeepingStatistics,
 )
+from supervision.system._library_logs import command_log, library_logs
 from supervision.system._lifespan import open_system
 from supervision.system._lock import DirectoryInUse, DirectoryLock, prepare
 from supervision.system._operations import (
@@ -31,6 +35,7 @@ from supervision.system._resume import replay_envelope
 from supervision.system._retries import RetryRunner, retryable
 from supervision.system._run import SUMMARY_FILE, Progress, Run, RunSummary, run_pipeline
 from supervision.system._service import Face, Gate, Service, ServiceEnd
+from supervision.system._settings import SETTINGS_FILE, RunSettings
 from supervision.system._signals import DRAIN_S, Stopper
 from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
 from supervision.system._system import System
@@ -46,13 +51,17 @@ from supervision.system._worker import (
     parse_roles,
     run_worker,
 )
+from supervision.system._workspace import MARKER, Workspace, find_workspace, init_workspace
 
 __all__ = [
     "CRM_FILE",
     "DRAIN_S",
+    "EVENTS_FILE",
     "JOURNAL_FILE",
+    "MARKER",
     "OPERATOR",
     "REVIEWER",
+    "SETTINGS_FILE",
     "SUMMARY_FILE",
     "UNOVERRIDABLE",
     "VALIDATOR",
@@ -72,21 +81,26 @@ __all__ = [
     "HousekeepingStatistics",
     "PipelineConfig",
     "Progress",
+    "Redact",
     "RetryRunner",
     "Role",
     "Run",
+    "RunSettings",
     "RunSummary",
     "Service",
     "ServiceEnd",
     "Stopper",
     "Stores",
     "System",
+    "Tally",
     "TraceNode",
     "WorkerParts",
     "WorkerSummary",
+    "Workspace",
     "approve",
     "build_trace",
     "build_worker",
+    "command_log",
     "compact_run",
     "crm_table",
     "csv_table",
@@ -94,7 +108,11 @@ __all__ = [
     "describe",
     "draft_violations",
     "entry_detail",
+    "event_log",
     "export_csv",
+    "find_workspace",
+    "init_workspace",
+    "library_logs",
     "open_item",
     "open_system",
     "parse_roles",

@@ -46,7 +46,7 @@ from messages import (
     RunHalted,
     UsageError,
 )
-from supervision._supervisor import Supervisor
+from supervision import Supervisor
 from supervision.system._admission import Admission
 from supervision.system._admitter import Admitter
 from supervision.system._config import PipelineConfig

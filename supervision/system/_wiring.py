@@ -41,9 +41,7 @@ from actors.intake import Intake
 from actors.webhooks import Webhooks
 from bus import Bus, InProcessBus, Journal, PublishHook, Unrouted
 from messages import LeadOutcome, LeadScore, Message, OutreachDraft, ResearchResult
-from supervision._events import SupervisorEvent
-from supervision._spec import ChildSpec, actor_child
-from supervision._supervisor import Supervisor
+from supervision import ChildSpec, Supervisor, SupervisorEvent, actor_child
 from supervision.system._housekeeping import Housekeeping
 
 VALIDATOR = "validator"

@@ -24,7 +24,7 @@ from messages import UsageError
 MARKER = "leadwright.toml"
 """The file that makes a folder a workspace."""
 TEMPLATES = ("leadwright.toml", "icp.toml", "companies.json", "leads.csv")
-"""The files ``init`` copies from ``supervision/samples/workspace``."""
+"""The files ``init`` copies from ``supervision/system/samples/workspace``."""
 SOURCES = ("kb", "web", "kb,web")
 
 _PROMPT_HEADER = """\
@@ -121,4 +121,4 @@ def init_workspace(folder: Path) -> list[Path]:
 
 
 def _template(name: str) -> str:
-    return (files("supervision.samples") / "workspace" / name).read_text(encoding="utf-8")
+    return (files("supervision.system.samples") / "workspace" / name).read_text(encoding="utf-8")
