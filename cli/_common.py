@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Collection
 from contextvars import ContextVar
-from enum import StrEnum
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -66,18 +65,6 @@ def hint(command: str) -> str:
 
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-class LlmBackend(StrEnum):
-    offline = "offline"
-    openai = "openai"
-    local = "local"
-
-
-class Source(StrEnum):
-    kb = "kb"
-    web = "web"
-    kb_web = "kb,web"
 
 
 def fail(message: str) -> NoReturn:

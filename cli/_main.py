@@ -15,7 +15,9 @@ from messages import Redactor, redacting
 
 # Each family registers its commands as it is imported; in this order they are listed.
 for _family in (
-    "_pipeline",
+    "_run",
+    "_serve",
+    "_worker",
     "_inspect",
     "_review",
     "_ops",

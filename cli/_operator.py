@@ -13,15 +13,18 @@ from typing import Annotated
 import anyio
 import typer
 
+from actors.llm import LlmKind
 from cli._common import DEFAULT_OUT, Out, app, fail, must_exist, plain, stderr, with_stores
-from cli._config import close_backends, config_of
 from messages import LeadwrightError
 from supervision.system import (
     DirectoryLock,
     DraftRefused,
+    RunLimits,
     RunSettings,
     System,
+    close_backends,
     command_log,
+    configure,
     crm_table,
     open_system,
 )
@@ -57,15 +60,16 @@ def operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: 
         with DirectoryLock(out, command="operator action"):
             settings = RunSettings.load(out)
             if not needs_llm:
-                settings = settings.model_copy(update={"llm": "offline", "chaos": 0.0})
-            config = config_of(settings, out)
+                offline = replace(settings.llm, backend=LlmKind.OFFLINE, chaos=0.0)
+                settings = replace(settings, llm=offline)
+            config = configure(settings, out)
 
             async def main() -> None:
                 try:
                     async with open_system(config, admit=False) as system:
                         await work(system)
                 finally:
-                    await close_backends(config)
+                    await close_backends(config.gateway, config.source)
 
             with command_log(out, secrets=[os.environ.get("OPENAI_API_KEY", "")]) as log:
                 config = replace(config, log=log)
@@ -81,6 +85,6 @@ def operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: 
 def allowed_retries(out: Path) -> int:
     """How many automatic retries the run directory's settings allow."""
     try:
-        return RunSettings.load(out).ops_retry
+        return RunSettings.load(out).limits.ops_retry
     except LeadwrightError:
-        return int(RunSettings.model_fields["ops_retry"].default)
+        return RunLimits().ops_retry

@@ -175,9 +175,7 @@ def test_an_approved_draft_goes_to_the_crm(
     )
     records = itertools.islice(read_records(LEADS), 5)
     anyio.run(run_pipeline, config, records)
-    RunSettings(
-        kb=str(ROOT / "examples" / "companies.json"), icp=str(ROOT / "examples" / "icp.toml")
-    ).save(out)
+    RunSettings().save(out)
     store = ReviewStore(out / "journal.sqlite")
     item = next(i for i in store.items(status="open") if i.stage == "writing")
     store.close()

@@ -31,7 +31,7 @@ from supervision.evaluation._reader import (
     open_journal,
     read_run,
 )
-from supervision.evaluation._replay import Close, ConfigFor, Replay, replay
+from supervision.evaluation._replay import ConfigFor, Replay, replay
 from supervision.evaluation._result import Evaluation, GateResult, LeadResult
 from supervision.evaluation._sample import stratified
 from supervision.evaluation._summary import closing_line
@@ -45,7 +45,6 @@ class Plan:
     scratch: Path
     """The evaluation's own directory: the replays' run directories go in it."""
     config_for: ConfigFor
-    close: Close
     candidate: str
     """What the candidate changes, in a few words, for the report."""
     settings: dict[str, object]
@@ -91,7 +90,6 @@ async def draws_of(baseline: RunFacts, ids: Sequence[str], plan: Plan) -> list[R
                 baseline,
                 ids,
                 plan.config_for,
-                plan.close,
                 scratch=plan.scratch,
                 draw=draw,
                 budget=plan.budget,

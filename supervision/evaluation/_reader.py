@@ -33,8 +33,7 @@ from messages import (
     ValidationPassed,
 )
 from supervision.evaluation._facts import Call, LeadFacts, RunFacts
-from supervision.system import JOURNAL_FILE
-from supervision.system._event_log import EVENTS_FILE
+from supervision.system import EVENTS_FILE, JOURNAL_FILE
 
 JOURNAL_VERSION = 2
 """The journal schema this reader knows (``bus._journal.JOURNAL_VERSION``)."""

@@ -5,6 +5,17 @@ sample leads (``samples``)."""
 
 from supervision.system._compaction import Compaction, compact_run
 from supervision.system._config import PipelineConfig
+from supervision.system._configure import (
+    PROMPTS_DIR,
+    WEB_CACHE,
+    close_backends,
+    configure,
+    evidence_source,
+    gateway_of,
+    icp_of,
+    prompts_of,
+    with_baseline,
+)
 from supervision.system._csv import CsvTable, crm_table, csv_table, safe_cell
 from supervision.system._event_log import EVENTS_FILE, Redact, Tally, event_log
 from supervision.system._housekeeping import (
@@ -35,7 +46,15 @@ from supervision.system._resume import replay_envelope
 from supervision.system._retries import RetryRunner, retryable
 from supervision.system._run import SUMMARY_FILE, Progress, Run, RunSummary, run_pipeline
 from supervision.system._service import Face, Gate, Service, ServiceEnd
-from supervision.system._settings import SETTINGS_FILE, RunSettings
+from supervision.system._settings import (
+    SETTINGS_FILE,
+    EvidenceSettings,
+    LlmSettings,
+    RunFiles,
+    RunLimits,
+    RunSettings,
+    Sources,
+)
 from supervision.system._signals import DRAIN_S, Stopper
 from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
 from supervision.system._system import System
@@ -60,12 +79,14 @@ __all__ = [
     "JOURNAL_FILE",
     "MARKER",
     "OPERATOR",
+    "PROMPTS_DIR",
     "REVIEWER",
     "SETTINGS_FILE",
     "SUMMARY_FILE",
     "UNOVERRIDABLE",
     "VALIDATOR",
     "VALIDATORS",
+    "WEB_CACHE",
     "Compaction",
     "CompactionSettings",
     "Credentials",
@@ -75,20 +96,25 @@ __all__ = [
     "DirectoryLock",
     "DraftEdit",
     "DraftRefused",
+    "EvidenceSettings",
     "Face",
     "Gate",
     "Housekeeping",
     "HousekeepingStatistics",
+    "LlmSettings",
     "PipelineConfig",
     "Progress",
     "Redact",
     "RetryRunner",
     "Role",
     "Run",
+    "RunFiles",
+    "RunLimits",
     "RunSettings",
     "RunSummary",
     "Service",
     "ServiceEnd",
+    "Sources",
     "Stopper",
     "Stores",
     "System",
@@ -100,8 +126,10 @@ __all__ = [
     "approve",
     "build_trace",
     "build_worker",
+    "close_backends",
     "command_log",
     "compact_run",
+    "configure",
     "crm_table",
     "csv_table",
     "decline",
@@ -109,14 +137,18 @@ __all__ = [
     "draft_violations",
     "entry_detail",
     "event_log",
+    "evidence_source",
     "export_csv",
     "find_workspace",
+    "gateway_of",
+    "icp_of",
     "init_workspace",
     "library_logs",
     "open_item",
     "open_system",
     "parse_roles",
     "prepare",
+    "prompts_of",
     "reject",
     "replay",
     "replay_envelope",
@@ -128,4 +160,5 @@ __all__ = [
     "run_pipeline",
     "run_worker",
     "safe_cell",
+    "with_baseline",
 ]
