@@ -27,7 +27,14 @@ from actors._dead_letters import (
 from actors._evidence import EvidenceSource, FirstFound, KnowledgeBase
 from actors._icp import Icp, IcpScore, Sender
 from actors._inbox import PENDING, Claim, Receipt, StoredRecord, Submission
-from actors._ledger import FINISHED_EARLIER, LedgerStore, OutcomeLedger, ReportRow
+from actors._ledger import (
+    FINISHED_EARLIER,
+    LedgerStore,
+    OutcomeLedger,
+    ReportRow,
+    clear_outcome,
+    replace_outcome,
+)
 from actors._log import EventLog, null_log
 from actors._metrics import Metrics, MetricsBook
 from actors._ops_schedule import Due, RetrySchedule, unschedule, utc_now
@@ -41,7 +48,9 @@ from actors._review import (
     ReviewStatus,
     ReviewStore,
     approval_effect,
+    decide,
     decision_words,
+    record_action,
     why,
 )
 from actors._run_control import RunControl, RunNotice
@@ -157,13 +166,17 @@ __all__ = [
     "Writer",
     "add_facts",
     "approval_effect",
+    "clear_outcome",
     "current_telemetry",
+    "decide",
     "decision_words",
     "evidence_digest",
     "lineage_of",
     "null_log",
     "otel_telemetry",
     "prompt_version",
+    "record_action",
+    "replace_outcome",
     "reporting",
     "unschedule",
     "utc_now",

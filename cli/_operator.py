@@ -6,27 +6,21 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import anyio
 import typer
 
-from actors.llm import LlmKind
 from cli._common import DEFAULT_OUT, Out, app, fail, must_exist, plain, stderr, with_stores
 from messages import LeadwrightError
 from supervision.system import (
-    DirectoryLock,
     DraftRefused,
+    Operator,
     RunLimits,
     RunSettings,
-    System,
-    close_backends,
-    command_log,
-    configure,
     crm_table,
-    open_system,
+    operating,
 )
 
 
@@ -49,31 +43,30 @@ def export(
     plain(f"wrote {written.rows} rows to {csv_file}")
 
 
-def operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: bool) -> None:
-    """Run an operator's action on a system that admits nothing else, under the lock.
+def operate(
+    out: Path,
+    work: Callable[[Operator], Awaitable[None]],
+    *,
+    needs_llm: bool,
+    reviewer: str = "",
+) -> None:
+    """Run an operator's action on a system that admits nothing else, under the lock
+    (``operating``): the one way every action of the command line takes.
 
     An action that calls no model (an approval, a decline) runs on the offline engine, so
     it needs no API key; one that does (a retry) uses the run's settings.
     """
     must_exist(out)
+    secrets = [os.environ.get("OPENAI_API_KEY", "")]
+
+    async def main() -> None:
+        async with operating(
+            out, reviewer=reviewer, calls_llm=needs_llm, secrets=secrets
+        ) as operator:
+            await work(operator)
+
     try:
-        with DirectoryLock(out, command="operator action"):
-            settings = RunSettings.load(out)
-            if not needs_llm:
-                offline = replace(settings.llm, backend=LlmKind.OFFLINE, chaos=0.0)
-                settings = replace(settings, llm=offline)
-            config = configure(settings, out)
-
-            async def main() -> None:
-                try:
-                    async with open_system(config, admit=False) as system:
-                        await work(system)
-                finally:
-                    await close_backends(config.gateway, config.source)
-
-            with command_log(out, secrets=[os.environ.get("OPENAI_API_KEY", "")]) as log:
-                config = replace(config, log=log)
-                anyio.run(main, backend="asyncio")
+        anyio.run(main, backend="asyncio")
     except DraftRefused as exc:
         for violation in exc.violations:
             stderr.print(f"  {violation.rule}: {violation.reason}", markup=False)

@@ -16,7 +16,6 @@ from typing import Annotated, TypeVar
 import anyio
 import typer
 
-from actors._lazy import lazy_module
 from actors.webhooks import (
     DISABLE_AFTER_S,
     STANDARD_RETRIES,
@@ -31,8 +30,7 @@ from actors.webhooks import (
 )
 from cli._common import DEFAULT_OUT, Json, Out, app, fail, fold, must_exist, plain, table
 from messages import TEST_EVENT, LeadwrightError, TestEventData, WebhookEvent, new_id
-from supervision.system import Stores
-from supervision.system._lock import prepare
+from supervision.system import Stores, prepare
 
 webhooks_app = typer.Typer(help="Webhooks: endpoints, their deliveries, and redelivery.")
 app.add_typer(webhooks_app, name="webhooks")
@@ -167,7 +165,7 @@ def send_test(
         timestamp=datetime.now(UTC),
         data=TestEventData(endpoint=endpoint.id, message="a test from leadwright webhooks test"),
     )
-    httpx2 = lazy_module("httpx2")
+    import httpx2  # only this command sends one itself: loaded when it does
 
     async def send() -> tuple[int | None, str | None, float]:
         async with httpx2.AsyncClient(trust_env=False, timeout=None) as client:

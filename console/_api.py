@@ -109,7 +109,7 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], response
 
 def install_api(app: FastAPI, system: System, gate: Gate) -> None:
     """Serve the ``/v1`` routes on ``app``, over ``system``."""
-    app.state.api = LiveApi(system, gate, IdempotencyStore(system.stores.ledger.db))
+    app.state.api = LiveApi(system, gate, IdempotencyStore(system.journal_file()))
     app.include_router(router)
 
 
@@ -195,13 +195,13 @@ async def list_leads(
 @router.get("/drift", response_model=LiveDrift)
 async def drift(api: Api) -> Response:
     """Drift of the live system against the baseline (``--baseline``), by window."""
-    system = api.system
-    report = system.live_drift
+    config, now = api.system.config, api.system.statistics()
+    report = now.live_drift
     live = LiveDrift(
-        baseline=system.config.baseline_name or None,
-        window=system.config.drift_window,
-        leads_in_window=system.profile.window_leads,
-        windows_judged=system.windows,
+        baseline=config.baseline_name or None,
+        window=config.drift_window,
+        leads_in_window=now.window_leads,
+        windows_judged=now.drift_windows,
         drift=None if report is None else report.drift,
         columns=[] if report is None else report.to_dict()["columns"],
     )

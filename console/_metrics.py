@@ -20,14 +20,14 @@ class SystemCollector(Collector):
         self.system = system
 
     def collect(self) -> Iterator[Metric]:
-        system = self.system
+        system = self.system.statistics()
         outcomes = CounterMetricFamily(
             "leadwright_leads", "Leads that ended, by outcome, since start.", labels=["outcome"]
         )
-        for outcome, count in sorted(system.heard.items()):
+        for outcome, count in sorted(system.settled.items()):
             outcomes.add_metric([outcome], count)
         yield outcomes
-        stats = system.caller.statistics()
+        stats = system.caller
         yield CounterMetricFamily(
             "leadwright_llm_calls", "LLM calls, retries included.", stats.calls
         )
@@ -38,14 +38,14 @@ class SystemCollector(Collector):
         for stage, count in sorted(stats.tokens_by_stage.items()):
             tokens.add_metric([stage], count)
         yield tokens
-        yield from _spend(system.spend())
-        companies = system.companies.statistics()
+        yield from _spend(system.spend)
+        companies = system.companies
         yield CounterMetricFamily(
             "leadwright_research_reused",
             "Leads given the research another lead of their company made.",
             companies.reused,
         )
-        keeping = system.housekeeping.statistics()
+        keeping = system.housekeeping
         yield CounterMetricFamily(
             "leadwright_journal_compacted_leads",
             "Finished leads compacted in the background, since start.",

@@ -24,7 +24,7 @@ from console._ui_dashboard import Dashboard
 from console._ui_drift import DriftPlots
 from console._ui_session import Session, SessionPolicy, Sessions, check_csrf
 from console._ui_views import highlight, spans
-from supervision.system import UNOVERRIDABLE, System
+from supervision.system import UNOVERRIDABLE, Operator, System
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -74,10 +74,14 @@ class Console:
     def __init__(self, system: System, sessions: SessionPolicy | None = None) -> None:
         self.system = system
         self.stores = system.stores
-        self.sessions = Sessions(system.stores.ledger.db, policy=sessions)
+        self.sessions = Sessions(system.journal_file(), policy=sessions)
         self.env = templates()
         self.board = Dashboard(system)
         self.drift = DriftPlots(system)
+
+    def operator(self, session: Session) -> Operator:
+        """The operator a session's decisions go through, as its reviewer."""
+        return Operator(self.system, reviewer=session.reviewer)
 
     def need(self, request: Request) -> Session:
         """The request's session; a browser without one is sent to sign in."""

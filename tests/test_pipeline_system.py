@@ -17,13 +17,10 @@ from actors.llm import ChaosLlm, OfflineLlm
 from actors.validation import check
 from messages import Envelope, Message, OutreachDraft, UsageError
 from supervision.system import (
+    Operator,
     PipelineConfig,
     RunSummary,
-    approve,
-    decline,
     open_system,
-    retry,
-    retryable,
     run_pipeline,
 )
 
@@ -173,18 +170,19 @@ async def test_people_and_operations_keep_one_outcome_per_record(tmp_path: Path)
     await run_pipeline(config, itertools.islice(read_records(LEADS), 80))
     async with open_system(config, admit=False) as system:
         # Retried leads may land in the inbox (a lead without evidence): decide them too.
-        for letter in retryable(system.stores, None):
-            await retry(system, letter)
+        operator = Operator(system, reviewer="ana")
+        for letter in operator.retryable():
+            await operator.retry(letter)
         items = system.stores.review.items(status="open")
         assert items, "the chaotic run left nothing in the inbox"
         for number, item in enumerate(items):
             if number == 0:
-                decline(system, item.id, "not for us", reviewer="ana")
+                await operator.decline(item.id, "not for us")
                 continue
             try:
-                await approve(system, item.id, reviewer="ana")
+                await operator.approve(item.id)
             except UsageError:
-                decline(system, item.id, "the draft needs more work than it is worth")
+                await operator.decline(item.id, "the draft needs more work than it is worth")
         assert system.caller.statistics().calls > 0
     counts = assert_one_outcome_each(tmp_path, 80)
     assert counts["declined"] >= 1 and counts["needs_review"] == 0

@@ -26,24 +26,17 @@ from supervision.system._housekeeping import (
 from supervision.system._library_logs import command_log, library_logs
 from supervision.system._lifespan import open_system
 from supervision.system._lock import DirectoryInUse, DirectoryLock, prepare
+from supervision.system._operating import operating
 from supervision.system._operations import (
     UNOVERRIDABLE,
     Decision,
     DraftEdit,
     DraftRefused,
-    approve,
-    decline,
-    draft_violations,
+    Operator,
     export_csv,
-    open_item,
-    reject,
-    replay,
-    replayable,
-    retry,
-    retry_lead,
 )
 from supervision.system._resume import replay_envelope
-from supervision.system._retries import RetryRunner, retryable
+from supervision.system._retries import RetryRunner
 from supervision.system._run import SUMMARY_FILE, Progress, Run, RunSummary, run_pipeline
 from supervision.system._service import Face, Gate, Service, ServiceEnd
 from supervision.system._settings import (
@@ -56,6 +49,7 @@ from supervision.system._settings import (
     Sources,
 )
 from supervision.system._signals import DRAIN_S, Stopper
+from supervision.system._statistics import BookStatistics, SystemStatistics
 from supervision.system._stores import CRM_FILE, JOURNAL_FILE, Stores
 from supervision.system._system import System
 from supervision.system._trace import TraceNode, build_trace, describe, entry_detail
@@ -87,6 +81,7 @@ __all__ = [
     "VALIDATOR",
     "VALIDATORS",
     "WEB_CACHE",
+    "BookStatistics",
     "Compaction",
     "CompactionSettings",
     "Credentials",
@@ -102,6 +97,7 @@ __all__ = [
     "Housekeeping",
     "HousekeepingStatistics",
     "LlmSettings",
+    "Operator",
     "PipelineConfig",
     "Progress",
     "Redact",
@@ -118,12 +114,12 @@ __all__ = [
     "Stopper",
     "Stores",
     "System",
+    "SystemStatistics",
     "Tally",
     "TraceNode",
     "WorkerParts",
     "WorkerSummary",
     "Workspace",
-    "approve",
     "build_trace",
     "build_worker",
     "close_backends",
@@ -132,9 +128,7 @@ __all__ = [
     "configure",
     "crm_table",
     "csv_table",
-    "decline",
     "describe",
-    "draft_violations",
     "entry_detail",
     "event_log",
     "evidence_source",
@@ -144,18 +138,12 @@ __all__ = [
     "icp_of",
     "init_workspace",
     "library_logs",
-    "open_item",
     "open_system",
+    "operating",
     "parse_roles",
     "prepare",
     "prompts_of",
-    "reject",
-    "replay",
     "replay_envelope",
-    "replayable",
-    "retry",
-    "retry_lead",
-    "retryable",
     "routes",
     "run_pipeline",
     "run_worker",

@@ -231,18 +231,19 @@ class Run:
             )
         )
 
-    def summarise(self, system: System, makespan: float) -> RunSummary:
+    def summarise(self, running: System, makespan: float) -> RunSummary:
         """The summary of this input, written to ``summary.json`` and the event log."""
         outcomes = {o.value: 0 for o in Outcome}
         pending = 0
-        ledger = system.stores.ledger
+        ledger = running.stores.ledger
         counts = ledger.counts(input_id=self.input_id) if self.input_id is not None else {}
         for outcome, count in counts.items():
             if outcome == PENDING:
                 pending = count
             else:
                 outcomes[outcome] = count
-        stats = system.caller.statistics()
+        system = running.statistics()
+        stats = system.caller
         summary = RunSummary(
             leads=self.lines,
             outcomes=outcomes,
@@ -254,7 +255,7 @@ class Run:
             leads_per_s=self.lines / makespan if makespan > 0 else 0.0,
             tokens_by_stage=stats.tokens_by_stage,
             failures_by_rule=dict(system.book.failures_by_rule),
-            halted=system.halted.reason if system.halted is not None else None,
+            halted=system.halted,
             drifted=tuple(system.drifted),
             latency_p50_s=stats.latency_p50_by_stage,
             latency_p95_s=stats.latency_p95_by_stage,
@@ -265,7 +266,7 @@ class Run:
             cost=Spend(stats.usage, outcomes[Outcome.COMPLETED.value]).to_json(),
         )
         (self.config.out / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=2) + "\n")
-        log = system.log
+        log = running.log
         contract = summary.contract()
         contract.pop("cost")
         log.info("run_finished", **contract, pending=pending, cost=summary.cost["note"])
