@@ -13,8 +13,7 @@ from typing import Protocol, final
 import anyio
 from anyio.abc import TaskStatus
 
-from actors import DeadLetterItem, EventLog, LetterStatus, unschedule, utc_now
-from actors._ledger import clear_outcome
+from actors import DeadLetterItem, EventLog, LetterStatus, clear_outcome, unschedule, utc_now
 from messages import (
     Envelope,
     LeadAccepted,
