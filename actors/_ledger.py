@@ -9,7 +9,7 @@ one file and are read together (a record is unfinished until it has an outcome).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +21,7 @@ from actors._context import Context
 from actors._inbox import INBOX_SCHEMA, PENDING, Claim, Receipt, StoredRecord
 from actors.webhooks import announce_outcome
 from bus import SqliteFile
-from messages import LeadOutcome, Outcome, RawValue
+from messages import LeadOutcome, Outcome
 
 _OUTCOME_SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -73,10 +73,9 @@ class LedgerStore:
         """Register one input (a file, stdin, an HTTP request); its number names it."""
         return await self.db.run(lambda c: _inbox.open_input(c, source))
 
-    async def submit(
-        self, input_id: int, rows: Sequence[tuple[int, Mapping[str, RawValue]]]
-    ) -> list[Receipt]:
-        """Submit ``(position, fields)`` rows of one input, in one transaction.
+    async def submit(self, input_id: int, rows: Sequence[_inbox.Row]) -> list[Receipt]:
+        """Submit ``(position, fields)`` rows of one input, in one transaction (``fields``
+        as read, or a ``CheckedRecord``).
 
         Once this returns, every row is durable: a new lead will be processed even if the
         process dies now; a known one answers with its outcome; a conflicting one is
@@ -87,7 +86,7 @@ class LedgerStore:
 
     async def submit_many(
         self,
-        batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]],
+        batches: Sequence[tuple[int, Sequence[_inbox.Row]]],
         claims: Sequence[Claim | None] = (),
     ) -> list[list[Receipt]]:
         """Several submissions in one transaction (a busy service's concurrent requests),

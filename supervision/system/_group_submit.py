@@ -10,13 +10,14 @@ from typing import final
 import anyio
 
 from actors import Claim, LedgerStore, Receipt
+from actors.intake import CheckedRecord
 from messages import RawValue
 
 
 @dataclass(eq=False, slots=True)
 class _Submission:
     input_id: int
-    rows: Sequence[tuple[int, Mapping[str, RawValue]]]
+    rows: Sequence[tuple[int, Mapping[str, RawValue] | CheckedRecord]]
     claim: Claim | None = None
     receipts: list[Receipt] | None = None
     error: BaseException | None = None
@@ -36,7 +37,7 @@ class GroupSubmit:
     async def submit(
         self,
         input_id: int,
-        rows: Sequence[tuple[int, Mapping[str, RawValue]]],
+        rows: Sequence[tuple[int, Mapping[str, RawValue] | CheckedRecord]],
         claim: Claim | None = None,
     ) -> list[Receipt]:
         """Submit ``rows`` under ``claim`` (see ``LedgerStore.submit_many``)."""

@@ -31,6 +31,7 @@ from actors import (
     null_log,
 )
 from actors.drift import Profile
+from actors.intake import CheckedRecord
 from actors.llm import Spend
 from actors.webhooks import SecretFiles, Webhooks
 from bus import Bus, SqliteFile
@@ -264,11 +265,13 @@ class System:
     async def submit(
         self,
         input_id: int,
-        rows: Sequence[tuple[int, Mapping[str, RawValue]]],
+        rows: Sequence[tuple[int, Mapping[str, RawValue] | CheckedRecord]],
         claim: Claim | None = None,
     ) -> list[Receipt]:
-        """Submit ``(position, fields)`` rows; durable when this returns. Under a ``claim``
-        (an idempotency key), in its transaction: no receipts when it was taken before."""
+        """Submit ``(position, fields)`` rows; durable when this returns. ``fields`` are as
+        read (checked as they are submitted), or a record a face checked already. Under a
+        ``claim`` (an idempotency key), in its transaction: no receipts when it was taken
+        before."""
         receipts = await self._inbox.submit(input_id, rows, claim)
         fresh = sum(r.submission is Submission.NEW for r in receipts)
         if fresh:

@@ -190,7 +190,7 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
         *stateful,
         *staged,
         # Duplicates were refused when the records were submitted, against the ledger.
-        actor_child(bus, lambda: Intake(check_duplicates=False, log=p.log)),
+        actor_child(bus, lambda: Intake(log=p.log)),
     ]
 
     def log_event(event: SupervisorEvent, /) -> None:
