@@ -43,7 +43,7 @@ from console._models import (
     Violation,
 )
 from console._security import require_token
-from messages import LeadOutcome, LeadScore, Outcome, OutreachDraft, ResearchResult
+from messages import LeadOutcome, LeadScore, Outcome, OutreachDraft, ResearchResult, Stage
 from supervision.system import Gate, System
 
 MAX_VIOLATIONS = 100
@@ -51,11 +51,16 @@ MAX_VIOLATIONS = 100
 SSE_BUFFER = 1000
 """Outcomes held for a slow event client before it is disconnected (it may reconnect)."""
 
-STAGES: dict[str, type[ResearchResult | LeadScore | OutreachDraft]] = {
-    "research": ResearchResult,
-    "score": LeadScore,
-    "draft": OutreachDraft,
+CONTRACTS: dict[Stage, type[ResearchResult | LeadScore | OutreachDraft]] = {
+    Stage.RESEARCH: ResearchResult,
+    Stage.SCORING: LeadScore,
+    Stage.WRITING: OutreachDraft,
 }
+"""The output each stage is checked as."""
+STAGE_ALIASES = {"score": Stage.SCORING, "draft": Stage.WRITING}
+"""The names ``/v1/validate/{stage}`` was published with before the stages had one
+vocabulary; still taken."""
+StageName = Literal["research", "scoring", "writing", "score", "draft"]
 
 _LEAD_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -254,12 +259,10 @@ def _outcome_events(system: System) -> AsyncIterator[str]:
     response_model=ValidationVerdict,
     openapi_extra=_json_body(_OUTPUT_SCHEMA),
 )
-async def validate(
-    stage: Literal["research", "score", "draft"], request: Request, api: Api
-) -> Response:
+async def validate(stage: StageName, request: Request, api: Api) -> Response:
     """The validator as a service: one stage's output (its contract's JSON) in, the
     verdict of the same rule library out. No lead's state is touched."""
-    contract = STAGES[stage]
+    contract = CONTRACTS[STAGE_ALIASES.get(stage) or Stage(stage)]
     body = await read_body(request, VALIDATE_LIMIT)
     if isinstance(body, Response):
         return body
