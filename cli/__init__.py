@@ -7,6 +7,6 @@ with what they share in ``_common`` and ``_config``.
 """
 
 from cli._common import app
-from cli._main import console, main
+from cli._main import main, script
 
-__all__ = ["app", "console", "main"]
+__all__ = ["app", "main", "script"]

@@ -209,10 +209,17 @@ def drift(
 
 def _print_drift(result: DriftReport, written: Path | None) -> None:
     rows = [
-        [c.name, c.role, c.test, f"{c.statistic:.3g}",
-         "" if c.p_value is None else f"{c.p_value:.3g}", c.psi_band, "DRIFT" if c.drift else ""]
+        [
+            c.name,
+            c.role,
+            c.test,
+            f"{c.statistic:.3g}",
+            "" if c.p_value is None else f"{c.p_value:.3g}",
+            c.psi_band,
+            "DRIFT" if c.drift else "",
+        ]
         for c in result.columns
-    ]  # fmt: skip
+    ]
     table(["column", "kind", "test", "statistic", "p-value", "PSI", "drift"], rows)
     stdout.print(drift_verdict(result), markup=False)
     if written is not None:

@@ -70,6 +70,6 @@ def _out_of(argv: Sequence[str] | None) -> Path:
     return DEFAULT_OUT
 
 
-def console() -> int:
-    """The ``leadwright`` console script."""
+def script() -> int:
+    """The ``leadwright`` script (``[project.scripts]``)."""
     return main(prog="leadwright")

@@ -19,14 +19,14 @@ from supervision.system import RunSummary, Tally
 
 @final
 class ProgressDisplay:
-    """The run's progress on ``console``: a live bar on a terminal; on a log file or a
+    """The run's progress on ``stream``: a live bar on a terminal; on a log file or a
     pipe, a line every ``PROGRESS_EVERY`` leads. Retries are counted here and in the
     summary, each one is in the event log, never printed."""
 
-    def __init__(self, console: Console, tally: Tally) -> None:
-        self.console = console
+    def __init__(self, stream: Console, tally: Tally) -> None:
+        self.stream = stream
         self.tally = tally
-        self.live = console.is_terminal
+        self.live = stream.is_terminal
         columns = (
             TextColumn("leads"),
             BarColumn(),
@@ -34,7 +34,7 @@ class ProgressDisplay:
             TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
         )
-        self.bar = Progress(*columns, console=console, disable=not self.live)
+        self.bar = Progress(*columns, console=stream, disable=not self.live)
         self.task = self.bar.add_task("leads", total=None, detail="")
         self.lines_printed = 0
         """Plain progress lines printed so far (without a terminal)."""
@@ -61,7 +61,7 @@ class ProgressDisplay:
         if not self.live and progress.done // PROGRESS_EVERY > self.lines_printed:
             self.lines_printed = progress.done // PROGRESS_EVERY
             of = f"/{progress.total}" if progress.total is not None else ""
-            self.console.print(f"progress: {progress.done}{of} leads done; {detail}", markup=False)
+            self.stream.print(f"progress: {progress.done}{of} leads done; {detail}", markup=False)
 
 
 def print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:

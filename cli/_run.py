@@ -229,7 +229,9 @@ def _run(
                     source=source,
                     stream=stream,
                     path=path,
-                    count=None if path is None else partial(_count_records, path, header_map),
+                    count_records=None
+                    if path is None
+                    else partial(_count_records, path, header_map),
                     on_progress=display.update,
                 )
                 return await run()

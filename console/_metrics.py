@@ -92,9 +92,10 @@ def _spend(spend: Spend) -> Iterator[Metric]:
     """Cached tokens and cost by stage, and per completed lead (cost only where priced)."""
     by_stage = spend.by_stage()
     cached = CounterMetricFamily(
-        "leadwright_cached_tokens", "Prompt tokens read from the provider's cache, by stage.",
+        "leadwright_cached_tokens",
+        "Prompt tokens read from the provider's cache, by stage.",
         labels=["stage"],
-    )  # fmt: skip
+    )
     for stage, used in by_stage.items():
         cached.add_metric([stage], used.cached_tokens)
     yield cached
@@ -108,9 +109,10 @@ def _spend(spend: Spend) -> Iterator[Metric]:
     if not spend.priced:
         return  # offline, or no price for the model: a cost of 0 would be a lie
     cost = CounterMetricFamily(
-        "leadwright_cost_usd", "What the LLM calls cost, by stage, in US dollars.",
+        "leadwright_cost_usd",
+        "What the LLM calls cost, by stage, in US dollars.",
         labels=["stage"],
-    )  # fmt: skip
+    )
     for stage, used in by_stage.items():
         cost.add_metric([stage], used.cost_usd)
     yield cost

@@ -1,4 +1,4 @@
-"""What every console page works on: ``Console`` (the live system, the open sessions and
+"""What every console page works on: ``Pages`` (the live system, the open sessions and
 the templates), which the app keeps in its state and each route takes as ``Ui``, and the
 answers the routes share: a rendered page, and a redirect with a message."""
 
@@ -67,7 +67,7 @@ def templates() -> Environment:
 
 
 @final
-class Console:
+class Pages:
     """The console of one live system: its stores, the open sessions, the templates, the
     dashboard's figures and the drift plots."""
 
@@ -200,10 +200,10 @@ def read_notice(value: str) -> str:
     return text if hmac.compare_digest(mac, expected) else ""
 
 
-def _console(request: Request) -> Console:
-    console: Console = request.app.state.console
-    return console
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
 
 
-Ui = Annotated[Console, Depends(_console)]
-"""A route's ``Console``."""
+Ui = Annotated[Pages, Depends(_pages)]
+"""A route's ``Pages``."""

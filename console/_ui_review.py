@@ -21,8 +21,8 @@ from actors.validation import topic
 from console._paths import console_lead
 from console._ui_page import (
     BadQuery,
-    Console,
     ItemId,
+    Pages,
     Ui,
     back,
     chosen_ids,
@@ -178,7 +178,7 @@ async def retry_with_evidence(request: Request, item_id: ItemId, ui: Ui) -> Resp
 
 
 async def _lead_page(
-    ui: Console, request: Request, session: Session, lead_id: str, status: int = 200, **extra: Any
+    ui: Pages, request: Request, session: Session, lead_id: str, status: int = 200, **extra: Any
 ) -> Response:
     """The lead page; ``extra`` is what a refused edit or retry shows with it."""
     view = await anyio.to_thread.run_sync(lambda: lead_view(ui.stores, lead_id))
@@ -200,7 +200,7 @@ async def _lead_page(
 
 
 async def _check_edit(
-    ui: Console, request: Request, session: Session, item_id: int, change: DraftEdit
+    ui: Pages, request: Request, session: Session, item_id: int, change: DraftEdit
 ) -> Response:
     """The draft policy's verdict on an edit, as the fragment htmx puts in place."""
     operator = ui.operator(session)
@@ -213,7 +213,7 @@ async def _check_edit(
     return ui.page(request, "_verdict.html", session, violations=list(found), error="")
 
 
-async def _onwards(ui: Console, form: FormData, item_id: int, said: str) -> Response:
+async def _onwards(ui: Pages, form: FormData, item_id: int, said: str) -> Response:
     """Where a decision leads: back to the inbox (its cursor on the next row) when it was
     taken there, else to the next open item's page, or the inbox once it is empty."""
     if _from_inbox(form):
@@ -261,7 +261,7 @@ def _from_inbox(form: FormData) -> bool:
     return form.get("next") == "/"
 
 
-async def _item_lead(ui: Console, item_id: int) -> str:
+async def _item_lead(ui: Pages, item_id: int) -> str:
     """The lead of a review item; 404 for an unknown item."""
     item = await anyio.to_thread.run_sync(lambda: ui.stores.review.item(item_id))
     if item is None:

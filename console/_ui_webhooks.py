@@ -48,9 +48,14 @@ async def webhooks(
     store = ui.stores.webhooks
     view = await anyio.to_thread.run_sync(lambda: _view(store, endpoint, chosen))
     return ui.page(
-        request, "webhooks.html", session, view=view, chosen=chosen or "", when=_when,
+        request,
+        "webhooks.html",
+        session,
+        view=view,
+        chosen=chosen or "",
+        when=_when,
         endpoint=endpoint,
-    )  # fmt: skip
+    )
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/redeliver")

@@ -299,7 +299,7 @@ def test_a_file_is_counted_beside_the_run_and_a_repeated_one_not_at_all(tmp_path
 
     async def run() -> None:
         await run_pipeline(
-            config, read_records(leads), path=leads, count=count, on_progress=seen.append
+            config, read_records(leads), path=leads, count_records=count, on_progress=seen.append
         )
 
     anyio.run(run)

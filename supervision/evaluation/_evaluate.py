@@ -75,9 +75,14 @@ async def evaluate_run(baseline_dir: Path, plan: Plan) -> Evaluation:
     ids = [lead for lead, f in baseline.leads.items() if not f.compacted]
     draws = await draws_of(baseline, ids, plan)
     return assemble(
-        kind="baseline", source=str(baseline_dir), plan=plan, baseline=baseline, ids=ids,
-        draws=draws, skipped=dict(skipped),
-    )  # fmt: skip
+        kind="baseline",
+        source=str(baseline_dir),
+        plan=plan,
+        baseline=baseline,
+        ids=ids,
+        draws=draws,
+        skipped=dict(skipped),
+    )
 
 
 async def draws_of(baseline: RunFacts, ids: Sequence[str], plan: Plan) -> list[Replay]:

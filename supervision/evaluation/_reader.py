@@ -113,9 +113,15 @@ def read_run(
         record, outcome, reason, fields = wanted[lead_id]
         _profile(builder, envelopes)
         leads[lead_id] = _facts(
-            lead_id, record, outcome, reason, fields, envelopes,
-            tuple(calls.get(lead_id, ())), lead_id in compacted,
-        )  # fmt: skip
+            lead_id,
+            record,
+            outcome,
+            reason,
+            fields,
+            envelopes,
+            tuple(calls.get(lead_id, ())),
+            lead_id in compacted,
+        )
     return RunFacts(leads=leads, profile=builder.profile, calls_recorded=recorded)
 
 
@@ -134,10 +140,15 @@ def _traces(
         found: dict[str, list[Envelope[Message]]] = {trace_id: [] for trace_id in chunk}
         for message_id, trace_id, cause, producer, attempt, approved, at, body in rows:
             envelope = {
-                "message_id": message_id, "trace_id": trace_id, "causation_id": cause,
-                "producer": producer, "attempt": attempt, "approved": bool(approved),
-                "created_at": at, "message": json.loads(body),
-            }  # fmt: skip
+                "message_id": message_id,
+                "trace_id": trace_id,
+                "causation_id": cause,
+                "producer": producer,
+                "attempt": attempt,
+                "approved": bool(approved),
+                "created_at": at,
+                "message": json.loads(body),
+            }
             found[trace_id].append(Envelope.from_dict(envelope))
         yield from found.items()
 
