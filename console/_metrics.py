@@ -20,14 +20,14 @@ class SystemCollector(Collector):
         self.system = system
 
     def collect(self) -> Iterator[Metric]:
-        system = self.system.statistics()
+        now = self.system.statistics()
         outcomes = CounterMetricFamily(
             "leadwright_leads", "Leads that ended, by outcome, since start.", labels=["outcome"]
         )
-        for outcome, count in sorted(system.settled.items()):
+        for outcome, count in sorted(now.settled.items()):
             outcomes.add_metric([outcome], count)
         yield outcomes
-        stats = system.caller
+        stats = now.caller
         yield CounterMetricFamily(
             "leadwright_llm_calls", "LLM calls, retries included.", stats.calls
         )
@@ -38,14 +38,14 @@ class SystemCollector(Collector):
         for stage, count in sorted(stats.tokens_by_stage.items()):
             tokens.add_metric([stage], count)
         yield tokens
-        yield from _spend(system.spend)
-        companies = system.companies
+        yield from _spend(now.spend)
+        companies = now.companies
         yield CounterMetricFamily(
             "leadwright_research_reused",
             "Leads given the research another lead of their company made.",
             companies.reused,
         )
-        keeping = system.housekeeping
+        keeping = now.housekeeping
         yield CounterMetricFamily(
             "leadwright_journal_compacted_leads",
             "Finished leads compacted in the background, since start.",
@@ -54,14 +54,14 @@ class SystemCollector(Collector):
         failures = CounterMetricFamily(
             "leadwright_validation_failures", "Validator failures by rule.", labels=["rule"]
         )
-        for rule, count in sorted(system.book.failures_by_rule.items()):
+        for rule, count in sorted(now.book.failures_by_rule.items()):
             failures.add_metric([rule], count)
         yield failures
         yield GaugeMetricFamily(
-            "leadwright_queue_depth", "Leads waiting for admission.", system.queued
+            "leadwright_queue_depth", "Leads waiting for admission.", now.queued
         )
         yield GaugeMetricFamily(
-            "leadwright_in_flight", "Leads admitted, unfinished.", system.in_flight
+            "leadwright_in_flight", "Leads admitted, unfinished.", now.in_flight
         )
         latency = GaugeMetricFamily(
             "leadwright_llm_latency_seconds",
@@ -73,7 +73,7 @@ class SystemCollector(Collector):
         for stage, value in sorted(stats.latency_p95_by_stage.items()):
             latency.add_metric([stage, "0.95"], value)
         yield latency
-        report = system.live_drift
+        report = now.live_drift
         if report is not None:
             drift = GaugeMetricFamily(
                 "leadwright_drift",
