@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from cli import console, main
+from cli import main, script
 
-__all__ = ["console", "main"]
+__all__ = ["main", "script"]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,7 +25,7 @@ from stamina.instrumentation import set_on_retry_hooks
 
 from actors import Icp, KnowledgeBase, LlmGateway
 from actors.llm import ChaosLlm, OfflineLlm
-from supervision import PipelineConfig, compact_run, run_pipeline
+from supervision.system import PipelineConfig, compact_run, run_pipeline
 
 
 async def run(out: Path, arguments: argparse.Namespace) -> int:

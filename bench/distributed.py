@@ -48,7 +48,7 @@ from messages import (
     Message,
     OutreachDraft,
 )
-from supervision import VALIDATORS
+from supervision.system import VALIDATORS
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_S = 60.0

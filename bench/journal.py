@@ -25,7 +25,7 @@ from stamina.instrumentation import set_on_retry_hooks
 from actors import Icp, KnowledgeBase
 from actors.intake import RawRecord
 from actors.llm import OfflineLlm
-from supervision import PipelineConfig, run_pipeline
+from supervision.system import PipelineConfig, run_pipeline
 
 
 async def leads_per_s(

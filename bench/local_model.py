@@ -23,7 +23,7 @@ import anyio
 from actors import Icp, KnowledgeBase, LedgerStore
 from actors.intake import read_records
 from actors.llm import LocalLlm
-from supervision import PipelineConfig, run_pipeline
+from supervision.system import PipelineConfig, run_pipeline
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TIMEOUT_S = 600.0

@@ -51,7 +51,7 @@ from stamina.instrumentation import set_on_retry_hooks
 from actors import Icp, KnowledgeBase
 from actors.intake import COLUMNS, RawRecord, read_records
 from actors.llm import OfflineLlm
-from supervision import PipelineConfig, Progress, run_pipeline
+from supervision.system import PipelineConfig, Progress, run_pipeline
 
 DEFAULT_LEADS = (2_000, 5_000, 15_000)
 CHUNK = 5_000

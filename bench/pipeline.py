@@ -46,7 +46,7 @@ from actors import Icp, KnowledgeBase
 from actors.intake import RawRecord
 from actors.llm import LlmReply, LlmRequest, OfflineLlm
 from messages import Lead, LeadScore, ResearchResult
-from supervision import PipelineConfig, RunSummary, run_pipeline
+from supervision.system import PipelineConfig, RunSummary, run_pipeline
 
 WARM_UP_LEADS = 64
 

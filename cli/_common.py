@@ -3,10 +3,8 @@ run directory's stores, and tables that print data as data."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Collection
 from contextvars import ContextVar
-from enum import StrEnum
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -20,8 +18,7 @@ from rich.text import Text
 from actors import LedgerStore
 from bus import SqliteJournal
 from messages import LeadwrightError
-from supervision import samples
-from supervision.system import JOURNAL_FILE, DirectoryLock, Stores
+from supervision.system import JOURNAL_FILE, Stores, samples
 
 DEFAULT_OUT = Path("runs/latest")
 SAMPLE_KB = samples.path("companies.json")
@@ -67,18 +64,6 @@ def hint(command: str) -> str:
 
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-class LlmBackend(StrEnum):
-    offline = "offline"
-    openai = "openai"
-    local = "local"
-
-
-class Source(StrEnum):
-    kb = "kb"
-    web = "web"
-    kb_web = "kb,web"
 
 
 def fail(message: str) -> NoReturn:
@@ -150,18 +135,16 @@ def must_exist(out: Path) -> None:
         fail(f"{out}: no run here (no {JOURNAL_FILE}); pass the --out of a run")
 
 
-def with_stores(out: Path, work: Callable[[Stores], T], *, lock: bool = False) -> T:
-    """Open the run directory's stores for ``work`` (under its lock when ``work`` writes)."""
+def with_stores(out: Path, work: Callable[[Stores], T]) -> T:
+    """Open the run directory's stores for ``work`` to read (what changes a run directory
+    goes through ``operate``, or the live system)."""
     must_exist(out)
     try:
-        with DirectoryLock(out, command="operator action") if lock else contextlib.nullcontext():
-            stores = Stores.open(out)
-            try:
-                if lock:
-                    stores.settle_crm()
-                return work(stores)
-            finally:
-                stores.close()
+        stores = Stores.open(out)
+        try:
+            return work(stores)
+        finally:
+            stores.close()
     except LeadwrightError as exc:
         fail(str(exc))
 

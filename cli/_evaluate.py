@@ -3,30 +3,42 @@ compare, report, and gate."""
 
 from __future__ import annotations
 
-import json
 import os
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar, final
 
 import anyio
 import typer
 
-from actors.llm import DOWN_LIMIT_S, StructuredMode, preflight
+from actors.llm import LlmKind, StructuredMode, preflight
 from actors.validation import RulePolicy
-from cli._common import (
-    DRIFT_EXIT,
-    SAMPLE_ICP,
-    SAMPLE_KB,
-    LlmBackend,
-    app,
-    fail,
-    plain,
-    stderr,
+from cli._common import DRIFT_EXIT, app, fail, plain, stderr
+from cli._config import workspace_of
+from cli._options import (
+    CandidateChaos,
+    CandidateConcurrency,
+    CandidateDownLimit,
+    CandidateIcp,
+    CandidateKb,
+    CandidateLatencyMs,
+    CandidateLlm,
+    CandidateModel,
+    CandidatePrompts,
+    CandidateRules,
+    CandidateSeed,
+    CandidateStructured,
+    CandidateTimeout,
+    CandidateWorkspace,
+    EvaluatedRun,
+    EvaluationOut,
+    FallbackModel,
+    Golden,
+    Rpm,
+    Tpm,
 )
-from cli._config import close_backends, config_of, settings_of
 from messages import LeadwrightError
-from supervision import PipelineConfig, RunSettings, command_log
 from supervision.evaluation import (
     Budget,
     Condition,
@@ -38,78 +50,73 @@ from supervision.evaluation import (
     load_golden,
     write_report,
 )
+from supervision.system import (
+    EvidenceSettings,
+    LlmSettings,
+    PipelineConfig,
+    RunFiles,
+    RunSettings,
+    Sources,
+    close_backends,
+    command_log,
+    configure,
+)
+
+T = TypeVar("T")
 
 GATE_EXIT = DRIFT_EXIT
 """``evaluate --fail-if`` exits with this when a condition holds, as ``drift`` does."""
 EVALUATIONS = Path("runs/evaluations")
 """Where an evaluation goes without ``--out``: a new directory named for the time."""
 
-As = "as the baseline ran"
-IcpFile = Annotated[Path | None, typer.Option(help=f"Ideal customer profile (TOML); {As}.")]
+
+@final
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """What the candidate changes of the baseline's settings: each ``None`` is left as the
+    baseline ran. The fields' order is the description's (``_describe``)."""
+
+    llm: LlmKind | None = None
+    model: str | None = None
+    icp: Path | None = None
+    rules: Path | None = None
+    concurrency: int | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    timeout: float | None = None
+    latency_ms: float | None = None
+    structured: StructuredMode | None = None
+    fallback_model: str | None = None
+    chaos: float | None = None
+    provider_down_limit: float | None = None
+    seed: int | None = None
+    kb: Path | None = None
+    prompts: Path | None = None
+    workspace: Path | None = None
 
 
 @app.command()
 def evaluate(
-    baseline: Annotated[
-        Path | None, typer.Option(help="The run directory to replay and compare with.")
-    ] = None,
-    golden: Annotated[
-        Path | None,
-        typer.Option(help="A golden set (JSON lines): leads with what a person expects."),
-    ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out", help="A new directory for the report and the replays (runs/evaluations/TIME)."
-        ),
-    ] = None,
-    llm: Annotated[LlmBackend | None, typer.Option(help=f"The LLM backend; {As}.")] = None,
-    model: Annotated[str | None, typer.Option(help=f"The model; {As}.")] = None,
-    icp: IcpFile = None,
-    kb: Annotated[
-        Path | None,
-        typer.Option(help="Research from this knowledge base, not the recorded evidence."),
-    ] = None,
-    rules: Annotated[
-        Path | None, typer.Option(help=f"A rule set (TOML) for the validator; {As}.")
-    ] = None,
-    prompts: Annotated[
-        Path | None,
-        typer.Option(help=f"A folder of stage prompts (a workspace's prompts/); {As}."),
-    ] = None,
-    workspace: Annotated[
-        Path | None,
-        typer.Option(help="A workspace: its ICP, sender, prompts and knowledge base."),
-    ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(min=1, max=1024, help=f"LLM calls in flight; {As}.")
-    ] = None,
-    rpm: Annotated[int | None, typer.Option(min=1, help="Requests per minute (openai).")] = None,
-    tpm: Annotated[int | None, typer.Option(min=1, help="Tokens per minute (openai).")] = None,
-    timeout: Annotated[
-        float | None, typer.Option(min=0.01, help=f"Seconds per LLM call; {As}.")
-    ] = None,
-    latency_ms: Annotated[
-        float | None, typer.Option(min=0.0, help="Offline LLM latency in ms.")
-    ] = None,
-    structured: Annotated[
-        StructuredMode | None, typer.Option(help=f"Structured output (openai); {As}.")
-    ] = None,
-    fallback_model: Annotated[
-        str | None, typer.Option(help="Model to use after provider errors.")
-    ] = None,
-    provider_down_limit: Annotated[
-        float | None,
-        typer.Option(
-            min=0.01, help=f"Seconds the LLM server may be down ({DOWN_LIMIT_S:g} by default)."
-        ),
-    ] = None,
-    chaos: Annotated[
-        float | None, typer.Option(min=0.0, max=1.0, help="Share of faulty calls to inject.")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help=f"Seed of the offline engine, chaos and the sample; {As}.")
-    ] = None,
+    baseline: EvaluatedRun = None,
+    golden: Golden = None,
+    out: EvaluationOut = None,
+    llm: CandidateLlm = None,
+    model: CandidateModel = None,
+    icp: CandidateIcp = None,
+    kb: CandidateKb = None,
+    rules: CandidateRules = None,
+    prompts: CandidatePrompts = None,
+    workspace: CandidateWorkspace = None,
+    concurrency: CandidateConcurrency = None,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    timeout: CandidateTimeout = None,
+    latency_ms: CandidateLatencyMs = None,
+    structured: CandidateStructured = None,
+    fallback_model: FallbackModel = None,
+    provider_down_limit: CandidateDownLimit = None,
+    chaos: CandidateChaos = None,
+    seed: CandidateSeed = None,
     sample: Annotated[
         int | None, typer.Option(min=1, help="Replay N leads, stratified by their outcome.")
     ] = None,
@@ -139,24 +146,42 @@ def evaluate(
     """
     if (baseline is None) == (golden is None):
         fail("pass --baseline RUN_DIR (a run to compare with) or --golden FILE, one of them")
-    options: dict[str, object] = {
-        "llm": llm, "model": model, "icp": icp, "rules": rules, "concurrency": concurrency,
-        "rpm": rpm, "tpm": tpm, "timeout": timeout, "latency_ms": latency_ms,
-        "structured": structured, "fallback_model": fallback_model, "chaos": chaos,
-        "provider_down_limit": provider_down_limit, "seed": seed, "kb": kb,
-        "prompts": prompts, "workspace": workspace,
-    }  # fmt: skip
+    given = Candidate(
+        llm=llm,
+        model=model,
+        icp=icp,
+        rules=rules,
+        concurrency=concurrency,
+        rpm=rpm,
+        tpm=tpm,
+        timeout=timeout,
+        latency_ms=latency_ms,
+        structured=structured,
+        fallback_model=fallback_model,
+        chaos=chaos,
+        provider_down_limit=provider_down_limit,
+        seed=seed,
+        kb=kb,
+        prompts=prompts,
+        workspace=workspace,
+    )
     try:
         conditions = [Condition.parse(text) for text in fail_if or ()]
         budget = Budget(max_calls=max_calls, max_cost=max_cost)
         lines = load_golden(golden) if golden is not None else []
-        base = _baseline_settings(baseline)
-        settings = _candidate(base, options)
+        base = RunSettings.load(baseline) if baseline is not None else RunSettings()
+        settings = _candidate(base, given)
         directory = _new_directory(out, baseline)
         plan = _plan(
-            settings, base, options, directory, budget,
-            sample=sample, repeat=repeat, golden=baseline is None,
-        )  # fmt: skip
+            settings,
+            base,
+            given,
+            directory,
+            budget,
+            sample=sample,
+            repeat=repeat,
+            golden=baseline is None,
+        )
         anyio.run(_preflight, settings, directory, backend="asyncio")
         directory.mkdir(parents=True, exist_ok=True)
         # What libraries log (retries among it) goes to the evaluation's event log, redacted.
@@ -178,33 +203,68 @@ def evaluate(
         raise typer.Exit(GATE_EXIT)
 
 
-def _baseline_settings(baseline: Path | None) -> RunSettings:
-    """How the baseline ran (its settings.json), or the defaults for a golden set."""
-    if baseline is None:
-        return RunSettings(kb=str(SAMPLE_KB), icp=str(SAMPLE_ICP))
-    return RunSettings.load(baseline)
+def _candidate(base: RunSettings, given: Candidate) -> RunSettings:
+    """The baseline's settings with what the candidate changes, the workspace applied as
+    ``run`` applies it; research reads recorded evidence or a knowledge base, never the web.
+
+    A workspace given, or the baseline's gone, decides the files the options leave open
+    (the ICP, the knowledge base, the prompts), rather than the baseline's."""
+    stale = base.files.workspace is not None and not base.files.workspace.is_dir()
+    recorded = given.workspace is None and not stale
+    chosen = workspace_of(
+        given.workspace
+        if given.workspace is not None
+        else (base.files.workspace if recorded else None)
+    )
+    files = RunFiles.of(
+        chosen,
+        icp=_first(given.icp, base.files.icp if recorded else None),
+        rules=_first(given.rules, base.files.rules),
+    )
+    prompts = _first(given.prompts, base.files.prompts if recorded else None)
+    if prompts is not None:
+        files = replace(files, prompts=prompts)
+    evidence = EvidenceSettings.of(
+        chosen,
+        sources=Sources.KB,
+        kb=_first(given.kb, base.evidence.kb if recorded else None),
+        sources_ttl=base.evidence.sources_ttl,
+        allow_private_sources=base.evidence.allow_private_sources,
+        research_ttl=base.evidence.research_ttl,
+    )
+    if given.kb is None and not evidence.kb.is_file():
+        evidence = replace(evidence, kb=EvidenceSettings().kb)
+    llm = base.llm
+    return RunSettings(
+        llm=LlmSettings(
+            backend=_first(given.llm, llm.backend),
+            model=_first(given.model, llm.model),
+            structured=_first(given.structured, llm.structured),
+            provider_down_limit=_first(given.provider_down_limit, llm.provider_down_limit),
+            fallback_model=_first(given.fallback_model, llm.fallback_model),
+            timeout=_first(given.timeout, llm.timeout),
+            latency_ms=_first(given.latency_ms, llm.latency_ms),
+            chaos=_first(given.chaos, llm.chaos),
+            seed=_first(given.seed, llm.seed),
+            rpm=_first(given.rpm, llm.rpm),
+            tpm=_first(given.tpm, llm.tpm),
+            prices=llm.prices,
+        ),
+        evidence=evidence,
+        limits=replace(base.limits, concurrency=_first(given.concurrency, base.limits.concurrency)),
+        files=files,
+    )
 
 
-def _candidate(base: RunSettings, options: dict[str, object]) -> RunSettings:
-    """The baseline's settings with the options given, through ``run``'s own ``settings_of``."""
-    given = {name: value for name, value in options.items() if value is not None}
-    recorded = base.model_dump()
-    stale = recorded.get("workspace") and not Path(str(recorded["workspace"])).is_dir()
-    if "workspace" in given or stale:
-        # The candidate's workspace decides what the options leave open, not the baseline's.
-        for name in ("workspace", "icp", "kb", "prompts"):
-            recorded.pop(name, None)
-    # Never the web: research reads recorded evidence, or the knowledge base.
-    settings = settings_of(recorded | given | {"sources": "kb", "baseline": None})
-    if "kb" not in given and not Path(settings.kb).is_file():
-        settings = settings.model_copy(update={"kb": str(SAMPLE_KB)})
-    return settings
+def _first(given: T | None, recorded: T) -> T:
+    """What the candidate gives, else what the baseline recorded."""
+    return given if given is not None else recorded
 
 
 def _plan(
     settings: RunSettings,
     base: RunSettings,
-    options: dict[str, object],
+    given: Candidate,
     directory: Path,
     budget: Budget,
     *,
@@ -215,41 +275,42 @@ def _plan(
     def config_for(draw: int, out: Path) -> PipelineConfig:
         # The same path as `run`: settings to configuration, the seed moved on per draw,
         # so each draw of the candidate is an independent one.
-        return config_of(settings.model_copy(update={"seed": settings.seed + draw}), out)
+        llm = replace(settings.llm, seed=settings.llm.seed + draw)
+        return configure(replace(settings, llm=llm), out)
 
     # A golden line's own evidence always counts; --kb is then where the others find theirs.
-    own_kb = options["kb"] is not None and not golden
-    rules = RulePolicy.load(Path(settings.rules)) if settings.rules else RulePolicy()
+    own_kb = given.kb is not None and not golden
+    rules = settings.files.rules
+    kb_here = settings.evidence.kb.is_file()
     return Plan(
         scratch=directory,
         config_for=config_for,
-        close=close_backends,
-        candidate=_describe(options, golden=golden),
-        settings=json.loads(settings.model_dump_json()),
+        candidate=_describe(given, golden=golden),
+        settings=settings.flat(),
         budget=budget,
         sample=sample,
-        seed=settings.seed,
+        seed=settings.llm.seed,
         repeat=repeat,
         own_source=own_kb,
-        kb_fallback=golden or (not own_kb and base.sources == "kb" and Path(settings.kb).is_file()),
-        disabled=rules.disabled,
+        kb_fallback=golden or (not own_kb and base.evidence.sources == Sources.KB and kb_here),
+        disabled=(RulePolicy.load(rules) if rules is not None else RulePolicy()).disabled,
     )
 
 
 async def _preflight(settings: RunSettings, directory: Path) -> None:
     """Stop before any replay when the candidate's model cannot answer at all."""
-    config = config_of(settings, directory / "candidate-1")
+    config = configure(settings, directory / "candidate-1")
     try:
         await preflight(config.gateway)
     finally:
-        await close_backends(config)
+        await close_backends(config.gateway, config.source)
 
 
-def _describe(options: dict[str, object], *, golden: bool) -> str:
+def _describe(candidate: Candidate, *, golden: bool) -> str:
     given = [
-        f"{name.replace('_', '-')} {value.value if hasattr(value, 'value') else value}"
-        for name, value in options.items()
-        if value is not None
+        f"{item.name.replace('_', '-')} {value}"
+        for item in fields(candidate)
+        if (value := getattr(candidate, item.name)) is not None
     ]
     if given:
         return ", ".join(given)

@@ -9,7 +9,7 @@ import typer
 
 from cli._common import app, fail, hint, plain
 from messages import LeadwrightError
-from supervision import init_workspace
+from supervision.system import init_workspace
 
 _WHAT = {
     "leadwright.toml": "the sender, the draft policy's allowed links, the run's defaults",

@@ -34,8 +34,7 @@ from cli._common import (
 )
 from cli._cost import cost_lines
 from messages import POLICIES, LeadwrightError, Outcome, Queue, registry
-from supervision import TraceNode, build_trace, compact_run
-from supervision.system import Stores, csv_table
+from supervision.system import Stores, TraceNode, build_trace, compact_run, csv_table
 
 
 @app.command()
@@ -210,10 +209,17 @@ def drift(
 
 def _print_drift(result: DriftReport, written: Path | None) -> None:
     rows = [
-        [c.name, c.role, c.test, f"{c.statistic:.3g}",
-         "" if c.p_value is None else f"{c.p_value:.3g}", c.psi_band, "DRIFT" if c.drift else ""]
+        [
+            c.name,
+            c.role,
+            c.test,
+            f"{c.statistic:.3g}",
+            "" if c.p_value is None else f"{c.p_value:.3g}",
+            c.psi_band,
+            "DRIFT" if c.drift else "",
+        ]
         for c in result.columns
-    ]  # fmt: skip
+    ]
     table(["column", "kind", "test", "statistic", "p-value", "PSI", "drift"], rows)
     stdout.print(drift_verdict(result), markup=False)
     if written is not None:

@@ -15,7 +15,9 @@ from messages import Redactor, redacting
 
 # Each family registers its commands as it is imported; in this order they are listed.
 for _family in (
-    "_pipeline",
+    "_run",
+    "_serve",
+    "_worker",
     "_inspect",
     "_review",
     "_ops",
@@ -68,6 +70,6 @@ def _out_of(argv: Sequence[str] | None) -> Path:
     return DEFAULT_OUT
 
 
-def console() -> int:
-    """The ``leadwright`` console script."""
+def script() -> int:
+    """The ``leadwright`` script (``[project.scripts]``)."""
     return main(prog="leadwright")

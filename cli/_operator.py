@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -14,10 +13,15 @@ import anyio
 import typer
 
 from cli._common import DEFAULT_OUT, Out, app, fail, must_exist, plain, stderr, with_stores
-from cli._config import close_backends, config_of
 from messages import LeadwrightError
-from supervision import RunSettings, command_log
-from supervision.system import DirectoryLock, DraftRefused, System, crm_table, open_system
+from supervision.system import (
+    DraftRefused,
+    Operator,
+    RunLimits,
+    RunSettings,
+    crm_table,
+    operating,
+)
 
 
 @app.command()
@@ -39,30 +43,30 @@ def export(
     plain(f"wrote {written.rows} rows to {csv_file}")
 
 
-def operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: bool) -> None:
-    """Run an operator's action on a system that admits nothing else, under the lock.
+def operate(
+    out: Path,
+    work: Callable[[Operator], Awaitable[None]],
+    *,
+    needs_llm: bool,
+    reviewer: str = "",
+) -> None:
+    """Run an operator's action on a system that admits nothing else, under the lock
+    (``operating``): the one way every action of the command line takes.
 
     An action that calls no model (an approval, a decline) runs on the offline engine, so
     it needs no API key; one that does (a retry) uses the run's settings.
     """
     must_exist(out)
+    secrets = [os.environ.get("OPENAI_API_KEY", "")]
+
+    async def main() -> None:
+        async with operating(
+            out, reviewer=reviewer, calls_llm=needs_llm, secrets=secrets
+        ) as operator:
+            await work(operator)
+
     try:
-        with DirectoryLock(out, command="operator action"):
-            settings = RunSettings.load(out)
-            if not needs_llm:
-                settings = settings.model_copy(update={"llm": "offline", "chaos": 0.0})
-            config = config_of(settings, out)
-
-            async def main() -> None:
-                try:
-                    async with open_system(config, admit=False) as system:
-                        await work(system)
-                finally:
-                    await close_backends(config)
-
-            with command_log(out, secrets=[os.environ.get("OPENAI_API_KEY", "")]) as log:
-                config = replace(config, log=log)
-                anyio.run(main, backend="asyncio")
+        anyio.run(main, backend="asyncio")
     except DraftRefused as exc:
         for violation in exc.violations:
             stderr.print(f"  {violation.rule}: {violation.reason}", markup=False)
@@ -74,6 +78,6 @@ def operate(out: Path, work: Callable[[System], Awaitable[None]], *, needs_llm: 
 def allowed_retries(out: Path) -> int:
     """How many automatic retries the run directory's settings allow."""
     try:
-        return RunSettings.load(out).ops_retry
+        return RunSettings.load(out).limits.ops_retry
     except LeadwrightError:
-        return int(RunSettings.model_fields["ops_retry"].default)
+        return RunLimits().ops_retry

@@ -23,7 +23,7 @@ from cli._common import (
     with_stores,
 )
 from cli._operator import allowed_retries, operate
-from supervision.system import System, retry, retryable
+from supervision.system import Operator
 
 Everything = Annotated[bool, typer.Option("--all", help="Include retried and superseded items.")]
 
@@ -117,16 +117,16 @@ def ops_retry(
 ) -> None:
     """Run each item's failed step again, now, as a new attempt."""
 
-    async def work(system: System) -> None:
+    async def work(operator: Operator) -> None:
         ids = (
-            [i for given in letter_ids for i in retryable(system.stores, given, rejected=rejected)]
+            [i for given in letter_ids for i in operator.retryable(given, rejected=rejected)]
             if letter_ids
-            else retryable(system.stores, None)
+            else operator.retryable()
         )
         if not ids:
             plain("nothing to retry: Operations is empty")
         for letter_id in ids:
-            decision = await retry(system, letter_id, rejected=rejected)
+            decision = await operator.retry(letter_id, rejected=rejected)
             plain(
                 f"retried Operations item {letter_id}: record {decision.record} is now "
                 f"{decision.outcome}"

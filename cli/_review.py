@@ -26,16 +26,7 @@ from cli._common import (
 )
 from cli._operator import operate
 from messages import UsageError
-from supervision import entry_detail
-from supervision.system import (
-    DraftEdit,
-    DraftRefused,
-    Stores,
-    System,
-    approve,
-    decline,
-    retry_lead,
-)
+from supervision.system import DraftEdit, DraftRefused, Operator, Stores, entry_detail
 
 Reviewer = Annotated[str, typer.Option(help="Who decides (kept in the audit).")]
 
@@ -149,12 +140,10 @@ def review_approve(
     """
     refused: list[str] = []
 
-    async def work(system: System) -> None:
+    async def work(operator: Operator) -> None:
         for item_id in item_ids:
             try:
-                decision = await approve(
-                    system, item_id, reviewer=reviewer, note=note, override=override
-                )
+                decision = await operator.approve(item_id, note=note, override=override)
             except DraftRefused as exc:
                 rules = [f"  {v.rule}: {v.reason}" for v in exc.violations]
                 refused.append("\n".join([f"error: {exc}", *rules]))
@@ -167,7 +156,7 @@ def review_approve(
                 f"{decision.outcome}"
             )
 
-    operate(out, work, needs_llm=False)
+    operate(out, work, needs_llm=False, reviewer=reviewer)
     for line in refused:
         stderr.print(line, markup=False)
     if refused:
@@ -194,16 +183,14 @@ def review_edit(
         fail(f"--body-file {body_file}: cannot be read ({exc.strerror or exc})")
     edit = DraftEdit(subject=subject, body=body)
 
-    async def work(system: System) -> None:
-        decision = await approve(
-            system, item_id, reviewer=reviewer, note=note, edit=edit, override=override
-        )
+    async def work(operator: Operator) -> None:
+        decision = await operator.approve(item_id, note=note, edit=edit, override=override)
         plain(
             f"edited and approved review item {item_id}: record {decision.record} is now "
             f"{decision.outcome}"
         )
 
-    operate(out, work, needs_llm=False)
+    operate(out, work, needs_llm=False, reviewer=reviewer)
 
 
 Reason = Annotated[str, typer.Option(help="Why the lead is declined (required).")]
@@ -218,12 +205,12 @@ def review_decline(
 ) -> None:
     """Decline items: each lead ends as declined, with the reason; nothing retries it."""
 
-    def decline_all(stores: Stores) -> None:
+    async def work(operator: Operator) -> None:
         for item_id in item_ids:
-            decision = decline(stores, item_id, reason, reviewer=reviewer)
+            decision = await operator.decline(item_id, reason)
             plain(f"declined review item {item_id}: record {decision.record} is now declined")
 
-    with_stores(out, decline_all, lock=True)
+    operate(out, work, needs_llm=False, reviewer=reviewer)
 
 
 @review_app.command("reject", hidden=True)
@@ -256,11 +243,11 @@ def review_retry(
     this run directory's knowledge base (knowledge.json): the way on for a lead that had
     no evidence. The new draft comes back to the inbox, or goes to the CRM."""
 
-    async def work(system: System) -> None:
-        decision = await retry_lead(system, item_id, facts=fact or [], url=url, reviewer=reviewer)
+    async def work(operator: Operator) -> None:
+        decision = await operator.retry_lead(item_id, facts=fact or [], url=url)
         plain(
             f"ran review item {item_id}'s lead again: record {decision.record} is now "
             f"{decision.outcome}"
         )
 
-    operate(out, work, needs_llm=True)
+    operate(out, work, needs_llm=True, reviewer=reviewer)

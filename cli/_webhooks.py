@@ -16,7 +16,6 @@ from typing import Annotated, TypeVar
 import anyio
 import typer
 
-from actors.runtime import lazy_module
 from actors.webhooks import (
     DISABLE_AFTER_S,
     STANDARD_RETRIES,
@@ -31,8 +30,7 @@ from actors.webhooks import (
 )
 from cli._common import DEFAULT_OUT, Json, Out, app, fail, fold, must_exist, plain, table
 from messages import TEST_EVENT, LeadwrightError, TestEventData, WebhookEvent, new_id
-from supervision.system import Stores
-from supervision.system._lock import prepare
+from supervision.system import Stores, prepare
 
 webhooks_app = typer.Typer(help="Webhooks: endpoints, their deliveries, and redelivery.")
 app.add_typer(webhooks_app, name="webhooks")
@@ -118,9 +116,13 @@ def list_(out: Out = DEFAULT_OUT, json_output: Json = False) -> None:
     if json_output:
         for e in endpoints:
             line = {
-                "id": e.id, "url": e.url, "events": list(e.events), "state": e.state.value,
-                "disabled_reason": e.disabled_reason, "deliveries": counts.get(e.id, {}),
-            }  # fmt: skip
+                "id": e.id,
+                "url": e.url,
+                "events": list(e.events),
+                "state": e.state.value,
+                "disabled_reason": e.disabled_reason,
+                "deliveries": counts.get(e.id, {}),
+            }
             typer.echo(json.dumps(line))
         return
     rows = []
@@ -167,14 +169,18 @@ def send_test(
         timestamp=datetime.now(UTC),
         data=TestEventData(endpoint=endpoint.id, message="a test from leadwright webhooks test"),
     )
-    httpx2 = lazy_module("httpx2")
+    import httpx2  # only this command sends one itself: loaded when it does
 
     async def send() -> tuple[int | None, str | None, float]:
         async with httpx2.AsyncClient(trust_env=False, timeout=None) as client:
             result = await attempt(
-                client, endpoint.url, endpoint.policy, secret, f"msg_{new_id()}",
+                client,
+                endpoint.url,
+                endpoint.policy,
+                secret,
+                f"msg_{new_id()}",
                 event.model_dump_json(),
-            )  # fmt: skip
+            )
         return result.status, result.error, result.duration_s
 
     status, error, took = anyio.run(send, backend="asyncio")
@@ -202,11 +208,19 @@ def deliveries(
             typer.echo(json.dumps(_delivery_json(d)))
         return
     rows = [
-        [str(d.id), str(d.endpoint), d.event_type, d.lead_id or "", d.status.value,
-         str(d.attempts), "" if d.last_status is None else str(d.last_status),
-         fold(d.last_error or "", 60), _when(d)]
+        [
+            str(d.id),
+            str(d.endpoint),
+            d.event_type,
+            d.lead_id or "",
+            d.status.value,
+            str(d.attempts),
+            "" if d.last_status is None else str(d.last_status),
+            fold(d.last_error or "", 60),
+            _when(d),
+        ]
         for d in found
-    ]  # fmt: skip
+    ]
     table(
         ["id", "endpoint", "event", "lead", "status", "attempts", "http", "last error", "next"],
         rows,
@@ -228,11 +242,19 @@ def redeliver(
 
 def _delivery_json(d: Delivery) -> dict[str, object]:
     return {
-        "id": d.id, "event_id": d.event_id, "type": d.event_type, "endpoint": d.endpoint,
-        "lead_id": d.lead_id, "status": d.status.value, "attempts": d.attempts,
-        "last_status": d.last_status, "last_error": d.last_error, "last_at": d.last_at,
-        "delivered_at": d.delivered_at, "next_at": d.next_at,
-    }  # fmt: skip
+        "id": d.id,
+        "event_id": d.event_id,
+        "type": d.event_type,
+        "endpoint": d.endpoint,
+        "lead_id": d.lead_id,
+        "status": d.status.value,
+        "attempts": d.attempts,
+        "last_status": d.last_status,
+        "last_error": d.last_error,
+        "last_at": d.last_at,
+        "delivered_at": d.delivered_at,
+        "next_at": d.next_at,
+    }
 
 
 def _when(d: Delivery) -> str:

@@ -43,7 +43,7 @@ from console._models import (
     Violation,
 )
 from console._security import require_token
-from messages import LeadOutcome, LeadScore, Outcome, OutreachDraft, ResearchResult
+from messages import LeadOutcome, LeadScore, Outcome, OutreachDraft, ResearchResult, Stage
 from supervision.system import Gate, System
 
 MAX_VIOLATIONS = 100
@@ -51,11 +51,16 @@ MAX_VIOLATIONS = 100
 SSE_BUFFER = 1000
 """Outcomes held for a slow event client before it is disconnected (it may reconnect)."""
 
-STAGES: dict[str, type[ResearchResult | LeadScore | OutreachDraft]] = {
-    "research": ResearchResult,
-    "score": LeadScore,
-    "draft": OutreachDraft,
+CONTRACTS: dict[Stage, type[ResearchResult | LeadScore | OutreachDraft]] = {
+    Stage.RESEARCH: ResearchResult,
+    Stage.SCORING: LeadScore,
+    Stage.WRITING: OutreachDraft,
 }
+"""The output each stage is checked as."""
+STAGE_ALIASES = {"score": Stage.SCORING, "draft": Stage.WRITING}
+"""The names ``/v1/validate/{stage}`` was published with before the stages had one
+vocabulary; still taken."""
+StageName = Literal["research", "scoring", "writing", "score", "draft"]
 
 _LEAD_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -109,7 +114,7 @@ router = APIRouter(prefix="/v1", dependencies=[Depends(require_token)], response
 
 def install_api(app: FastAPI, system: System, gate: Gate) -> None:
     """Serve the ``/v1`` routes on ``app``, over ``system``."""
-    app.state.api = LiveApi(system, gate, IdempotencyStore(system.stores.ledger.db))
+    app.state.api = LiveApi(system, gate, IdempotencyStore(system.journal_file()))
     app.include_router(router)
 
 
@@ -195,13 +200,13 @@ async def list_leads(
 @router.get("/drift", response_model=LiveDrift)
 async def drift(api: Api) -> Response:
     """Drift of the live system against the baseline (``--baseline``), by window."""
-    system = api.system
-    report = system.live_drift
+    config, now = api.system.config, api.system.statistics()
+    report = now.live_drift
     live = LiveDrift(
-        baseline=system.config.baseline_name or None,
-        window=system.config.drift_window,
-        leads_in_window=system.profile.window_leads,
-        windows_judged=system.windows,
+        baseline=config.baseline_name or None,
+        window=config.drift_window,
+        leads_in_window=now.window_leads,
+        windows_judged=now.drift_windows,
         drift=None if report is None else report.drift,
         columns=[] if report is None else report.to_dict()["columns"],
     )
@@ -254,12 +259,10 @@ def _outcome_events(system: System) -> AsyncIterator[str]:
     response_model=ValidationVerdict,
     openapi_extra=_json_body(_OUTPUT_SCHEMA),
 )
-async def validate(
-    stage: Literal["research", "score", "draft"], request: Request, api: Api
-) -> Response:
+async def validate(stage: StageName, request: Request, api: Api) -> Response:
     """The validator as a service: one stage's output (its contract's JSON) in, the
     verdict of the same rule library out. No lead's state is touched."""
-    contract = STAGES[stage]
+    contract = CONTRACTS[STAGE_ALIASES.get(stage) or Stage(stage)]
     body = await read_body(request, VALIDATE_LIMIT)
     if isinstance(body, Response):
         return body

@@ -1,5 +1,6 @@
 """What a client sends the API: a JSON body read within its limit, the leads in it checked
-as intake checks a CSV row, and the 4xx answer that says why one is refused."""
+(once: the inbox takes the verdict as it is), and the 4xx answer that says why one is
+refused."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
 from actors import Claim, Receipt
-from actors.intake import check_record, fields_of, lead_id_for
+from actors.intake import CheckedRecord, fields_of
 from console._limits import StreamSlots
 from console._models import Problem, SubmittedLead
 from console._paths import api_lead
-from messages import RawValue
 from supervision.system import System
 
 BODY_LIMIT = 4 * 1024 * 1024
@@ -95,8 +95,8 @@ def _without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def read_leads(body: bytes) -> list[dict[str, RawValue]] | Response:
-    """The leads of a body, each checked as intake checks a CSV row, or a 4xx."""
+def read_leads(body: bytes) -> list[CheckedRecord] | Response:
+    """The leads of a body, each checked as a file's records are, or a 4xx."""
     try:
         data = parse_json(body)
     except (ValueError, RecursionError) as exc:
@@ -106,14 +106,13 @@ def read_leads(body: bytes) -> list[dict[str, RawValue]] | Response:
         return problem(422, "the array is empty; send at least one lead")
     if len(items) > BATCH_LIMIT:
         return problem(413, f"at most {BATCH_LIMIT} leads per request")
-    leads: list[dict[str, RawValue]] = []
+    leads: list[CheckedRecord] = []
     errors: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        fields = fields_of(item, f"lead {index}")
-        checked = check_record(fields)
-        if isinstance(checked, list):
-            errors.append({"index": index, "id": lead_id_for(fields), "reasons": checked})
-        leads.append(fields)
+        checked = CheckedRecord.of(fields_of(item, f"lead {index}"))
+        if checked.reasons:
+            errors.append({"index": index, "id": checked.lead_id, "reasons": list(checked.reasons)})
+        leads.append(checked)
     if errors:
         return problem(
             422,
@@ -133,9 +132,7 @@ class HttpInput:
         self.input_id: int | None = None
         self.lines = 0
 
-    async def submit(
-        self, leads: list[dict[str, RawValue]], claim: Claim | None = None
-    ) -> list[Receipt]:
+    async def submit(self, leads: list[CheckedRecord], claim: Claim | None = None) -> list[Receipt]:
         """Submit ``leads`` as the next lines, under ``claim`` (an idempotency key)."""
         if self.input_id is None:
             self.input_id = await self.system.open_input("http")

@@ -12,7 +12,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from actors import null_log
 from console._api import install_api
 from console._api_input import problem
 from console._limits import BodyLimit, HttpLimits, StreamSlots
@@ -50,7 +49,7 @@ def create_app(
     )
     app.state.token = token
     app.state.throttle = Throttle() if throttle is None else throttle
-    app.state.log = system.config.log if system.config.log is not None else null_log()
+    app.state.log = system.log
     app.state.streams = StreamSlots(limits.max_streams)
     # A client that sniffs a type may render an LLM's text as HTML: every answer, JSON and
     # plain text included, says its type is the one to use, as the console's pages do.

@@ -20,14 +20,14 @@ class SystemCollector(Collector):
         self.system = system
 
     def collect(self) -> Iterator[Metric]:
-        system = self.system
+        now = self.system.statistics()
         outcomes = CounterMetricFamily(
             "leadwright_leads", "Leads that ended, by outcome, since start.", labels=["outcome"]
         )
-        for outcome, count in sorted(system.heard.items()):
+        for outcome, count in sorted(now.settled.items()):
             outcomes.add_metric([outcome], count)
         yield outcomes
-        stats = system.caller.statistics()
+        stats = now.caller
         yield CounterMetricFamily(
             "leadwright_llm_calls", "LLM calls, retries included.", stats.calls
         )
@@ -38,14 +38,14 @@ class SystemCollector(Collector):
         for stage, count in sorted(stats.tokens_by_stage.items()):
             tokens.add_metric([stage], count)
         yield tokens
-        yield from _spend(system.spend())
-        companies = system.companies.statistics()
+        yield from _spend(now.spend)
+        companies = now.companies
         yield CounterMetricFamily(
             "leadwright_research_reused",
             "Leads given the research another lead of their company made.",
             companies.reused,
         )
-        keeping = system.housekeeping.statistics()
+        keeping = now.housekeeping
         yield CounterMetricFamily(
             "leadwright_journal_compacted_leads",
             "Finished leads compacted in the background, since start.",
@@ -54,14 +54,14 @@ class SystemCollector(Collector):
         failures = CounterMetricFamily(
             "leadwright_validation_failures", "Validator failures by rule.", labels=["rule"]
         )
-        for rule, count in sorted(system.book.failures_by_rule.items()):
+        for rule, count in sorted(now.book.failures_by_rule.items()):
             failures.add_metric([rule], count)
         yield failures
         yield GaugeMetricFamily(
-            "leadwright_queue_depth", "Leads waiting for admission.", system.queued
+            "leadwright_queue_depth", "Leads waiting for admission.", now.queued
         )
         yield GaugeMetricFamily(
-            "leadwright_in_flight", "Leads admitted, unfinished.", system.in_flight
+            "leadwright_in_flight", "Leads admitted, unfinished.", now.in_flight
         )
         latency = GaugeMetricFamily(
             "leadwright_llm_latency_seconds",
@@ -73,7 +73,7 @@ class SystemCollector(Collector):
         for stage, value in sorted(stats.latency_p95_by_stage.items()):
             latency.add_metric([stage, "0.95"], value)
         yield latency
-        report = system.live_drift
+        report = now.live_drift
         if report is not None:
             drift = GaugeMetricFamily(
                 "leadwright_drift",
@@ -92,9 +92,10 @@ def _spend(spend: Spend) -> Iterator[Metric]:
     """Cached tokens and cost by stage, and per completed lead (cost only where priced)."""
     by_stage = spend.by_stage()
     cached = CounterMetricFamily(
-        "leadwright_cached_tokens", "Prompt tokens read from the provider's cache, by stage.",
+        "leadwright_cached_tokens",
+        "Prompt tokens read from the provider's cache, by stage.",
         labels=["stage"],
-    )  # fmt: skip
+    )
     for stage, used in by_stage.items():
         cached.add_metric([stage], used.cached_tokens)
     yield cached
@@ -108,9 +109,10 @@ def _spend(spend: Spend) -> Iterator[Metric]:
     if not spend.priced:
         return  # offline, or no price for the model: a cost of 0 would be a lie
     cost = CounterMetricFamily(
-        "leadwright_cost_usd", "What the LLM calls cost, by stage, in US dollars.",
+        "leadwright_cost_usd",
+        "What the LLM calls cost, by stage, in US dollars.",
         labels=["stage"],
-    )  # fmt: skip
+    )
     for stage, used in by_stage.items():
         cost.add_metric([stage], used.cost_usd)
     yield cost

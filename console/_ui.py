@@ -9,7 +9,7 @@ operations, with the session's reviewer and a CSRF-checked form.
 The routes live by what they serve: signing in (``_ui_signin``), reviewing
 (``_ui_review``), Operations (``_ui_ops``), the dashboard and drift (``_ui_reports``),
 the CRM (``_ui_crm``), webhooks (``_ui_webhooks``) and evaluations (``_ui_evaluations``).
-Each takes the app's ``Console`` (``_ui_page``) as ``Ui``.
+Each takes the app's ``Pages`` (``_ui_page``) as ``Ui``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from console import (
     _ui_signin,
     _ui_webhooks,
 )
-from console._ui_page import Console
+from console._ui_page import Pages
 from console._ui_session import SessionPolicy
 from supervision.system import System
 
@@ -39,7 +39,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 def install_console(app: FastAPI, system: System, sessions: SessionPolicy | None = None) -> None:
     """Serve the console's pages at ``/`` on ``app`` over ``system``, and its static files;
     ``sessions`` says how long a reviewer's session lasts."""
-    app.state.console = Console(system, sessions)
+    app.state.pages = Pages(system, sessions)
     areas = (
         _ui_signin,
         _ui_review,

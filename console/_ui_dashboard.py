@@ -118,9 +118,9 @@ class Dashboard:
     def counters(self) -> dict[str, Any]:
         """The figures this process counts in memory (LLM calls, verdicts, drift): read
         them on the event loop, where they change, never in a worker thread."""
-        system = self.system
-        stats = system.caller.statistics()
-        spend = system.spend()
+        system = self.system.statistics()
+        stats = system.caller
+        spend = system.spend
         book = system.book
         retries = stats.retried
         tokens = stats.prompt_tokens + stats.completion_tokens
@@ -128,7 +128,7 @@ class Dashboard:
         cost = spend.cost_usd
         cost_per_lead = spend.per_completed_lead(cost) if cost is not None else None
         return {
-            "settled": sum(system.heard.values()),
+            "settled": sum(system.settled.values()),
             "llm_calls": f"{stats.calls:,}",
             "tokens": f"{tokens:,}",
             "tokens_per_lead": f"{per_lead:,.0f}" if per_lead is not None else "-",

@@ -3,7 +3,6 @@ with a plot per drifted column (the same report as ``run.py drift --report``).""
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,7 @@ class DriftPlots:
             return None
         # A copy taken on the event loop, where the drift monitor adds to the profile;
         # the tests and the plots then run in a worker thread, one report at a time.
-        current = copy.deepcopy(self._system.profile.profile)
+        current = self._system.drift_profile()
         async with self._lock:
             report = await anyio.to_thread.run_sync(lambda: compare(baseline, current))
             await anyio.to_thread.run_sync(

@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from actors import DeadLetterItem, LetterStatus
 from console._ui_page import ItemId, Ui, back, chosen_ids
 from messages import Envelope, Lead, UsageError
-from supervision.system import Stores, retry, retryable
+from supervision.system import Stores
 
 router = APIRouter(include_in_schema=False)
 WAITING = (LetterStatus.OPEN.value, LetterStatus.REJECTED.value)
@@ -109,20 +109,21 @@ async def ops_item(request: Request, item_id: ItemId, ui: Ui) -> Response:
 @router.post("/dead/replay")
 async def retry_items(request: Request, ui: Ui) -> Response:
     """Retry the chosen items now, or every open one when none is chosen."""
-    _, form = await ui.posted(request)
+    session, form = await ui.posted(request)
+    operator = ui.operator(session)
     rejected = form.get("rejected") == "on"
     ids = chosen_ids(form)
     done: list[str] = []
     errors: list[str] = []
     try:
-        chosen = ids or await anyio.to_thread.run_sync(lambda: retryable(ui.stores, None))
+        chosen = ids or await anyio.to_thread.run_sync(operator.retryable)
     except UsageError as exc:
         return back("/ops", str(exc))
     if not chosen:
         return back("/ops", "Nothing to retry: Operations is empty.")
     for item_id in chosen:
         try:
-            decision = await retry(ui.system, item_id, rejected=rejected)
+            decision = await operator.retry(item_id, rejected=rejected)
             done.append(f"#{item_id} {decision.outcome}")
         except UsageError as exc:
             errors.append(str(exc))

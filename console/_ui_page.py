@@ -1,4 +1,4 @@
-"""What every console page works on: ``Console`` (the live system, the open sessions and
+"""What every console page works on: ``Pages`` (the live system, the open sessions and
 the templates), which the app keeps in its state and each route takes as ``Ui``, and the
 answers the routes share: a rendered page, and a redirect with a message."""
 
@@ -24,7 +24,7 @@ from console._ui_dashboard import Dashboard
 from console._ui_drift import DriftPlots
 from console._ui_session import Session, SessionPolicy, Sessions, check_csrf
 from console._ui_views import highlight, spans
-from supervision.system import UNOVERRIDABLE, System
+from supervision.system import UNOVERRIDABLE, Operator, System
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -67,17 +67,21 @@ def templates() -> Environment:
 
 
 @final
-class Console:
+class Pages:
     """The console of one live system: its stores, the open sessions, the templates, the
     dashboard's figures and the drift plots."""
 
     def __init__(self, system: System, sessions: SessionPolicy | None = None) -> None:
         self.system = system
         self.stores = system.stores
-        self.sessions = Sessions(system.stores.ledger.db, policy=sessions)
+        self.sessions = Sessions(system.journal_file(), policy=sessions)
         self.env = templates()
         self.board = Dashboard(system)
         self.drift = DriftPlots(system)
+
+    def operator(self, session: Session) -> Operator:
+        """The operator a session's decisions go through, as its reviewer."""
+        return Operator(self.system, reviewer=session.reviewer)
 
     def need(self, request: Request) -> Session:
         """The request's session; a browser without one is sent to sign in."""
@@ -196,10 +200,10 @@ def read_notice(value: str) -> str:
     return text if hmac.compare_digest(mac, expected) else ""
 
 
-def _console(request: Request) -> Console:
-    console: Console = request.app.state.console
-    return console
+def _pages(request: Request) -> Pages:
+    pages: Pages = request.app.state.pages
+    return pages
 
 
-Ui = Annotated[Console, Depends(_console)]
-"""A route's ``Console``."""
+Ui = Annotated[Pages, Depends(_pages)]
+"""A route's ``Pages``."""

@@ -21,8 +21,8 @@ from actors.validation import topic
 from console._paths import console_lead
 from console._ui_page import (
     BadQuery,
-    Console,
     ItemId,
+    Pages,
     Ui,
     back,
     chosen_ids,
@@ -33,16 +33,7 @@ from console._ui_page import (
 from console._ui_session import Session
 from console._ui_views import decided, inbox, lead_view, next_open
 from messages import UsageError
-from supervision.system import (
-    UNOVERRIDABLE,
-    DraftEdit,
-    DraftRefused,
-    approve,
-    decline,
-    draft_violations,
-    open_item,
-    retry_lead,
-)
+from supervision.system import UNOVERRIDABLE, DraftEdit, DraftRefused, Operator
 
 router = APIRouter(include_in_schema=False)
 VIEWS = ("open", "decided")
@@ -88,13 +79,14 @@ async def bulk(request: Request, ui: Ui) -> Response:
         return to_inbox(f"Unknown action {str(action)[:40]!r}: approve or decline.", form)
     done: list[str] = []
     errors: list[str] = []
+    operator = ui.operator(session)
     for item_id in ids:
         try:
             if action == "approve":
-                decision = await approve(ui.system, item_id, reviewer=session.reviewer)
+                decision = await operator.approve(item_id)
                 done.append(f"#{item_id} {decision.outcome}")
             else:
-                await _decline(ui, item_id, reason, session.reviewer)
+                await _decline(operator, item_id, reason)
                 done.append(f"#{item_id} declined")
         except UsageError as exc:
             errors.append(refusal(item_id, exc))
@@ -113,12 +105,8 @@ async def approve_one(request: Request, item_id: ItemId, ui: Ui) -> Response:
     lead_id = await _item_lead(ui, item_id)
     note = str(form.get("note", "")).strip()
     try:
-        decision = await approve(
-            ui.system,
-            item_id,
-            reviewer=session.reviewer,
-            note=note,
-            override=_override(form, note),
+        decision = await ui.operator(session).approve(
+            item_id, note=note, override=_override(form, note)
         )
     except UsageError as exc:
         if _from_inbox(form):
@@ -137,13 +125,8 @@ async def edit(request: Request, item_id: ItemId, ui: Ui) -> Response:
         return await _check_edit(ui, request, session, item_id, change)
     note = str(form.get("note", "")).strip()
     try:
-        decision = await approve(
-            ui.system,
-            item_id,
-            reviewer=session.reviewer,
-            note=note,
-            edit=change,
-            override=_override(form, note),
+        decision = await ui.operator(session).approve(
+            item_id, note=note, edit=change, override=_override(form, note)
         )
     except DraftRefused as exc:
         error = refusal(item_id, exc)
@@ -162,7 +145,7 @@ async def decline_one(request: Request, item_id: ItemId, ui: Ui) -> Response:
     session, form = await ui.posted(request)
     lead_id = await _item_lead(ui, item_id)
     try:
-        await _decline(ui, item_id, str(form.get("reason", "")), session.reviewer)
+        await _decline(ui.operator(session), item_id, str(form.get("reason", "")))
     except UsageError as exc:
         if _from_inbox(form):
             return to_inbox(refusal(item_id, exc), form)
@@ -185,9 +168,7 @@ async def retry_with_evidence(request: Request, item_id: ItemId, ui: Ui) -> Resp
             ui, request, session, lead_id, 422, error=error, facts=typed, url=url
         )
     try:
-        decision = await retry_lead(
-            ui.system, item_id, facts=facts, url=url, reviewer=session.reviewer
-        )
+        decision = await ui.operator(session).retry_lead(item_id, facts=facts, url=url)
     except UsageError as exc:
         return await _lead_page(
             ui, request, session, lead_id, 422, error=str(exc), facts=typed, url=url
@@ -197,7 +178,7 @@ async def retry_with_evidence(request: Request, item_id: ItemId, ui: Ui) -> Resp
 
 
 async def _lead_page(
-    ui: Console, request: Request, session: Session, lead_id: str, status: int = 200, **extra: Any
+    ui: Pages, request: Request, session: Session, lead_id: str, status: int = 200, **extra: Any
 ) -> Response:
     """The lead page; ``extra`` is what a refused edit or retry shows with it."""
     view = await anyio.to_thread.run_sync(lambda: lead_view(ui.stores, lead_id))
@@ -219,19 +200,20 @@ async def _lead_page(
 
 
 async def _check_edit(
-    ui: Console, request: Request, session: Session, item_id: int, change: DraftEdit
+    ui: Pages, request: Request, session: Session, item_id: int, change: DraftEdit
 ) -> Response:
     """The draft policy's verdict on an edit, as the fragment htmx puts in place."""
+    operator = ui.operator(session)
     try:
-        item = await anyio.to_thread.run_sync(lambda: open_item(ui.stores, item_id))
+        item = await anyio.to_thread.run_sync(lambda: operator.open_item(item_id))
         # The rules are CPU work on text a person typed: off the event loop.
-        _, found = await anyio.to_thread.run_sync(lambda: draft_violations(ui.system, item, change))
+        _, found = await anyio.to_thread.run_sync(lambda: operator.draft_violations(item, change))
     except UsageError as exc:
         return ui.page(request, "_verdict.html", session, 409, violations=[], error=str(exc))
     return ui.page(request, "_verdict.html", session, violations=list(found), error="")
 
 
-async def _onwards(ui: Console, form: FormData, item_id: int, said: str) -> Response:
+async def _onwards(ui: Pages, form: FormData, item_id: int, said: str) -> Response:
     """Where a decision leads: back to the inbox (its cursor on the next row) when it was
     taken there, else to the next open item's page, or the inbox once it is empty."""
     if _from_inbox(form):
@@ -279,7 +261,7 @@ def _from_inbox(form: FormData) -> bool:
     return form.get("next") == "/"
 
 
-async def _item_lead(ui: Console, item_id: int) -> str:
+async def _item_lead(ui: Pages, item_id: int) -> str:
     """The lead of a review item; 404 for an unknown item."""
     item = await anyio.to_thread.run_sync(lambda: ui.stores.review.item(item_id))
     if item is None:
@@ -287,7 +269,7 @@ async def _item_lead(ui: Console, item_id: int) -> str:
     return item.lead_id
 
 
-async def _decline(ui: Console, item_id: int, reason: str, reviewer: str) -> None:
+async def _decline(operator: Operator, item_id: int, reason: str) -> None:
     if not reason.strip():
         raise UsageError("Say why the lead is declined: the reason is kept with the decision.")
-    await anyio.to_thread.run_sync(lambda: decline(ui.system, item_id, reason, reviewer=reviewer))
+    await operator.decline(item_id, reason)

@@ -48,9 +48,14 @@ async def webhooks(
     store = ui.stores.webhooks
     view = await anyio.to_thread.run_sync(lambda: _view(store, endpoint, chosen))
     return ui.page(
-        request, "webhooks.html", session, view=view, chosen=chosen or "", when=_when,
+        request,
+        "webhooks.html",
+        session,
+        view=view,
+        chosen=chosen or "",
+        when=_when,
         endpoint=endpoint,
-    )  # fmt: skip
+    )
 
 
 @router.post("/webhooks/deliveries/{delivery_id}/redeliver")
@@ -60,7 +65,7 @@ async def redeliver(request: Request, delivery_id: int, ui: Ui) -> Response:
         delivery = await anyio.to_thread.run_sync(lambda: ui.stores.webhooks.redeliver(delivery_id))
     except UsageError as exc:
         return back("/webhooks", str(exc))
-    ui.system.webhooks.ring()
+    ui.system.send_webhooks()
     return back(
         "/webhooks", f"Delivery {delivery.id} ({delivery.event_type}) will be sent again now."
     )
@@ -73,5 +78,5 @@ async def enable(request: Request, endpoint_id: int, ui: Ui) -> Response:
         await anyio.to_thread.run_sync(lambda: ui.stores.webhooks.enable(endpoint_id))
     except UsageError as exc:
         return back("/webhooks", str(exc))
-    ui.system.webhooks.ring()
+    ui.system.send_webhooks()
     return back("/webhooks", f"Endpoint {endpoint_id} is enabled again.")

@@ -1,7 +1,12 @@
-"""Supervision, as in OTP: child specs, strategies, restart intensity and backoff."""
+"""Supervision, as in OTP: child specs, strategies, restart intensity and backoff.
+
+This package is the core alone; what composes this system from it (the run directory,
+the run, the service, the operator's actions, settings, the event log, the workspace and
+the samples) is ``supervision.system``, and the evaluation of a candidate configuration
+is ``supervision.evaluation``.
+"""
 
 from supervision._backoff import Backoff
-from supervision._event_log import EVENTS_FILE, Redact, Tally, event_log
 from supervision._events import (
     ChildExited,
     ChildKilled,
@@ -10,8 +15,6 @@ from supervision._events import (
     SupervisorEvent,
     SupervisorHook,
 )
-from supervision._library_logs import command_log, library_logs
-from supervision._settings import RunSettings
 from supervision._spec import ActorChild, Child, ChildSpec, Restart, Strategy, actor_child
 from supervision._supervisor import (
     ChildStatistics,
@@ -19,33 +22,8 @@ from supervision._supervisor import (
     SupervisorState,
     SupervisorStatistics,
 )
-from supervision._workspace import MARKER, Workspace, find_workspace, init_workspace
-from supervision.system import (
-    VALIDATORS,
-    Compaction,
-    Credentials,
-    PipelineConfig,
-    Progress,
-    Role,
-    RunSummary,
-    TraceNode,
-    WorkerParts,
-    WorkerSummary,
-    build_trace,
-    build_worker,
-    compact_run,
-    describe,
-    entry_detail,
-    parse_roles,
-    replay_envelope,
-    run_pipeline,
-    run_worker,
-)
 
 __all__ = [
-    "EVENTS_FILE",
-    "MARKER",
-    "VALIDATORS",
     "ActorChild",
     "Backoff",
     "Child",
@@ -54,40 +32,13 @@ __all__ = [
     "ChildRestarted",
     "ChildSpec",
     "ChildStatistics",
-    "Compaction",
-    "Credentials",
     "Escalated",
-    "PipelineConfig",
-    "Progress",
-    "Redact",
     "Restart",
-    "Role",
-    "RunSettings",
-    "RunSummary",
     "Strategy",
     "Supervisor",
     "SupervisorEvent",
     "SupervisorHook",
     "SupervisorState",
     "SupervisorStatistics",
-    "Tally",
-    "TraceNode",
-    "WorkerParts",
-    "WorkerSummary",
-    "Workspace",
     "actor_child",
-    "build_trace",
-    "build_worker",
-    "command_log",
-    "compact_run",
-    "describe",
-    "entry_detail",
-    "event_log",
-    "find_workspace",
-    "init_workspace",
-    "library_logs",
-    "parse_roles",
-    "replay_envelope",
-    "run_pipeline",
-    "run_worker",
 ]

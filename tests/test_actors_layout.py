@@ -9,8 +9,8 @@ from pathlib import Path
 
 import actors
 import actors.llm
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ACTORS = ROOT / "actors"
 FLOORS = (
     "runtime",

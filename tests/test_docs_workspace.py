@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from actors.intake import EXPORTS
-from supervision.samples import path as sample_path
+from supervision.system.samples import path as sample_path
 from tests.support.paths import ROOT
 
 DOC = (ROOT / "docs" / "workspace.md").read_text("utf-8")

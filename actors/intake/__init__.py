@@ -1,11 +1,14 @@
 """Intake: reading leads from CSV or JSONL, checking them, and the actor that admits them.
 
-The composer reads records with ``read_records``, names each with ``lead_id_for`` and
-publishes it as ``LeadSubmitted``; ``Intake`` answers with ``LeadAccepted``, or with
-``LeadRejected`` and a ``rejected`` ``LeadOutcome``. ``InputError`` is the operator
-error: the input as a whole cannot be read.
+A feeder reads records with ``read_records`` (or takes them from an HTTP request); each is
+checked once at the door (``CheckedRecord``: its ``lead_id_for``, its ``fingerprint`` and
+``check_record``'s verdict) and submitted to the run directory's inbox, which refuses
+duplicates. The system admits it as ``LeadSubmitted``, and ``Intake`` makes the lead:
+``LeadAccepted``, or ``LeadRejected`` and a ``rejected`` ``LeadOutcome``. ``InputError`` is
+the operator error: the input as a whole cannot be read.
 """
 
+from actors.intake._checked import CheckedRecord
 from actors.intake._checks import FIELD_LIMIT, MAX_EMPLOYEES, NOTES_LIMIT, CleanFields, check_record
 from actors.intake._exports import EXPORTS
 from actors.intake._headers import NAME_FIELDS, ColumnMap, map_headers, parse_map
@@ -26,6 +29,7 @@ __all__ = [
     "MAX_EMPLOYEES",
     "NAME_FIELDS",
     "NOTES_LIMIT",
+    "CheckedRecord",
     "CleanFields",
     "ColumnMap",
     "InputError",

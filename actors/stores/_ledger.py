@@ -9,7 +9,7 @@ one file and are read together (a record is unfinished until it has an outcome).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +25,7 @@ from actors.stores._records import (
 )
 from actors.webhooks import announce_outcome
 from bus import SqliteFile
-from messages import LeadOutcome, Outcome, RawValue
+from messages import LeadOutcome, Outcome
 
 _OUTCOME_SCHEMA = """
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -77,10 +77,9 @@ class LedgerStore:
         """Register one input (a file, stdin, an HTTP request); its number names it."""
         return await self.db.run(lambda c: _records.open_input(c, source))
 
-    async def submit(
-        self, input_id: int, rows: Sequence[tuple[int, Mapping[str, RawValue]]]
-    ) -> list[Receipt]:
-        """Submit ``(position, fields)`` rows of one input, in one transaction.
+    async def submit(self, input_id: int, rows: Sequence[_records.Row]) -> list[Receipt]:
+        """Submit ``(position, fields)`` rows of one input, in one transaction (``fields``
+        as read, or a ``CheckedRecord``).
 
         Once this returns, every row is durable: a new lead will be processed even if the
         process dies now; a known one answers with its outcome; a conflicting one is
@@ -91,7 +90,7 @@ class LedgerStore:
 
     async def submit_many(
         self,
-        batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]],
+        batches: Sequence[tuple[int, Sequence[_records.Row]]],
         claims: Sequence[SubmissionClaim | None] = (),
     ) -> list[list[Receipt]]:
         """Several submissions in one transaction (a busy service's concurrent requests),

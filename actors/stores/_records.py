@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from actors.intake import check_record, fingerprint, lead_id_for
+from actors.intake import CheckedRecord
 from messages import Outcome, RawValue
 
 RECORDS_SCHEMA = """
@@ -86,6 +86,11 @@ class Receipt:
     reason: str
 
 
+Row = tuple[int, Mapping[str, RawValue] | CheckedRecord]
+"""A record to submit: its position in its input, and its fields as read (checked as they
+are submitted), or a record already checked at the door."""
+
+
 class SubmissionClaim(Protocol):
     """What a submission settles in the transaction that submits its rows, such as an HTTP
     ``Idempotency-Key``: taken there, two requests with one key cannot both submit."""
@@ -105,10 +110,7 @@ Claim = SubmissionClaim
 
 
 def submit_claimed(
-    c: sqlite3.Connection,
-    input_id: int,
-    rows: Sequence[tuple[int, Mapping[str, RawValue]]],
-    claim: SubmissionClaim | None,
+    c: sqlite3.Connection, input_id: int, rows: Sequence[Row], claim: SubmissionClaim | None
 ) -> list[Receipt]:
     """Submit rows of one input, under ``claim`` if given: no receipts when it was taken."""
     if claim is not None and not claim.claim(c):
@@ -137,16 +139,19 @@ def open_input(c: sqlite3.Connection, source: str) -> int:
 
 
 def submit(
-    c: sqlite3.Connection, input_id: int, position: int, fields: Mapping[str, RawValue]
+    c: sqlite3.Connection,
+    input_id: int,
+    position: int,
+    record: Mapping[str, RawValue] | CheckedRecord,
 ) -> Receipt:
     """Submit one row of an input inside a caller's transaction (``LedgerStore.submit``)."""
-    lead_id = lead_id_for(fields)
-    content = fingerprint(fields)
-    record, submission, reason = _resolve(c, lead_id, content, fields, input_id, position)
-    c.execute("INSERT OR IGNORE INTO submissions VALUES (?, ?, ?)", (input_id, position, record))
-    row = c.execute("SELECT outcome, reason FROM outcomes WHERE record = ?", (record,)).fetchone()
+    checked = record if isinstance(record, CheckedRecord) else CheckedRecord.of(record)
+    number, submission, reason = _resolve(c, checked, input_id, position)
+    lead_id = checked.lead_id
+    c.execute("INSERT OR IGNORE INTO submissions VALUES (?, ?, ?)", (input_id, position, number))
+    row = c.execute("SELECT outcome, reason FROM outcomes WHERE record = ?", (number,)).fetchone()
     outcome, stored_reason = (PENDING, reason) if row is None else (str(row[0]), str(row[1]))
-    return Receipt(position, record, lead_id, submission, outcome, stored_reason)
+    return Receipt(position, number, lead_id, submission, outcome, stored_reason)
 
 
 def note_digest(c: sqlite3.Connection, input_id: int, digest: str) -> None:
@@ -211,14 +216,10 @@ def last_input(c: sqlite3.Connection) -> int | None:
 
 
 def _resolve(
-    c: sqlite3.Connection,
-    lead_id: str,
-    content: str,
-    fields: Mapping[str, RawValue],
-    input_id: int,
-    position: int,
+    c: sqlite3.Connection, checked: CheckedRecord, input_id: int, position: int
 ) -> tuple[int, Submission, str]:
     """The record a row belongs to, inserted if it is new, and what submitting it did."""
+    lead_id, content = checked.lead_id, checked.fingerprint
     same = c.execute(
         "SELECT record FROM records WHERE lead_id = ? AND fingerprint = ?", (lead_id, content)
     ).fetchone()
@@ -227,8 +228,9 @@ def _resolve(
     owner = c.execute(
         "SELECT record FROM records WHERE lead_id = ? ORDER BY record LIMIT 1", (lead_id,)
     ).fetchone()
-    checked = check_record(fields)
-    email = None if isinstance(checked, list) or owner is not None else checked["email"]
+    # Only a valid record claims its email: a corrected copy of an invalid one is no
+    # duplicate of it.
+    email = checked.email if owner is None else None
     first = None
     if email is not None:
         first = c.execute("SELECT record FROM records WHERE email = ? LIMIT 1", (email,)).fetchone()
@@ -240,7 +242,7 @@ def _resolve(
                 lead_id,
                 content,
                 email if first is None else None,
-                json.dumps(dict(fields), ensure_ascii=False),
+                json.dumps(dict(checked.fields), ensure_ascii=False),
                 input_id,
                 position,
             ),

@@ -31,7 +31,7 @@ from supervision.evaluation._reader import (
     open_journal,
     read_run,
 )
-from supervision.evaluation._replay import Close, ConfigFor, Replay, replay
+from supervision.evaluation._replay import ConfigFor, Replay, replay
 from supervision.evaluation._result import Evaluation, GateResult, LeadResult
 from supervision.evaluation._sample import stratified
 from supervision.evaluation._summary import closing_line
@@ -45,7 +45,6 @@ class Plan:
     scratch: Path
     """The evaluation's own directory: the replays' run directories go in it."""
     config_for: ConfigFor
-    close: Close
     candidate: str
     """What the candidate changes, in a few words, for the report."""
     settings: dict[str, object]
@@ -76,9 +75,14 @@ async def evaluate_run(baseline_dir: Path, plan: Plan) -> Evaluation:
     ids = [lead for lead, f in baseline.leads.items() if not f.compacted]
     draws = await draws_of(baseline, ids, plan)
     return assemble(
-        kind="baseline", source=str(baseline_dir), plan=plan, baseline=baseline, ids=ids,
-        draws=draws, skipped=dict(skipped),
-    )  # fmt: skip
+        kind="baseline",
+        source=str(baseline_dir),
+        plan=plan,
+        baseline=baseline,
+        ids=ids,
+        draws=draws,
+        skipped=dict(skipped),
+    )
 
 
 async def draws_of(baseline: RunFacts, ids: Sequence[str], plan: Plan) -> list[Replay]:
@@ -91,7 +95,6 @@ async def draws_of(baseline: RunFacts, ids: Sequence[str], plan: Plan) -> list[R
                 baseline,
                 ids,
                 plan.config_for,
-                plan.close,
                 scratch=plan.scratch,
                 draw=draw,
                 budget=plan.budget,

@@ -123,9 +123,16 @@ async def evaluate_golden(path: Path, plan: Plan, golden: Sequence[GoldenLead]) 
         mine = [c.passed for c in checks if c.name == name]
         values[f"golden:{name}"] = sum(mine) / len(mine) if mine else None
     return assemble(
-        kind="golden", source=str(path), plan=plan, baseline=baseline, ids=ids, draws=draws,
-        skipped={}, results=results, golden=values,
-    )  # fmt: skip
+        kind="golden",
+        source=str(path),
+        plan=plan,
+        baseline=baseline,
+        ids=ids,
+        draws=draws,
+        skipped={},
+        results=results,
+        golden=values,
+    )
 
 
 def _evidence(line: GoldenLead, lead_id: str) -> tuple[Evidence, ...] | None:

@@ -50,8 +50,9 @@ def _uri(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _heatmap(axes: Axes, matrix: Sequence[Sequence[int]], rows: Sequence[str],
-             columns: Sequence[str]) -> None:  # fmt: skip
+def _heatmap(
+    axes: Axes, matrix: Sequence[Sequence[int]], rows: Sequence[str], columns: Sequence[str]
+) -> None:
     axes.imshow(matrix, cmap="Blues")
     axes.set_xticks(range(len(columns)), columns, rotation=30, ha="right")
     axes.set_yticks(range(len(rows)), rows)
@@ -104,8 +105,15 @@ def _rules(rules: Sequence[RuleRates], *, golden: bool) -> str:
             [max(0.0, v - rate.low) for v, rate in zip(values, rates, strict=True)],
             [max(0.0, rate.high - v) for v, rate in zip(values, rates, strict=True)],
         ]
-        axes.barh([y + offset for y in ys], values, 0.38, xerr=errors, color=colour,
-                  label=label, capsize=3)  # fmt: skip
+        axes.barh(
+            [y + offset for y in ys],
+            values,
+            0.38,
+            xerr=errors,
+            color=colour,
+            label=label,
+            capsize=3,
+        )
     axes.set_yticks(ys, [r.rule for r in rules])
     axes.invert_yaxis()
     axes.set_xlabel("failure rate per output checked (95% Wilson interval)")
@@ -125,10 +133,12 @@ def _usage(result: Evaluation) -> str:
         colour = BASELINE_COLOUR if name == "baseline" else CANDIDATE_COLOUR
         xs = [i + (index - (len(names) - 1) / 2) * width for i in range(len(stages))]
         leads = max(1, result.measured)
-        tokens_axes.bar(xs, [s.tokens / leads for s in spent.stages], width, color=colour,
-                        label=name)  # fmt: skip
-        latency_axes.bar(xs, [s.latency_p50_s or 0.0 for s in spent.stages], width,
-                         color=colour, label=name)  # fmt: skip
+        tokens_axes.bar(
+            xs, [s.tokens / leads for s in spent.stages], width, color=colour, label=name
+        )
+        latency_axes.bar(
+            xs, [s.latency_p50_s or 0.0 for s in spent.stages], width, color=colour, label=name
+        )
     for axes, title in ((tokens_axes, "tokens per lead"), (latency_axes, "latency p50 (s)")):
         axes.set_xticks(range(len(stages)), stages)
         axes.set_title(title)

@@ -33,9 +33,8 @@ from messages import (
     ValidationFailed,
     ValidationPassed,
 )
-from supervision._event_log import EVENTS_FILE
 from supervision.evaluation._facts import Call, LeadFacts, RunFacts
-from supervision.system import JOURNAL_FILE
+from supervision.system import EVENTS_FILE, JOURNAL_FILE
 
 JOURNAL_VERSION = 2
 """The journal schema this reader knows (``bus._journal.JOURNAL_VERSION``)."""
@@ -116,9 +115,15 @@ def read_run(
         record, outcome, reason, fields = wanted[lead_id]
         _profile(builder, envelopes)
         leads[lead_id] = _facts(
-            lead_id, record, outcome, reason, fields, envelopes,
-            tuple(calls.get(lead_id, ())), lead_id in compacted,
-        )  # fmt: skip
+            lead_id,
+            record,
+            outcome,
+            reason,
+            fields,
+            envelopes,
+            tuple(calls.get(lead_id, ())),
+            lead_id in compacted,
+        )
         research = _research(envelopes)
         if research is not None:
             researched_by[lead_id] = research.reused_from or lead_id
@@ -179,10 +184,15 @@ def _traces(
         found: dict[str, list[Envelope[Message]]] = {trace_id: [] for trace_id in chunk}
         for message_id, trace_id, cause, producer, attempt, approved, at, body in rows:
             envelope = {
-                "message_id": message_id, "trace_id": trace_id, "causation_id": cause,
-                "producer": producer, "attempt": attempt, "approved": bool(approved),
-                "created_at": at, "message": json.loads(body),
-            }  # fmt: skip
+                "message_id": message_id,
+                "trace_id": trace_id,
+                "causation_id": cause,
+                "producer": producer,
+                "attempt": attempt,
+                "approved": bool(approved),
+                "created_at": at,
+                "message": json.loads(body),
+            }
             found[trace_id].append(Envelope.from_dict(envelope))
         yield from found.items()
 

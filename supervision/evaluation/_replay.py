@@ -8,7 +8,7 @@ fetch), the CRM is a list in memory, and a new run directory has no webhook endp
 from __future__ import annotations
 
 import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import final
@@ -16,16 +16,14 @@ from typing import final
 from actors import CrmRow, EvidenceSource
 from actors.intake import RawRecord
 from messages import Evidence, Lead, RawValue
-from supervision._event_log import event_log
 from supervision.evaluation._budget import Budget, BudgetedLlm
 from supervision.evaluation._facts import RunFacts
 from supervision.evaluation._reader import finished_records, open_journal, read_run
-from supervision.system import PipelineConfig, run_pipeline
+from supervision.system import PipelineConfig, close_backends, event_log, run_pipeline
 
 ConfigFor = Callable[[int, Path], PipelineConfig]
 """The candidate's configuration for one draw (0, 1, ...) into a scratch directory: the
 command line builds it as ``run`` builds its own, with the seed moved on by the draw."""
-Close = Callable[[PipelineConfig], Awaitable[None]]
 
 
 @final
@@ -84,7 +82,6 @@ async def replay(
     baseline: RunFacts,
     lead_ids: Sequence[str],
     config_for: ConfigFor,
-    close: Close,
     *,
     scratch: Path,
     draw: int,
@@ -123,7 +120,7 @@ async def replay(
             )
             summary = await run_pipeline(run, records, total=len(records), source="evaluation")
     finally:
-        await close(config)
+        await close_backends(config.gateway, config.source)
     with open_journal(out, out) as c:
         facts = read_run(c, out, finished_records(c))
     halted = summary.halted

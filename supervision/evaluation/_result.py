@@ -87,8 +87,12 @@ class LeadResult(_Part):
             return False
         b, c = self.baseline, self.candidate
         return (b.outcome, b.fit, b.score, b.subject, b.body) != (
-            c.outcome, c.fit, c.score, c.subject, c.body,
-        )  # fmt: skip
+            c.outcome,
+            c.fit,
+            c.score,
+            c.subject,
+            c.body,
+        )
 
 
 class Rate(_Part):

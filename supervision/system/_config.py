@@ -9,7 +9,6 @@ from pathlib import Path
 
 from actors import (
     DEFAULT_PROMPTS,
-    DEFAULT_RESEARCH_TTL,
     CrmStore,
     EventLog,
     EvidenceSource,
@@ -21,6 +20,11 @@ from actors import (
 from actors.drift import Profile
 from bus import NatsSettings, PublishHook
 from supervision.system._housekeeping import CompactionSettings
+from supervision.system._settings import EvidenceSettings, LlmSettings, RunLimits
+
+_LLM = LlmSettings()
+_LIMITS = RunLimits()
+_EVIDENCE = EvidenceSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +35,14 @@ class PipelineConfig:
     gateway: LlmGateway
     icp: Icp
     source: EvidenceSource
-    concurrency: int = 16
+    concurrency: int = _LIMITS.concurrency
     """LLM calls in flight at most; the admission window is twice this."""
     prompts: Prompts = DEFAULT_PROMPTS
     """The stages' instructions (a workspace's ``prompts/``); each output records its version."""
-    timeout: float = 30.0
-    crm_fault_rate: float = 0.0
-    seed: int = 0
-    fallback_model: str | None = None
+    timeout: float = _LLM.timeout
+    crm_fault_rate: float = _LIMITS.crm_fault_rate
+    seed: int = _LLM.seed
+    fallback_model: str | None = _LLM.fallback_model
     crm: CrmStore | None = None
     """A CRM to use instead of ``crm.sqlite`` (tests inject failing ones)."""
     hooks: tuple[PublishHook, ...] = ()
@@ -67,14 +71,14 @@ class PipelineConfig:
     bus_password: str | None = None
     nats: NatsSettings | None = None
     """How the streams and consumers are configured; the defaults if ``None``."""
-    research_ttl: float = DEFAULT_RESEARCH_TTL
+    research_ttl: float = _EVIDENCE.research_ttl
     """Seconds validated research of a company is reused by its other leads (0: never;
     every lead is researched)."""
     research_clock: Callable[[], float] = time.time
     """Seconds since the epoch, that research is stamped with (tests pass their own)."""
     compaction: CompactionSettings = field(default_factory=CompactionSettings)
     """When finished leads are compacted while the system runs, and its usage saved."""
-    allow_private_sources: bool = False
+    allow_private_sources: bool = _EVIDENCE.allow_private_sources
     """Let a page a reviewer gives (``retry_lead``'s URL), like web research, be read from
     loopback and private addresses (``--allow-private-sources``); metadata never."""
     ops_retry: RetrySchedule = field(default_factory=RetrySchedule)

@@ -9,8 +9,12 @@ from typing import Protocol, final
 
 import anyio
 
-from actors import Claim, Receipt
+from actors import Receipt, SubmissionClaim
+from actors.intake import CheckedRecord
 from messages import RawValue
+
+Row = tuple[int, Mapping[str, RawValue] | CheckedRecord]
+"""A record to submit: its position in its input, its fields as read or checked."""
 
 
 class Inbox(Protocol):
@@ -18,16 +22,16 @@ class Inbox(Protocol):
 
     async def submit_many(
         self,
-        batches: Sequence[tuple[int, Sequence[tuple[int, Mapping[str, RawValue]]]]],
-        claims: Sequence[Claim | None] = (),
+        batches: Sequence[tuple[int, Sequence[Row]]],
+        claims: Sequence[SubmissionClaim | None] = (),
     ) -> list[list[Receipt]]: ...
 
 
 @dataclass(eq=False, slots=True)
 class _Submission:
     input_id: int
-    rows: Sequence[tuple[int, Mapping[str, RawValue]]]
-    claim: Claim | None = None
+    rows: Sequence[Row]
+    claim: SubmissionClaim | None = None
     receipts: list[Receipt] | None = None
     error: BaseException | None = None
 
@@ -46,8 +50,8 @@ class GroupSubmit:
     async def submit(
         self,
         input_id: int,
-        rows: Sequence[tuple[int, Mapping[str, RawValue]]],
-        claim: Claim | None = None,
+        rows: Sequence[Row],
+        claim: SubmissionClaim | None = None,
     ) -> list[Receipt]:
         """Submit ``rows`` under ``claim`` (see ``LedgerStore.submit_many``)."""
         item = _Submission(input_id, rows, claim)

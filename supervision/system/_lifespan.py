@@ -73,9 +73,7 @@ async def _open_system(
                     try:
                         yield system
                     finally:
-                        system.stop_admitting()
-                        drain = system.halted is None and system.in_flight == 0
-                        system.supervisor.stop(drain=drain)
+                        system.stop_actors()
                         # Cancelled if the actors overrun: a deadline, not a wish.
                         stop_by = system.stop_by
                         if stop_by is None:

@@ -1,6 +1,6 @@
-"""What a person does to a run directory: in the inbox, approve, edit and approve, decline,
-or retry a lead with evidence they add; in Operations, retry; and export. The command
-line, the HTTP API and the console all call these, and nothing else.
+"""What a person does to a run directory (``Operator``): in the inbox, approve, edit and
+approve, decline, or retry a lead with evidence they add; in Operations, retry; and
+export. The command line, the HTTP API and the console all act through it.
 
 Each decision is one transaction with the state it changes (the review item, the dead
 letter and the outcome live in one file), so a kill at any point leaves either the old
@@ -18,8 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import final
 
-from actors import KNOWLEDGE_FILE, ReviewItem, ReviewStatus, WebSource, add_facts
-from actors.stores import clear_outcome, decide, record_action, replace_outcome
+from actors import (
+    KNOWLEDGE_FILE,
+    ReviewItem,
+    ReviewStatus,
+    WebSource,
+    add_facts,
+    clear_outcome,
+    decide,
+    record_action,
+    replace_outcome,
+)
 from actors.validation import check
 from messages import (
     Envelope,
@@ -68,138 +77,150 @@ class Decision:
     outcome: str
 
 
-def open_item(stores: Stores, item_id: int) -> ReviewItem:
-    """The review item, or one line saying why it cannot be decided."""
-    item = stores.review.item(item_id)
-    if item is None:
-        raise UsageError(f"no review item {item_id}; see review list")
-    if item.status != ReviewStatus.OPEN:
-        raise UsageError(f"review item {item_id} is already {item.status}")
-    return item
+@final
+class Operator:
+    """What a person does to the run directory of a live system: in the inbox, approve,
+    edit and approve, decline, or retry a lead with evidence they add; in Operations,
+    retry. The command line (``operating``), the API and the console all act through it,
+    as ``reviewer`` (kept in the audit).
 
-
-def draft_violations(
-    system: System, item: ReviewItem, edit: DraftEdit | None
-) -> tuple[OutreachDraft | None, tuple[RuleViolation, ...]]:
-    """The draft an approval would send to the CRM, and the policy rules it breaks."""
-    output = item.draft
-    if output is None:
-        if edit is not None:
-            raise UsageError(_no_draft(item))
-        return None, ()
-    draft = output
-    if edit is not None:
-        draft = output.model_copy(update={"subject": edit.subject, "body": edit.body})
-    report = check(draft, system.config.icp.rules())
-    return draft, report.reask + report.review
-
-
-async def approve(
-    system: System,
-    item_id: int,
-    *,
-    reviewer: str = "",
-    note: str = "",
-    edit: DraftEdit | None = None,
-    override: bool = False,
-) -> Decision:
-    """Approve an inbox item: the CRM takes the draft as the reviewer saw it (or edited
-    it), and the lead ends ``completed``, or ``disqualified`` where its score says so and
-    the draft was not edited. No model is asked anything.
-
-    A draft (as it is, or as edited) runs through the draft policy again: if it still
-    breaks a rule, approval needs ``override`` and a note, which the audit keeps, and
-    rules in ``UNOVERRIDABLE`` are never overridden.
+    Each decision is one transaction with the state it changes, and a decision on an item
+    that is no longer open is refused.
     """
-    stores = system.stores
-    item = open_item(stores, item_id)
-    draft, violations = draft_violations(system, item, edit)
-    if draft is None:
-        raise UsageError(_no_draft(item))
-    _check_override(item_id, violations, override=override, note=note)
-    action = "approved with override" if violations else "approved"
-    if edit is not None:
-        action = "edited and " + action
-    # An edited draft is one a person chose to send; otherwise the score decides.
-    send = edit is not None or not draft.score.disqualified
-    approved = ReviewApproved(item=item_id, draft=draft, send=send, reviewer=reviewer)
-    envelope = Envelope.new(approved, producer=REVIEWER, trace_id=item.lead_id)
 
-    def write(c: sqlite3.Connection) -> None:
-        _still_open(c, item_id)
-        decide(c, item_id, ReviewStatus.APPROVED, note, reviewer)
-        if action != "approved":
-            record_action(c, item_id, action, note, reviewer)
-        clear_outcome(c, item.record)
+    def __init__(self, system: System, *, reviewer: str = "") -> None:
+        self._system = system
+        self.reviewer = reviewer
 
-    outcome = await system.restart(item.record, write, envelope)
-    assert outcome is not None
-    return Decision(item_id, item.record, outcome)
+    @property
+    def stores(self) -> Stores:
+        return self._system.stores
 
+    def open_item(self, item_id: int) -> ReviewItem:
+        """The review item, or one line saying why it cannot be decided."""
+        item = self.stores.review.item(item_id)
+        if item is None:
+            raise UsageError(f"no review item {item_id}; see review list")
+        if item.status != ReviewStatus.OPEN:
+            raise UsageError(f"review item {item_id} is already {item.status}")
+        return item
 
-def decline(where: System | Stores, item_id: int, reason: str, *, reviewer: str = "") -> Decision:
-    """Decline an inbox item: the lead ends ``declined``, with the reason. Nothing is sent
-    and nothing retries it; it is no failure, and no dead letter is written."""
-    if not reason.strip():
-        raise UsageError("--reason must say why the lead is declined")
-    stores = where.stores if isinstance(where, System) else where
-    item = open_item(stores, item_id)
-    by = reviewer or "a reviewer"
+    def draft_violations(
+        self, item: ReviewItem, edit: DraftEdit | None
+    ) -> tuple[OutreachDraft | None, tuple[RuleViolation, ...]]:
+        """The draft an approval would send to the CRM, and the policy rules it breaks."""
+        output = item.draft
+        if output is None:
+            if edit is not None:
+                raise UsageError(_no_draft(item))
+            return None, ()
+        draft = output
+        if edit is not None:
+            draft = output.model_copy(update={"subject": edit.subject, "body": edit.body})
+        report = check(draft, self._system.config.icp.rules())
+        return draft, report.reask + report.review
 
-    def write(c: sqlite3.Connection) -> None:
-        _still_open(c, item_id)
-        decide(c, item_id, ReviewStatus.DECLINED, reason, reviewer)
-        replace_outcome(c, item.record, Outcome.DECLINED, f"Declined by {by}: {reason}"[:500])
+    async def approve(
+        self, item_id: int, *, note: str = "", edit: DraftEdit | None = None, override: bool = False
+    ) -> Decision:
+        """Approve an inbox item: the CRM takes the draft as the reviewer saw it (or edited
+        it), and the lead ends ``completed``, or ``disqualified`` where its score says so
+        and the draft was not edited. No model is asked anything.
 
-    stores.ledger.db.run_sync(write)
-    if isinstance(where, System):
-        where.heard_decision(Outcome.DECLINED.value)
-    return Decision(item_id, item.record, Outcome.DECLINED.value)
+        A draft (as it is, or as edited) runs through the draft policy again: if it still
+        breaks a rule, approval needs ``override`` and a note, which the audit keeps, and
+        rules in ``UNOVERRIDABLE`` are never overridden.
+        """
+        item = self.open_item(item_id)
+        draft, violations = self.draft_violations(item, edit)
+        if draft is None:
+            raise UsageError(_no_draft(item))
+        _check_override(item_id, violations, override=override, note=note)
+        action = "approved with override" if violations else "approved"
+        if edit is not None:
+            action = "edited and " + action
+        # An edited draft is one a person chose to send; otherwise the score decides.
+        send = edit is not None or not draft.score.disqualified
+        reviewer = self.reviewer
+        approved = ReviewApproved(item=item_id, draft=draft, send=send, reviewer=reviewer)
+        envelope = Envelope.new(approved, producer=REVIEWER, trace_id=item.lead_id)
 
+        def write(c: sqlite3.Connection) -> None:
+            _still_open(c, item_id)
+            decide(c, item_id, ReviewStatus.APPROVED, note, reviewer)
+            if action != "approved":
+                record_action(c, item_id, action, note, reviewer)
+            clear_outcome(c, item.record)
 
-reject = decline
-"""The name ``decline`` had before: a person's no is not a failure."""
+        outcome = await self._system.restart(item.record, write, envelope)
+        assert outcome is not None
+        return Decision(item_id, item.record, outcome)
 
+    async def decline(self, item_id: int, reason: str) -> Decision:
+        """Decline an inbox item: the lead ends ``declined``, with the reason. Nothing is
+        sent and nothing retries it; it is no failure, and no dead letter is written."""
+        if not reason.strip():
+            raise UsageError("--reason must say why the lead is declined")
+        item = self.open_item(item_id)
+        reviewer = self.reviewer
+        by = reviewer or "a reviewer"
 
-async def retry_lead(
-    system: System,
-    item_id: int,
-    *,
-    facts: Sequence[str] = (),
-    url: str = "",
-    reviewer: str = "",
-) -> Decision:
-    """Run an inbox item's lead again from research, as its next retry, after adding
-    ``facts`` about its company (from the page at ``url``) to the run directory's
-    knowledge base: the way on for a lead that had no evidence. The item is settled as
-    ``retried``; the lead ends as the new pass decides (the CRM, or the inbox again).
+        def write(c: sqlite3.Connection) -> None:
+            _still_open(c, item_id)
+            decide(c, item_id, ReviewStatus.DECLINED, reason, reviewer)
+            said = f"Declined by {by}: {reason}"[:500]
+            replace_outcome(c, item.record, Outcome.DECLINED, said)
 
-    A ``url`` without facts is read as web research reads a company's site (robots.txt,
-    the address guard, ``allow_private_sources``), and what the page says becomes the
-    facts; a page that cannot be read is refused, saying why, and nothing runs."""
-    item = open_item(system.stores, item_id)
-    lead = item.request.lead
-    if url.strip() and not facts:
-        facts = await _page_facts(url.strip(), allow_private=system.config.allow_private_sources)
-    note = ""
-    if facts:
-        count = add_facts(system.config.out / KNOWLEDGE_FILE, lead, facts, url)
-        note = f"added {len(facts)} fact(s) about {lead.domain} ({count} in all)"
-        note += f" from {url}" if url else ""
-    draft = item.draft
-    again = RetryRequested(
-        stage=Stage.RESEARCH, lead=lead, retry=(draft.retry if draft is not None else 0) + 1
-    )
-    envelope = Envelope.new(again, producer=REVIEWER, trace_id=item.lead_id)
+        await self._system.settle(write, Outcome.DECLINED)
+        return Decision(item_id, item.record, Outcome.DECLINED.value)
 
-    def write(c: sqlite3.Connection) -> None:
-        _still_open(c, item_id)
-        decide(c, item_id, ReviewStatus.RETRIED, note or "ran again", reviewer)
-        clear_outcome(c, item.record)
+    async def retry_lead(
+        self, item_id: int, *, facts: Sequence[str] = (), url: str = ""
+    ) -> Decision:
+        """Run an inbox item's lead again from research, as its next retry, after adding
+        ``facts`` about its company (from the page at ``url``) to the run directory's
+        knowledge base: the way on for a lead that had no evidence. The item is settled as
+        ``retried``; the lead ends as the new pass decides (the CRM, or the inbox again).
 
-    outcome = await system.restart(item.record, write, envelope)
-    assert outcome is not None
-    return Decision(item_id, item.record, outcome)
+        A ``url`` without facts is read as web research reads a company's site (robots.txt,
+        the address guard, ``allow_private_sources``), and what the page says becomes the
+        facts; a page that cannot be read is refused, saying why, and nothing runs."""
+        config = self._system.config
+        item = self.open_item(item_id)
+        lead = item.request.lead
+        if url.strip() and not facts:
+            facts = await _page_facts(url.strip(), allow_private=config.allow_private_sources)
+        note = ""
+        if facts:
+            count = add_facts(config.out / KNOWLEDGE_FILE, lead, facts, url)
+            note = f"added {len(facts)} fact(s) about {lead.domain} ({count} in all)"
+            note += f" from {url}" if url else ""
+        draft = item.draft
+        again = RetryRequested(
+            stage=Stage.RESEARCH, lead=lead, retry=(draft.retry if draft is not None else 0) + 1
+        )
+        envelope = Envelope.new(again, producer=REVIEWER, trace_id=item.lead_id)
+        reviewer = self.reviewer
+
+        def write(c: sqlite3.Connection) -> None:
+            _still_open(c, item_id)
+            decide(c, item_id, ReviewStatus.RETRIED, note or "ran again", reviewer)
+            clear_outcome(c, item.record)
+
+        outcome = await self._system.restart(item.record, write, envelope)
+        assert outcome is not None
+        return Decision(item_id, item.record, outcome)
+
+    def retryable(self, letter_id: int | None = None, *, rejected: bool = False) -> list[int]:
+        """The Operations items a retry takes: ``letter_id``, or every open one (one per
+        record); ``UsageError`` saying why one cannot be retried."""
+        return retryable(self.stores, letter_id, rejected=rejected)
+
+    async def retry(self, letter_id: int, *, rejected: bool = False) -> Decision:
+        """Retry an Operations item: its failed step runs again, as a new attempt."""
+        record, outcome = await retry_letter(self._system, letter_id, rejected=rejected)
+        assert outcome is not None
+        return Decision(letter_id, record, outcome)
 
 
 async def _page_facts(url: str, *, allow_private: bool) -> tuple[str, ...]:
@@ -209,19 +230,6 @@ async def _page_facts(url: str, *, allow_private: bool) -> tuple[str, ...]:
     if isinstance(found, str):
         raise UsageError(f"the page could not be read: {found}; give the facts it states instead")
     return found
-
-
-async def retry(system: System, letter_id: int, *, rejected: bool = False) -> Decision:
-    """Retry an Operations item: its failed step runs again, as a new attempt."""
-    record, outcome = await retry_letter(system, letter_id, rejected=rejected)
-    assert outcome is not None
-    return Decision(letter_id, record, outcome)
-
-
-replay = retry
-"""``dead-letters replay``: the same as retrying an Operations item."""
-replayable = retryable
-"""The Operations items a replay takes."""
 
 
 def export_csv(stores: Stores) -> str:

@@ -13,8 +13,7 @@ from typing import Protocol, final
 import anyio
 from anyio.abc import TaskStatus
 
-from actors import DeadLetterItem, EventLog, LetterStatus, unschedule, utc_now
-from actors.stores import clear_outcome
+from actors import DeadLetterItem, EventLog, LetterStatus, clear_outcome, unschedule, utc_now
 from messages import (
     Envelope,
     LeadAccepted,
@@ -33,7 +32,7 @@ from supervision.system._wiring import OPERATOR
 
 LONGEST_WAIT_S = 3600.0
 """The runner looks at the schedule again at least this often (a clock that jumped)."""
-STAGES = {"research": Stage.RESEARCH, "scoring": Stage.SCORING, "writer": Stage.WRITING}
+STAGE_OF_ACTOR = {"research": Stage.RESEARCH, "scoring": Stage.SCORING, "writer": Stage.WRITING}
 """The stage each LLM stage actor runs, by the actor's name in a dead letter."""
 
 
@@ -125,7 +124,7 @@ def retry_envelope(item: DeadLetterItem, *, nth: int) -> Envelope[Message]:
         envelope = replay_envelope(item.payload)
     except (UsageError, ValueError):
         raise UsageError(f"Operations item {item.id}: its payload cannot be replayed") from None
-    stage = STAGES.get(item.actor)
+    stage = STAGE_OF_ACTOR.get(item.actor)
     again = None if stage is None else _as_retry(envelope.message, stage, nth)
     if again is None:
         return envelope

@@ -102,7 +102,7 @@ class Run:
         total: int | None = None,
         stream: bool = False,
         path: Path | None = None,
-        count: Callable[[], int] | None = None,
+        count_records: Callable[[], int] | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> None:
         self.config = config
@@ -112,7 +112,7 @@ class Run:
         """The file ``records`` are read from, if they are: the same file again, once
         finished, is recognised by its digest without reading it."""
         self.total = total
-        self.count = count
+        self.count_records = count_records
         """Counts the input's records (a blocking read of the file), for the progress's
         total: it runs in a thread beside the run, and not at all for an input recognised
         by its digest, whose lines are known without reading it."""
@@ -124,7 +124,8 @@ class Run:
         self.lines = 0
         self.done = 0
         self.finished_earlier = 0
-        self.counts: dict[str, int] = {}
+        self.lines_by_outcome: dict[str, int] = {}
+        """Lines of the input with an outcome, by outcome."""
         self._waiting: dict[int, int] = {}
         """Records of this input without an outcome yet, and how many lines name each."""
 
@@ -156,20 +157,20 @@ class Run:
             self.lines = self.finished_earlier = self.total = sum(repeated.values())
             system.log.info("input_repeated", lines=self.lines, digest=digest[:16])
             for outcome, lines in repeated.items():
-                self._count(outcome, lines)
+                self._done(outcome, lines)
             self._progress()
             return
         async with anyio.create_task_group() as counting:
-            if self.count is not None and self.total is None:
-                counting.start_soon(self._count_total, self.count)
+            if self.count_records is not None and self.total is None:
+                counting.start_soon(self._read_total, self.count_records)
             await self._submit_all(system, input_id)
         # Only a file read whole, and unchanged while it was read, can be recognised later.
         if digest is not None and digest == await anyio.to_thread.run_sync(_digest, self.path):
             await ledger.note_digest(input_id, digest)
 
-    async def _count_total(self, count: Callable[[], int]) -> None:
+    async def _read_total(self, count_records: Callable[[], int]) -> None:
         # Abandoned if the run stops first: counting holds nothing the run needs.
-        self.total = await anyio.to_thread.run_sync(count, abandon_on_cancel=True)
+        self.total = await anyio.to_thread.run_sync(count_records, abandon_on_cancel=True)
         self._progress()
 
     async def _submit_all(self, system: System, input_id: int) -> None:
@@ -185,7 +186,7 @@ class Run:
                     self._waiting[receipt.record] = self._waiting.get(receipt.record, 0) + 1
                 else:
                     self.finished_earlier += receipt.submission is Submission.KNOWN
-                    self._count(receipt.outcome, 1)
+                    self._done(receipt.outcome, 1)
             self._progress()
 
     async def _read(self, room: int) -> list[RawRecord]:
@@ -206,12 +207,13 @@ class Run:
     def _heard(self, outcome: LeadOutcome) -> None:
         lines = self._waiting.pop(outcome.record, 0)
         if lines:
-            self._count(outcome.outcome.value, lines)
+            self._done(outcome.outcome.value, lines)
             self._progress()
 
-    def _count(self, outcome: str, lines: int) -> None:
+    def _done(self, outcome: str, lines: int) -> None:
+        """``lines`` more lines of the input have ``outcome``."""
         self.done += lines
-        self.counts[outcome] = self.counts.get(outcome, 0) + lines
+        self.lines_by_outcome[outcome] = self.lines_by_outcome.get(outcome, 0) + lines
 
     def _progress(self) -> None:
         if self.on_progress is None or self.system is None:
@@ -223,7 +225,7 @@ class Run:
             Progress(
                 total=self.total,
                 done=self.done,
-                outcomes=dict(self.counts),
+                outcomes=dict(self.lines_by_outcome),
                 llm_calls=calls.calls,
                 retries=calls.retried,
                 in_flight_calls=calls.in_flight,
@@ -231,18 +233,19 @@ class Run:
             )
         )
 
-    def summarise(self, system: System, makespan: float) -> RunSummary:
+    def summarise(self, running: System, makespan: float) -> RunSummary:
         """The summary of this input, written to ``summary.json`` and the event log."""
         outcomes = {o.value: 0 for o in Outcome}
         pending = 0
-        ledger = system.stores.ledger
+        ledger = running.stores.ledger
         counts = ledger.counts(input_id=self.input_id) if self.input_id is not None else {}
         for outcome, count in counts.items():
             if outcome == PENDING:
                 pending = count
             else:
                 outcomes[outcome] = count
-        stats = system.caller.statistics()
+        system = running.statistics()
+        stats = system.caller
         summary = RunSummary(
             leads=self.lines,
             outcomes=outcomes,
@@ -254,7 +257,7 @@ class Run:
             leads_per_s=self.lines / makespan if makespan > 0 else 0.0,
             tokens_by_stage=stats.tokens_by_stage,
             failures_by_rule=dict(system.book.failures_by_rule),
-            halted=system.halted.reason if system.halted is not None else None,
+            halted=system.halted,
             drifted=tuple(system.drifted),
             latency_p50_s=stats.latency_p50_by_stage,
             latency_p95_s=stats.latency_p95_by_stage,
@@ -265,7 +268,7 @@ class Run:
             cost=Spend(stats.usage, outcomes[Outcome.COMPLETED.value]).to_json(),
         )
         (self.config.out / SUMMARY_FILE).write_text(json.dumps(asdict(summary), indent=2) + "\n")
-        log = system.log
+        log = running.log
         contract = summary.contract()
         contract.pop("cost")
         log.info("run_finished", **contract, pending=pending, cost=summary.cost["note"])
@@ -300,12 +303,18 @@ async def run_pipeline(
     stream: bool = False,
     source: str = "input",
     path: Path | None = None,
-    count: Callable[[], int] | None = None,
+    count_records: Callable[[], int] | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> RunSummary:
     """Run ``records`` through the system on ``config.out`` until each has an outcome."""
     run = Run(
-        config, records, source=source, total=total, stream=stream, path=path, count=count,
+        config,
+        records,
+        source=source,
+        total=total,
+        stream=stream,
+        path=path,
+        count_records=count_records,
         on_progress=on_progress,
-    )  # fmt: skip
+    )
     return await run()

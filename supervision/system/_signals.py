@@ -43,8 +43,7 @@ class Stopper:
                 self.requested.set()
                 if self.system is not None:
                     self.system.log.warning("stop_requested", signal=signum, drain_s=DRAIN_S)
-                    self.system.stop_admitting()
-                    self.system.stop_by = anyio.current_time() + DRAIN_S
+                    self.system.stop_within(DRAIN_S)
 
     @asynccontextmanager
     async def guarding(self, config: PipelineConfig) -> AsyncIterator[System]:
@@ -68,8 +67,8 @@ class Stopper:
     ) -> None:
         """Run ``work`` (or nothing) until it is done, the system halts, or a signal comes."""
         async with anyio.create_task_group() as until:
-            until.start_soon(cancel_when, system.halt, until.cancel_scope)
-            until.start_soon(cancel_when, self.requested, until.cancel_scope)
+            until.start_soon(cancel_after, system.wait_halted, until.cancel_scope)
+            until.start_soon(cancel_after, self.requested.wait, until.cancel_scope)
             if work is not None:
                 await work()
                 until.cancel_scope.cancel()
@@ -84,7 +83,7 @@ class Stopper:
             await system.wait_settled()
 
 
-async def cancel_when(event: anyio.Event, scope: CancelScope) -> None:
-    """Cancel ``scope`` once ``event`` is set."""
-    await event.wait()
+async def cancel_after(wait: Callable[[], Awaitable[object]], scope: CancelScope) -> None:
+    """Cancel ``scope`` once ``wait()`` returns."""
+    await wait()
     scope.cancel()

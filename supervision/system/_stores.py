@@ -81,9 +81,15 @@ class Stores:
 
     def close(self) -> None:
         stores = (
-            self.ledger, self.journal, self.crm, self.review, self.dead, self.webhooks,
-            self.research, self.usage,
-        )  # fmt: skip
+            self.ledger,
+            self.journal,
+            self.crm,
+            self.review,
+            self.dead,
+            self.webhooks,
+            self.research,
+            self.usage,
+        )
         for store in stores:
             if store is not None:
                 store.close()

@@ -7,7 +7,6 @@ system counts what is unfinished and tells listeners each outcome. ``open_system
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import final
@@ -21,6 +20,7 @@ from actors import (
     Claim,
     CompanyResearch,
     CrmStore,
+    EventLog,
     FlakyCrm,
     LlmCaller,
     MetricsBook,
@@ -30,10 +30,11 @@ from actors import (
     Submission,
     null_log,
 )
-from actors.drift import PROFILE_FILE, DriftReport, Profile, ProfileBuilder
-from actors.llm import Spend, Usage
+from actors.drift import Profile
+from actors.intake import CheckedRecord
+from actors.llm import Spend
 from actors.webhooks import SecretFiles, Webhooks
-from bus import Bus
+from bus import Bus, SqliteFile
 from messages import (
     DriftDetected,
     Envelope,
@@ -46,23 +47,24 @@ from messages import (
     RunHalted,
     UsageError,
 )
-from supervision._supervisor import Supervisor
+from supervision import Supervisor
 from supervision.system._admission import Admission
 from supervision.system._admitter import Admitter
 from supervision.system._config import PipelineConfig
+from supervision.system._drift_watch import DriftWatch
 from supervision.system._group_submit import GroupSubmit
 from supervision.system._housekeeping import Housekeeping
+from supervision.system._outcomes import OutcomeListener, Outcomes
 from supervision.system._retries import RetryRunner
+from supervision.system._statistics import BookStatistics, SystemStatistics
 from supervision.system._stores import Stores
+from supervision.system._usage import UsageKeeper
 from supervision.system._wiring import (
     OPERATOR,
     SystemParts,
     build_bus,
     build_supervisor,
 )
-
-OutcomeListener = Callable[[LeadOutcome], None]
-COMPLETED = Outcome.COMPLETED.value
 
 
 @final
@@ -85,134 +87,195 @@ class System:
     ) -> None:
         """``bus``, when given, is a bus other processes share (``NatsBus``): this
         process then runs only the stateful actors, and workers run the stages."""
-        self.config = config
-        self.admits = admit
-        """Whether it admits the inbox's records; an operator's one-off action does not,
-        so that it touches no lead but the one it acts on."""
-        self.stores = stores
-        self.log = config.log if config.log is not None else null_log()
-        self.caller = LlmCaller(
+        self._config = config
+        self._admits = admit
+        self._stores = stores
+        self._log = config.log if config.log is not None else null_log()
+        self._caller = LlmCaller(
             config.gateway, limit=config.concurrency, fallback_model=config.fallback_model
         )
-        self.book = MetricsBook()
-        self.companies = CompanyResearch(
+        self._book = MetricsBook()
+        self._companies = CompanyResearch(
             stores.research, ttl=config.research_ttl, now=config.research_clock
         )
-        """Research reused per company, kept in ``journal.sqlite``."""
-        self._usage_saved: dict[tuple[str, str], Usage] = {}
-        self.housekeeping = Housekeeping(
-            stores.journal, stores.ledger, self.save_usage, config.compaction, log=self.log
+        self._usage = UsageKeeper(stores.usage, self._caller)
+        self._housekeeping = Housekeeping(
+            stores.journal, stores.ledger, self._usage.save, config.compaction, log=self._log
         )
-        """Finished leads compacted, and usage saved, while the system runs."""
-        self.halted: RunHalted | None = None
-        self.drifted: list[str] = []
-        self.heard: dict[str, int] = {}
-        """Outcomes this process has settled, by outcome."""
-        self.halt = anyio.Event()
-        self.stop_by: float | None = None
-        """When stopping must be over (``anyio.current_time``); ``STOP_S`` from the stop
-        if ``None``."""
+        self._halted: RunHalted | None = None
+        self._halt = anyio.Event()
+        self._stop_by: float | None = None
         self._admission = Admission(config.window)
         self._inbox = GroupSubmit(stores.ledger)
-        self._listeners: list[OutcomeListener] = []
-        self._waiters: dict[int, anyio.Event] = {}
-        self._unfinished = stores.ledger.unfinished() if admit else 0
-        self._finished = anyio.Event()
-        self._room = anyio.Event()
-        self._profile_saved = anyio.Event()
-        self.profile = ProfileBuilder(seed=config.seed, window=config.drift_window)
-        self.live_drift: DriftReport | None = None
-        """The verdict on the last full live drift window, when there is a baseline."""
-        self.windows = 0
-        # A resumed run adds to the profile of the leads done before, rather than replacing it.
-        if (config.out / PROFILE_FILE).is_file():
-            with contextlib.suppress(UsageError):
-                self.profile.profile = Profile.load(config.out / PROFILE_FILE)
-        self.webhooks = Webhooks(stores.webhooks, SecretFiles(config.out))
-        """The run directory's webhooks; sent while the system runs, if it admits leads (an
-        operator's one-off action leaves them to the service or the next run)."""
+        self._outcomes = Outcomes(stores.ledger.unfinished() if admit else 0)
+        self._drift = DriftWatch(config.out, seed=config.seed, window=config.drift_window)
+        # Sent while the system runs, if it admits leads (an operator's one-off action
+        # leaves them to the service or the next run).
+        self._webhooks = Webhooks(stores.webhooks, SecretFiles(config.out))
         if bus is None:
             bus = build_bus(config.mailbox_capacity, config.hooks, stores.journal)
-        self.bus: Bus = bus
-        self.distributed = bus.shared
-        """Whether the stages run in other processes, on a shared bus."""
-        self.supervisor: Supervisor = build_supervisor(
-            self.bus, self._parts(), stages=not self.distributed
+        self._bus: Bus = bus
+        self._supervisor: Supervisor = build_supervisor(
+            self._bus, self._parts(), stages=not self.distributed
         )
-        self._admitter = Admitter(stores, self._admission, self.bus)
-        self.retries = RetryRunner(self, self.log)
+        self._admitter = Admitter(stores, self._admission, self._bus)
+        self._retries = RetryRunner(self, self._log)
+
+    # What it is built from, and its parts
+
+    @property
+    def config(self) -> PipelineConfig:
+        return self._config
+
+    @property
+    def stores(self) -> Stores:
+        """The run directory's stores, to read from (the operator's actions write)."""
+        return self._stores
+
+    @property
+    def log(self) -> EventLog:
+        """Where its events go (``events.jsonl`` from the command line)."""
+        return self._log
+
+    @property
+    def caller(self) -> LlmCaller:
+        """The LLM caller every stage goes through (a run's progress reads its cheap
+        counters after every outcome; the faces read ``statistics()``)."""
+        return self._caller
+
+    @property
+    def bus(self) -> Bus:
+        return self._bus
+
+    @property
+    def distributed(self) -> bool:
+        """Whether the stages run in other processes, on a shared bus."""
+        return self._bus.shared
+
+    @property
+    def housekeeping(self) -> Housekeeping:
+        """Finished leads compacted, and usage saved, while the system runs."""
+        return self._housekeeping
+
+    @property
+    def retries(self) -> RetryRunner:
         """Operations' automatic retries, run by a system that admits (owns the run)."""
-        self._check_finished()
+        return self._retries
+
+    @property
+    def halted(self) -> RunHalted | None:
+        """Why the system stopped admitting for good (quota, auth), if it did."""
+        return self._halted
+
+    @property
+    def stop_by(self) -> float | None:
+        """When stopping must be over (``anyio.current_time``); ``STOP_S`` from the stop
+        if ``None``."""
+        return self._stop_by
+
+    def statistics(self) -> SystemStatistics:
+        """The system now: outcomes, admission, LLM calls and their cost, verdicts, reuse,
+        compaction, drift."""
+        caller, settled = self._caller.statistics(), dict(self._outcomes.settled)
+        return SystemStatistics(
+            settled=settled,
+            queued=self.queued,
+            in_flight=self.in_flight,
+            unfinished=self.unfinished,
+            caller=caller,
+            spend=Spend(caller.usage, settled.get(Outcome.COMPLETED.value, 0)),
+            book=BookStatistics.of(self._book),
+            companies=self._companies.statistics(),
+            housekeeping=self._housekeeping.statistics(),
+            halted=self._halted.reason if self._halted is not None else None,
+            drifted=tuple(self._drift.drifted),
+            live_drift=self._drift.live,
+            drift_windows=self._drift.windows,
+            window_leads=self._drift.builder.window_leads,
+        )
+
+    def drift_profile(self) -> Profile:
+        """A copy of the live drift profile, taken on the event loop where the drift
+        monitor adds to it: what a report compares with the baseline, in a thread."""
+        return self._drift.profile()
+
+    def journal_file(self) -> SqliteFile:
+        """The run directory's ``journal.sqlite``, where a face keeps its own tables beside
+        the run's (sessions, idempotency keys): ``share`` it with their schema."""
+        return self._stores.ledger.db
+
+    def send_webhooks(self) -> None:
+        """Deliver the webhooks' outbox now: an endpoint was enabled, or a delivery is due
+        again."""
+        self._webhooks.ring()
 
     def _parts(self) -> SystemParts:
-        config = self.config
-        crm: CrmStore = config.crm if config.crm is not None else self.stores.crm
+        config = self._config
+        crm: CrmStore = config.crm if config.crm is not None else self._stores.crm
         if config.crm_fault_rate > 0:
             crm = FlakyCrm(crm, rate=config.crm_fault_rate, seed=config.seed)
         return SystemParts(
             out=config.out,
-            caller=self.caller,
+            caller=self._caller,
             icp=config.icp,
             # What reviewers added comes first: a lead retried with evidence finds it.
             source=RunKnowledge(config.out / KNOWLEDGE_FILE, config.source),
             prompts=config.prompts,
             crm=crm,
-            ledger=self.stores.ledger,
-            review=self.stores.review,
-            dead=self.stores.dead,
-            book=self.book,
-            profile=self.profile,
+            ledger=self._stores.ledger,
+            review=self._stores.review,
+            dead=self._stores.dead,
+            book=self._book,
+            profile=self._drift.builder,
             baseline=config.baseline,
             baseline_name=config.baseline_name,
             on_outcome=self._on_outcome,
             on_notice=self._on_notice,
-            on_window=self._on_window,
+            on_window=self._drift.judged,
             breaker=CircuitBreaker(),
             handlers=config.window,
             timeout=config.timeout,
-            log=self.log,
+            log=self._log,
             ops_retry=config.ops_retry,
-            webhooks=self.webhooks if self.admits else None,
-            companies=self.companies,
-            housekeeping=self.housekeeping if self.admits else None,
+            webhooks=self._webhooks if self._admits else None,
+            companies=self._companies,
+            housekeeping=self._housekeeping if self._admits else None,
         )
 
     # Feeding
 
     async def open_input(self, source: str) -> int:
         """Register an input (a file, stdin, an HTTP request) and return its number."""
-        return await self.stores.ledger.open_input(source)
+        return await self._stores.ledger.open_input(source)
 
     @property
     def queued(self) -> int:
         """Records submitted and unfinished that hold no admission place yet."""
-        return max(0, self._unfinished - self._admission.in_flight)
+        return max(0, self._outcomes.unfinished - self._admission.in_flight)
 
     def inbox_room(self) -> int:
         """How many more records the inbox takes before feeders must wait."""
-        return max(0, self.config.inbox_limit - self.queued)
+        return max(0, self._config.inbox_limit - self.queued)
 
     async def wait_for_room(self) -> None:
         """Return once the inbox has room for at least one more record."""
         while self.inbox_room() == 0:
-            if self._room.is_set():
-                self._room = anyio.Event()
-            await self._room.wait()
+            await self._outcomes.wait_for_outcome()
 
     async def submit(
         self,
         input_id: int,
-        rows: Sequence[tuple[int, Mapping[str, RawValue]]],
+        rows: Sequence[tuple[int, Mapping[str, RawValue] | CheckedRecord]],
         claim: Claim | None = None,
     ) -> list[Receipt]:
-        """Submit ``(position, fields)`` rows; durable when this returns. Under a ``claim``
-        (an idempotency key), in its transaction: no receipts when it was taken before."""
+        """Submit ``(position, fields)`` rows; durable when this returns. ``fields`` are as
+        read (checked as they are submitted), or a record a face checked already. Under a
+        ``claim`` (an idempotency key), in its transaction: no receipts when it was taken
+        before."""
         receipts = await self._inbox.submit(input_id, rows, claim)
         fresh = sum(r.submission is Submission.NEW for r in receipts)
         if fresh:
-            self._unfinished += fresh
-            if self._finished.is_set():
-                self._finished = anyio.Event()
+            self._outcomes.opened(fresh)
             self._admitter.wake()
         return receipts
 
@@ -238,32 +301,31 @@ class System:
         # and leave the envelope that earns the next one unsent.
         with anyio.CancelScope(shield=True):
             try:
-                await self.stores.ledger.db.run(write)
+                await self._stores.ledger.db.run(write)
             except BaseException:
                 self._admission.settle(record)
                 raise
-            self._unfinished += 1
-            if self._finished.is_set():
-                self._finished = anyio.Event()
-            done = self._waiters.setdefault(record, anyio.Event()) if wait else None
-            await self.bus.publish(envelope)
+            self._outcomes.opened(1)
+            done = self._outcomes.waiter(record) if wait else None
+            await self._bus.publish(envelope)
         if done is None:
             return None
         await done.wait()
-        return self.stores.ledger.outcome_of(record)
+        return self._stores.ledger.outcome_of(record)
+
+    async def settle(self, write: Callable[[sqlite3.Connection], None], outcome: Outcome) -> None:
+        """A person's decision that ends a lead without the actors (a decline): ``write``
+        sets its outcome in one transaction, and it is counted as if the actors had."""
+        await self._stores.ledger.db.run(write)
+        self._outcomes.count(outcome.value)
 
     def holds(self, record: int) -> bool:
         """Whether ``record`` holds an admission place: it is in flight."""
         return self._admission.holds(record)
 
-    def heard_decision(self, outcome: str) -> None:
-        """Count an outcome a person set without the actors (a decline), as if heard."""
-        self.heard[outcome] = self.heard.get(outcome, 0) + 1
-
     def listen(self, listener: OutcomeListener) -> Callable[[], None]:
         """Call ``listener`` with every outcome from now on; returns how to stop."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
+        return self._outcomes.listen(listener)
 
     @property
     def in_flight(self) -> int:
@@ -271,79 +333,74 @@ class System:
 
     @property
     def unfinished(self) -> int:
-        return self._unfinished
+        return self._outcomes.unfinished
 
     async def wait_finished(self) -> None:
         """Return once every submitted record has an outcome."""
-        await self._finished.wait()
+        await self._outcomes.wait_finished()
 
     async def wait_settled(self) -> None:
         """Return once no admitted record is in flight."""
         await self._admission.wait_idle()
 
+    async def wait_halted(self) -> None:
+        """Return once the system halts (a failure no retry can fix: quota, auth)."""
+        await self._halt.wait()
+
     def stop_admitting(self) -> None:
         """Admit nothing more, and start no retry; what is unfinished stays in the inbox
         for the next start."""
         self._admitter.stop()
-        self.retries.cancel()
+        self._retries.cancel()
+
+    def stop_within(self, seconds: float) -> None:
+        """Admit nothing more, and have stopping over ``seconds`` from now (the drain after
+        a signal): the actors still busy then are cancelled."""
+        self.stop_admitting()
+        self._stop_by = anyio.current_time() + seconds
 
     async def stop_retrying(self) -> None:
         """Start no more automatic retries, once those due at start have started (a run
         that has fed its input: it finishes what it started, and no more)."""
-        await self.retries.stop()
+        await self._retries.stop()
 
     async def flush_profile(self) -> None:
         """Have the drift monitor save (and compare) the profile, and wait for it."""
-        self._profile_saved = anyio.Event()
-        await self.bus.publish(Envelope.new(ProfileFlush(), producer=OPERATOR))
-        await self._profile_saved.wait()
-
-    # Usage
-
-    def spend(self) -> Spend:
-        """What this process's LLM calls used and cost, and the leads it completed."""
-        return Spend(self.caller.statistics().usage, self.heard.get(COMPLETED, 0))
-
-    def _unsaved_usage(self) -> tuple[dict[tuple[str, str], Usage], dict[tuple[str, str], Usage]]:
-        """The usage now, and what of it is not saved yet."""
-        now = self.caller.statistics().usage
-        unsaved = {
-            key: used.minus(self._usage_saved.get(key, Usage())) for key, used in now.items()
-        }
-        return now, {key: used for key, used in unsaved.items() if used.calls}
-
-    async def save_usage(self) -> None:
-        """Add the LLM usage not saved yet to the run directory's (for ``report --cost``)."""
-        now, unsaved = self._unsaved_usage()
-        await self.stores.usage.add(unsaved)
-        self._usage_saved = now
+        self._drift.expect_save()
+        await self._bus.publish(Envelope.new(ProfileFlush(), producer=OPERATOR))
+        await self._drift.wait_saved()
 
     def save_usage_now(self) -> None:
-        """``save_usage``, blocking: for a system that is closing."""
-        now, unsaved = self._unsaved_usage()
-        self.stores.usage.add_now(unsaved)
-        self._usage_saved = now
+        """Add the LLM usage not saved yet to the run directory's, blocking: for a system
+        that is closing (a running one saves it in the background)."""
+        self._usage.save_now()
 
     # Running
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Start the actors, pick up what a crash left, then admit records until stopped."""
         async with anyio.create_task_group() as group:
-            await group.start(self.supervisor.run)
-            if not self.admits:
+            await group.start(self._supervisor.run)
+            if not self._admits:
                 task_status.started()
                 return
             redelivered = await self._admitter.pick_up()
-            self.log.info(
+            self._log.info(
                 "run_started",
-                out=str(self.config.out),
-                unfinished=self._unfinished,
+                out=str(self._config.out),
+                unfinished=self.unfinished,
                 redelivered=redelivered,
-                concurrency=self.config.concurrency,
+                concurrency=self._config.concurrency,
             )
             group.start_soon(self._admitter.run)
-            await group.start(self.retries.run)
+            await group.start(self._retries.run)
             task_status.started()
+
+    def stop_actors(self) -> None:
+        """Stop the actors: draining what is queued, unless the system halted or leads
+        are still in flight (then what they hold stays unacknowledged, for the next start)."""
+        self.stop_admitting()
+        self._supervisor.stop(drain=self._halted is None and self.in_flight == 0)
 
     # What the actors tell it
 
@@ -351,36 +408,20 @@ class System:
         self._admission.settle(outcome.record)
         if not first:
             return
-        self._unfinished -= 1
-        self.webhooks.ring()
-        self.housekeeping.note_finished(outcome.lead_id)
-        self.heard[outcome.outcome.value] = self.heard.get(outcome.outcome.value, 0) + 1
+        self._webhooks.ring()
+        self._housekeeping.note_finished(outcome.lead_id)
         if outcome.outcome is Outcome.FAILED:
-            self.retries.wake()  # its retry was scheduled with its dead letter
-        self._room.set()
-        waiter = self._waiters.pop(outcome.record, None)
-        if waiter is not None:
-            waiter.set()
-        for listener in list(self._listeners):
-            listener(outcome)
-        self._check_finished()
-
-    def _check_finished(self) -> None:
-        if self._unfinished <= 0:
-            self._finished.set()
-
-    def _on_window(self, report: DriftReport) -> None:
-        self.live_drift = report
-        self.windows += 1
+            self._retries.wake()  # its retry was scheduled with its dead letter
+        self._outcomes.heard(outcome)
 
     def _on_notice(self, notice: RunNotice) -> None:
         match notice:
             case RunHalted():
-                if self.halted is None:
-                    self.halted = notice
+                if self._halted is None:
+                    self._halted = notice
                 self.stop_admitting()
-                self.halt.set()
+                self._halt.set()
             case DriftDetected(columns=columns):
-                self.drifted.extend(c.name for c in columns if c.name not in self.drifted)
+                self._drift.drifted_in([c.name for c in columns])
             case ProfileSaved():
-                self._profile_saved.set()
+                self._drift.saved()

@@ -41,9 +41,7 @@ from actors.intake import Intake
 from actors.webhooks import Webhooks
 from bus import Bus, InProcessBus, Journal, PublishHook, Unrouted
 from messages import LeadOutcome, Message
-from supervision._events import SupervisorEvent
-from supervision._spec import ChildSpec, actor_child
-from supervision._supervisor import Supervisor
+from supervision import ChildSpec, Supervisor, SupervisorEvent, actor_child
 from supervision.system._housekeeping import Housekeeping
 
 VALIDATOR = "validator"
@@ -192,7 +190,7 @@ def build_supervisor(bus: Bus, parts: SystemParts, *, stages: bool = True) -> Su
         *stateful,
         *staged,
         # Duplicates were refused when the records were submitted, against the ledger.
-        actor_child(bus, lambda: Intake(check_duplicates=False, log=p.log)),
+        actor_child(bus, lambda: Intake(log=p.log)),
     ]
 
     def log_event(event: SupervisorEvent, /) -> None:

@@ -36,9 +36,7 @@ from actors import (
 )
 from bus import Bus, NatsSettings
 from messages import Message, UsageError
-from supervision._events import SupervisorEvent
-from supervision._spec import ChildSpec, actor_child
-from supervision._supervisor import Supervisor
+from supervision import ChildSpec, Supervisor, SupervisorEvent, actor_child
 from supervision.system._wiring import VALIDATOR, routes
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from actors.intake import read_records
 from actors.intake._source import CHUNK_SIZE
 from actors.llm import ChaosLlm, Fault, OfflineLlm
 from messages import OutreachDraft
-from supervision import PipelineConfig, RunSettings, run_pipeline
+from supervision.system import PipelineConfig, RunSettings, run_pipeline
 from tests.support.paths import EXAMPLES, ROOT
 
 LEADS = EXAMPLES / "leads.csv"
@@ -176,7 +176,7 @@ def test_an_approved_draft_goes_to_the_crm(
     )
     records = itertools.islice(read_records(LEADS), 5)
     anyio.run(run_pipeline, config, records)
-    RunSettings(kb=str(EXAMPLES / "companies.json"), icp=str(EXAMPLES / "icp.toml")).save(out)
+    RunSettings().save(out)
     store = ReviewStore(out / "journal.sqlite")
     item = next(i for i in store.items(status="open") if i.stage == "writing")
     store.close()

@@ -16,8 +16,7 @@ from bus import FakeClock
 from console import create_app, load_token
 from console._throttle import Throttle
 from messages import UsageError
-from supervision import EVENTS_FILE, event_log
-from supervision.system import Gate, open_system
+from supervision.system import EVENTS_FILE, Gate, event_log, open_system
 from tests.support.pipeline import offline_config
 
 TOKEN = "auth-token-0123456789abcdef"

@@ -20,7 +20,7 @@ import pytest
 from actors import CrmRow, CrmUnavailable, Icp, KnowledgeBase, LedgerStore, SqliteCrm
 from actors.intake import read_records
 from actors.llm import OfflineLlm
-from supervision import PipelineConfig, run_pipeline
+from supervision.system import PipelineConfig, run_pipeline
 from tests.support.paths import EXAMPLES, ROOT
 
 LEADS = EXAMPLES / "leads.csv"

@@ -24,9 +24,9 @@ def test_bare_leadwright_runs_from_a_wheel_away_from_the_checkout(tmp_path: Path
     subprocess.run([*pip, *install], check=True, capture_output=True, timeout=300)
     # The installed copy first on the path: the checkout's editable install comes after it.
     script = (
-        f"import sys; sys.path.insert(0, {str(target)!r}); import run, supervision.samples; "
+        f"import sys; sys.path.insert(0, {str(target)!r}); import run, supervision.system.samples; "
         f"assert run.__file__.startswith({str(target)!r}), run.__file__; "
-        "sys.exit(run.console())"
+        "sys.exit(run.script())"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=cwd, capture_output=True, text=True, timeout=300
@@ -34,5 +34,5 @@ def test_bare_leadwright_runs_from_a_wheel_away_from_the_checkout(tmp_path: Path
     assert result.returncode == 0, result.stderr
     assert "Details: leadwright report --out runs/latest" in result.stdout
     assert (cwd / "runs" / "latest" / "crm.sqlite").is_file()
-    assert (target / "supervision" / "samples" / "leads.csv").is_file()
+    assert (target / "supervision" / "system" / "samples" / "leads.csv").is_file()
     assert (target / "supervision" / "evaluation" / "templates" / "report.html").is_file()

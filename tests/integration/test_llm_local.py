@@ -36,7 +36,7 @@ from actors.llm import (
 from actors.llm._local import INSTALL_HINT
 from actors.validation import check
 from messages import ClosedResourceError, Envelope, Message, OutreachDraft, Stage
-from supervision import PipelineConfig, RunSummary, run_pipeline
+from supervision.system import PipelineConfig, RunSummary, run_pipeline
 from tests.support.paths import EXAMPLES, ROOT
 
 pytestmark = [

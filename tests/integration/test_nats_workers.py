@@ -25,7 +25,7 @@ from messages import (
     RunHalted,
     UsageError,
 )
-from supervision import VALIDATORS, Role, parse_roles
+from supervision.system import VALIDATORS, Role, parse_roles
 from tests.support.nats import Workers, leads, passwords, running_workers, worker_command
 from tests.support.paths import ROOT
 

@@ -19,7 +19,7 @@ from actors.llm._gateway import LlmRequest
 from actors.llm._openai import OpenAiLlm
 from actors.llm.testing import FakeOpenAI, Response, completion, quota_exhausted
 from messages import Stage
-from supervision import PipelineConfig, RunSummary, run_pipeline
+from supervision.system import PipelineConfig, RunSummary, run_pipeline
 from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio

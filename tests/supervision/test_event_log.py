@@ -9,7 +9,7 @@ import pytest
 import stamina
 
 import run as cli
-from supervision import EVENTS_FILE, Redact, Tally, event_log
+from supervision.system import EVENTS_FILE, Redact, Tally, event_log
 from tests.support.paths import EXAMPLES
 
 LEADS = EXAMPLES / "leads.csv"

@@ -21,7 +21,7 @@ from stamina.instrumentation import get_on_retry_hooks
 
 from actors.llm.testing import FakeOpenAI, Response, completion, server_error
 from messages import Redactor, redacting
-from supervision import EVENTS_FILE, command_log
+from supervision.system import EVENTS_FILE, command_log
 from tests.support.paths import ROOT
 from tests.support.serving import sample_leads, wait_until
 

@@ -13,7 +13,7 @@ from actors import DEFAULT_PROMPTS, INSTRUCTIONS, Icp, KnowledgeBase, Prompts, p
 from actors.intake import check_record
 from actors.validation import RuleContext, check
 from messages import Stage
-from supervision import MARKER, RunSettings, Workspace, init_workspace
+from supervision.system import MARKER, RunSettings, Workspace, init_workspace
 from tests.support.outputs import BODY, draft, draft_for, lead
 
 FILES = [
@@ -106,8 +106,8 @@ def test_run_uses_the_workspace_of_the_current_folder(
     assert code == 0, err
     assert "mapped 10 columns" in err
     settings = RunSettings.load(workspace / "runs/a")
-    assert (settings.workspace, settings.icp) == (str(workspace), str(workspace / "icp.toml"))
-    assert settings.kb == str(workspace / "companies.json")
+    assert (settings.files.workspace, settings.files.icp) == (workspace, workspace / "icp.toml")
+    assert settings.evidence.kb == workspace / "companies.json"
     sender = Workspace.load(workspace).sender
     [body] = (
         sqlite3.connect(workspace / "runs/a/crm.sqlite")
@@ -133,7 +133,7 @@ def test_options_override_the_workspace(
 
     assert code == 0, err
     settings = RunSettings.load(out)
-    assert (settings.kb, settings.workspace) == (str(kb), str(workspace))
+    assert (settings.evidence.kb, settings.files.workspace) == (kb, workspace)
 
 
 def test_a_folder_without_leadwright_toml_is_no_workspace(

@@ -23,7 +23,7 @@ from actors.intake import RawRecord
 from actors.llm import FunctionLlm, OfflineLlm
 from bus import SqliteJournal
 from messages import Claim, Evidence, Lead, ResearchResult, Stage
-from supervision import PipelineConfig, RunSummary, run_pipeline
+from supervision.system import PipelineConfig, RunSummary, run_pipeline
 from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio

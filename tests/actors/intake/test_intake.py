@@ -1,4 +1,5 @@
-"""The intake actor on the test bus: accepted leads, rejections, and duplicates within a run."""
+"""The intake actor on the test bus: accepted leads and rejections (duplicates are the
+inbox's, see test_inbox_door.py)."""
 
 from __future__ import annotations
 
@@ -104,69 +105,12 @@ async def test_an_unreadable_record_is_rejected_with_the_readers_reason() -> Non
     assert await deliver(Intake(), message) == rejection(message, "line 9: not a JSON object")
 
 
-async def test_a_second_record_with_the_same_email_is_a_duplicate() -> None:
-    """A later record with an accepted lead's email, in any case, is rejected as its duplicate."""
-    intake = Intake()
-    first, again = submitted(1, id="L1"), submitted(5, id="L5", email=" ZOE@Acme.io")
-
-    assert [type(m) for m in await deliver(intake, first)] == [LeadAccepted]
-    assert await deliver(intake, again) == rejection(again, "duplicate of record 1")
-
-
-async def test_a_second_record_with_the_same_id_is_a_duplicate() -> None:
-    """A later record with an accepted lead's id is rejected as its duplicate."""
-    intake = Intake()
-    first, again = submitted(2, id="L1"), submitted(3, id="L1", email="other@acme.io")
-
-    assert [type(m) for m in await deliver(intake, first)] == [LeadAccepted]
-    assert await deliver(intake, again) == rejection(again, "duplicate of record 2")
-
-
-async def test_an_invalid_duplicate_gets_both_its_reasons() -> None:
-    """An invalid record with an accepted lead's id is rejected for both."""
-    intake = Intake()
-    await deliver(intake, submitted(1, id="L1"))
-    again = submitted(2, id="L1", employees="many")
-
-    assert await deliver(intake, again) == rejection(
-        again, "employees 'many' is not a number or a range such as 51-200", "duplicate of record 1"
-    )
-
-
-async def test_a_rejected_record_does_not_claim_its_email() -> None:
-    """After an invalid record, a valid one with the same email is accepted."""
-    intake = Intake()
-    await deliver(intake, submitted(1, employees="0"))
-
-    assert [type(m) for m in await deliver(intake, submitted(2))] == [LeadAccepted]
-
-
-async def test_a_redelivered_record_is_not_its_own_duplicate() -> None:
+async def test_a_redelivered_record_is_accepted_again_as_the_same_lead() -> None:
     """The same record delivered twice is accepted twice, as the same lead."""
     intake = Intake()
     message = submitted(3)
 
     assert await deliver(intake, message) == await deliver(intake, message)
-
-
-async def test_a_resumed_run_is_seeded_with_the_leads_already_seen() -> None:
-    """Ids and emails passed as ``seen`` make later records with them duplicates."""
-    intake = Intake(seen={"L9": 9, "zoe@acme.io": 4})
-    by_id, by_email = submitted(12, id="L9", email="x@acme.io"), submitted(13, id="L13")
-
-    assert await deliver(intake, by_id) == rejection(by_id, "duplicate of record 9")
-    assert await deliver(intake, by_email) == rejection(by_email, "duplicate of record 4")
-
-
-async def test_a_restarted_intake_remembers_what_its_predecessor_accepted() -> None:
-    """The composer's ``seen`` outlives an incarnation: a restart still spots duplicates."""
-    seen: dict[str, int] = {}
-    first, again = submitted(1, id="L1", email="zoe@acme.io"), submitted(2, id="L2")
-
-    await deliver(Intake(seen=seen), first)
-    restarted = Intake(seen=seen)
-
-    assert await deliver(restarted, again) == rejection(again, "duplicate of record 1")
 
 
 def test_intake_handles_submitted_leads_one_at_a_time() -> None:

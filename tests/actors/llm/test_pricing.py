@@ -28,8 +28,7 @@ from actors.llm import (
 from actors.llm.testing import FakeOpenAI, OfflineModel
 from console._metrics import registry_for
 from messages import UsageError
-from supervision import PipelineConfig
-from supervision.system import open_system
+from supervision.system import PipelineConfig, open_system
 from tests.support.paths import ROOT
 
 

@@ -17,8 +17,8 @@ from messages import OutreachDraft
 from supervision.system import (
     DraftEdit,
     DraftRefused,
+    Operator,
     PipelineConfig,
-    approve,
     open_system,
     run_pipeline,
 )
@@ -106,7 +106,7 @@ def test_an_edit_with_a_foreign_link_is_never_approved(
             lines.insert(2, f"Pay here: {link.replace('arclight-academy.com', 'ember-labs.ai')}")
             edit = DraftEdit(subject=written.subject, body="\n\n".join(lines))
             with pytest.raises(DraftRefused) as refused:
-                await approve(system, item.id, edit=edit, override=True, note="looks fine")
+                await Operator(system).approve(item.id, edit=edit, override=True, note="looks fine")
             assert "draft.foreign_link" in {v.rule for v in refused.value.violations}
             assert "must be edited out" in str(refused.value)
             reopened = system.stores.review.item(item.id)

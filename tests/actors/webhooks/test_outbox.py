@@ -17,7 +17,7 @@ from actors.llm import ChaosLlm, Fault, OfflineLlm
 from actors.stores import set_outcome
 from actors.webhooks import EndpointPolicy, SecretFiles
 from messages import LeadOutcome, Outcome, WebhookEvent
-from supervision.system import PipelineConfig, Stores, decline, run_pipeline
+from supervision.system import Operator, PipelineConfig, Stores, open_system, run_pipeline
 from tests.support.paths import EXAMPLES
 from tests.support.receiver import Receiver
 
@@ -146,7 +146,7 @@ def test_a_reviewers_decline_announces_the_decision_and_the_declined_outcome(
     try:
         [item] = stores.review.items(status="open")
         before = events(out)
-        decline(stores, item.id, "not our market", reviewer="ann")
+        anyio.run(decline, config(out), item.id, "not our market", "ann")
         assert events(out)[len(before) :] == [("review.decided", 1), ("lead.declined", 1)]
         body = stores.ledger.db.run_sync(
             lambda c: c.execute(
@@ -162,3 +162,9 @@ def test_a_reviewers_decline_announces_the_decision_and_the_declined_outcome(
         "not our market",
     )
     assert decided["draft"] is not None and decided["draft"]["approved"] is False
+
+
+async def decline(config: PipelineConfig, item_id: int, reason: str, reviewer: str) -> None:
+    """Decline an inbox item as ``reviewer``, on a system that admits nothing else."""
+    async with open_system(config, admit=False) as system:
+        await Operator(system, reviewer=reviewer).decline(item_id, reason)

@@ -12,7 +12,7 @@ from supervision.system import PipelineConfig
 
 def test_the_closing_line_says_when_there_was_nothing_to_compare(tmp_path: Path) -> None:
     """A baseline with no finished lead, or a candidate stopped before its first, says so."""
-    plan = Plan(scratch=tmp_path, config_for=_never, close=_never_close, candidate="x", settings={})
+    plan = Plan(scratch=tmp_path, config_for=_never, candidate="x", settings={})
     empty = RunFacts(leads={}, profile=Profile())
     replay = Replay(0, tmp_path, empty, None, 0)
     result = assemble(kind="baseline", source="b", plan=plan, baseline=empty, ids=[],
@@ -28,8 +28,4 @@ def test_the_closing_line_says_when_there_was_nothing_to_compare(tmp_path: Path)
 
 
 def _never(draw: int, out: Path) -> PipelineConfig:
-    raise AssertionError("no replay in this test")
-
-
-async def _never_close(config: PipelineConfig) -> None:
     raise AssertionError("no replay in this test")

@@ -12,13 +12,14 @@ import anyio
 import pytest
 
 from actors import Claim, LedgerStore, Receipt, Submission
+from actors.intake import CheckedRecord
 from messages import RawValue
 from supervision.system._group_submit import GroupSubmit
 from tests.support.children import settle
 
 pytestmark = pytest.mark.anyio
 
-Rows = Sequence[tuple[int, Mapping[str, RawValue]]]
+Rows = Sequence[tuple[int, Mapping[str, RawValue] | CheckedRecord]]
 
 
 def rows(*emails: str) -> list[tuple[int, Mapping[str, RawValue]]]:

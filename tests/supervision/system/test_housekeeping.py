@@ -15,8 +15,7 @@ from actors.intake import RawRecord, read_records
 from actors.llm import OfflineLlm
 from bus import SqliteJournal
 from messages import UsageError
-from supervision import PipelineConfig, run_pipeline
-from supervision.system import CompactionSettings, System, open_system
+from supervision.system import CompactionSettings, PipelineConfig, System, open_system, run_pipeline
 from tests.support.paths import EXAMPLES
 
 pytestmark = pytest.mark.anyio

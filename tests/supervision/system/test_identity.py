@@ -215,7 +215,7 @@ def test_progress_counts_every_line_of_the_input_finished_earlier_included(tmp_p
     import anyio
 
     from actors.intake import read_records
-    from supervision import Progress, run_pipeline
+    from supervision.system import Progress, run_pipeline
 
     config = offline_config(tmp_path / "run")
     first = write_csv(tmp_path / "a.csv", sample_rows(0, 5))
@@ -286,7 +286,7 @@ def test_a_file_is_counted_beside_the_run_and_a_repeated_one_not_at_all(tmp_path
     import anyio
 
     from actors.intake import read_records
-    from supervision import Progress, run_pipeline
+    from supervision.system import Progress, run_pipeline
 
     config = offline_config(tmp_path / "run")
     leads = write_csv(tmp_path / "a.csv", sample_rows(0, 6))
@@ -299,7 +299,7 @@ def test_a_file_is_counted_beside_the_run_and_a_repeated_one_not_at_all(tmp_path
 
     async def run() -> None:
         await run_pipeline(
-            config, read_records(leads), path=leads, count=count, on_progress=seen.append
+            config, read_records(leads), path=leads, count_records=count, on_progress=seen.append
         )
 
     anyio.run(run)

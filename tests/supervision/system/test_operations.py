@@ -29,15 +29,10 @@ from messages import (
 from supervision.system import (
     DraftEdit,
     DraftRefused,
+    Operator,
     PipelineConfig,
     Stores,
-    approve,
-    decline,
     open_system,
-    replay,
-    replayable,
-    retry,
-    retry_lead,
     run_pipeline,
 )
 from tests.support.paths import EXAMPLES
@@ -106,33 +101,37 @@ def test_a_new_request_supersedes_the_open_item_of_its_record(reviewed: Path) ->
 
 def test_a_decision_on_a_stale_item_is_refused(reviewed: Path) -> None:
     """A superseded item cannot be approved or declined: one line says what it is."""
-    stores = Stores.open(reviewed)
-    try:
-        item = stores.review.items(status="open")[0]
-        anyio.run(stores.review.add, item.request)
-        with pytest.raises(UsageError, match=f"review item {item.id} is already superseded"):
-            decline(stores, item.id, "too late")
-    finally:
-        stores.close()
+
+    async def scenario() -> None:
+        async with open_system(config(reviewed), admit=False) as system:
+            stores = system.stores
+            item = stores.review.items(status="open")[0]
+            await stores.review.add(item.request)
+            with pytest.raises(UsageError, match=f"review item {item.id} is already superseded"):
+                await Operator(system).decline(item.id, "too late")
+
+    anyio.run(scenario)
 
 
 def test_decline_ends_the_lead_declined_with_no_dead_letter(reviewed: Path) -> None:
     """After a decline, the item is declined and the record declined, in one transaction;
     no dead letter is written, so nothing can replay it; the audit names the reviewer."""
-    stores = Stores.open(reviewed)
-    try:
-        item = stores.review.items(status="open")[0]
-        decision = decline(stores, item.id, "wrong company", reviewer="ana")
-        assert decision.outcome == Outcome.DECLINED.value
-        assert stores.review.item(item.id).status == "declined"  # type: ignore[union-attr]
-        assert stores.ledger.outcome_of(item.record) == "declined"
-        assert stores.dead.items() == [] and replayable(stores, None) == []
-        assert stores.review.audit(item.id)[-1][1:] == ("declined", "wrong company", "ana")
-        assert stores.ledger.counts()["declined"] == 1
-        with pytest.raises(UsageError, match="--reason must say why"):
-            decline(stores, stores.review.items(status="open")[0].id, " ")
-    finally:
-        stores.close()
+
+    async def scenario() -> None:
+        async with open_system(config(reviewed), admit=False) as system:
+            stores, operator = system.stores, Operator(system, reviewer="ana")
+            item = stores.review.items(status="open")[0]
+            decision = await operator.decline(item.id, "wrong company")
+            assert decision.outcome == Outcome.DECLINED.value
+            assert stores.review.item(item.id).status == "declined"  # type: ignore[union-attr]
+            assert stores.ledger.outcome_of(item.record) == "declined"
+            assert stores.dead.items() == [] and operator.retryable() == []
+            assert stores.review.audit(item.id)[-1][1:] == ("declined", "wrong company", "ana")
+            assert stores.ledger.counts()["declined"] == 1
+            with pytest.raises(UsageError, match="--reason must say why"):
+                await operator.decline(stores.review.items(status="open")[0].id, " ")
+
+    anyio.run(scenario)
 
 
 def test_every_inbox_item_carries_the_draft_that_would_be_sent(tmp_path: Path) -> None:
@@ -165,7 +164,7 @@ def test_approval_sends_the_draft_seen_and_asks_no_model(unknown: Path) -> None:
             for item_id in open_items(unknown):
                 item = system.stores.review.item(item_id)
                 assert item is not None and item.draft is not None
-                decision = await approve(system, item_id, reviewer="ana")
+                decision = await Operator(system, reviewer="ana").approve(item_id)
                 row = system.stores.crm.row(item.lead_id)
                 assert row is not None
                 sent = item.draft.body if not item.draft.score.disqualified else None
@@ -190,13 +189,12 @@ def test_an_edited_draft_is_checked_again_and_reaches_the_crm(reviewed: Path) ->
             assert draft is not None
             still_bad = DraftEdit(subject="Hello", body=draft.body)
             with pytest.raises(DraftRefused) as refused:
-                await approve(system, item.id, edit=still_bad)
+                await Operator(system).approve(item.id, edit=still_bad)
             assert "draft.placeholder" in {v.rule for v in refused.value.violations}
             fixed_body = draft.body.replace("{{", "").replace("}}", "")
             fixed_body = fixed_body.replace("[Name]", "").replace("<company>", "")
-            decision = await approve(
-                system, item.id, edit=DraftEdit(subject="Hello", body=fixed_body)
-            )
+            fixed = DraftEdit(subject="Hello", body=fixed_body)
+            decision = await Operator(system).approve(item.id, edit=fixed)
             row = system.stores.crm.row(item.lead_id)
             assert row is not None
             return decision.outcome, str(row["draft_body"])
@@ -213,11 +211,12 @@ def test_a_draft_that_breaks_a_rule_needs_an_override_with_a_note(reviewed: Path
     async def scenario() -> list[tuple[str, str, str, str]]:
         async with open_system(config(reviewed), admit=False) as system:
             item = system.stores.review.items(status="open")[0]
+            operator = Operator(system, reviewer="ana")
             with pytest.raises(DraftRefused, match="approve with --override"):
-                await approve(system, item.id)
+                await operator.approve(item.id)
             with pytest.raises(UsageError, match="--override needs a --note"):
-                await approve(system, item.id, override=True)
-            await approve(system, item.id, override=True, note="sent by hand", reviewer="ana")
+                await operator.approve(item.id, override=True)
+            await operator.approve(item.id, override=True, note="sent by hand")
             return system.stores.review.audit(item.id)
 
     audit = anyio.run(scenario)
@@ -243,15 +242,15 @@ def test_retry_of_a_dead_letter_runs_it_once_and_marks_it(tmp_path: Path) -> Non
         )
         stores.dead.add_sync(letter, (row.record, row.lead_id))
         stores.ledger.replace_outcome(row.record, Outcome.FAILED, "boom")
-        [letter_id] = replayable(stores, None)
+        [letter_id] = [letter.id for letter in stores.dead.items(status="open")]
     finally:
         stores.close()
 
     async def scenario() -> str:
         async with open_system(config(out), admit=False) as system:
-            decision = await replay(system, letter_id)
+            decision = await Operator(system).retry(letter_id)
             with pytest.raises(UsageError, match="is already retried"):
-                await retry(system, letter_id)
+                await Operator(system).retry(letter_id)
             return decision.outcome
 
     assert anyio.run(scenario) in {"completed", "disqualified", "needs_review"}
@@ -266,14 +265,14 @@ def test_a_retry_draws_its_faults_anew(tmp_path: Path) -> None:
     anyio.run(run_pipeline, chaos, first_records(24))
     stores = Stores.open(out)
     try:
-        letters = replayable(stores, None)
+        letters = [letter.id for letter in stores.dead.items(status="open")]
         assert letters and stores.review.items() == []
     finally:
         stores.close()
 
     async def scenario() -> tuple[list[str], list[int]]:
         async with open_system(config(out, Fault.TIMEOUT, rate=0.45), admit=False) as system:
-            outcomes = [(await retry(system, letter)).outcome for letter in letters]
+            outcomes = [(await Operator(system).retry(letter)).outcome for letter in letters]
             again = [
                 Envelope.from_json(item.payload).message
                 for item in system.stores.dead.items(status="open")
@@ -293,8 +292,8 @@ def test_adding_evidence_retries_the_lead_with_it(unknown: Path) -> None:
     async def scenario() -> tuple[str, int]:
         async with open_system(config(unknown, kb=KnowledgeBase({})), admit=False) as system:
             item_id = open_items(unknown)[0]
-            decision = await retry_lead(
-                system, item_id, facts=[fact], url="https://example.org/about", reviewer="ana"
+            decision = await Operator(system, reviewer="ana").retry_lead(
+                item_id, facts=[fact], url="https://example.org/about"
             )
             settled = system.stores.review.item(item_id)
             assert settled is not None and settled.status == "retried"
@@ -421,8 +420,8 @@ def test_a_decline_in_a_running_system_is_counted_for_metrics(unknown: Path) -> 
 
     async def scenario() -> dict[str, int]:
         async with open_system(config(unknown), admit=False) as system:
-            decline(system, open_items(unknown)[0], "not a fit", reviewer="ana")
-            return dict(system.heard)
+            await Operator(system, reviewer="ana").decline(open_items(unknown)[0], "not a fit")
+            return dict(system.statistics().settled)
 
     assert anyio.run(scenario) == {"declined": 1}
 

@@ -20,12 +20,12 @@ from typing import Any, final
 
 from actors import INSTRUCTIONS, PROMPT_FILES, Sender
 from messages import UsageError
+from supervision.system._settings import Sources
 
 MARKER = "leadwright.toml"
 """The file that makes a folder a workspace."""
 TEMPLATES = ("leadwright.toml", "icp.toml", "companies.json", "leads.csv")
-"""The files ``init`` copies from ``supervision/samples/workspace``."""
-SOURCES = ("kb", "web", "kb,web")
+"""The files ``init`` copies from ``supervision/system/samples/workspace``."""
 
 _PROMPT_HEADER = """\
 # The {stage} stage's instructions: what the model is asked to do, in your words.
@@ -45,7 +45,7 @@ class Workspace:
     icp: Path
     knowledge_base: Path
     prompts: Path
-    sources: str | None
+    sources: Sources | None
     """The run's default ``--sources``, if the workspace sets one."""
 
     @staticmethod
@@ -77,15 +77,16 @@ def _workspace(folder: Path, data: Mapping[str, Any]) -> Workspace:
     sender["link_domains"] = links
     files_ = data.get("files", {})
     sources = data.get("run", {}).get("sources")
-    if sources is not None and sources not in SOURCES:
-        raise ValueError(f"run.sources ({sources!r}; use one of {', '.join(SOURCES)})")
+    if sources is not None and sources not in tuple(Sources):
+        choices = ", ".join(Sources)
+        raise ValueError(f"run.sources ({sources!r}; use one of {choices})")
     return Workspace(
         folder=folder,
         sender=Sender.from_mapping(sender),
         icp=folder / str(files_.get("icp", "icp.toml")),
         knowledge_base=folder / str(files_.get("knowledge_base", "companies.json")),
         prompts=folder / str(files_.get("prompts", "prompts")),
-        sources=sources,
+        sources=None if sources is None else Sources(sources),
     )
 
 
@@ -121,4 +122,4 @@ def init_workspace(folder: Path) -> list[Path]:
 
 
 def _template(name: str) -> str:
-    return (files("supervision.samples") / "workspace" / name).read_text(encoding="utf-8")
+    return (files("supervision.system.samples") / "workspace" / name).read_text(encoding="utf-8")

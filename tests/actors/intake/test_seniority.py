@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -14,8 +13,8 @@ from actors import Icp
 from actors.drift import title_seniority
 from actors.intake import SeniorityScale
 from actors.llm._offline_answers import PART_IN_A_PURCHASE
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ICP = Icp.load(ROOT / "examples" / "icp.toml")
 
 # The classifiers as each reader had them before they shared one: the oracles.

@@ -21,7 +21,7 @@ from typing import final
 from stamina.instrumentation import RetryDetails, get_on_retry_hooks, set_on_retry_hooks
 
 from actors import EventLog
-from supervision._event_log import Tally, event_log
+from supervision.system._event_log import Tally, event_log
 
 TEXT_LIMIT = 4000
 """Characters kept of a library's message or traceback."""
