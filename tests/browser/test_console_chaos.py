@@ -7,8 +7,10 @@ an operator each see, what their actions do to the run directory, and the screen
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -19,8 +21,18 @@ from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.slow
 
-DOCS = ROOT / "docs"
+DOCS_SCREENSHOTS = "LEADWRIGHT_DOCS_SCREENSHOTS"
+"""Set to 1 to write the screenshots into docs/ (the console's page shows them)."""
 VIEWPORT = {"width": 1360, "height": 860}
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go: docs/ when asked, else a temporary folder, so that a test
+    run leaves the checkout as it found it."""
+    if os.environ.get(DOCS_SCREENSHOTS) == "1":
+        return ROOT / "docs"
+    return tmp_path_factory.mktemp("screenshots")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +59,7 @@ def current(page: Page) -> str:
     return page.locator("tr[data-item].current").get_attribute("data-item") or ""
 
 
-def test_the_desk_on_a_chaos_run(page: Page, served: Served) -> None:
+def test_the_desk_on_a_chaos_run(page: Page, served: Served, shots: Path) -> None:
     """The inbox holds only decisions, each row with a subject, and Operations holds the
     machine failures; approving with a completes the lead with the draft shown and asks
     the model nothing, the next row becomes current, and declining gives declined."""
@@ -66,7 +78,7 @@ def test_the_desk_on_a_chaos_run(page: Page, served: Served) -> None:
         assert subject.inner_text().strip()
     assert page.locator("tr[data-item] [data-subject]").count() == len(shown)
     inbox_leads = {item["lead_id"] for item in items}
-    shot(page, "console-inbox")
+    shot(page, shots / "console-inbox.png")
 
     # Read after the inbox: a lead in the inbox cannot fail again without a person.
     page.goto("/ops?show=all")
@@ -75,7 +87,7 @@ def test_the_desk_on_a_chaos_run(page: Page, served: Served) -> None:
     page.goto("/ops")
     waiting = {r.get_attribute("data-lead") for r in page.locator("tr[data-letter]").all()}
     assert not inbox_leads & waiting
-    shot(page, "console-ops")
+    shot(page, shots / "console-ops.png")
 
     sent = {item["id"]: item for item in items}
     chosen = next(
@@ -119,7 +131,7 @@ def test_the_desk_on_a_chaos_run(page: Page, served: Served) -> None:
     )
 
 
-def test_screenshots_of_a_lead_and_the_crm(page: Page, served: Served) -> None:
+def test_screenshots_of_a_lead_and_the_crm(page: Page, served: Served, shots: Path) -> None:
     """A lead waiting for a decision (its evidence form open to the reviewer) and the CRM
     page, searched and sorted, as ``docs/console.md`` shows them."""
     waiting = [item for item in served.open_items() if item["subject"]]
@@ -127,16 +139,17 @@ def test_screenshots_of_a_lead_and_the_crm(page: Page, served: Served) -> None:
     best = max(waiting, key=lambda item: (item["score"], -item["id"]))
     page.goto(f"/leads/{best['lead_id']}")
     expect(page.locator("#review")).to_be_visible()
-    shot(page, "console-lead", full=True)
+    shot(page, shots / "console-lead.png", full=True)
     page.goto("/crm?sort=fit")
     expect(page.locator("tr[data-lead]").first).to_be_visible()
     assert page.locator("tr[data-lead]").count() == 50
     expect(page.locator("#pager")).to_contain_text("Rows 1–50 of")
-    shot(page, "console-crm")
+    shot(page, shots / "console-crm.png")
     page.locator("#next-page").click()
     expect(page).to_have_url(re.compile(r"page=2"))
     expect(page.locator("#pager")).to_contain_text("page 2 of")
 
 
-def shot(page: Page, name: str, *, full: bool = False) -> None:
-    page.screenshot(path=str(DOCS / f"{name}.png"), full_page=full)
+def shot(page: Page, path: Path, *, full: bool = False) -> None:
+    page.screenshot(path=str(path), full_page=full)
+    assert path.stat().st_size > 0
