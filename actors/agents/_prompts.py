@@ -241,9 +241,16 @@ def _request(
 # claims' quotes, verbatim from the evidence: the summary and the claims' wording say the
 # same at greater length, and the evidence ids are for the validator.
 _SCORING_FIELDS = (
-    "lead_id", "first_name", "title", "company", "industry", "employees", "employees_max",
-    "country", "notes",
-)  # fmt: skip
+    "lead_id",
+    "first_name",
+    "title",
+    "company",
+    "industry",
+    "employees",
+    "employees_max",
+    "country",
+    "notes",
+)
 _WRITING_FIELDS = ("lead_id", "first_name", "last_name", "title", "company", "domain", "industry")
 
 

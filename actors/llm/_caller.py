@@ -209,9 +209,12 @@ class LlmCaller:
                 telemetry.llm_done(call, span, None, anyio.current_time() - started, kind)
                 raise
             facts = LlmReplyFacts(
-                reply.model, reply.prompt_tokens, reply.completion_tokens, reply.finish_reason,
+                reply.model,
+                reply.prompt_tokens,
+                reply.completion_tokens,
+                reply.finish_reason,
                 reply.text,
-            )  # fmt: skip
+            )
             telemetry.llm_done(call, span, facts, anyio.current_time() - started)
             return reply
 

@@ -132,8 +132,9 @@ class OtelTelemetry:
         finally:
             _LEAD_TRACE.reset(token)
         wrapped = _Span(span)
-        with trace.use_span(span, end_on_exit=True, record_exception=False,
-                            set_status_on_exception=False):  # fmt: skip
+        with trace.use_span(
+            span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+        ):
             try:
                 yield wrapped
             except Exception as error:
@@ -159,8 +160,9 @@ class OtelTelemetry:
             asked = [{"role": "user", "parts": [{"type": "text", "content": redact(call.prompt)}]}]
             span.set_attribute("gen_ai.system_instructions", json.dumps(instructions))
             span.set_attribute("gen_ai.input.messages", json.dumps(asked))
-        with trace.use_span(span, end_on_exit=True, record_exception=False,
-                            set_status_on_exception=False):  # fmt: skip
+        with trace.use_span(
+            span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+        ):
             yield _Span(span)
 
     def llm_done(
@@ -185,8 +187,13 @@ class OtelTelemetry:
             span.set("gen_ai.usage.output_tokens", reply.output_tokens)
             span.set("gen_ai.response.finish_reasons", [reply.finish_reason])
             if self.content:
-                said = [{"role": "assistant", "finish_reason": reply.finish_reason,
-                         "parts": [{"type": "text", "content": redact(reply.text)}]}]  # fmt: skip
+                said = [
+                    {
+                        "role": "assistant",
+                        "finish_reason": reply.finish_reason,
+                        "parts": [{"type": "text", "content": redact(reply.text)}],
+                    }
+                ]
                 span.set("gen_ai.output.messages", json.dumps(said))
             for kind, count in (("input", reply.input_tokens), ("output", reply.output_tokens)):
                 self._tokens.record(count, {**attributes, "gen_ai.token.type": kind})

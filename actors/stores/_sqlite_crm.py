@@ -41,10 +41,22 @@ class SqliteCrm:
 
     async def upsert(self, row: CrmRow) -> None:
         values = (
-            row.lead_id, row.record, row.email, row.first_name, row.last_name, row.company,
-            row.domain, row.outcome.value, row.fit.value, row.score, row.icp_score, row.confidence,
-            row.draft_subject, row.draft_body, datetime.now(UTC).isoformat(),
-        )  # fmt: skip
+            row.lead_id,
+            row.record,
+            row.email,
+            row.first_name,
+            row.last_name,
+            row.company,
+            row.domain,
+            row.outcome.value,
+            row.fit.value,
+            row.score,
+            row.icp_score,
+            row.confidence,
+            row.draft_subject,
+            row.draft_body,
+            datetime.now(UTC).isoformat(),
+        )
         await self.db.run(
             lambda c: c.execute(
                 "INSERT INTO contacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

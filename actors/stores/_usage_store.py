@@ -76,6 +76,11 @@ def _add(c: sqlite3.Connection, usage: Usages) -> None:
 def _values(used: Usage) -> tuple[int | float, ...]:
     """``used`` in the order of ``_COLUMNS``."""
     return (
-        used.calls, used.prompt_tokens, used.cached_tokens, used.completion_tokens,
-        used.cost_usd, used.unpriced, used.free,
-    )  # fmt: skip
+        used.calls,
+        used.prompt_tokens,
+        used.cached_tokens,
+        used.completion_tokens,
+        used.cost_usd,
+        used.unpriced,
+        used.free,
+    )

@@ -20,8 +20,14 @@ from actors.validation._text import contains_run, fold, ngrams, plain, show, wor
 from messages import OutreachDraft
 
 FIELDS: tuple[str, ...] = (
-    "notes", "title", "first_name", "last_name", "company", "industry", "country",
-)  # fmt: skip
+    "notes",
+    "title",
+    "first_name",
+    "last_name",
+    "company",
+    "industry",
+    "country",
+)
 """The lead's free-text fields the rule reads; email and domain are checked for syntax at
 intake and cannot hold a sentence."""
 
@@ -42,10 +48,30 @@ INSTRUCTION_MARKERS: tuple[str, ...] = (
 """Patterns, matched against a folded sentence, that make it instruction-like anywhere."""
 
 IMPERATIVE_VERBS: tuple[str, ...] = (
-    "write", "say", "tell", "include", "insert", "add", "mention", "offer", "promise",
-    "ignore", "disregard", "forget", "paste", "reply", "respond", "send", "sign", "use",
-    "pretend", "act", "print", "reveal", "link",
-)  # fmt: skip
+    "write",
+    "say",
+    "tell",
+    "include",
+    "insert",
+    "add",
+    "mention",
+    "offer",
+    "promise",
+    "ignore",
+    "disregard",
+    "forget",
+    "paste",
+    "reply",
+    "respond",
+    "send",
+    "sign",
+    "use",
+    "pretend",
+    "act",
+    "print",
+    "reveal",
+    "link",
+)
 """Verbs that make a sentence instruction-like when it opens with one: ``Write ...``."""
 
 _MARKER = re.compile("|".join(INSTRUCTION_MARKERS))

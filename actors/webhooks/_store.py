@@ -101,10 +101,19 @@ def _endpoint(row: Sequence[Any]) -> Endpoint:
 
 def _delivery(row: Sequence[Any]) -> Delivery:
     return Delivery(
-        id=int(row[0]), event_id=str(row[1]), event_type=str(row[2]), endpoint=int(row[3]),
-        lead_id=row[4], status=DeliveryStatus(row[5]), attempts=int(row[6]), next_at=float(row[7]),
-        last_status=row[8], last_error=row[9], last_at=row[10], delivered_at=row[11],
-    )  # fmt: skip
+        id=int(row[0]),
+        event_id=str(row[1]),
+        event_type=str(row[2]),
+        endpoint=int(row[3]),
+        lead_id=row[4],
+        status=DeliveryStatus(row[5]),
+        attempts=int(row[6]),
+        next_at=float(row[7]),
+        last_status=row[8],
+        last_error=row[9],
+        last_at=row[10],
+        delivered_at=row[11],
+    )
 
 
 def check_events(events: Sequence[str]) -> tuple[str, ...]:
