@@ -18,6 +18,7 @@ class FailureKind(StrEnum):
     RULE_VIOLATION = "rule_violation"
     LOW_CONFIDENCE = "low_confidence"
     NO_EVIDENCE = "no_evidence"
+    SUSPECT_INPUT = "suspect_input"
     BAD_INPUT = "bad_input"
     DOWNSTREAM_UNAVAILABLE = "downstream_unavailable"
     ACTOR_CRASH = "actor_crash"

@@ -7,7 +7,7 @@ from types import MappingProxyType
 from typing import Unpack, final
 
 from actors.runtime import Actor, ActorOptions, Context
-from actors.validation import NO_EVIDENCE, Report, RuleContext, check, settle
+from actors.validation import INPUT_RULES, NO_EVIDENCE, Report, RuleContext, check, settle
 from messages import (
     STAGE_ATTEMPTS,
     FailureKind,
@@ -27,6 +27,8 @@ Output = ResearchResult | LeadScore | OutreachDraft
 
 _UNSURE = frozenset({"score.confidence", "score.icp_disagreement"})
 """The doubts that make a lead's inbox item a question of fit (``low_confidence``)."""
+_SUSPECT = frozenset(INPUT_RULES)
+"""The doubts that make it a question of the lead's row (``suspect_input``)."""
 
 
 @final
@@ -136,6 +138,8 @@ def failure_of(
     rules = {doubt.rule for doubt in doubts}
     if NO_EVIDENCE in rules:
         return FailureKind.NO_EVIDENCE
+    if rules & _SUSPECT:
+        return FailureKind.SUSPECT_INPUT
     if rules & _UNSURE:
         return FailureKind.LOW_CONFIDENCE
     return FailureKind.RULE_VIOLATION

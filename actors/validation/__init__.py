@@ -8,6 +8,7 @@ makes one from a function that yields reasons, and gives it its stable, dotted i
 
 from actors.validation._check import RESEARCH_RULES, SCORING_RULES, WRITING_RULES, check
 from actors.validation._context import RuleContext
+from actors.validation._input import INPUT_RULES
 from actors.validation._plain import explain, explain_all, topic
 from actors.validation._policy import RULE_IDS, THRESHOLDS, RulePolicy
 from actors.validation._research import NO_EVIDENCE
@@ -15,6 +16,7 @@ from actors.validation._rule import Report, Rule, RuleSet, rule
 from actors.validation._settle import grounded_only, settle
 
 __all__ = [
+    "INPUT_RULES",
     "NO_EVIDENCE",
     "RESEARCH_RULES",
     "RULE_IDS",

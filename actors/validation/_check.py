@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from actors.validation import _draft, _draft_facts, _injection, _research, _scoring
+from actors.validation import _draft, _draft_facts, _injection, _input, _research, _scoring
 from actors.validation._context import RuleContext
 from actors.validation._rule import Report, RuleSet
 from messages import LeadScore, OutreachDraft, ResearchResult, Stage
@@ -24,9 +24,16 @@ RESEARCH_RULES: RuleSet[ResearchResult] = RuleSet(
 SCORING_RULES: RuleSet[LeadScore] = RuleSet(
     stage=Stage.SCORING,
     reask=(_scoring.in_range, _scoring.fit_matches_score),
-    review=(_scoring.confident, _scoring.agrees_with_icp),
+    review=(
+        _scoring.confident,
+        _scoring.agrees_with_icp,
+        _input.work_email,
+        _input.personal_mailbox,
+        _input.real_names,
+    ),
 )
-"""A score must be in range and agree with its fit; doubt and ICP disagreement need a human."""
+"""A score must be in range and agree with its fit; doubt, ICP disagreement and a lead's
+row that looks wrong need a human."""
 
 WRITING_RULES: RuleSet[OutreachDraft] = RuleSet(
     stage=Stage.WRITING,

@@ -92,6 +92,16 @@ _SENTENCES: Mapping[str, Callable[[str], str]] = MappingProxyType(
             "The model's fit label disagreed with its score: the fit shown follows the score"
         ),
         "score.range": lambda r: "The model's score was out of range",
+        "input.personal_email": lambda r: (
+            f"The email is a personal address at {_quoted(r)}: check that it reaches this "
+            "person at this company"
+        ),
+        "input.shared_mailbox": lambda r: (
+            f"The email goes to a shared mailbox ({_quoted(r)}), not to a person"
+        ),
+        "input.placeholder": lambda r: (
+            f"The lead's row holds a placeholder ({_quoted(r)}) where a name should be"
+        ),
     }
 )
 
@@ -130,6 +140,9 @@ _TOPICS: Mapping[str, str] = MappingProxyType(
         "score.icp_disagreement": "A fit score far from the profile's",
         "score.consistency": "A fit label unlike its score",
         "score.range": "A score out of range",
+        "input.personal_email": "A personal email address",
+        "input.shared_mailbox": "A shared mailbox, not a person",
+        "input.placeholder": "A placeholder in the lead's row",
     }
 )
 

@@ -19,7 +19,7 @@ from messages import (
     ValidationPassed,
     Verdict,
 )
-from tests.support.outputs import CTX, draft, research, score
+from tests.support.outputs import CTX, draft, lead, research, score
 
 pytestmark = pytest.mark.anyio
 
@@ -76,6 +76,23 @@ async def test_a_draft_of_a_doubtful_lead_goes_to_the_inbox_with_the_draft() -> 
     assert isinstance(request, HumanReviewRequested)
     assert request.failure is FailureKind.LOW_CONFIDENCE
     assert request.last_output == doubtful and request.violations == ()
+
+
+async def test_a_lead_whose_row_looks_wrong_is_drafted_and_its_draft_goes_to_the_inbox() -> None:
+    """A shared mailbox is no fault of the model's: the score is approved with the doubt,
+    not re-asked, and the lead's draft goes to the inbox as suspect_input."""
+    at_info = research(lead=lead(email="info@arclight-academy.com"))
+    verdict, passed, approved = await TestBus().deliver(
+        Validator(CTX), score(research=at_info), attempt=1
+    )
+    assert isinstance(verdict.message, ValidationFailed)
+    assert verdict.message.verdict is Verdict.REVIEW
+    assert isinstance(passed.message, ValidationPassed)
+    assert isinstance(approved.message, LeadScore) and approved.approved
+    assert [d.rule for d in approved.message.doubts] == ["input.shared_mailbox"]
+    [review] = await TestBus().deliver(Validator(CTX), draft(score=approved.message), attempt=1)
+    assert isinstance(review.message, HumanReviewRequested)
+    assert review.message.failure is FailureKind.SUSPECT_INPUT
 
 
 async def test_research_that_stays_ungrounded_goes_on_without_the_bad_claims() -> None:

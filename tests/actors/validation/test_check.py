@@ -79,6 +79,9 @@ def test_rule_sets_name_their_stage_and_ids() -> None:
     assert [rule_id_of(r) for r in SCORING_RULES.review] == [
         "score.confidence",
         "score.icp_disagreement",
+        "input.personal_email",
+        "input.shared_mailbox",
+        "input.placeholder",
     ]
     assert [rule_id_of(r) for r in WRITING_RULES.reask] == [
         "draft.greeting",

@@ -1,0 +1,163 @@
+"""Input rules: a lead whose row looks wrong for a personal first email.
+
+Intake accepts such a lead, because nothing in it is invalid: a personal mailbox, a shared
+one, or a placeholder where a name should be. But a draft written from it may go to the
+wrong person or greet "Hi Test", so these rules, run on the lead's score, bring its draft
+to a person, who knows the account. They are review rules: no model answer can fix them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from actors.validation._context import RuleContext
+from actors.validation._rule import rule
+from actors.validation._text import fold, show
+from messages import LeadScore
+
+INPUT_RULES = ("input.personal_email", "input.shared_mailbox", "input.placeholder")
+"""The ids of the rules below: the doubts that make an inbox item ``suspect_input``."""
+
+PERSONAL_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "ymail.com",
+        "hotmail.com",
+        "live.com",
+        "outlook.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "yahoo.co.uk",
+        "hotmail.co.uk",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "libero.it",
+    }
+)
+"""Mailbox providers whose addresses belong to people, not to the companies they work for."""
+
+SHARED_MAILBOXES = frozenset(
+    {
+        "info",
+        "sales",
+        "admin",
+        "support",
+        "hello",
+        "contact",
+        "office",
+        "team",
+        "noreply",
+        "no-reply",
+        "marketing",
+        "billing",
+        "help",
+        "enquiries",
+        "inquiries",
+        "careers",
+        "jobs",
+        "hr",
+        "press",
+        "service",
+        "mail",
+        "webmaster",
+        "accounts",
+        "privacy",
+    }
+)
+"""Local parts of addresses that several people, or nobody, read."""
+
+PLACEHOLDERS = frozenset(
+    {
+        "test",
+        "testing",
+        "asdf",
+        "qwerty",
+        "n/a",
+        "na",
+        "none",
+        "null",
+        "nil",
+        "unknown",
+        "xxx",
+        "x",
+        "tbd",
+        "tba",
+        "dummy",
+        "sample",
+        "example",
+        "foo",
+        "bar",
+        "-",
+        "--",
+        "?",
+        ".",
+        "first name",
+        "firstname",
+        "last name",
+        "lastname",
+        "name",
+        "company",
+        "company name",
+        "lorem ipsum",
+    }
+)
+"""Values a person types where a name or a company is unknown or made up."""
+
+_NAMED = (("first_name", "first name"), ("last_name", "last name"), ("company", "company"))
+
+
+@rule("input.personal_email")
+def work_email(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
+    """The email is at a company, not at a personal mailbox provider: from a personal
+    address, the lead's domain (research, the draft's links) is the provider's."""
+    domain = score.lead.email.rpartition("@")[2]
+    if domain in PERSONAL_MAIL_DOMAINS:
+        yield (
+            f"The email is a personal address at {show(domain)}, so the company's domain is "
+            "not known from it; check the address and the company before sending."
+        )
+
+
+@rule("input.shared_mailbox")
+def personal_mailbox(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
+    """The email goes to a person, not to a shared or unattended mailbox (``info@``)."""
+    local = score.lead.email.partition("@")[0].partition("+")[0]
+    if local in SHARED_MAILBOXES:
+        yield (
+            f"The email goes to the shared mailbox {show(local + '@')}, not to a person; "
+            "find the person's own address before sending."
+        )
+
+
+@rule("input.placeholder")
+def real_names(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
+    """The first name, last name and company are not placeholders such as "Test" or "N/A"."""
+    lead = score.lead
+    for field, said in _NAMED:
+        value = getattr(lead, field)
+        if value and fold(value).strip() in PLACEHOLDERS:
+            yield (
+                f"The lead's {said} is {show(value)}, which looks like a placeholder; check "
+                "the row before sending."
+            )
