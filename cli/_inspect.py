@@ -34,7 +34,15 @@ from cli._common import (
 )
 from cli._cost import cost_lines
 from messages import POLICIES, LeadwrightError, Outcome, Queue, registry
-from supervision.system import Stores, TraceNode, build_trace, compact_run, csv_table
+from supervision.system import (
+    DirectoryInUse,
+    DirectoryLock,
+    Stores,
+    TraceNode,
+    build_trace,
+    compact_run,
+    csv_table,
+)
 
 
 @app.command()
@@ -161,10 +169,18 @@ def _grow(branch: Tree, nodes: list[TraceNode]) -> None:
 
 @app.command()
 def compact(out: Out = DEFAULT_OUT, json_output: Json = False) -> None:
-    """Shrink the journal: finished leads keep their story (for trace), not every message."""
+    """Shrink the journal: finished leads keep their story (for trace), not every message.
+
+    Refused while run or serve holds --out: serve compacts its own journal as it goes
+    (--compact-every, --compact-minutes).
+    """
     if not (out / "journal.sqlite").is_file():
         fail(f"{out}: no run here (no journal.sqlite); pass the --out of a run")
-    result = compact_run(out)
+    try:
+        with DirectoryLock(out, command="compact"):
+            result = compact_run(out)
+    except DirectoryInUse as exc:
+        fail(str(exc))
     per_lead = result.bytes_per_finished_lead
     if json_output:
         typer.echo(json.dumps(asdict(result) | {"bytes_per_finished_lead": round(per_lead)}))

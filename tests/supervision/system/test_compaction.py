@@ -13,7 +13,7 @@ import run as cli
 from actors import LedgerStore, ReviewStore
 from bus import KEEP_KINDS, Ack, SqliteJournal
 from messages import Envelope, LeadOutcome, Outcome
-from supervision.system import EVENTS_FILE, compact_run, describe, event_log
+from supervision.system import EVENTS_FILE, DirectoryLock, compact_run, describe, event_log
 from tests.support.paths import EXAMPLES
 
 LEADS = EXAMPLES / "leads.csv"
@@ -203,3 +203,18 @@ def test_events_jsonl_rotates_by_size(tmp_path: Path) -> None:
         for line in path.read_text(encoding="utf-8").splitlines()
     ]
     assert numbers == list(range(100 - len(numbers), 100)) and numbers[-1] == 99
+
+
+def test_compact_is_refused_while_a_service_holds_the_run_directory(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, compacted: Path
+) -> None:
+    """serve compacts its own journal; a second compaction beside it is refused in one
+    line naming the holder, and the journal is left as it was."""
+    out = shutil.copytree(compacted, tmp_path / "out")
+    before = (out / "journal.sqlite").read_bytes()
+    with DirectoryLock(out, command="serve", url="http://127.0.0.1:8000"):
+        code, _, err = invoke(capsys, "compact", "--out", str(out))
+    assert code == 1
+    assert f"{out} is in use by `serve`" in err and len(err.strip().splitlines()) == 1
+    assert (out / "journal.sqlite").read_bytes() == before
+    assert invoke(capsys, "compact", "--out", str(out))[0] == 0
