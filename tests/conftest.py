@@ -37,9 +37,10 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def no_backoff_waits() -> Iterator[None]:
-    """Keep every retry the policy table allows, without stamina's real backoff sleeps."""
+    """Keep every retry the policy table allows, without stamina's real backoff sleeps:
+    for the whole session, so that module fixtures (a chaotic run) do not sleep either."""
     with stamina.set_testing(True, attempts=10, cap=True):
         yield
 
