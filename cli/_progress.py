@@ -101,7 +101,11 @@ def _no_evidence(out: Path) -> str | None:
     """A line on the leads in the inbox because nothing was known about their company."""
     items = with_stores(out, lambda stores: stores.review.items(status="open"))
     domains = sorted(
-        {item.request.lead.domain for item in items if item.failure == FailureKind.NO_EVIDENCE}
+        {
+            item.request.lead.domain or item.request.lead.company
+            for item in items
+            if item.failure == FailureKind.NO_EVIDENCE
+        }
     )
     if not domains:
         return None

@@ -35,8 +35,9 @@ class Lead(Message):
     company: str
     domain: str
     """The company's web domain, lower case, without scheme or path: the email's domain
-    when there is an email (identity and the draft's links come from it), else the
-    ``domain`` column's, else the website's."""
+    when there is an email (the draft's links are bounded by it), else the ``domain``
+    column's, else the website's. An email at a personal mailbox provider (``gmail.com``)
+    names no company: its lead takes the column's or the website's domain, or none."""
     industry: str
     employees: int | None = Field(gt=0)
     """The head count, or the low end of a range such as ``51-200``; ``None`` if unknown."""

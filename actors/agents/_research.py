@@ -162,7 +162,8 @@ def no_evidence(lead: Lead, cause: str, *, retry: int = 0) -> ResearchResult:
     """The research of a lead whose company nothing is known about: no claims, and the
     doubt that brings its draft (from the lead's own row) to a person."""
     doubt = RuleViolation(
-        rule=NO_EVIDENCE, reason=f'There is no evidence about "{lead.domain}": {cause}.'
+        rule=NO_EVIDENCE,
+        reason=f'There is no evidence about "{lead.domain or lead.company}": {cause}.',
     )
     return ResearchResult(
         lead=lead,

@@ -38,6 +38,11 @@ class KnowledgeBase:
         """Nothing to release: the knowledge base is in memory."""
 
     def why_empty(self, lead: Lead) -> str:
+        if not lead.domain:
+            return (
+                "the lead's row names no company domain or website to look it up by; give "
+                "it a domain or website column, or --sources web with a website"
+            )
         known = lead.domain.casefold() in self._companies
         cause = "has an empty entry" if known else "has no entry"
         return (
@@ -46,7 +51,7 @@ class KnowledgeBase:
         )
 
     async def gather(self, lead: Lead) -> tuple[Evidence, ...]:
-        entry = self._companies.get(lead.domain.casefold())
+        entry = self._companies.get(lead.domain.casefold()) if lead.domain else None
         if entry is None:
             return ()
         source = f"kb:{lead.domain}"

@@ -33,10 +33,10 @@ class RunKnowledge:
 
     async def gather(self, lead: Lead) -> tuple[Evidence, ...]:
         found = await self.fallback.gather(lead)
-        entry = self._read().get(lead.domain.casefold())
+        entry = self._read().get(knowledge_key(lead))
         if entry is None:
             return found
-        source = str(entry.get("url") or f"reviewer:{lead.domain}")
+        source = str(entry.get("url") or f"reviewer:{lead.domain or lead.company}")
         facts = [str(fact) for fact in entry.get("facts", []) if str(fact).strip()]
         added = tuple(
             Evidence(evidence_id=f"r{number}", source=source, text=text)
@@ -62,6 +62,17 @@ class RunKnowledge:
         return self._entries
 
 
+def knowledge_key(lead: Lead) -> str:
+    """Where facts about ``lead``'s company are kept: its domain, folded; for a lead whose
+    row names no domain (a personal email, a name and a company), its company's name, so
+    that facts about one such company are never another's."""
+    if lead.domain:
+        return lead.domain.casefold()
+    if lead.company.strip():
+        return "company:" + " ".join(lead.company.casefold().split())
+    return f"lead:{lead.lead_id}"
+
+
 def read_knowledge(path: Path) -> dict[str, dict[str, Any]]:
     """The entries of a run's knowledge base, by folded domain; none if it is unreadable."""
     try:
@@ -78,17 +89,20 @@ def add_facts(path: Path, lead: Lead, facts: Sequence[str], url: str = "") -> in
     knowledge base at ``path``; returns how many facts the company has now."""
     kept = [" ".join(fact.split()) for fact in facts if fact.strip()]
     if not kept:
-        raise UsageError(f"no facts about {lead.domain}: paste at least one sentence")
+        raise UsageError(
+            f"no facts about {lead.domain or lead.company}: paste at least one sentence"
+        )
     url = url.strip()
     if url and not url.startswith(("https://", "http://")):
         raise UsageError(f"url {url!r} is not a web address; give one starting with https://")
     entries = read_knowledge(path)
-    entry = entries.get(lead.domain.casefold(), {"name": lead.company, "facts": []})
+    key = knowledge_key(lead)
+    entry = entries.get(key, {"name": lead.company, "facts": []})
     known = [str(fact) for fact in entry.get("facts", [])]
     entry["facts"] = known + [fact for fact in kept if fact not in known]
     if url:
         entry["url"] = url
-    entries[lead.domain.casefold()] = entry
+    entries[key] = entry
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", "utf-8")

@@ -15,6 +15,12 @@ from actors.intake._headers import NAME_FIELDS, ColumnMap, map_headers, parse_ma
 from actors.intake._ids import fingerprint, lead_id_for
 from actors.intake._intake import Intake
 from actors.intake._jsonl import fields_of
+from actors.intake._mailboxes import (
+    PERSONAL_MAIL_DOMAINS,
+    SHARED_MAILBOXES,
+    is_personal_mailbox,
+    is_shared_mailbox,
+)
 from actors.intake._reader import read_records
 from actors.intake._record import COLUMNS, ERROR_FIELD, RawRecord
 from actors.intake._seniority import SeniorityScale
@@ -29,6 +35,8 @@ __all__ = [
     "MAX_EMPLOYEES",
     "NAME_FIELDS",
     "NOTES_LIMIT",
+    "PERSONAL_MAIL_DOMAINS",
+    "SHARED_MAILBOXES",
     "CheckedRecord",
     "CleanFields",
     "ColumnMap",
@@ -40,6 +48,8 @@ __all__ = [
     "fields_of",
     "fingerprint",
     "format_character",
+    "is_personal_mailbox",
+    "is_shared_mailbox",
     "lead_id_for",
     "map_headers",
     "parse_map",

@@ -11,6 +11,7 @@ from typing import TypedDict
 
 from actors.intake._employees import MAX_EMPLOYEES, head_count
 from actors.intake._ids import explicit_id
+from actors.intake._mailboxes import is_personal_mailbox
 from actors.intake._record import ERROR_FIELD
 from actors.intake._syntax import (
     bad_character,
@@ -156,7 +157,8 @@ def _email(text: str, reasons: list[str]) -> str:
 
 
 def _domain(text: str, email: str, site_host: str, reasons: list[str], remarks: list[str]) -> str:
-    """The email's domain; without an email, the domain column's, else the website's."""
+    """The email's domain; without an email, or with one at a personal mailbox provider,
+    the domain column's, else the website's (else none: nothing names the company's)."""
     column = normalise_domain(text) if text else ""
     if text and not is_domain(column):
         reasons.append(f"domain {text!r} is not a valid web domain")
@@ -164,12 +166,30 @@ def _domain(text: str, email: str, site_host: str, reasons: list[str], remarks: 
     if not email:
         return column or normalise_domain(site_host)
     own = normalise_domain(email.rpartition("@")[2])
+    if is_personal_mailbox(own):
+        return _company_domain(own, column or normalise_domain(site_host), remarks)
     if column and column != own:
         remarks.append(
             f"The domain column says {column}, but the email is at {own}: identity, research "
             f"and the draft's links use {own}."
         )
     return own
+
+
+def _company_domain(provider: str, given: str, remarks: list[str]) -> str:
+    """The company's domain for a lead whose email is at a personal mailbox provider: the
+    provider's is no company's, so research and the draft's links use ``given``, if any."""
+    if given:
+        remarks.append(
+            f"The email is at {provider}, a personal mailbox provider: research and the "
+            f"draft's links use {given}, from the row."
+        )
+    else:
+        remarks.append(
+            f"The email is at {provider}, a personal mailbox provider, and the row names no "
+            "company domain or website: research has no company site to read."
+        )
+    return given
 
 
 def _website(text: str, remarks: list[str]) -> tuple[str, str]:

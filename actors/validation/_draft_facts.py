@@ -83,7 +83,8 @@ def links_allowed(draft: OutreachDraft, ctx: RuleContext) -> Iterator[str]:
     one of the draft policy's ``link_domains``.
 
     Subdomains of those are allowed. The lead's domain is its email's, whatever its
-    ``domain`` column said. Links are URLs (their host as a browser parses it),
+    ``domain`` column said (for an email at a personal mailbox provider, the row's domain
+    or website, or none). Links are URLs (their host as a browser parses it),
     ``mailto:`` addresses, ``www.`` hosts and bare domains whose ending is a top-level
     domain (see ``_links``); email addresses without ``mailto:`` are not links.
     """

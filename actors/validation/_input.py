@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from actors.intake import is_personal_mailbox, is_shared_mailbox
 from actors.validation._context import RuleContext
 from actors.validation._rule import rule
 from actors.validation._text import fold, show
@@ -18,74 +19,6 @@ from messages import LeadScore
 INPUT_RULES = ("input.personal_email", "input.shared_mailbox", "input.placeholder")
 """The ids of the rules below: the doubts that make an inbox item ``suspect_input``."""
 
-PERSONAL_MAIL_DOMAINS = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "ymail.com",
-        "hotmail.com",
-        "live.com",
-        "outlook.com",
-        "msn.com",
-        "icloud.com",
-        "me.com",
-        "mac.com",
-        "aol.com",
-        "proton.me",
-        "protonmail.com",
-        "gmx.com",
-        "gmx.de",
-        "gmx.net",
-        "web.de",
-        "mail.com",
-        "yandex.ru",
-        "mail.ru",
-        "qq.com",
-        "163.com",
-        "126.com",
-        "zoho.com",
-        "fastmail.com",
-        "hey.com",
-        "yahoo.co.uk",
-        "hotmail.co.uk",
-        "orange.fr",
-        "free.fr",
-        "laposte.net",
-        "libero.it",
-    }
-)
-"""Mailbox providers whose addresses belong to people, not to the companies they work for."""
-
-SHARED_MAILBOXES = frozenset(
-    {
-        "info",
-        "sales",
-        "admin",
-        "support",
-        "hello",
-        "contact",
-        "office",
-        "team",
-        "noreply",
-        "no-reply",
-        "marketing",
-        "billing",
-        "help",
-        "enquiries",
-        "inquiries",
-        "careers",
-        "jobs",
-        "hr",
-        "press",
-        "service",
-        "mail",
-        "webmaster",
-        "accounts",
-        "privacy",
-    }
-)
-"""Local parts of addresses that several people, or nobody, read."""
 
 PLACEHOLDERS = frozenset(
     {
@@ -129,10 +62,11 @@ _NAMED = (("first_name", "first name"), ("last_name", "last name"), ("company", 
 
 @rule("input.personal_email")
 def work_email(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
-    """The email is at a company, not at a personal mailbox provider: from a personal
-    address, the lead's domain (research, the draft's links) is the provider's."""
+    """The email is at a company, not at a personal mailbox provider: a personal address
+    may not be the one the person reads at work, and says nothing of the company (intake
+    takes the company's domain from the row's domain or website instead, if any)."""
     domain = score.lead.email.rpartition("@")[2]
-    if domain in PERSONAL_MAIL_DOMAINS:
+    if is_personal_mailbox(domain):
         yield (
             f"The email is a personal address at {show(domain)}, so the company's domain is "
             "not known from it; check the address and the company before sending."
@@ -142,8 +76,8 @@ def work_email(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
 @rule("input.shared_mailbox")
 def personal_mailbox(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
     """The email goes to a person, not to a shared or unattended mailbox (``info@``)."""
-    local = score.lead.email.partition("@")[0].partition("+")[0]
-    if local in SHARED_MAILBOXES:
+    if is_shared_mailbox(score.lead.email):
+        local = score.lead.email.partition("@")[0].partition("+")[0]
         yield (
             f"The email goes to the shared mailbox {show(local + '@')}, not to a person; "
             "find the person's own address before sending."

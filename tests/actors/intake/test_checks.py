@@ -410,3 +410,38 @@ def test_an_email_whose_domain_is_no_valid_idn_is_refused() -> None:
     assert check_record(valid(email="ana@a\u00dfb\u0301-.de")) == [
         "email 'ana@a\u00dfb\u0301-.de' is not a valid address"
     ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "domain", "remark"),
+    [
+        (
+            {"email": "Zoe.Martin@Gmail.com", "domain": "acme.io"},
+            "acme.io",
+            "The email is at gmail.com, a personal mailbox provider: research and the "
+            "draft's links use acme.io, from the row.",
+        ),
+        (
+            {"email": "zoe@outlook.com", "domain": None, "website": "https://www.acme.io/en"},
+            "acme.io",
+            "The email is at outlook.com, a personal mailbox provider: research and the "
+            "draft's links use acme.io, from the row.",
+        ),
+        (
+            {"email": "zoe@yahoo.com", "domain": None},
+            "",
+            "The email is at yahoo.com, a personal mailbox provider, and the row names no "
+            "company domain or website: research has no company site to read.",
+        ),
+    ],
+)
+def test_a_personal_mailbox_names_no_company(
+    changes: dict[str, object], domain: str, remark: str
+) -> None:
+    """A gmail.com address is a person's, not a company's: the company's domain (research,
+    the draft's links) comes from the row, and the email stays the lead's identity."""
+    checked = check_record(valid(**changes))
+    assert not isinstance(checked, list)
+    assert checked["domain"] == domain
+    assert checked["email"] == str(changes["email"]).lower()
+    assert checked["remarks"] == (remark,)

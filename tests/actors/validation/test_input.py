@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from actors.intake import PERSONAL_MAIL_DOMAINS, SHARED_MAILBOXES
 from actors.validation import INPUT_RULES, RULE_IDS, SCORING_RULES, explain, topic
-from actors.validation._input import PERSONAL_MAIL_DOMAINS, PLACEHOLDERS, SHARED_MAILBOXES
+from actors.validation._input import PLACEHOLDERS
 from messages import LeadScore, RuleViolation
 from tests.support.outputs import fired, lead, reasons, research, score
 
