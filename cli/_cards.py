@@ -57,7 +57,8 @@ def _lead(lead: Lead) -> list[str]:
     size = f"{lead.employees_text} employees" if lead.employees is not None else ""
     facts = [lead.industry, size, lead.country]
     lines = [
-        f"{INDENT}{name} <{lead.email}>, {role}{lead.company} ({lead.domain})",
+        f"{INDENT}{name} <{lead.email}>, {role}{lead.company}"
+        + (f" ({lead.domain})" if lead.domain else ""),
         INDENT + " · ".join(fact for fact in facts if fact),
     ]
     if lead.notes.strip():
@@ -68,7 +69,8 @@ def _lead(lead: Lead) -> list[str]:
 
 def _research(research: ResearchResult) -> list[str]:
     if not research.evidence:
-        return [f"{INDENT}None: no source had evidence about {research.lead.domain}."]
+        about = research.lead.domain or research.lead.company or "the company"
+        return [f"{INDENT}None: no source had evidence about {about}."]
     lines = [f"{INDENT}{research.summary}"]
     lines += [f"{INDENT}[{e.evidence_id}] {e.text} ({e.source})" for e in research.evidence]
     if not research.claims:
