@@ -86,12 +86,18 @@ def personal_mailbox(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
 
 @rule("input.placeholder")
 def real_names(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
-    """The first name, last name and company are not placeholders such as "Test" or "N/A"."""
+    """The first name, last name and company are not placeholders such as "Test" or "N/A"
+    (one reason for all of them, so that a reviewer reads one sentence)."""
     lead = score.lead
-    for field, said in _NAMED:
-        value = getattr(lead, field)
-        if value and fold(value).strip() in PLACEHOLDERS:
-            yield (
-                f"The lead's {said} is {show(value)}, which looks like a placeholder; check "
-                "the row before sending."
-            )
+    found = [
+        f"{said} {show(value)}"
+        for field, said in _NAMED
+        if (value := getattr(lead, field)) and fold(value).strip() in PLACEHOLDERS
+    ]
+    if found:
+        what = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+        yield (
+            f"The lead's {what} look like placeholders; check the row before sending."
+            if len(found) > 1
+            else f"The lead's {what} looks like a placeholder; check the row before sending."
+        )

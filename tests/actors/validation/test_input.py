@@ -40,8 +40,7 @@ def scored(**changes: object) -> LeadScore:
         (
             {"last_name": "N/A"},
             "input.placeholder",
-            'The lead\'s last name is "N/A", which looks like a placeholder; check the row '
-            "before sending.",
+            'The lead\'s last name "N/A" looks like a placeholder; check the row before sending.',
             "The lead's row holds a placeholder (N/A) where a name should be.",
         ),
     ],
@@ -85,3 +84,15 @@ def test_the_rules_name_shared_and_personal_mailboxes_and_nothing_else(
     found = fired(output)
     assert ("input.shared_mailbox" in found) == (local in SHARED_MAILBOXES)
     assert ("input.personal_email" in found) == (domain in PERSONAL_MAIL_DOMAINS)
+
+
+def test_placeholders_in_several_fields_are_one_reason() -> None:
+    """A row of "Test Test" is one thing to check, said once."""
+    output = scored(first_name="Test", last_name="test")
+    assert reasons(output) == [
+        'The lead\'s first name "Test" and last name "test" look like placeholders; check '
+        "the row before sending."
+    ]
+    assert explain(RuleViolation(rule="input.placeholder", reason=reasons(output)[0])) == (
+        "The lead's row holds a placeholder (Test) where a name should be."
+    )
