@@ -104,12 +104,21 @@ class Inbox:
 
 
 def reasons_of(item: ReviewItem) -> tuple[Reason, ...]:
-    """Why ``item`` waits, each reason once: its draft's broken rules, then its doubts."""
+    """Why ``item`` waits, each sentence once: its draft's broken rules, then its doubts;
+    violations said in the same plain words share one reason and join their details."""
     draft = item.draft
     found = item.request.violations + (draft.doubts if draft is not None else ())
-    return tuple(
-        Reason(explain(v), v.rule, _CLI_ADVICE.sub("", v.reason)) for v in dict.fromkeys(found)
-    )
+    reasons: dict[str, Reason] = {}
+    for violation in dict.fromkeys(found):
+        plain = explain(violation)
+        detail = _CLI_ADVICE.sub("", violation.reason)
+        said = reasons.get(plain)
+        reasons[plain] = (
+            Reason(plain, violation.rule, detail)
+            if said is None
+            else Reason(plain, said.rule, f"{said.detail} {detail}")
+        )
+    return tuple(reasons.values())
 
 
 def preview(draft: OutreachDraft | None) -> str:

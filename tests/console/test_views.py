@@ -1,4 +1,4 @@
-"""The console's pieces without a server: highlighting, escaping, sessions and CSRF."""
+"""The console's pieces without a server: highlighting, escaping, sessions, CSRF, reasons."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import pytest
 from fastapi import HTTPException
 from starlette.datastructures import FormData
 
+from actors import ReviewItem
 from console._ui_page import templates
 from console._ui_session import Sessions, check_csrf
-from console._ui_views import highlight, spans
-from messages import RuleViolation
+from console._ui_views import Reason, highlight, reasons_of, spans
+from messages import FailureKind, HumanReviewRequested, RuleViolation, Stage
+from tests.support.outputs import draft, lead
 
 
 def violation(reason: str) -> RuleViolation:
@@ -78,3 +80,25 @@ def test_csrf_refuses_a_missing_or_wrong_token(given: str | None) -> None:
 def test_csrf_accepts_the_sessions_token() -> None:
     """The session's own token passes."""
     check_csrf(FormData({"csrf": "expected-token"}), "expected-token")
+
+
+def test_violations_said_in_the_same_words_are_one_reason_with_both_details() -> None:
+    """Two claims left out read as one sentence; the folded details keep each reason."""
+    shaky = (
+        RuleViolation(rule="research.grounding.quote_not_found", reason="Claim 1 quotes x."),
+        RuleViolation(rule="research.grounding.quote_not_found", reason="Claim 2 quotes y."),
+        RuleViolation(rule="draft.opt_out", reason="The body has no opt-out line."),
+    )
+    request = HumanReviewRequested(
+        lead=lead(), stage=Stage.WRITING, failure=FailureKind.RULE_VIOLATION,
+        reason="r", attempts=3, violations=shaky, last_output=draft(),
+    )  # fmt: skip
+    item = ReviewItem(1, 1, "L0001", "writing", "rule_violation", "r", "open", request)
+    assert reasons_of(item) == (
+        Reason(
+            "A research claim quoted words its source does not contain: it was left out.",
+            "research.grounding.quote_not_found",
+            "Claim 1 quotes x. Claim 2 quotes y.",
+        ),
+        Reason("The email has no opt-out line.", "draft.opt_out", "The body has no opt-out line."),
+    )
