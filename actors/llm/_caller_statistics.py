@@ -4,7 +4,7 @@ and the frozen snapshot of them that ``LlmCaller.statistics()`` returns."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import final
 
 from actors.llm._gateway import LlmReply, LlmRequest
@@ -58,24 +58,17 @@ class Usage:
     """Calls that cost nothing by nature: the offline engine's."""
 
     def add(self, other: Usage) -> None:
-        self.calls += other.calls
-        self.prompt_tokens += other.prompt_tokens
-        self.cached_tokens += other.cached_tokens
-        self.completion_tokens += other.completion_tokens
-        self.cost_usd += other.cost_usd
-        self.unpriced += other.unpriced
-        self.free += other.free
+        """Count ``other``'s calls in with these, field by field."""
+        for name in _USAGE_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def minus(self, other: Usage) -> Usage:
-        return Usage(
-            self.calls - other.calls,
-            self.prompt_tokens - other.prompt_tokens,
-            self.cached_tokens - other.cached_tokens,
-            self.completion_tokens - other.completion_tokens,
-            self.cost_usd - other.cost_usd,
-            self.unpriced - other.unpriced,
-            self.free - other.free,
-        )
+        """What these calls used beyond ``other``'s, field by field."""
+        return Usage(*(getattr(self, name) - getattr(other, name) for name in _USAGE_FIELDS))
+
+
+_USAGE_FIELDS = tuple(f.name for f in fields(Usage))
+"""Every count of a ``Usage``, in its order: each adds up across calls."""
 
 
 @dataclass(slots=True)

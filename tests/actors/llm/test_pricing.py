@@ -9,6 +9,8 @@ from pathlib import Path
 
 import anyio
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -263,3 +265,24 @@ async def test_metrics_give_no_cost_where_there_is_no_price(tmp_path: Path) -> N
     metrics = await scrape(priced_system(tmp_path, cost=None), 3)
     assert not any(name.startswith("leadwright_cost") for name in metrics)
     assert any(name.startswith("leadwright_tokens_total") for name in metrics)
+
+
+usages = st.builds(
+    Usage,
+    *(st.integers(0, 10**9) for _ in range(4)),
+    st.integers(0, 10**6).map(float),
+    st.integers(0, 10**6),
+    st.integers(0, 10**6),
+)
+
+
+@given(usages, usages)
+def test_usage_adds_and_subtracts_every_count(first: Usage, second: Usage) -> None:
+    """What a caller saved is subtracted from what it used, count by count: adding one
+    usage to another and taking it off again gives the first back, and a sum counts both."""
+    total = Usage()
+    total.add(first)
+    total.add(second)
+    assert total.calls == first.calls + second.calls
+    assert total.free == first.free + second.free
+    assert total.minus(second) == first
