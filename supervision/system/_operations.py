@@ -193,7 +193,8 @@ class Operator:
         note = ""
         if facts:
             count = add_facts(config.out / KNOWLEDGE_FILE, lead, facts, url)
-            note = f"added {len(facts)} fact(s) about {lead.domain} ({count} in all)"
+            about = lead.domain or lead.company
+            note = f"added {len(facts)} fact(s) about {about} ({count} in all)"
             note += f" from {url}" if url else ""
         draft = item.draft
         again = RetryRequested(
