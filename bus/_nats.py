@@ -24,6 +24,8 @@ from typing import final
 
 import anyio
 import nats.errors
+import nats.js.errors
+import stamina
 from anyio import WouldBlock
 from anyio.abc import TaskGroup
 from nats.aio.client import Client
@@ -50,6 +52,15 @@ from messages import (
     UnroutedMessage,
     UsageError,
 )
+
+_SERVER_AWAY = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+)
+"""What a publish meets while the server restarts: it is tried again until the server is
+back, as a worker waits out a lost server."""
 
 
 @final
@@ -350,10 +361,17 @@ class NatsBus:
                 publishing.start_soon(self._send, envelope, subject)
 
     async def _send(self, envelope: Envelope[Message], subject: str) -> None:
-        """Publish one envelope under its id, so that the server drops a second copy."""
-        await self.js.publish(
-            subject, envelope.to_json().encode("utf-8"), headers={MSG_ID: envelope.message_id}
-        )
+        """Publish one envelope under its id, so that the server drops a second copy.
+
+        A publish is retried for as long as the server is away (restarting, or JetStream
+        not yet serving its streams again): under its id, a copy that did land is dropped.
+        """
+        body = envelope.to_json().encode("utf-8")
+        async for attempt in stamina.retry_context(
+            on=_SERVER_AWAY, attempts=None, timeout=None, wait_initial=0.1, wait_max=2.0
+        ):
+            with attempt:
+                await self.js.publish(subject, body, headers={MSG_ID: envelope.message_id})
 
     def _check_open(self, action: str) -> None:
         if not self._open:

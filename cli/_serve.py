@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 from dataclasses import replace
@@ -73,6 +74,10 @@ from supervision.system import (
     close_backends,
     command_log,
 )
+
+_CANNOT_BIND = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES})
+"""The errors of a port that cannot be listened on; any other OSError stops serve too,
+but says what it was (a lost NATS server's timeout is an OSError as well)."""
 
 
 @app.command()
@@ -223,6 +228,8 @@ def _serve(
                 with reporting(otel_telemetry("leadwright-serve", flag=otel)):
                     return anyio.run(main, backend="asyncio")
     except OSError as exc:
+        if exc.errno not in _CANNOT_BIND:
+            fail(f"serve stopped: {exc.strerror or exc}")
         where = f"{service.host}:{service.port}"
         fail(f"cannot listen on {where} ({exc.strerror or exc}); pass another --port")
     except LeadwrightError as exc:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import anyio
+import httpx
 import nats.js.errors
 import pytest
 
@@ -104,7 +105,12 @@ def left(server: Server) -> int:
 
 def finish(server: Server) -> None:
     """Wait for every lead to end, then stop ``serve`` with SIGTERM."""
-    wait_until(lambda: left(server) == 0, deadline_s=RUN_S)
+    try:
+        wait_until(lambda: left(server) == 0, deadline_s=RUN_S)
+    except httpx.HTTPError:
+        code = server.wait()
+        said = "".join(server.stderr)
+        raise AssertionError(f"serve stopped answering (exit {code}):\n{said}") from None
     assert server.kill(signal.SIGTERM) in (0, 128 + signal.SIGTERM), "".join(server.stderr)
 
 
