@@ -20,6 +20,7 @@ from actors.intake._mailboxes import (
     SHARED_MAILBOXES,
     is_personal_mailbox,
     is_shared_mailbox,
+    mailbox_of,
 )
 from actors.intake._reader import read_records
 from actors.intake._record import COLUMNS, ERROR_FIELD, RawRecord
@@ -51,6 +52,7 @@ __all__ = [
     "is_personal_mailbox",
     "is_shared_mailbox",
     "lead_id_for",
+    "mailbox_of",
     "map_headers",
     "parse_map",
     "read_records",

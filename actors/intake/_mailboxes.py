@@ -82,6 +82,11 @@ def is_personal_mailbox(domain: str) -> bool:
     return domain in PERSONAL_MAIL_DOMAINS
 
 
+def mailbox_of(email: str) -> str:
+    """The mailbox an address (normalised) goes to: its local part without a ``+tag``."""
+    return email.partition("@")[0].partition("+")[0]
+
+
 def is_shared_mailbox(email: str) -> bool:
     """Whether ``email`` (normalised) goes to a shared mailbox; ``+tags`` are ignored."""
-    return email.partition("@")[0].partition("+")[0] in SHARED_MAILBOXES
+    return mailbox_of(email) in SHARED_MAILBOXES

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from actors.intake import is_personal_mailbox, is_shared_mailbox
+from actors.intake import is_personal_mailbox, is_shared_mailbox, mailbox_of
 from actors.validation._context import RuleContext
 from actors.validation._rule import rule
 from actors.validation._text import fold, show
@@ -77,10 +77,9 @@ def work_email(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
 def personal_mailbox(score: LeadScore, ctx: RuleContext) -> Iterator[str]:
     """The email goes to a person, not to a shared or unattended mailbox (``info@``)."""
     if is_shared_mailbox(score.lead.email):
-        local = score.lead.email.partition("@")[0].partition("+")[0]
         yield (
-            f"The email goes to the shared mailbox {show(local + '@')}, not to a person; "
-            "find the person's own address before sending."
+            f"The email goes to the shared mailbox {show(mailbox_of(score.lead.email) + '@')}, "
+            "not to a person; find the person's own address before sending."
         )
 
 
