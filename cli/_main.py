@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 
 from bus import storage_failure
 from cli._common import DEFAULT_OUT, PROG, app, stderr
@@ -29,6 +31,14 @@ for _family in (
     importlib.import_module(f"cli.{_family}")
 
 
+@functools.cache
+def command_tree() -> TyperGroup:
+    """Every command, as the parser runs them: built once per process, because typer reads
+    each command's signature and type hints to build it, which takes longer than most
+    operator commands take to run."""
+    return typer.main.get_group(app)
+
+
 def main(argv: Sequence[str] | None = None, *, prog: str = "run.py") -> int:
     """Run one command: operator mistakes are one line and exit code 1.
 
@@ -38,7 +48,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = "run.py") -> int:
     try:
         # Whatever any command writes, it writes through this redactor (see messages).
         with redacting(Redactor.from_environment()):
-            code = app(args=argv, prog_name=prog, standalone_mode=False)
+            code = command_tree()(args=argv, prog_name=prog, standalone_mode=False)
     except typer.Exit as exit_:
         return exit_.exit_code
     except typer.TyperException as exc:  # bad arguments or options

@@ -71,9 +71,18 @@ class DashboardStatistics:
 class Dashboard:
     """Reads the figures the dashboard shows, from the system's counters and its ledger."""
 
-    def __init__(self, system: System, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        system: System,
+        *,
+        clock: Clock = utc_now,
+        tick_s: float = TICK_S,
+        min_read_s: float = MIN_READ_S,
+    ) -> None:
         self.system = system
         self.clock = clock
+        self.tick_s = tick_s
+        self.min_read_s = min_read_s
         self.rate = RecentRate(started=clock())
         self._outcomes = 0
         self._shared: dict[str, Any] | None = None
@@ -91,10 +100,10 @@ class Dashboard:
 
     async def shared_ledger_figures(self) -> dict[str, Any]:
         """``ledger_figures``, read in a worker thread once for every stream: again only
-        after an outcome (and ``MIN_READ_S`` since the last read) or ``LEDGER_EVERY_S``."""
+        after an outcome (and ``min_read_s`` since the last read) or ``LEDGER_EVERY_S``."""
         async with self._reading:
             since = anyio.current_time() - self._read_at
-            changed = self._outcomes != self._shared_outcomes and since >= MIN_READ_S
+            changed = self._outcomes != self._shared_outcomes and since >= self.min_read_s
             if self._shared is None or changed or since >= LEDGER_EVERY_S:
                 outcomes = self._outcomes
                 self._shared = await anyio.to_thread.run_sync(self.ledger_figures)
@@ -167,7 +176,7 @@ class Dashboard:
                     if now != last:
                         last = now
                         yield f"event: counts\ndata: {now}\n\n"
-                    with anyio.move_on_after(TICK_S):
+                    with anyio.move_on_after(self.tick_s):
                         await receive.receive()
         finally:
             stop()

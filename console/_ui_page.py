@@ -5,6 +5,7 @@ answers the routes share: a rendered page, and a redirect with a message."""
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -49,8 +50,10 @@ def when(at: str | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+@functools.cache
 def templates() -> Environment:
-    """The console's Jinja environment: every template autoescaped."""
+    """The console's Jinja environment: every template autoescaped. One per process: it
+    compiles each template once, however many consoles (or tests) open."""
     env = Environment(
         loader=PackageLoader("console", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),

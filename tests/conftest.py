@@ -1,6 +1,6 @@
-"""Fixtures every folder shares: the asyncio backend, no real backoff waits, buses that close
-themselves, a fake clock, a live system on a temporary run directory, a real NATS server,
-an OTLP collector and a webhook receiver.
+"""Fixtures every folder shares: the asyncio backend, no real backoff waits nor long chaos
+pauses, buses that close themselves, a fake clock, a live system on a temporary run
+directory, a real NATS server, an OTLP collector and a webhook receiver.
 
 A folder's own fixtures live in its ``conftest.py``; plain helpers that several folders
 share (real servers to start with arguments, message types, builders) live in
@@ -16,6 +16,7 @@ import pytest
 import stamina
 from hypothesis import settings
 
+from actors.llm import _chaos as chaos_module
 from bus import FakeClock, InProcessBus, NatsServer, Unrouted
 from messages import Message
 from supervision.system import System, open_system
@@ -43,6 +44,17 @@ def no_backoff_waits() -> Iterator[None]:
     for the whole session, so that module fixtures (a chaotic run) do not sleep either."""
     with stamina.set_testing(True, attempts=10, cap=True):
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def short_chaos_pauses() -> Iterator[None]:
+    """Chaos's injected rate limits advise pauses of milliseconds, not tenths of seconds:
+    the rate gate still honours each one, but a chaotic run in a fixture does not spend
+    seconds of real time waiting them out."""
+    advised = chaos_module.ADVISED_PAUSE_S
+    chaos_module.ADVISED_PAUSE_S = (0.001, 0.005)
+    yield
+    chaos_module.ADVISED_PAUSE_S = advised
 
 
 BusFactory = Callable[..., InProcessBus]

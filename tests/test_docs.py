@@ -330,9 +330,13 @@ def command_lines(text: str) -> Iterator[list[str]]:
                     yield tokens[1:]
 
 
+COMMANDS = typer.main.get_command(app)
+"""The command tree, built once for every page's commands: building it takes a while."""
+
+
 def misuse(args: list[str]) -> str | None:
     """Why ``args`` are not a command line the CLI takes (an unknown command or option)."""
-    command = typer.main.get_command(app)
+    command = COMMANDS
     rest = list(args)
     while isinstance(command, TyperGroup) and rest and not rest[0].startswith("-"):
         found = command.commands.get(rest[0])

@@ -43,7 +43,7 @@ from anyio import to_thread
 from actors.evidence._web_fetch import USER_AGENT, Failure, Fetcher, Page, Robots
 from actors.evidence._web_guard import Resolver, SystemResolver
 from actors.evidence._web_text import MAX_CHARS, MIN_CHARS, linked_pages, page_texts
-from actors.runtime import lazy_module
+from actors.runtime import lazy_module, trusted_tls
 from messages import ClosedResourceError, Evidence, Lead, UsageError
 
 if TYPE_CHECKING:
@@ -278,7 +278,9 @@ class WebSource:
                 # with the site's name for TLS, and a pool keyed by address could hand one
                 # site's connection (verified for its name) to another site on the same
                 # address: so no connection is kept for reuse.
-                self._client = httpx2.AsyncClient(limits=httpx2.Limits(max_keepalive_connections=0))
+                self._client = httpx2.AsyncClient(
+                    limits=httpx2.Limits(max_keepalive_connections=0), verify=trusted_tls()
+                )
             self._fetcher = Fetcher(
                 self._client,
                 self._resolver,

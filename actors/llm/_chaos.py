@@ -29,6 +29,11 @@ from messages import LlmTimeout, ProviderError, RateLimited, Stage, UsageError
 
 Data = dict[str, Any]
 
+ADVISED_PAUSE_S: tuple[float, float] = (0.05, 0.5)
+"""The range of the pause an injected rate limit advises, in seconds. Read at each call:
+the tests shorten it for the session, as they shorten stamina's backoff, so that a
+chaotic run in a fixture does not wait out real pauses."""
+
 
 class Fault(StrEnum):
     """A fault that ``ChaosLlm`` can inject."""
@@ -36,7 +41,7 @@ class Fault(StrEnum):
     TIMEOUT = "timeout"
     """Raise ``LlmTimeout`` at once, without calling the inner gateway."""
     RATE_LIMIT = "rate_limit"
-    """Raise ``RateLimited`` with a seeded ``retry_after`` of 0.05-0.5 s."""
+    """Raise ``RateLimited`` with a seeded ``retry_after`` within ``ADVISED_PAUSE_S``."""
     SERVER_ERROR = "server_error"
     """Raise ``ProviderError``, as for an HTTP 5xx."""
     TRUNCATED_JSON = "truncated_json"
@@ -297,7 +302,7 @@ class ChaosLlm:
                 raise LlmTimeout(f"No reply within {request.timeout:g} s (injected by chaos).")
             case Fault.RATE_LIMIT:
                 self._injected[fault] += 1
-                retry_after = round(rng.uniform(0.05, 0.5), 3)
+                retry_after = round(rng.uniform(*ADVISED_PAUSE_S), 3)
                 raise RateLimited(
                     f"Rate limit reached; retry after {retry_after:g} s (injected by chaos).",
                     retry_after=retry_after,

@@ -38,7 +38,7 @@ from actors.llm._structured import (
     structured_mode,
 )
 from actors.llm._tokens import CHARS_PER_TOKEN
-from actors.runtime import lazy_module
+from actors.runtime import lazy_module, trusted_tls
 from messages import ClosedResourceError, LlmError, ProviderError, UsageError
 
 if TYPE_CHECKING:
@@ -143,7 +143,10 @@ class OpenAiLlm:
             url = base_url or os.environ.get("OPENAI_BASE_URL") or None
             if url is not None and _has_credentials(url):
                 raise UsageError(_URL_CREDENTIALS)
-            self.client = openai.AsyncOpenAI(api_key=key, base_url=url, max_retries=0)
+            http = openai.DefaultAsyncHttpxClient(verify=trusted_tls())
+            self.client = openai.AsyncOpenAI(
+                api_key=key, base_url=url, max_retries=0, http_client=http
+            )
             self._owns_client = True
         else:
             self.client = client.with_options(max_retries=0)

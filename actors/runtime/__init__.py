@@ -3,8 +3,9 @@
 An actor's mailbox loop and lifecycle (``_actor``), the context of the message it handles
 (``_context``), the outbox and the committer that journal a handler's outputs with the ack
 of its input (``_outbox``, ``_committer``), the circuit breaker, the event log, telemetry
-(and its OpenTelemetry implementation, imported only when asked for), and the lazy import
-of heavy libraries. The runtime knows the bus and the messages, and no agent or store.
+(and its OpenTelemetry implementation, imported only when asked for), the lazy import of
+heavy libraries, and the TLS trust every HTTP client shares (``_tls``). The runtime knows
+the bus and the messages, and no agent or store.
 """
 
 from actors.runtime._actor import Actor, ActorOptions, ActorStatistics, Lifecycle
@@ -22,6 +23,7 @@ from actors.runtime._telemetry import (
     reporting,
     wants_otel,
 )
+from actors.runtime._tls import trusted_tls
 
 __all__ = [
     "Actor",
@@ -42,5 +44,6 @@ __all__ = [
     "null_log",
     "otel_telemetry",
     "reporting",
+    "trusted_tls",
     "wants_otel",
 ]

@@ -19,7 +19,14 @@ import anyio
 from anyio import TASK_STATUS_IGNORED, WouldBlock
 from anyio.abc import TaskGroup, TaskStatus
 
-from actors.runtime import BreakerState, CircuitBreaker, EventLog, lazy_module, null_log
+from actors.runtime import (
+    BreakerState,
+    CircuitBreaker,
+    EventLog,
+    lazy_module,
+    null_log,
+    trusted_tls,
+)
 from actors.webhooks._secrets import SecretFiles
 from actors.webhooks._sender import Attempt, attempt
 from actors.webhooks._store import Due, Endpoint, Result, WebhookStore
@@ -162,7 +169,9 @@ class WebhookSender:
     async def run(self, *, task_status: TaskStatus[None] = TASK_STATUS_IGNORED) -> None:
         hooks = self.hooks
         async with (
-            httpx2.AsyncClient(trust_env=False, timeout=None) as client,
+            httpx2.AsyncClient(
+                trust_env=False, timeout=None, verify=trusted_tls(trust_env=False)
+            ) as client,
             anyio.create_task_group() as attempts,
         ):
             self._attempts = attempts.cancel_scope

@@ -9,6 +9,7 @@ escape were missed. The console serves a report with the same policy.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
@@ -48,8 +49,9 @@ REPORT_CSP = (
 """What a report may load: its images from data URIs, and its own style block."""
 
 
-def render(result: Evaluation) -> str:
-    """The report of ``result`` as one HTML document."""
+@functools.cache
+def _templates() -> Environment:
+    """The report's Jinja environment, built once: it compiles the template once."""
     env = Environment(
         loader=PackageLoader("supervision.evaluation", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -59,6 +61,12 @@ def render(result: Evaluation) -> str:
     env.filters["pct"] = _pct
     env.filters["num"] = _num
     env.filters["counted"] = _counted
+    return env
+
+
+def render(result: Evaluation) -> str:
+    """The report of ``result`` as one HTML document."""
+    env = _templates()
     # What needs a look first: leads that changed, or missed an expectation.
     leads = sorted(
         result.lead_results,

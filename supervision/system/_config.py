@@ -81,6 +81,9 @@ class PipelineConfig:
     allow_private_sources: bool = _EVIDENCE.allow_private_sources
     """Let a page a reviewer gives (``retry_lead``'s URL), like web research, be read from
     loopback and private addresses (``--allow-private-sources``); metadata never."""
+    crm_cooldown: float = 2.0
+    """Seconds the CRM's breaker stays open after repeated failed writes, before it tries
+    again (tests shorten it)."""
     ops_retry: RetrySchedule = field(default_factory=RetrySchedule)
     """When Operations retries a machine failure by itself (``--ops-retry`` sets how many
     times); the process that owns the run directory runs the retries as they come due."""

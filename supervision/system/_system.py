@@ -232,7 +232,7 @@ class System:
             on_outcome=self._on_outcome,
             on_notice=self._on_notice,
             on_window=self._drift.judged,
-            breaker=CircuitBreaker(),
+            breaker=CircuitBreaker(cooldown=config.crm_cooldown),
             handlers=config.window,
             timeout=config.timeout,
             log=self._log,

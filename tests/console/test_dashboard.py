@@ -115,7 +115,7 @@ async def test_the_snapshot_agrees_with_the_systems_counters(system: System) -> 
 
 async def test_the_stream_sends_a_change_that_no_outcome_announced(system: System) -> None:
     """An LLM call with no lead outcome still reaches the dashboard's stream."""
-    board = Dashboard(system)
+    board = Dashboard(system, tick_s=0.01)
     events = board.stream()
     try:
         with anyio.fail_after(DEADLOCK_GUARD_S):
@@ -142,7 +142,7 @@ async def test_many_streams_share_one_read_of_the_ledger(system: System) -> None
     """Forty open dashboards and twenty leads: the ledger's figures are read a handful of
     times for all of them, not once per stream per outcome, and every stream ends on the
     final counts."""
-    board = Dashboard(system)
+    board = Dashboard(system, tick_s=0.01, min_read_s=0.05)
     streams = [board.stream() for _ in range(40)]
     last: list[dict[str, object]] = [{} for _ in streams]
 

@@ -197,6 +197,7 @@ async def test_a_crm_outage_drops_no_lead(tmp_path: Path) -> None:
         icp=Icp.load(EXAMPLES / "icp.toml"),
         source=KnowledgeBase.load(EXAMPLES / "companies.json"),
         crm=outage,
+        crm_cooldown=0.01,
     )
     records = list(read_records(LEADS))[:40]
     async with anyio.create_task_group() as tg:

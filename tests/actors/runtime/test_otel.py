@@ -125,6 +125,7 @@ def test_the_envelope_carries_the_trace_context_and_older_ones_decode() -> None:
     assert Envelope.from_json(traced.to_json()).trace_context == parent
 
 
+@pytest.mark.slow
 def test_without_the_extra_nothing_of_opentelemetry_is_imported() -> None:
     """A run with no OTLP endpoint and no --otel imports no opentelemetry module, and
     --otel without the extra says how to install it, in one line."""
@@ -145,10 +146,8 @@ def test_without_the_extra_nothing_of_opentelemetry_is_imported() -> None:
     leads = EXAMPLES / "leads.csv"
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     with tempfile.TemporaryDirectory() as out:
-        done = subprocess.run(
-            [sys.executable, "-c", script, str(leads), out],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-        )  # fmt: skip
+        argv = [sys.executable, "-c", script, str(leads), out]
+        done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (
         "error: OpenTelemetry needs the otel extra: pip install 'leadwright[otel]'" in done.stderr
