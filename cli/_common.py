@@ -58,6 +58,11 @@ PROG: ContextVar[str] = ContextVar("prog", default="run.py")
 """How the operator called us ("run.py" or "leadwright"), for the commands in our hints."""
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 lead``, ``2 leads``: a count with its noun in the number it needs."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 def hint(command: str) -> str:
     """``command`` as the operator types it: ``hint("report")`` is "leadwright report"."""
     return f"{PROG.get()} {command}"

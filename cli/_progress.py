@@ -10,7 +10,7 @@ from typing import final
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli._common import PROGRESS_EVERY, hint, plain, table, with_stores
+from cli._common import PROGRESS_EVERY, counted, hint, plain, table, with_stores
 from cli._cost import cost_lines
 from messages import FailureKind, Outcome
 from supervision.system import Progress as RunProgress
@@ -79,15 +79,21 @@ def print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
         plain(spent)
     waiting = summary.outcomes.get(Outcome.NEEDS_REVIEW.value, 0)
     if waiting:
-        plain(f"{waiting} leads wait for a person in the inbox: {hint('review list')} --out {out}")
+        verb = "waits" if waiting == 1 else "wait"
+        plain(
+            f"{counted(waiting, 'lead')} {verb} for a person in the inbox: "
+            f"{hint('review list')} --out {out}"
+        )
     failed = summary.outcomes.get(Outcome.FAILED.value, 0)
     if failed:
         plain(
-            f"{failed} leads are in Operations (machine failures, retried on a schedule): "
+            f"{counted(failed, 'lead')} {'is' if failed == 1 else 'are'} in Operations "
+            "(machine failures, retried on a schedule): "
             f"{hint('ops list')} --out {out}"
         )
     if tally.warnings or tally.errors:
-        plain(f"{tally.warnings} warnings, {tally.errors} errors: see {out}/events.jsonl")
+        problems = f"{counted(tally.warnings, 'warning')}, {counted(tally.errors, 'error')}"
+        plain(f"{problems}: see {out}/events.jsonl")
     if summary.drifted:
         drifted = ", ".join(summary.drifted)
         plain(f"drift from the baseline in: {drifted} ({hint('drift')} for the report)")
@@ -100,19 +106,18 @@ def print_summary(summary: RunSummary, out: Path, tally: Tally) -> None:
 def _no_evidence(out: Path) -> str | None:
     """A line on the leads in the inbox because nothing was known about their company."""
     items = with_stores(out, lambda stores: stores.review.items(status="open"))
-    domains = sorted(
-        {
-            item.request.lead.domain or item.request.lead.company
-            for item in items
-            if item.failure == FailureKind.NO_EVIDENCE
-        }
-    )
+    leads = [item.request.lead for item in items if item.failure == FailureKind.NO_EVIDENCE]
+    domains = sorted({lead.domain or lead.company for lead in leads})
     if not domains:
         return None
     shown = ", ".join(domains[:5]) + (", ..." if len(domains) > 5 else "")
-    return (
+    line = (
         f"no evidence about {len(domains)} {'company' if len(domains) == 1 else 'companies'} "
         f"({shown}): their drafts use only the lead's row and wait in the inbox; add what "
         f"you know with {hint('review retry')} ID --fact TEXT, or pass --kb FILE with "
         "entries for those domains, or --sources web"
     )
+    if any(not lead.domain for lead in leads):
+        # The knowledge base and the web are looked up by domain: a fact is the only way.
+        line += " (a company with no domain needs a domain or website column for those two)"
+    return line

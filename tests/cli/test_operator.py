@@ -172,6 +172,21 @@ def test_the_summary_names_companies_without_evidence(
     )
 
 
+def test_the_summary_says_a_company_with_no_domain_needs_one_for_kb_or_web(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A lead at a personal mailbox with no domain column has nothing --kb or --sources web
+    could look its company up by: the summary says so, and counts one lead as one."""
+    lead = UNKNOWN_COMPANY | {"email": "ana.ruiz@gmail.com", "domain": ""}
+    leads = tmp_path / "leads.jsonl"
+    leads.write_text(json.dumps(lead) + "\n", encoding="utf-8")
+    code, out, _ = invoke(capsys, "run", str(leads), "--out", str(tmp_path / "out"))
+    assert code == 0
+    assert "1 lead waits for a person in the inbox" in out
+    assert "no evidence about 1 company (Quillstone)" in out
+    assert "(a company with no domain needs a domain or website column for those two)" in out
+
+
 def test_square_brackets_in_printed_data_are_not_markup(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
