@@ -15,7 +15,7 @@ import json
 import shutil
 import sqlite3
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -127,24 +127,50 @@ def read_run(
         research = _research(envelopes)
         if research is not None:
             researched_by[lead_id] = research.reused_from or lead_id
-    _settle_shared_research(leads, researched_by)
+    _settle_shared_research(leads, researched_by, _unread_researchers(c, out, researched_by, leads))
     return RunFacts(leads=leads, profile=builder.profile, calls_recorded=recorded)
 
 
-def _settle_shared_research(leads: dict[str, LeadFacts], researched_by: dict[str, str]) -> None:
-    """Charge each company's shared research to the first submitted of the leads that
-    used it, in place of whichever lead happened to research first.
+def _unread_researchers(
+    c: sqlite3.Connection,
+    out: Path | None,
+    researched_by: dict[str, str],
+    leads: dict[str, LeadFacts],
+) -> dict[str, LeadFacts]:
+    """The leads that researched for the leads read, but were not read themselves (left
+    out of a ``--sample``): only their research, calls and verdicts matter."""
+    missing = {researcher for researcher in researched_by.values() if researcher not in leads}
+    if not missing:
+        return {}
+    calls = read_calls(out, missing)[0] if out is not None else {}
+    return {
+        lead_id: _facts(lead_id, -1, "", "", {}, envelopes, tuple(calls.get(lead_id, ())), False)
+        for lead_id, envelopes in _traces(c, sorted(missing))
+    }
+
+
+def _settle_shared_research(
+    leads: dict[str, LeadFacts],
+    researched_by: dict[str, str],
+    unread: Mapping[str, LeadFacts],
+) -> None:
+    """Charge each company's shared research to the first submitted of the leads read
+    that used it, in place of whichever lead happened to research first.
 
     Leads of one company race for its research, and the winner differs from run to run;
     charged to the winner, a replay would show a difference in two leads' calls, tokens
-    and research rules where nothing changed. Totals are the same either way.
+    and research rules where nothing changed. Totals are the same either way. A winner
+    left out of a sample (``unread``) still hands its research on: the replay of the
+    sample researches that company once too.
     """
     users: defaultdict[str, list[str]] = defaultdict(list)
     for lead_id, researcher in researched_by.items():
         users[researcher].append(lead_id)
     for researcher, using in users.items():
         first = min(using, key=lambda lead_id: leads[lead_id].record)
-        if researcher in leads and first != researcher:
+        if researcher in unread:
+            leads[first] = _moved_research(unread[researcher], leads[first])[1]
+        elif researcher in leads and first != researcher:
             leads[researcher], leads[first] = _moved_research(leads[researcher], leads[first])
 
 

@@ -21,7 +21,10 @@ _PHRASES = (
 
 def closing_line(result: Evaluation) -> str:
     """One line: the outcome shift, the rule that moved most, kappa, cost, stability."""
+    compacted = result.skipped.get("compacted", 0)
     if result.leads == 0:
+        if compacted:
+            return f"nothing to compare: {_not_replayed(compacted)}"
         return "nothing to compare: no finished lead to replay"
     if result.measured == 0:
         return f"nothing measured: the candidate finished none of {result.leads} leads"
@@ -41,7 +44,19 @@ def closing_line(result: Evaluation) -> str:
     line = "candidate: " + "; ".join(parts)
     if result.partial:
         line = f"partial ({result.measured} of {result.leads} leads measured) {line}"
+    if compacted:
+        line += f"; {_not_replayed(compacted)}"
     return line
+
+
+def _not_replayed(compacted: int) -> str:
+    """Leads a compaction left without their evidence, which a short closing line must
+    not hide: "no differences" on a tenth of a run reads as all of it."""
+    leads = "lead" if compacted == 1 else "leads"
+    return (
+        f"{compacted} compacted {leads} not replayed (a run compacts as leads finish: "
+        "run the baseline with --compact-every 0 --compact-minutes 0 to keep them whole)"
+    )
 
 
 def _outcomes(before: Mapping[str, int], after: Mapping[str, int], result: Evaluation) -> str:

@@ -34,7 +34,7 @@ def settled(first_researched: bool) -> dict[str, LeadFacts]:
     else:
         leads = {"L1": lead("L1", 1, researched=False), "L2": lead("L2", 2, researched=True)}
         by = {"L1": "L2", "L2": "L2"}
-    _settle_shared_research(leads, by)
+    _settle_shared_research(leads, by, {})
     return leads
 
 
@@ -48,3 +48,15 @@ def test_a_companys_research_is_charged_to_its_first_submitted_lead_whoever_rese
     assert leads["L2"].rules_failed == ()
     assert [c.stage for c in leads["L2"].calls] == ["scoring"]
     assert leads["L2"].checks == {"writing": 1}
+
+
+def test_research_by_a_lead_left_out_of_the_sample_is_charged_to_the_first_sampled() -> None:
+    """L1 researched, and only L2 and L3 are sampled: the replay of the sample researches
+    the company once, so the baseline's research is charged to L2, not lost."""
+    leads = {"L2": lead("L2", 2, researched=False), "L3": lead("L3", 3, researched=False)}
+    unread = {"L1": lead("L1", 1, researched=True)}
+    _settle_shared_research(leads, {"L2": "L1", "L3": "L1"}, unread)
+    assert [c.stage for c in leads["L2"].calls] == ["research", "research", "scoring"]
+    assert leads["L2"].rules_failed == ("research.grounding.quote_not_found",)
+    assert leads["L2"].checks == {"writing": 1, "research": 2}
+    assert [c.stage for c in leads["L3"].calls] == ["scoring"]
