@@ -193,15 +193,14 @@ class OpenAiLlm:
 
         A server that refuses the structured-output rung in use gets the same request on
         the next rung down, within this call (``--structured auto``); the rung that
-        answered is in ``reply.extra["structured_mode"]``, and those refused on the way
-        in ``reply.extra["structured_refused"]``.
+        answered is in ``reply.extra["structured_mode"]``, and the rungs above it, which
+        the server refused, in ``reply.extra["structured_refused"]``.
         """
         if self._closed:
             raise ClosedResourceError("Cannot complete a request, as the OpenAiLlm is closed.")
         model = request.model or self.model
         schema = strict_schema(request.json_schema)
         await self._acquire(request)
-        refused: list[Rung] = []
         while True:
             level = await self._level_of(model)
             rung = self._rungs[level]
@@ -231,7 +230,6 @@ class OpenAiLlm:
             except openai.APIStatusError as exc:
                 if refuses_response_format(exc) and level + 1 < len(self._rungs):
                     self._failures += 1
-                    refused.append(rung)
                     self._levels[model] = max(self._levels[model], level + 1)
                     continue
                 error: LlmError = classify(exc, secrets=self._secrets, timeout=request.timeout)
@@ -254,7 +252,10 @@ class OpenAiLlm:
                 extra = {
                     **reply.extra,
                     "structured_mode": rung.value,
-                    "structured_refused": tuple(r.value for r in refused),
+                    # Every rung above this one: refused here, by a call that ran beside
+                    # this one, or in an earlier run. Only this call's own refusals would
+                    # depend on which of the calls in flight answered first.
+                    "structured_refused": tuple(r.value for r in self._rungs[:level]),
                 }
                 return replace(reply, text=text, extra=extra)
             # Raised outside the except clause on purpose: the SDK's exception holds the

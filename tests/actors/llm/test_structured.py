@@ -85,6 +85,21 @@ async def test_auto_steps_down_to_json_object_with_schema_when_json_schema_is_re
     assert parse_reply(Stage.SCORING, reply) == ScoreReply(**SCORE)
 
 
+async def test_a_call_that_starts_on_the_lower_rung_still_names_the_refused_one(
+    gateway: Gateway,
+) -> None:
+    """What the server refused is a fact about the server, not about the call that met it:
+    when many calls are in flight, the first to answer may be one that never asked for
+    json_schema, and the mode logged once must still say json_schema was refused."""
+    with FakeOpenAI([completion(SCORE)] * 2, formats={"text", "json_object"}) as server:
+        llm = gateway(server)
+        await llm.complete(request())
+        later = await llm.complete(request())
+    assert kinds(server) == ["json_schema", "json_object", "json_object"]
+    assert later.extra["structured_mode"] == "json_object_schema"
+    assert later.extra["structured_refused"] == ("json_schema",)
+
+
 async def test_a_400_naming_response_format_also_steps_down(gateway: Gateway) -> None:
     """vLLM-style 400s count as a refusal, and the next call starts on the working rung."""
     script: list[Response] = [
