@@ -288,6 +288,7 @@ class NatsBus:
             unrouted=self._unrouted + self._pumps.dead_lettered,
             mailboxes=tuple(mailbox.statistics() for mailbox in self._mailboxes.values()),
             deferred=self._deferrals.deferred,
+            kept_alive=self._held.kept_alive,
         )
 
     async def aclose(self) -> None:

@@ -25,6 +25,8 @@ class Held:
 
     def __init__(self) -> None:
         self._deliveries: dict[tuple[str, str], Msg] = {}
+        self.kept_alive = 0
+        """In-progress notices sent."""
         self._acks, self._to_ack = anyio.create_memory_object_stream[Msg](math.inf)
 
     def hold(self, subscriber: str, message_id: str, msg: Msg) -> bool:
@@ -59,6 +61,7 @@ class Held:
                 # If reconnecting, the message may be redelivered, which is safe.
                 with suppress(nats.errors.Error):
                     await msg.in_progress()
+                    self.kept_alive += 1
 
     def close(self) -> None:
         """Take no more acks to send."""

@@ -35,3 +35,6 @@ class BusStatistics:
     mailboxes: tuple[MailboxStatistics, ...]
     deferred: int = 0
     """Messages handed back to be delivered later (a rate limit), on a shared bus."""
+    kept_alive: int = 0
+    """In-progress notices sent for messages held past part of their ``ack_wait``, on a
+    shared bus: what keeps a long handler's message from going to another process."""

@@ -291,8 +291,13 @@ async def test_a_message_held_past_ack_wait_stays_with_its_process(
         await a.publish(held)
         assert await take(a.subscribe("pinger", Ping)) == held
         others = b.subscribe("pinger", Ping)
-        # Three ack_waits pass, in which b asks for the consumer's messages all along.
-        await anyio.sleep(3 * QUICK.ack_wait)
+        # a tells the server three times per ack_wait that it still holds the message:
+        # nine notices span three ack_waits, in which b asks for the consumer's messages.
+        with anyio.fail_after(WAIT_S + 3 * QUICK.ack_wait):
+            while True:
+                if a.statistics().kept_alive >= 9:
+                    break
+                await anyio.sleep(0.05)
         with pytest.raises(anyio.WouldBlock):
             others.take_nowait()
         info = await a.js.consumer_info("LEADWRIGHT", "pinger")
