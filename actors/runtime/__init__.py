@@ -9,7 +9,7 @@ the bus and the messages, and no agent or store.
 """
 
 from actors.runtime._actor import Actor, ActorOptions, ActorStatistics, Lifecycle
-from actors.runtime._breaker import BreakerState, BreakerStatistics, CircuitBreaker
+from actors.runtime._breaker import COOLDOWN_S, BreakerState, BreakerStatistics, CircuitBreaker
 from actors.runtime._context import Context
 from actors.runtime._lazy import lazy_module
 from actors.runtime._log import EventLog, null_log
@@ -26,6 +26,7 @@ from actors.runtime._telemetry import (
 from actors.runtime._tls import trusted_tls
 
 __all__ = [
+    "COOLDOWN_S",
     "Actor",
     "ActorOptions",
     "ActorStatistics",

@@ -12,6 +12,9 @@ from anyio import WouldBlock
 from bus import Clock, SystemClock
 from messages import UsageError
 
+COOLDOWN_S = 2.0
+"""How long an open breaker makes its callers wait before a trial call, by default."""
+
 
 class BreakerState(Enum):
     CLOSED = "closed"
@@ -41,7 +44,7 @@ class CircuitBreaker:
     """
 
     def __init__(
-        self, *, threshold: int = 5, cooldown: float = 2.0, clock: Clock | None = None
+        self, *, threshold: int = 5, cooldown: float = COOLDOWN_S, clock: Clock | None = None
     ) -> None:
         if threshold < 1:
             raise UsageError(f"threshold={threshold!r} must be >= 1")

@@ -18,6 +18,7 @@ from actors import (
     RetrySchedule,
 )
 from actors.drift import Profile
+from actors.runtime import COOLDOWN_S
 from bus import NatsSettings, PublishHook
 from supervision.system._housekeeping import CompactionSettings
 from supervision.system._settings import EvidenceSettings, LlmSettings, RunLimits
@@ -81,7 +82,7 @@ class PipelineConfig:
     allow_private_sources: bool = _EVIDENCE.allow_private_sources
     """Let a page a reviewer gives (``retry_lead``'s URL), like web research, be read from
     loopback and private addresses (``--allow-private-sources``); metadata never."""
-    crm_cooldown: float = 2.0
+    crm_cooldown: float = COOLDOWN_S
     """Seconds the CRM's breaker stays open after repeated failed writes, before it tries
     again (tests shorten it)."""
     ops_retry: RetrySchedule = field(default_factory=RetrySchedule)
